@@ -1,0 +1,28 @@
+#include "detectors/kolmogorov_smirnov/kolmogorov_smirnov.h"
+
+#include <cmath>
+
+#include "driftd/stats.h"
+
+namespace driftd {
+namespace {
+constexpr StatisticInfo kStats[] = {
+    {"ks_statistic", true, false, DriftDirection::kHigherIsDrift, 0.1},
+    {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05}};
+}
+
+std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const { return kStats; }
+
+void KolmogorovSmirnovDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
+  const auto& sample = in.baseline.numeric.sample;
+  if (sample.empty() || in.current_sorted.empty()) {
+    out.put("ks_statistic", std::nullopt);
+    out.put("ks_p_value", std::nullopt);
+    return;
+  }
+  const double d = stats::ks_statistic(sample, in.current_sorted);
+  const double p = stats::ks_two_sample_p_value(d, sample.size(), in.current_sorted.size());
+  out.put("ks_statistic", d);
+  out.put("ks_p_value", std::isnan(p) ? std::nullopt : std::optional<double>(p));
+}
+}  // namespace driftd

@@ -1,0 +1,22 @@
+#include "detectors/wasserstein/wasserstein.h"
+
+#include "driftd/stats.h"
+
+namespace driftd {
+namespace {
+constexpr StatisticInfo kStats[] = {
+    {"wasserstein", true, false, DriftDirection::kHigherIsDrift, 0.1}};
+}
+
+std::span<const StatisticInfo> WassersteinDetector::statistics() const { return kStats; }
+
+void WassersteinDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
+  const auto& sample = in.baseline.numeric.sample;
+  const double sd = in.baseline.numeric.moments.std;
+  if (sample.empty() || in.current_sorted.empty() || !(sd > 0)) {
+    out.put("wasserstein", std::nullopt);
+    return;
+  }
+  out.put("wasserstein", stats::wasserstein1(sample, in.current_sorted) / sd);
+}
+}  // namespace driftd

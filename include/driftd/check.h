@@ -1,0 +1,96 @@
+// The batch drift check: a serving sample against a baseline, every column
+// through every detector, a drift decision per column and for the dataset,
+// and performance when prediction and label columns are present.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "driftd/baseline.h"
+#include "driftd/io.h"
+#include "driftd/performance.h"
+#include "driftd/result.h"
+
+namespace driftd {
+
+// Which statistic decides drift for a column, and its threshold.
+struct DriftRule {
+  std::string method = "psi";
+  double threshold = 0.2;
+};
+
+struct DriftRules {
+  std::string default_method = "psi";
+  std::map<std::string, double> method_thresholds;  // overrides of built-in defaults
+  std::map<std::string, DriftRule> columns;         // per-column rule
+  double share_threshold = 0.5;                     // dataset drift at this share of features
+
+  DriftRule rule_for(const std::string& column) const;
+  // Every method named is a known statistic usable as a method.
+  Status validate() const;
+};
+
+// Reads a [drift] section from TOML (see config/check.example.toml). Unknown
+// keys and wrong types are errors naming the key and line.
+Result<DriftRules> load_drift_rules(const std::string& path);
+Result<DriftRules> parse_drift_rules(std::string_view toml_text, const std::string& source);
+
+struct CheckOptions {
+  DriftRules rules;
+  double threshold = 0.5;    // classification threshold on the score
+  std::optional<Task> task;  // override of the inferred task
+  ReadOptions read;
+};
+
+struct StatValue {
+  std::string key;
+  std::optional<double> value;
+};
+
+struct FeatureResult {
+  std::string name;
+  ColumnKind kind = ColumnKind::kNumeric;
+  ColumnRole role = ColumnRole::kFeature;
+  std::string status = "ok";  // "ok" or "missing_in_serving"
+  uint64_t rows = 0, missing = 0, type_errors = 0, infinite = 0;
+  double missing_rate = 0, baseline_missing_rate = 0, type_error_rate = 0, infinite_rate = 0;
+  std::vector<StatValue> stats;
+  bool drift = false;
+  DriftRule rule;
+  std::optional<double> drift_value;
+  double severity = 0;  // how far past (or short of) its threshold; for sorting
+
+  std::optional<double> get(std::string_view key) const;
+};
+
+struct CheckReport {
+  std::string model_name, model_version;
+  uint64_t rows = 0;
+  uint64_t skipped_rows = 0;
+  std::vector<RowError> skipped_examples;
+  std::vector<FeatureResult> features;  // baseline column order
+  std::vector<std::string> new_columns;      // in the serving data only
+  std::vector<std::string> missing_columns;  // in the baseline only
+  uint64_t features_compared = 0, features_drifted = 0;
+  double drift_share = 0;
+  double share_threshold = 0.5;
+  bool dataset_drift = false;
+  std::optional<Performance> performance, baseline_performance;
+};
+
+// Compares an already-read table (read with baseline.schema()).
+CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options);
+
+// Reads `input` with the baseline's schema and compares.
+Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,
+                              const CheckOptions& options);
+
+// {"rows": N, "features": {...}, "drift_share": x, "dataset_drift": b,
+//  "performance": {...}, ...}; see README "Report".
+std::string report_json(const CheckReport& report);
+// For people: features by severity, drift marked, ANSI colour if `color`.
+std::string report_table(const CheckReport& report, bool color);
+
+}  // namespace driftd

@@ -1,0 +1,67 @@
+// SIMD kernels behind the statistics, dispatched at run time for the CPU.
+//
+// Each function here is a plain function over pointers and counts; vector
+// types never leak to callers. The implementations in src/kernels/kernels.cc
+// are compiled once per instruction set with Google Highway (AVX-512, AVX2,
+// SSE4, SSSE3 and a portable EMU128 fallback) and the best one the CPU has is
+// chosen on first use. DRIFTD_SIMD_TARGET forces one (see simd_target.h).
+//
+// driftd::kernels::scalar holds the scalar reference of every kernel; the
+// tests run both on the same inputs for every target the machine supports.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace driftd::kernels {
+
+// Sums of powers of (x * scale - center) over n values: s1, s2, s3, s4.
+// `scale` is a power of two chosen by the caller so that huge (1e300) or tiny
+// values cannot overflow or underflow when raised to the fourth power.
+struct PowerSums {
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+};
+
+// bins[i] += number of values v with exactly i cut points <= v, for i in
+// [0, n_cuts]. `cuts` must be sorted ascending and free of NaN; values must
+// be free of NaN (missing values are removed before binning). This is
+// numpy.searchsorted(cuts, v, side='right').
+void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins);
+
+// Minimum and maximum of n >= 1 values.
+void min_max(const double* values, size_t n, double* min_out, double* max_out);
+
+// Largest |value| of n values (0 for n == 0).
+double max_abs(const double* values, size_t n);
+
+PowerSums power_sums(const double* values, size_t n, double scale, double center);
+
+// sum_i (c_i - b_i) * ln(c_i / b_i); every proportion must be > 0 (the caller
+// has already replaced zeros by the PSI floor).
+double psi_sum(const double* baseline, const double* current, size_t n);
+
+// sum_i rel_entr(p_i, m_i) + rel_entr(q_i, m_i) with m = (p + q) / 2 and
+// rel_entr(x, y) = x ln(x / y) for x > 0, 0 for x == 0 (scipy.special.rel_entr).
+double js_divergence_sum(const double* p, const double* q, size_t n);
+
+// sum_i sqrt(p_i * q_i), the Bhattacharyya coefficient.
+double bhattacharyya_sum(const double* p, const double* q, size_t n);
+
+// Sorts ascending (Highway vqsort). Values must be free of NaN.
+void sort(double* values, size_t n);
+
+// Name of the instruction set the dispatcher chose, e.g. "AVX3".
+const char* active_target_name();
+
+namespace scalar {
+void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins);
+void min_max(const double* values, size_t n, double* min_out, double* max_out);
+double max_abs(const double* values, size_t n);
+PowerSums power_sums(const double* values, size_t n, double scale, double center);
+double psi_sum(const double* baseline, const double* current, size_t n);
+double js_divergence_sum(const double* p, const double* q, size_t n);
+double bhattacharyya_sum(const double* p, const double* q, size_t n);
+void sort(double* values, size_t n);
+}  // namespace scalar
+
+}  // namespace driftd::kernels

@@ -1,0 +1,35 @@
+// Summaries of one column's values that both the baseline and the check
+// compute the same way.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "driftd/table.h"
+
+namespace driftd {
+
+// Population moments as scipy.stats computes them (biased: divide by n).
+struct Moments {
+  uint64_t count = 0;
+  double min = 0, max = 0, mean = 0, std = 0;
+  std::optional<double> skewness;  // Fisher-Pearson g1; null when the values are constant
+  std::optional<double> kurtosis;  // Fisher (excess), biased; null when constant
+};
+
+// n >= 1 finite values. Works in a power-of-two rescaling when values are
+// huge or tiny, so that 1e300 does not overflow the fourth power.
+Moments compute_moments(std::span<const double> values);
+
+// The finite values of a numeric column, in row order.
+std::vector<double> finite_values(const Column& column);
+
+// Bin counts on cut points (size cuts.size() + 1).
+std::vector<uint64_t> bin_counts(std::span<const double> values, std::span<const double> cuts);
+
+// Proportions from counts (all 0 when the total is 0).
+std::vector<double> proportions(std::span<const uint64_t> counts);
+
+}  // namespace driftd

@@ -1,0 +1,699 @@
+#include "driftd/baseline.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <random>
+#include <unistd.h>
+
+#include <simdjson.h>
+#include <xxhash.h>
+
+#include "driftd/json_writer.h"
+#include "driftd/kernels.h"
+#include "driftd/stats.h"
+
+namespace driftd {
+
+const char* to_string(ColumnRole role) {
+  switch (role) {
+    case ColumnRole::kFeature: return "feature";
+    case ColumnRole::kPrediction: return "prediction";
+    case ColumnRole::kLabel: return "label";
+    case ColumnRole::kId: return "id";
+    case ColumnRole::kTimestamp: return "timestamp";
+  }
+  return "feature";
+}
+
+const ColumnProfile* Baseline::find(std::string_view name) const {
+  for (const auto& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<ColumnSpec> Baseline::schema() const {
+  std::vector<ColumnSpec> s;
+  for (const auto& c : columns) s.push_back({c.name, c.kind});
+  return s;
+}
+
+std::string build_timestamp() {
+  std::time_t t = std::time(nullptr);
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
+    t = static_cast<std::time_t>(std::strtoll(sde, nullptr, 10));
+  }
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+uint64_t name_hash(const std::string& s) { return XXH3_64bits(s.data(), s.size()); }
+
+NumericProfile profile_numeric(const Column& col, const BaselineSettings& st) {
+  NumericProfile p;
+  std::vector<double> values = finite_values(col);
+  p.moments = compute_moments(values);
+  if (values.empty()) return p;
+  std::vector<double> sorted = values;
+  kernels::sort(sorted.data(), sorted.size());
+  p.cut_points = stats::quantile_cut_points(sorted, st.bins);
+  p.bin_counts = bin_counts(values, p.cut_points);
+  if (sorted.size() <= st.sample_cap) {
+    p.sample = std::move(sorted);
+    p.sample_is_complete = true;
+  } else {
+    // Reservoir sampling, Algorithm R (Vitter 1985, "Random sampling with a
+    // reservoir"), over the values in input order. mt19937_64's output is
+    // fixed by the C++ standard, so the same seed gives the same sample on
+    // every platform; the seed is mixed with the column name so columns do
+    // not share one sample pattern.
+    std::mt19937_64 rng(st.seed ^ name_hash(col.name));
+    p.sample.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(st.sample_cap));
+    for (uint64_t i = st.sample_cap; i < values.size(); ++i) {
+      const uint64_t j = rng() % (i + 1);
+      if (j < st.sample_cap) p.sample[j] = values[i];
+    }
+    kernels::sort(p.sample.data(), p.sample.size());
+    p.sample_is_complete = false;
+  }
+  return p;
+}
+
+CategoricalProfile profile_categorical(const Column& col, const BaselineSettings& st) {
+  CategoricalProfile p;
+  std::vector<uint64_t> counts(col.dictionary.size(), 0);
+  for (const uint32_t code : col.codes) {
+    if (code != Column::kMissingCode) ++counts[code];
+  }
+  std::vector<uint32_t> order;
+  for (uint32_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] > 0) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (counts[a] != counts[b]) return counts[a] > counts[b];
+    return col.dictionary[a] < col.dictionary[b];
+  });
+  for (size_t k = 0; k < order.size(); ++k) {
+    const uint32_t code = order[k];
+    p.count += counts[code];
+    if (k < st.max_categories) {
+      p.categories.push_back({col.dictionary[code], counts[code]});
+    } else {
+      p.other_count += counts[code];
+      if (p.other_names.size() < st.max_other_names) {
+        p.other_names.push_back(col.dictionary[code]);
+      } else {
+        p.other_names_complete = false;
+      }
+    }
+  }
+  std::sort(p.other_names.begin(), p.other_names.end());
+  return p;
+}
+
+}  // namespace
+
+Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& opt) {
+  Baseline b;
+  b.driftd_version = DRIFTD_VERSION;
+  b.built_at = opt.built_at.empty() ? build_timestamp() : opt.built_at;
+  b.model_name = opt.model_name;
+  b.model_version = opt.model_version;
+  b.settings = opt.settings;
+  b.input.rows = table.rows;
+  b.input.skipped_rows = table.skipped_rows;
+  b.prediction_column = opt.prediction_column;
+  b.label_column = opt.label_column;
+  b.id_column = opt.id_column;
+  b.timestamp_column = opt.timestamp_column;
+
+  std::string names;
+  for (const auto& c : table.columns) names += (names.empty() ? "" : ", ") + c.name;
+  const std::pair<const std::string*, const char*> roles[] = {
+      {&opt.prediction_column, "--prediction"},
+      {&opt.label_column, "--label"},
+      {&opt.id_column, "--id"},
+      {&opt.timestamp_column, "--timestamp"}};
+  for (const auto& [col, flag] : roles) {
+    if (!col->empty() && table.find(*col) == nullptr) {
+      return Error{std::string(flag) + " " + *col + ": " + table.source +
+                   " has no such column (columns: " + names + ")"};
+    }
+  }
+  for (const auto& name : opt.categorical) {
+    if (table.find(name) == nullptr) {
+      return Error{"--categorical " + name + ": " + table.source +
+                   " has no such column (columns: " + names + ")"};
+    }
+  }
+
+  b.columns.resize(table.columns.size());
+  // Columns are independent: profile them on all cores.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < table.columns.size();) {
+      const Column& col = table.columns[i];
+      ColumnProfile& p = b.columns[i];
+      p.name = col.name;
+      p.kind = col.kind;
+      p.rows = table.rows;
+      p.missing = col.missing;
+      p.type_errors = col.type_errors;
+      p.infinite = col.infinite;
+      if (col.name == opt.prediction_column) p.role = ColumnRole::kPrediction;
+      if (col.name == opt.label_column) p.role = ColumnRole::kLabel;
+      if (col.name == opt.id_column) p.role = ColumnRole::kId;
+      if (col.name == opt.timestamp_column) p.role = ColumnRole::kTimestamp;
+      if (p.role == ColumnRole::kId || p.role == ColumnRole::kTimestamp) continue;
+      if (col.kind == ColumnKind::kNumeric) {
+        p.numeric = profile_numeric(col, opt.settings);
+      } else {
+        p.categorical = profile_categorical(col, opt.settings);
+      }
+    }
+  };
+  const unsigned threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
+                                                           static_cast<unsigned>(table.columns.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+
+  if (!opt.prediction_column.empty() && !opt.label_column.empty()) {
+    const Column* pred = table.find(opt.prediction_column);
+    const Column* label = table.find(opt.label_column);
+    if (pred->kind == ColumnKind::kNumeric && label->kind == ColumnKind::kNumeric) {
+      const Task task = opt.task.value_or(infer_task(label->numbers));
+      b.performance = performance_metrics(pred->numbers, label->numbers, task, opt.threshold);
+    }
+  }
+  return b;
+}
+
+Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOptions& opt) {
+  const InputFormat format = detect_format(input);
+  auto schema = infer_schema(input, format, opt.categorical, opt.read);
+  if (!schema) return schema.error();
+  auto table = read_table(input, format, *schema, opt.read);
+  if (!table) return table.error();
+  auto b = profile_table(*table, opt);
+  if (!b) return b;
+  b->input.file = base_name(input.path());
+  b->input.format = format == InputFormat::kCsv ? "csv" : "jsonl";
+  b->input.bytes = input.size();
+  b->input.xxh3_64 = input.content_hash();
+  return b;
+}
+
+// ---------------------------------------------------------------- writing
+
+static constexpr std::string_view kChecksumKey = "\"checksum\": \"xxh3-64:";
+
+std::string serialize_baseline(const Baseline& b) {
+  JsonWriter w;
+  w.begin_object();
+  w.key("format").value(kBaselineFormatName);
+  w.key("format_version").value(b.format_version);
+  w.key("driftd_version").value(b.driftd_version);
+  w.key("built_at").value(b.built_at);
+  w.key("model").begin_object();
+  w.key("name").value(b.model_name);
+  w.key("version").value(b.model_version);
+  w.end_object();
+  w.key("input").begin_object();
+  w.key("file").value(b.input.file);
+  w.key("format").value(b.input.format);
+  w.key("bytes").value(b.input.bytes);
+  w.key("xxh3_64").value(b.input.xxh3_64);
+  w.key("rows").value(b.input.rows);
+  w.key("skipped_rows").value(b.input.skipped_rows);
+  w.end_object();
+  w.key("settings").begin_object();
+  w.key("bins").value(b.settings.bins);
+  w.key("sample_cap").value(b.settings.sample_cap);
+  w.key("seed").value(b.settings.seed);
+  w.key("max_categories").value(b.settings.max_categories);
+  w.key("max_other_names").value(b.settings.max_other_names);
+  w.end_object();
+  w.key("roles").begin_object();
+  w.key("prediction").value(b.prediction_column);
+  w.key("label").value(b.label_column);
+  w.key("id").value(b.id_column);
+  w.key("timestamp").value(b.timestamp_column);
+  w.end_object();
+  w.key("performance");
+  if (b.performance) {
+    w.begin_object();
+    w.key("task").value(to_string(b.performance->task));
+    w.key("rows").value(b.performance->rows);
+    w.key("metrics").begin_object();
+    for (const auto& m : b.performance->metrics) w.key(m.name).value(m.value);
+    w.end_object();
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("columns").begin_array();
+  for (const auto& c : b.columns) {
+    w.begin_object();
+    w.key("name").value(c.name);
+    w.key("kind").value(to_string(c.kind));
+    w.key("role").value(to_string(c.role));
+    w.key("rows").value(c.rows);
+    w.key("missing").value(c.missing);
+    w.key("infinite").value(c.infinite);
+    if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp) {
+      // Identifiers are not profiled.
+    } else if (c.kind == ColumnKind::kNumeric) {
+      const auto& n = c.numeric;
+      w.key("count").value(n.moments.count);
+      w.key("min").value(n.moments.min);
+      w.key("max").value(n.moments.max);
+      w.key("mean").value(n.moments.mean);
+      w.key("std").value(n.moments.std);
+      w.key("skewness").value(n.moments.skewness);
+      w.key("kurtosis").value(n.moments.kurtosis);
+      w.key("cut_points").number_array(n.cut_points);
+      w.key("bin_counts").number_array(n.bin_counts);
+      w.key("sample_is_complete").value(n.sample_is_complete);
+      w.key("sample").number_array(n.sample);
+    } else {
+      const auto& k = c.categorical;
+      w.key("count").value(k.count);
+      w.key("categories").begin_array();
+      for (const auto& cc : k.categories) {
+        w.begin_array().value(cc.category).value(cc.count).end_array();
+      }
+      w.end_array();
+      w.key("other_count").value(k.other_count);
+      w.key("other_names_complete").value(k.other_names_complete);
+      w.key("other_names").begin_array();
+      for (const auto& s : k.other_names) w.value(s);
+      w.end_array();
+    }
+    w.end_object();
+  }
+  w.end_array();
+  // The checksum covers every byte before its own key.
+  std::string out = std::move(w.str());
+  out += ",\n  ";
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(out.data(), out.size())));
+  out += kChecksumKey;
+  out += hex;
+  out += "\"\n}\n";
+  return out;
+}
+
+Status write_file_atomic(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Error{path + ": cannot create " + tmp + ": " + std::strerror(errno)};
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Error{path + ": write failed: " + why};
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return Error{path + ": fsync failed: " + why};
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return Error{path + ": rename failed: " + why};
+  }
+  // Make the rename itself durable.
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------- reading
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+// Field access with errors that say where in the file a value is wrong.
+struct Reader {
+  const std::string& source;
+  std::string error;
+
+  bool fail(const std::string& where, const std::string& what) {
+    if (error.empty()) error = source + ": " + where + ": " + what;
+    return false;
+  }
+  bool get(dom::object o, const char* key, const std::string& where, dom::element& out) {
+    if (o[key].get(out)) return fail(where + "." + key, "missing");
+    return true;
+  }
+  bool str(dom::object o, const char* key, const std::string& where, std::string& out) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    std::string_view v;
+    if (e.get_string().get(v)) return fail(where + "." + key, "expected a string");
+    out = std::string(v);
+    return true;
+  }
+  bool u64(dom::object o, const char* key, const std::string& where, uint64_t& out) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    if (e.get_uint64().get(out)) return fail(where + "." + key, "expected a non-negative integer");
+    return true;
+  }
+  bool boolean(dom::object o, const char* key, const std::string& where, bool& out) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    if (e.get_bool().get(out)) return fail(where + "." + key, "expected true or false");
+    return true;
+  }
+  // A finite number, or null when `nullable`.
+  bool number(dom::object o, const char* key, const std::string& where, std::optional<double>& out,
+              bool nullable) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    if (e.is_null()) {
+      if (!nullable) return fail(where + "." + key, "expected a number, found null");
+      out.reset();
+      return true;
+    }
+    double d;
+    if (e.get_double().get(d)) return fail(where + "." + key, "expected a number");
+    out = d;
+    return true;
+  }
+  bool number(dom::object o, const char* key, const std::string& where, double& out) {
+    std::optional<double> v;
+    if (!number(o, key, where, v, false)) return false;
+    out = *v;
+    return true;
+  }
+  bool numbers(dom::object o, const char* key, const std::string& where, std::vector<double>& out) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    dom::array a;
+    if (e.get_array().get(a)) return fail(where + "." + key, "expected an array");
+    out.clear();
+    out.reserve(a.size());
+    for (dom::element x : a) {
+      double d;
+      if (x.get_double().get(d)) return fail(where + "." + key, "expected only numbers");
+      out.push_back(d);
+    }
+    return true;
+  }
+  bool counts(dom::object o, const char* key, const std::string& where, std::vector<uint64_t>& out) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    dom::array a;
+    if (e.get_array().get(a)) return fail(where + "." + key, "expected an array");
+    out.clear();
+    for (dom::element x : a) {
+      uint64_t u;
+      if (x.get_uint64().get(u)) return fail(where + "." + key, "expected only counts");
+      out.push_back(u);
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+Result<Baseline> parse_baseline(std::string_view text, const std::string& source) {
+  const std::string truncated =
+      source + ": not a complete driftd baseline (truncated, or not written by driftd)";
+  dom::parser parser;
+  simdjson::padded_string padded(text);
+  dom::element root;
+  if (auto err = parser.parse(padded).get(root)) {
+    if (text.find(kChecksumKey) == std::string_view::npos) return Error{truncated};
+    return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
+  }
+  dom::object top;
+  if (root.get_object().get(top)) return Error{source + ": not a driftd baseline (not a JSON object)"};
+  std::string_view format;
+  if (top["format"].get_string().get(format) || format != kBaselineFormatName) {
+    return Error{source + ": not a driftd baseline (\"format\" is not \"" +
+                 std::string(kBaselineFormatName) + "\")"};
+  }
+  int64_t version = 0;
+  if (top["format_version"].get_int64().get(version)) {
+    return Error{source + ": format_version is missing or not an integer"};
+  }
+  if (version != kBaselineFormatVersion) {
+    return Error{source + ": baseline format version " + std::to_string(version) +
+                 "; this driftd (" DRIFTD_VERSION ") reads version " +
+                 std::to_string(kBaselineFormatVersion) + ": rebuild it with `driftd baseline build`"};
+  }
+  // Checksum: the trailer must be the file's last key, covering all before it.
+  const size_t at = text.rfind(kChecksumKey);
+  if (at == std::string_view::npos) return Error{truncated};
+  const std::string_view body = text.substr(0, at);
+  std::string_view stored = text.substr(at + kChecksumKey.size());
+  if (stored.size() < 16) return Error{truncated};
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(body.data(), body.size())));
+  if (stored.substr(0, 16) != std::string_view(hex, 16) || stored.substr(16) != "\"\n}\n") {
+    return Error{source + ": checksum mismatch: the file was changed or damaged after it was written"};
+  }
+
+  Baseline b;
+  b.format_version = static_cast<int>(version);
+  Reader r{source, {}};
+  dom::element e;
+  dom::object model, input, settings, roles;
+  const bool ok =
+      r.str(top, "driftd_version", "", b.driftd_version) && r.str(top, "built_at", "", b.built_at) &&
+      r.get(top, "model", "", e) && !e.get_object().get(model) &&
+      r.str(model, "name", "model", b.model_name) &&
+      r.str(model, "version", "model", b.model_version) && r.get(top, "input", "", e) &&
+      !e.get_object().get(input) && r.str(input, "file", "input", b.input.file) &&
+      r.str(input, "format", "input", b.input.format) &&
+      r.u64(input, "bytes", "input", b.input.bytes) &&
+      r.str(input, "xxh3_64", "input", b.input.xxh3_64) &&
+      r.u64(input, "rows", "input", b.input.rows) &&
+      r.u64(input, "skipped_rows", "input", b.input.skipped_rows) &&
+      r.get(top, "settings", "", e) && !e.get_object().get(settings) &&
+      r.u64(settings, "sample_cap", "settings", b.settings.sample_cap) &&
+      r.u64(settings, "seed", "settings", b.settings.seed) &&
+      r.u64(settings, "max_categories", "settings", b.settings.max_categories) &&
+      r.u64(settings, "max_other_names", "settings", b.settings.max_other_names) &&
+      r.get(top, "roles", "", e) && !e.get_object().get(roles) &&
+      r.str(roles, "prediction", "roles", b.prediction_column) &&
+      r.str(roles, "label", "roles", b.label_column) && r.str(roles, "id", "roles", b.id_column) &&
+      r.str(roles, "timestamp", "roles", b.timestamp_column);
+  if (!ok) return Error{r.error.empty() ? source + ": malformed header" : r.error};
+  uint64_t bins = 0;
+  if (!r.u64(settings, "bins", "settings", bins)) return Error{r.error};
+  if (bins < 2 || bins > 10000) return Error{source + ": settings.bins: must be in [2, 10000]"};
+  b.settings.bins = static_cast<int>(bins);
+
+  dom::element perf;
+  if (!r.get(top, "performance", "", perf)) return Error{r.error};
+  if (!perf.is_null()) {
+    dom::object po, metrics;
+    std::string task;
+    Performance p;
+    if (perf.get_object().get(po) || !r.str(po, "task", "performance", task) ||
+        !r.u64(po, "rows", "performance", p.rows) || po["metrics"].get_object().get(metrics)) {
+      return Error{r.error.empty() ? source + ": performance: malformed" : r.error};
+    }
+    if (task != "classification" && task != "regression") {
+      return Error{source + ": performance.task: expected classification or regression"};
+    }
+    p.task = task == "classification" ? Task::kClassification : Task::kRegression;
+    for (auto [key, val] : metrics) {
+      double d;
+      if (val.is_null()) {
+        p.metrics.push_back({std::string(key), std::nullopt});
+      } else if (!val.get_double().get(d)) {
+        p.metrics.push_back({std::string(key), d});
+      } else {
+        return Error{source + ": performance.metrics." + std::string(key) + ": expected a number"};
+      }
+    }
+    b.performance = std::move(p);
+  }
+
+  dom::array columns;
+  if (top["columns"].get_array().get(columns)) return Error{source + ": columns: expected an array"};
+  size_t idx = 0;
+  for (dom::element ce : columns) {
+    const std::string where = "columns[" + std::to_string(idx++) + "]";
+    dom::object co;
+    if (ce.get_object().get(co)) return Error{source + ": " + where + ": expected an object"};
+    ColumnProfile c;
+    std::string kind, role;
+    if (!r.str(co, "name", where, c.name) || !r.str(co, "kind", where, kind) ||
+        !r.str(co, "role", where, role) || !r.u64(co, "rows", where, c.rows) ||
+        !r.u64(co, "missing", where, c.missing) || !r.u64(co, "infinite", where, c.infinite)) {
+      return Error{r.error};
+    }
+    const std::string named = where + " (" + c.name + ")";
+    if (kind == "numeric") {
+      c.kind = ColumnKind::kNumeric;
+    } else if (kind == "categorical") {
+      c.kind = ColumnKind::kCategorical;
+    } else {
+      return Error{source + ": " + named + ".kind: expected numeric or categorical"};
+    }
+    const std::pair<const char*, ColumnRole> role_names[] = {
+        {"feature", ColumnRole::kFeature}, {"prediction", ColumnRole::kPrediction},
+        {"label", ColumnRole::kLabel},     {"id", ColumnRole::kId},
+        {"timestamp", ColumnRole::kTimestamp}};
+    bool role_ok = false;
+    for (const auto& [n, v] : role_names) {
+      if (role == n) c.role = v, role_ok = true;
+    }
+    if (!role_ok) return Error{source + ": " + named + ".role: unknown role '" + role + "'"};
+    if (b.find(c.name)) return Error{source + ": " + named + ": column name appears twice"};
+    if (c.missing + c.infinite > c.rows) {
+      return Error{source + ": " + named + ": missing + infinite exceeds rows"};
+    }
+    if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp) {
+      b.columns.push_back(std::move(c));
+      continue;
+    }
+    if (c.kind == ColumnKind::kNumeric) {
+      auto& n = c.numeric;
+      uint64_t count = 0;
+      if (!r.u64(co, "count", named, count) || !r.number(co, "min", named, n.moments.min) ||
+          !r.number(co, "max", named, n.moments.max) || !r.number(co, "mean", named, n.moments.mean) ||
+          !r.number(co, "std", named, n.moments.std) ||
+          !r.number(co, "skewness", named, n.moments.skewness, true) ||
+          !r.number(co, "kurtosis", named, n.moments.kurtosis, true) ||
+          !r.numbers(co, "cut_points", named, n.cut_points) ||
+          !r.counts(co, "bin_counts", named, n.bin_counts) ||
+          !r.boolean(co, "sample_is_complete", named, n.sample_is_complete) ||
+          !r.numbers(co, "sample", named, n.sample)) {
+        return Error{r.error};
+      }
+      n.moments.count = count;
+      if (count + c.missing + c.infinite != c.rows) {
+        return Error{source + ": " + named + ": count + missing + infinite != rows"};
+      }
+      const size_t want_bins = count == 0 ? 0 : n.cut_points.size() + 1;
+      if (n.bin_counts.size() != want_bins) {
+        return Error{source + ": " + named + ": bin_counts has " +
+                     std::to_string(n.bin_counts.size()) + " entries for " +
+                     std::to_string(n.cut_points.size()) + " cut points"};
+      }
+      uint64_t total = 0;
+      for (const uint64_t x : n.bin_counts) total += x;
+      if (total != count) return Error{source + ": " + named + ": bin_counts do not add up to count"};
+      if (!std::is_sorted(n.cut_points.begin(), n.cut_points.end()) ||
+          std::adjacent_find(n.cut_points.begin(), n.cut_points.end()) != n.cut_points.end()) {
+        return Error{source + ": " + named + ": cut_points are not strictly increasing"};
+      }
+      if (!std::is_sorted(n.sample.begin(), n.sample.end())) {
+        return Error{source + ": " + named + ": sample is not sorted"};
+      }
+      if ((count > 0 && n.sample.empty()) || n.sample.size() > count ||
+          (n.sample_is_complete && n.sample.size() != count)) {
+        return Error{source + ": " + named + ": sample size does not match count"};
+      }
+    } else {
+      auto& k = c.categorical;
+      dom::element cats;
+      if (!r.u64(co, "count", named, k.count) || !r.get(co, "categories", named, cats) ||
+          !r.u64(co, "other_count", named, k.other_count) ||
+          !r.boolean(co, "other_names_complete", named, k.other_names_complete)) {
+        return Error{r.error};
+      }
+      dom::array ca;
+      if (cats.get_array().get(ca)) return Error{source + ": " + named + ".categories: expected an array"};
+      uint64_t total = 0;
+      for (dom::element pair : ca) {
+        dom::array pa;
+        std::string_view name;
+        uint64_t cnt;
+        if (pair.get_array().get(pa) || pa.size() != 2 || pa.at(0).get_string().get(name) ||
+            pa.at(1).get_uint64().get(cnt)) {
+          return Error{source + ": " + named + ".categories: expected [name, count] pairs"};
+        }
+        k.categories.push_back({std::string(name), cnt});
+        total += cnt;
+      }
+      dom::array on;
+      if (co["other_names"].get_array().get(on)) {
+        return Error{source + ": " + named + ".other_names: expected an array"};
+      }
+      for (dom::element x : on) {
+        std::string_view s;
+        if (x.get_string().get(s)) return Error{source + ": " + named + ".other_names: expected strings"};
+        k.other_names.emplace_back(s);
+      }
+      if (total + k.other_count != k.count || k.count + c.missing != c.rows) {
+        return Error{source + ": " + named + ": category counts do not add up"};
+      }
+    }
+    b.columns.push_back(std::move(c));
+  }
+  if (b.columns.empty()) return Error{source + ": the baseline has no columns"};
+  const std::pair<const std::string*, ColumnRole> role_cols[] = {
+      {&b.prediction_column, ColumnRole::kPrediction},
+      {&b.label_column, ColumnRole::kLabel},
+      {&b.id_column, ColumnRole::kId},
+      {&b.timestamp_column, ColumnRole::kTimestamp}};
+  for (const auto& [name, role] : role_cols) {
+    if (name->empty()) continue;
+    const ColumnProfile* c = b.find(*name);
+    if (c == nullptr || c->role != role) {
+      return Error{source + ": roles." + to_string(role) + " names '" + *name +
+                   "', which is not a column with that role"};
+    }
+  }
+  return b;
+}
+
+Result<Baseline> load_baseline(const std::string& path) {
+  auto file = FileBuffer::load(path);
+  if (!file) return file.error();
+  return parse_baseline(file->text(), path);
+}
+
+Status check_baseline_identity(const Baseline& b, const std::string& source,
+                               const std::string& model_name, const std::string& model_version) {
+  if (!model_name.empty() && model_name != b.model_name) {
+    return Error{source + ": baseline is for model '" + b.model_name + "', not '" + model_name + "'"};
+  }
+  if (!model_version.empty() && model_version != b.model_version) {
+    return Error{source + ": baseline is for model version '" + b.model_version + "', not '" +
+                 model_version + "'"};
+  }
+  return {};
+}
+
+}  // namespace driftd

@@ -1,0 +1,207 @@
+#include "driftd/check.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+#include "driftd/detector.h"
+#include "driftd/kernels.h"
+#include "driftd/summary.h"
+
+namespace driftd {
+
+std::optional<double> FeatureResult::get(std::string_view key) const {
+  for (const auto& s : stats) {
+    if (s.key == key) return s.value;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+class VectorSink final : public StatisticSink {
+ public:
+  explicit VectorSink(std::vector<StatValue>& out) : out_(out) {}
+  void put(std::string_view key, std::optional<double> value) override {
+    out_.push_back({std::string(key), value});
+  }
+
+ private:
+  std::vector<StatValue>& out_;
+};
+
+void compare_numeric(const ColumnProfile& base, const Column& col, FeatureResult& r) {
+  std::vector<double> values = finite_values(col);
+  const Moments moments = compute_moments(values);
+  const auto& cuts = base.numeric.cut_points;
+  std::vector<double> current_props;
+  if (base.numeric.moments.count > 0) current_props = proportions(bin_counts(values, cuts));
+  const std::vector<double> base_props = proportions(base.numeric.bin_counts);
+  kernels::sort(values.data(), values.size());
+  const NumericComparison in{base, base_props, values, current_props, moments};
+  VectorSink sink(r.stats);
+  for (const Detector* d : all_detectors()) d->numeric(in, sink);
+}
+
+void compare_categorical(const ColumnProfile& base, const Column& col, FeatureResult& r) {
+  const CategoricalProfile& bp = base.categorical;
+  std::vector<uint64_t> base_counts;
+  StringIndex bin_of;
+  for (const auto& c : bp.categories) {
+    bin_of.emplace(c.category, static_cast<uint32_t>(base_counts.size()));
+    base_counts.push_back(c.count);
+  }
+  const bool has_other = bp.other_count > 0;
+  const uint32_t other_bin = static_cast<uint32_t>(base_counts.size());
+  if (has_other) base_counts.push_back(bp.other_count);
+
+  std::vector<uint64_t> code_counts(col.dictionary.size(), 0);
+  uint64_t present = 0;
+  for (const uint32_t code : col.codes) {
+    if (code != Column::kMissingCode) ++code_counts[code], ++present;
+  }
+  std::vector<uint64_t> cur_counts(base_counts.size(), 0);
+  uint64_t new_rows = 0;
+  for (size_t code = 0; code < col.dictionary.size(); ++code) {
+    if (code_counts[code] == 0) continue;
+    const std::string& name = col.dictionary[code];
+    if (const auto it = bin_of.find(name); it != bin_of.end()) {
+      cur_counts[it->second] += code_counts[code];
+      continue;
+    }
+    const bool pooled = has_other && (std::binary_search(bp.other_names.begin(), bp.other_names.end(), name) ||
+                                      !bp.other_names_complete);
+    if (pooled) {
+      cur_counts[other_bin] += code_counts[code];
+      continue;
+    }
+    // A category the baseline never saw: its own bin, empty on the baseline side.
+    new_rows += code_counts[code];
+    base_counts.push_back(0);
+    cur_counts.push_back(code_counts[code]);
+  }
+  const auto base_props = proportions(base_counts);
+  const auto cur_props = proportions(cur_counts);
+  const CategoricalComparison in{base,      base_counts, cur_counts, base_props,
+                                 cur_props, present,     new_rows};
+  VectorSink sink(r.stats);
+  for (const Detector* d : all_detectors()) d->categorical(in, sink);
+}
+
+void decide(FeatureResult& r) {
+  if (r.status == "missing_in_serving") {
+    r.drift = true;
+    r.rule.method = "schema";
+    r.severity = HUGE_VAL;
+    return;
+  }
+  const StatisticInfo* info = find_statistic(r.rule.method);
+  r.drift_value = r.get(r.rule.method);
+  if (info == nullptr || !r.drift_value) return;  // not emitted for this kind, or undefined
+  const double v = *r.drift_value, t = r.rule.threshold;
+  if (info->direction == DriftDirection::kHigherIsDrift) {
+    r.drift = v >= t;
+    r.severity = t > 0 ? v / t : (v > 0 ? HUGE_VAL : 0);
+  } else {
+    r.drift = v < t;
+    r.severity = v > 0 ? t / v : HUGE_VAL;
+  }
+}
+
+}  // namespace
+
+CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options) {
+  CheckReport rep;
+  rep.model_name = baseline.model_name;
+  rep.model_version = baseline.model_version;
+  rep.rows = table.rows;
+  rep.skipped_rows = table.skipped_rows;
+  rep.skipped_examples = table.skipped_examples;
+  rep.new_columns = table.extra_columns;
+  rep.share_threshold = options.rules.share_threshold;
+
+  std::vector<size_t> profiled;  // baseline columns that get statistics
+  for (size_t i = 0; i < baseline.columns.size(); ++i) {
+    const ColumnProfile& c = baseline.columns[i];
+    if (c.role != ColumnRole::kId && c.role != ColumnRole::kTimestamp) profiled.push_back(i);
+  }
+  rep.features.resize(profiled.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < profiled.size();) {
+      const ColumnProfile& base = baseline.columns[profiled[k]];
+      const Column* col = table.find(base.name);
+      FeatureResult& r = rep.features[k];
+      r.name = base.name;
+      r.kind = base.kind;
+      r.role = base.role;
+      r.rule = options.rules.rule_for(base.name);
+      r.rows = table.rows;
+      r.baseline_missing_rate =
+          base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
+      if (col == nullptr || !col->present_in_input) {
+        r.status = "missing_in_serving";
+        r.missing = table.rows;
+        r.missing_rate = 1.0;
+      } else {
+        r.missing = col->missing;
+        r.type_errors = col->type_errors;
+        r.infinite = col->infinite;
+        const double n = static_cast<double>(table.rows);
+        r.missing_rate = n > 0 ? static_cast<double>(col->missing) / n : 0.0;
+        r.type_error_rate = n > 0 ? static_cast<double>(col->type_errors) / n : 0.0;
+        r.infinite_rate = n > 0 ? static_cast<double>(col->infinite) / n : 0.0;
+        if (base.kind == ColumnKind::kNumeric) {
+          compare_numeric(base, *col, r);
+        } else {
+          compare_categorical(base, *col, r);
+        }
+      }
+      decide(r);
+    }
+  };
+  const unsigned threads = std::max(
+      1u, std::min<unsigned>(std::thread::hardware_concurrency(), static_cast<unsigned>(profiled.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+
+  for (const auto& r : rep.features) {
+    if (r.status == "missing_in_serving") rep.missing_columns.push_back(r.name);
+    if (r.role != ColumnRole::kFeature) continue;
+    ++rep.features_compared;
+    if (r.drift) ++rep.features_drifted;
+  }
+  if (rep.features_compared > 0) {
+    rep.drift_share =
+        static_cast<double>(rep.features_drifted) / static_cast<double>(rep.features_compared);
+    rep.dataset_drift = rep.drift_share >= rep.share_threshold;
+  }
+
+  // Performance, when the baseline names both prediction and label and the
+  // serving data has them as numbers.
+  if (!baseline.prediction_column.empty() && !baseline.label_column.empty()) {
+    const Column* pred = table.find(baseline.prediction_column);
+    const Column* label = table.find(baseline.label_column);
+    if (pred && label && pred->present_in_input && label->present_in_input &&
+        pred->kind == ColumnKind::kNumeric && label->kind == ColumnKind::kNumeric) {
+      Task task = infer_task(label->numbers);
+      if (baseline.performance) task = baseline.performance->task;
+      if (options.task) task = *options.task;
+      rep.performance = performance_metrics(pred->numbers, label->numbers, task, options.threshold);
+    }
+    rep.baseline_performance = baseline.performance;
+  }
+  return rep;
+}
+
+Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,
+                              const CheckOptions& options) {
+  auto table = read_table(input, detect_format(input), baseline.schema(), options.read);
+  if (!table) return table.error();
+  return compare(baseline, *table, options);
+}
+
+}  // namespace driftd

@@ -1,0 +1,216 @@
+// driftd command line: `baseline build`, `check`, `version`.
+// Exit status: 0 success, 1 `check --fail-on-drift` found dataset drift,
+// 2 bad usage or bad input (with a message naming file, line and column).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "driftd/baseline.h"
+#include "driftd/check.h"
+#include "driftd/kernels.h"
+#include "driftd/simd_target.h"
+
+namespace {
+
+constexpr int kExitDrift = 1;
+constexpr int kExitError = 2;
+
+std::set<std::string> split_list(const std::string& s) {
+  std::set<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+// Progress on stderr for long reads, only when stderr is a terminal.
+std::function<void(uint64_t, uint64_t)> progress_for(const std::string& what) {
+  if (!::isatty(STDERR_FILENO)) return {};
+  auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [what, start](uint64_t done, uint64_t total) {
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
+    std::fprintf(stderr, "\r%s: %3.0f%% (%.0f MB/s)   ", what.c_str(),
+                 100.0 * static_cast<double>(done) / static_cast<double>(total),
+                 secs > 0 ? static_cast<double>(done) / 1e6 / secs : 0.0);
+  };
+}
+
+void end_progress() {
+  if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+}
+
+int fail(const std::string& message) {
+  end_progress();
+  std::fprintf(stderr, "driftd: error: %s\n", message.c_str());
+  return kExitError;
+}
+
+std::optional<driftd::Task> parse_task(const std::string& s) {
+  if (s == "classification") return driftd::Task::kClassification;
+  if (s == "regression") return driftd::Task::kRegression;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("driftd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("driftd: %l: %v");
+  spdlog::set_level(spdlog::level::warn);
+
+  CLI::App app{"driftd: drift monitoring for production ML models"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log what driftd does (SIMD target, timings) on stderr");
+
+  // ---- baseline build
+  auto* baseline_cmd = app.add_subcommand("baseline", "Training baselines");
+  baseline_cmd->require_subcommand(1);
+  auto* build = baseline_cmd->add_subcommand("build", "Profile training data into a baseline file");
+  std::string b_input, b_out, b_categorical, b_task;
+  driftd::BaselineBuildOptions bopt;
+  build->add_option("--input", b_input, "Training data: .csv or .jsonl")->required();
+  build->add_option("--out", b_out, "Baseline file to write (atomically)")->required();
+  build->add_option("--categorical", b_categorical, "Columns to treat as categorical: a,b,c");
+  build->add_option("--bins", bopt.settings.bins, "Quantile bins per numeric column")
+      ->check(CLI::Range(2, 10000))
+      ->capture_default_str();
+  build->add_option("--prediction", bopt.prediction_column, "Prediction (score) column");
+  build->add_option("--label", bopt.label_column, "Label (ground truth) column");
+  build->add_option("--id", bopt.id_column, "Row id column (not profiled)");
+  build->add_option("--timestamp", bopt.timestamp_column, "Event time column (not profiled)");
+  build->add_option("--model", bopt.model_name, "Model name stored in the baseline");
+  build->add_option("--model-version", bopt.model_version, "Model version stored in the baseline");
+  build->add_option("--sample-cap", bopt.settings.sample_cap,
+                    "Values kept per numeric column for exact KS/Wasserstein; beyond it a seeded reservoir")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}))
+      ->capture_default_str();
+  build->add_option("--seed", bopt.settings.seed, "Reservoir sampling seed")->capture_default_str();
+  build->add_option("--max-categories", bopt.settings.max_categories,
+                    "Categories kept with counts; the rest pooled into 'other'")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
+      ->capture_default_str();
+  build->add_option("--max-errors", bopt.read.max_errors, "Malformed rows to skip before failing")
+      ->capture_default_str();
+  build->add_option("--threshold", bopt.threshold, "Classification threshold on the score")
+      ->capture_default_str();
+  build->add_option("--task", b_task, "classification or regression (default: inferred)")
+      ->check(CLI::IsMember({"classification", "regression"}));
+
+  // ---- check
+  auto* check = app.add_subcommand("check", "Compare serving data with a baseline");
+  std::string c_baseline, c_input, c_format = "table", c_rules, c_method, c_task, c_model, c_version;
+  std::optional<double> c_method_threshold;
+  bool fail_on_drift = false;
+  driftd::CheckOptions copt;
+  check->add_option("--baseline", c_baseline, "Baseline file from `driftd baseline build`")->required();
+  check->add_option("--input", c_input, "Serving data: .csv or .jsonl")->required();
+  check->add_option("--format", c_format, "Report format")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
+  check->add_option("--rules", c_rules, "Drift rules (TOML, see config/check.example.toml)");
+  check->add_option("--drift-method", c_method, "Default drift method (e.g. psi, ks_p_value)");
+  check->add_option("--drift-threshold", c_method_threshold, "Threshold for the default method");
+  check->add_option("--threshold", copt.threshold, "Classification threshold on the score")
+      ->capture_default_str();
+  check->add_option("--task", c_task, "classification or regression (default: the baseline's)")
+      ->check(CLI::IsMember({"classification", "regression"}));
+  check->add_option("--max-errors", copt.read.max_errors, "Malformed rows to skip before failing")
+      ->capture_default_str();
+  check->add_option("--model", c_model, "Refuse a baseline of another model");
+  check->add_option("--model-version", c_version, "Refuse a baseline of another model version");
+  check->add_flag("--fail-on-drift", fail_on_drift, "Exit 1 when the dataset drifts");
+
+  // ---- version
+  auto* version = app.add_subcommand("version", "Version and SIMD targets");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitError;
+  }
+  if (verbose) spdlog::set_level(spdlog::level::info);
+
+  auto target = driftd::select_simd_target_from_env();
+  if (!target) return fail(target.error().message);
+  spdlog::info("SIMD target {} (set DRIFTD_SIMD_TARGET to force one)", *target);
+
+  if (version->parsed()) {
+    std::printf("driftd %s\nSIMD target: %s\nsupported:", DRIFTD_VERSION, target->c_str());
+    for (const auto& t : driftd::supported_simd_targets()) std::printf(" %s", t.c_str());
+    std::printf("\n");
+    return 0;
+  }
+
+  if (build->parsed()) {
+    bopt.categorical = split_list(b_categorical);
+    if (!b_task.empty()) bopt.task = parse_task(b_task);
+    bopt.read.progress = progress_for("reading " + b_input);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto file = driftd::FileBuffer::load(b_input);
+    if (!file) return fail(file.error().message);
+    auto baseline = driftd::build_baseline(*file, bopt);
+    if (!baseline) return fail(baseline.error().message);
+    const std::string bytes = driftd::serialize_baseline(*baseline);
+    if (auto st = driftd::write_file_atomic(b_out, bytes); !st) return fail(st.error().message);
+    end_progress();
+    spdlog::info("baseline of {} rows x {} columns written to {} in {:.3f} s", baseline->input.rows,
+                 baseline->columns.size(), b_out,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (baseline->input.skipped_rows) {
+      std::fprintf(stderr, "driftd: warning: %llu malformed rows skipped\n",
+                   static_cast<unsigned long long>(baseline->input.skipped_rows));
+    }
+    return 0;
+  }
+
+  if (check->parsed()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!c_rules.empty()) {
+      auto rules = driftd::load_drift_rules(c_rules);
+      if (!rules) return fail(rules.error().message);
+      copt.rules = *rules;
+    }
+    if (!c_method.empty()) copt.rules.default_method = c_method;
+    if (c_method_threshold) copt.rules.method_thresholds[copt.rules.default_method] = *c_method_threshold;
+    if (auto st = copt.rules.validate(); !st) return fail(st.error().message);
+    if (!c_task.empty()) copt.task = parse_task(c_task);
+    auto baseline = driftd::load_baseline(c_baseline);
+    if (!baseline) return fail(baseline.error().message);
+    if (auto st = driftd::check_baseline_identity(*baseline, c_baseline, c_model, c_version); !st) {
+      return fail(st.error().message);
+    }
+    copt.read.progress = progress_for("reading " + c_input);
+    auto file = driftd::FileBuffer::load(c_input);
+    if (!file) return fail(file.error().message);
+    auto report = driftd::run_check(*baseline, *file, copt);
+    if (!report) return fail(report.error().message);
+    end_progress();
+    if (c_format == "json") {
+      std::fputs(driftd::report_json(*report).c_str(), stdout);
+    } else {
+      const bool color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+      std::fputs(driftd::report_table(*report, color).c_str(), stdout);
+    }
+    spdlog::info("checked {} rows in {:.3f} s", report->rows,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return fail_on_drift && report->dataset_drift ? kExitDrift : 0;
+  }
+  return 0;
+}

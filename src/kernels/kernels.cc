@@ -1,0 +1,298 @@
+// Highway implementations of the kernels declared in driftd/kernels.h.
+// This file is compiled once per instruction set (hwy/foreach_target.h) and
+// the entry points at the bottom dispatch to the best one at run time.
+//
+// Binning uses compare-and-count rather than a per-value search: for every
+// cut point c_j, count_ge[j] = #{v >= c_j} is a vector compare plus a masked
+// decrement, and bin i holds count_ge[i-1] - count_ge[i]. No scatter, no
+// branches, and values are read from L1 once per group of four cuts. Its cost
+// grows with the number of cuts, so above kMaxCompareCuts a branchless
+// per-lane binary search (with gathers) takes over.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/kernels/kernels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "driftd/kernels.h"
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace driftd::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+constexpr size_t kMaxCompareCuts = 32;
+constexpr size_t kBlock = 2048;  // values per L1-resident block (16 KiB)
+
+// Counts of values >= cuts[j] for j in [first, first + 4) over one block.
+template <class D>
+HWY_INLINE void CountGeFour(D d, const double* HWY_RESTRICT v, size_t n,
+                            const double* HWY_RESTRICT cuts, uint64_t* HWY_RESTRICT count_ge) {
+  const hn::RebindToSigned<D> di;
+  const size_t N = hn::Lanes(d);
+  const auto c0 = hn::Set(d, cuts[0]);
+  const auto c1 = hn::Set(d, cuts[1]);
+  const auto c2 = hn::Set(d, cuts[2]);
+  const auto c3 = hn::Set(d, cuts[3]);
+  auto a0 = hn::Zero(di), a1 = hn::Zero(di), a2 = hn::Zero(di), a3 = hn::Zero(di);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto x = hn::LoadU(d, v + i);
+    // An all-ones mask lane is -1 as an integer: subtracting counts it.
+    a0 = hn::Sub(a0, hn::VecFromMask(di, hn::RebindMask(di, x >= c0)));
+    a1 = hn::Sub(a1, hn::VecFromMask(di, hn::RebindMask(di, x >= c1)));
+    a2 = hn::Sub(a2, hn::VecFromMask(di, hn::RebindMask(di, x >= c2)));
+    a3 = hn::Sub(a3, hn::VecFromMask(di, hn::RebindMask(di, x >= c3)));
+  }
+  count_ge[0] += static_cast<uint64_t>(hn::GetLane(hn::SumOfLanes(di, a0)));
+  count_ge[1] += static_cast<uint64_t>(hn::GetLane(hn::SumOfLanes(di, a1)));
+  count_ge[2] += static_cast<uint64_t>(hn::GetLane(hn::SumOfLanes(di, a2)));
+  count_ge[3] += static_cast<uint64_t>(hn::GetLane(hn::SumOfLanes(di, a3)));
+  for (; i < n; ++i) {
+    for (size_t j = 0; j < 4; ++j) count_ge[j] += v[i] >= cuts[j] ? 1u : 0u;
+  }
+}
+
+void HistogramCompare(const double* HWY_RESTRICT values, size_t n, const double* HWY_RESTRICT cuts,
+                      size_t n_cuts, uint64_t* HWY_RESTRICT bins) {
+  const hn::ScalableTag<double> d;
+  // Pad the cuts to a multiple of four with +inf: v >= +inf never holds for
+  // finite v, and for v == +inf the padded counts are simply not read.
+  double padded[kMaxCompareCuts + 4];
+  uint64_t count_ge[kMaxCompareCuts + 4] = {};
+  const size_t groups = (n_cuts + 3) / 4;
+  for (size_t j = 0; j < groups * 4; ++j) {
+    padded[j] = j < n_cuts ? cuts[j] : HUGE_VAL;
+  }
+  for (size_t start = 0; start < n; start += kBlock) {
+    const size_t len = std::min(kBlock, n - start);
+    for (size_t g = 0; g < groups; ++g) {
+      CountGeFour(d, values + start, len, padded + 4 * g, count_ge + 4 * g);
+    }
+  }
+  uint64_t above = n;  // values >= -inf
+  for (size_t j = 0; j < n_cuts; ++j) {
+    bins[j] += above - count_ge[j];
+    above = count_ge[j];
+  }
+  bins[n_cuts] += above;
+}
+
+// Branchless binary search per lane: index = number of cuts <= v.
+void HistogramSearch(const double* HWY_RESTRICT values, size_t n, const double* HWY_RESTRICT cuts,
+                     size_t n_cuts, uint64_t* HWY_RESTRICT bins) {
+  const hn::ScalableTag<double> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const size_t N = hn::Lanes(d);
+  size_t top = 1;
+  while (top <= n_cuts) top <<= 1;  // power of two > n_cuts
+  HWY_ALIGN int64_t idx_lanes[HWY_MAX_BYTES / sizeof(int64_t)];
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto x = hn::LoadU(d, values + i);
+    auto idx = hn::Zero(di);
+    for (size_t step = top >> 1; step > 0; step >>= 1) {
+      const auto cand = hn::Add(idx, hn::Set(di, static_cast<int64_t>(step)));
+      // Lanes whose candidate is past the end must not move; clamp the
+      // gather index and mask the result.
+      const auto in_range = hn::Set(di, static_cast<int64_t>(n_cuts) + 1) > cand;
+      const auto safe = hn::IfThenElse(in_range, cand, hn::Set(di, 1));
+      const auto cut = hn::GatherIndex(d, cuts - 1, safe);
+      const auto take = hn::And(in_range, hn::RebindMask(di, x >= cut));
+      idx = hn::IfThenElse(take, cand, idx);
+    }
+    hn::Store(idx, di, idx_lanes);
+    for (size_t k = 0; k < N; ++k) ++bins[idx_lanes[k]];
+  }
+  for (; i < n; ++i) {
+    ++bins[std::upper_bound(cuts, cuts + n_cuts, values[i]) - cuts];
+  }
+}
+
+void Histogram(const double* HWY_RESTRICT values, size_t n, const double* HWY_RESTRICT cuts,
+               size_t n_cuts, uint64_t* HWY_RESTRICT bins) {
+  if (n_cuts == 0) {
+    bins[0] += n;
+  } else if (n_cuts <= kMaxCompareCuts) {
+    HistogramCompare(values, n, cuts, n_cuts, bins);
+  } else {
+    HistogramSearch(values, n, cuts, n_cuts, bins);
+  }
+}
+
+void MinMax(const double* HWY_RESTRICT values, size_t n, double* min_out, double* max_out) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  auto lo = hn::Set(d, values[0]);
+  auto hi = lo;
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto x = hn::LoadU(d, values + i);
+    lo = hn::Min(lo, x);
+    hi = hn::Max(hi, x);
+  }
+  double mn = hn::GetLane(hn::MinOfLanes(d, lo));
+  double mx = hn::GetLane(hn::MaxOfLanes(d, hi));
+  for (; i < n; ++i) {
+    mn = std::min(mn, values[i]);
+    mx = std::max(mx, values[i]);
+  }
+  *min_out = mn;
+  *max_out = mx;
+}
+
+double MaxAbs(const double* HWY_RESTRICT values, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  auto m = hn::Zero(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) m = hn::Max(m, hn::Abs(hn::LoadU(d, values + i)));
+  double r = hn::GetLane(hn::MaxOfLanes(d, m));
+  for (; i < n; ++i) r = std::max(r, std::fabs(values[i]));
+  return r;
+}
+
+PowerSums PowerSumsImpl(const double* HWY_RESTRICT values, size_t n, double scale, double center) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  const auto vs = hn::Set(d, scale);
+  const auto vc = hn::Set(d, center);
+  // Two independent accumulator sets hide the FMA latency.
+  auto s1a = hn::Zero(d), s2a = hn::Zero(d), s3a = hn::Zero(d), s4a = hn::Zero(d);
+  auto s1b = hn::Zero(d), s2b = hn::Zero(d), s3b = hn::Zero(d), s4b = hn::Zero(d);
+  size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto xa = hn::Sub(hn::Mul(hn::LoadU(d, values + i), vs), vc);
+    const auto xb = hn::Sub(hn::Mul(hn::LoadU(d, values + i + N), vs), vc);
+    const auto x2a = hn::Mul(xa, xa);
+    const auto x2b = hn::Mul(xb, xb);
+    s1a = hn::Add(s1a, xa);
+    s1b = hn::Add(s1b, xb);
+    s2a = hn::Add(s2a, x2a);
+    s2b = hn::Add(s2b, x2b);
+    s3a = hn::MulAdd(x2a, xa, s3a);
+    s3b = hn::MulAdd(x2b, xb, s3b);
+    s4a = hn::MulAdd(x2a, x2a, s4a);
+    s4b = hn::MulAdd(x2b, x2b, s4b);
+  }
+  PowerSums r;
+  r.s1 = hn::GetLane(hn::SumOfLanes(d, hn::Add(s1a, s1b)));
+  r.s2 = hn::GetLane(hn::SumOfLanes(d, hn::Add(s2a, s2b)));
+  r.s3 = hn::GetLane(hn::SumOfLanes(d, hn::Add(s3a, s3b)));
+  r.s4 = hn::GetLane(hn::SumOfLanes(d, hn::Add(s4a, s4b)));
+  for (; i < n; ++i) {
+    const double x = values[i] * scale - center;
+    const double x2 = x * x;
+    r.s1 += x;
+    r.s2 += x2;
+    r.s3 += x2 * x;
+    r.s4 += x2 * x2;
+  }
+  return r;
+}
+
+double PsiSum(const double* HWY_RESTRICT b, const double* HWY_RESTRICT c, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  auto acc = hn::Zero(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto vb = hn::LoadU(d, b + i);
+    const auto vc = hn::LoadU(d, c + i);
+    acc = hn::MulAdd(hn::Sub(vc, vb), hn::Log(d, hn::Div(vc, vb)), acc);
+  }
+  double s = hn::GetLane(hn::SumOfLanes(d, acc));
+  for (; i < n; ++i) s += (c[i] - b[i]) * std::log(c[i] / b[i]);
+  return s;
+}
+
+double JsDivergenceSum(const double* HWY_RESTRICT p, const double* HWY_RESTRICT q, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  const auto half = hn::Set(d, 0.5);
+  const auto zero = hn::Zero(d);
+  auto acc = hn::Zero(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto vp = hn::LoadU(d, p + i);
+    const auto vq = hn::LoadU(d, q + i);
+    const auto m = hn::Mul(hn::Add(vp, vq), half);
+    // Lanes with a zero proportion contribute 0 (their log is -inf or NaN
+    // and is discarded by the mask).
+    const auto tp = hn::IfThenElseZero(vp > zero, hn::Mul(vp, hn::Log(d, hn::Div(vp, m))));
+    const auto tq = hn::IfThenElseZero(vq > zero, hn::Mul(vq, hn::Log(d, hn::Div(vq, m))));
+    acc = hn::Add(acc, hn::Add(tp, tq));
+  }
+  double s = hn::GetLane(hn::SumOfLanes(d, acc));
+  for (; i < n; ++i) {
+    const double m = (p[i] + q[i]) * 0.5;
+    if (p[i] > 0) s += p[i] * std::log(p[i] / m);
+    if (q[i] > 0) s += q[i] * std::log(q[i] / m);
+  }
+  return s;
+}
+
+double BhattacharyyaSum(const double* HWY_RESTRICT p, const double* HWY_RESTRICT q, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  auto acc = hn::Zero(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    acc = hn::Add(acc, hn::Sqrt(hn::Mul(hn::LoadU(d, p + i), hn::LoadU(d, q + i))));
+  }
+  double s = hn::GetLane(hn::SumOfLanes(d, acc));
+  for (; i < n; ++i) s += std::sqrt(p[i] * q[i]);
+  return s;
+}
+
+int64_t TargetId() { return HWY_TARGET; }
+
+}  // namespace driftd::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "hwy/contrib/sort/vqsort.h"
+
+namespace driftd::kernels {
+
+HWY_EXPORT(Histogram);
+HWY_EXPORT(MinMax);
+HWY_EXPORT(MaxAbs);
+HWY_EXPORT(PowerSumsImpl);
+HWY_EXPORT(PsiSum);
+HWY_EXPORT(JsDivergenceSum);
+HWY_EXPORT(BhattacharyyaSum);
+HWY_EXPORT(TargetId);
+
+void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins) {
+  HWY_DYNAMIC_DISPATCH(Histogram)(values, n, cuts, n_cuts, bins);
+}
+void min_max(const double* values, size_t n, double* min_out, double* max_out) {
+  HWY_DYNAMIC_DISPATCH(MinMax)(values, n, min_out, max_out);
+}
+double max_abs(const double* values, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxAbs)(values, n); }
+PowerSums power_sums(const double* values, size_t n, double scale, double center) {
+  return HWY_DYNAMIC_DISPATCH(PowerSumsImpl)(values, n, scale, center);
+}
+double psi_sum(const double* baseline, const double* current, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(PsiSum)(baseline, current, n);
+}
+double js_divergence_sum(const double* p, const double* q, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(JsDivergenceSum)(p, q, n);
+}
+double bhattacharyya_sum(const double* p, const double* q, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(BhattacharyyaSum)(p, q, n);
+}
+void sort(double* values, size_t n) {
+  // A Sorter owns scratch memory and is not safe to share between threads.
+  thread_local const hwy::Sorter sorter;
+  sorter(values, n, hwy::SortAscending());
+}
+const char* active_target_name() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)()); }
+
+}  // namespace driftd::kernels
+#endif  // HWY_ONCE

@@ -1,0 +1,64 @@
+// Scalar references for every SIMD kernel: the simplest correct code, used by
+// the tests as the oracle on every instruction set.
+#include <algorithm>
+#include <cmath>
+
+#include "driftd/kernels.h"
+
+namespace driftd::kernels::scalar {
+
+void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins) {
+  for (size_t i = 0; i < n; ++i) {
+    ++bins[std::upper_bound(cuts, cuts + n_cuts, values[i]) - cuts];
+  }
+}
+
+void min_max(const double* values, size_t n, double* min_out, double* max_out) {
+  const auto [lo, hi] = std::minmax_element(values, values + n);
+  *min_out = *lo;
+  *max_out = *hi;
+}
+
+double max_abs(const double* values, size_t n) {
+  double r = 0;
+  for (size_t i = 0; i < n; ++i) r = std::max(r, std::fabs(values[i]));
+  return r;
+}
+
+PowerSums power_sums(const double* values, size_t n, double scale, double center) {
+  PowerSums r;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = values[i] * scale - center;
+    r.s1 += x;
+    r.s2 += x * x;
+    r.s3 += x * x * x;
+    r.s4 += x * x * x * x;
+  }
+  return r;
+}
+
+double psi_sum(const double* b, const double* c, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += (c[i] - b[i]) * std::log(c[i] / b[i]);
+  return s;
+}
+
+double js_divergence_sum(const double* p, const double* q, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double m = (p[i] + q[i]) / 2;
+    if (p[i] > 0) s += p[i] * std::log(p[i] / m);
+    if (q[i] > 0) s += q[i] * std::log(q[i] / m);
+  }
+  return s;
+}
+
+double bhattacharyya_sum(const double* p, const double* q, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += std::sqrt(p[i] * q[i]);
+  return s;
+}
+
+void sort(double* values, size_t n) { std::sort(values, values + n); }
+
+}  // namespace driftd::kernels::scalar

@@ -1,0 +1,66 @@
+#include "driftd/summary.h"
+
+#include <cmath>
+
+#include "driftd/kernels.h"
+
+namespace driftd {
+
+Moments compute_moments(std::span<const double> values) {
+  Moments m;
+  const size_t n = values.size();
+  m.count = n;
+  if (n == 0) return m;
+  kernels::min_max(values.data(), n, &m.min, &m.max);
+  // Scale by a power of two (exact) so that |x| is near 1 when the data are
+  // far from it: x^4 must neither overflow nor underflow.
+  const double big = std::max(std::fabs(m.min), std::fabs(m.max));
+  double scale = 1.0;
+  if (big > 0x1p200 || (big > 0 && big < 0x1p-200)) {
+    int e = 0;
+    std::frexp(big, &e);
+    scale = std::ldexp(1.0, -e);
+  }
+  const double dn = static_cast<double>(n);
+  const double mean_scaled = kernels::power_sums(values.data(), n, scale, 0.0).s1 / dn;
+  const kernels::PowerSums c = kernels::power_sums(values.data(), n, scale, mean_scaled);
+  const double m2 = c.s2 / dn, m3 = c.s3 / dn, m4 = c.s4 / dn;
+  m.mean = mean_scaled / scale;
+  m.std = std::sqrt(m2) / scale;
+  // scipy.stats.skew/kurtosis: constant data (m2 at or below the rounding
+  // noise of the mean) give NaN; driftd reports null.
+  const double noise = 1e-15 * mean_scaled;
+  if (!(m2 <= noise * noise)) {
+    m.skewness = m3 / std::pow(m2, 1.5);
+    m.kurtosis = m4 / (m2 * m2) - 3.0;
+  }
+  return m;
+}
+
+std::vector<double> finite_values(const Column& column) {
+  std::vector<double> out;
+  out.reserve(column.numbers.size() - column.missing - column.type_errors - column.infinite);
+  for (const double v : column.numbers) {
+    if (std::isfinite(v)) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<uint64_t> bin_counts(std::span<const double> values, std::span<const double> cuts) {
+  std::vector<uint64_t> bins(cuts.size() + 1, 0);
+  kernels::histogram(values.data(), values.size(), cuts.data(), cuts.size(), bins.data());
+  return bins;
+}
+
+std::vector<double> proportions(std::span<const uint64_t> counts) {
+  uint64_t total = 0;
+  for (const uint64_t c : counts) total += c;
+  std::vector<double> p(counts.size(), 0.0);
+  if (total == 0) return p;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    p[i] = static_cast<double>(counts[i]) / static_cast<double>(total);
+  }
+  return p;
+}
+
+}  // namespace driftd
