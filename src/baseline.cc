@@ -298,8 +298,15 @@ std::string serialize_baseline(const Baseline& b) {
       const auto& k = c.categorical;
       w.key("count").value(k.count);
       w.key("categories").begin_array();
+      std::string pair;
       for (const auto& cc : k.categories) {
-        w.begin_array().value(cc.category).value(cc.count).end_array();
+        pair.clear();
+        pair.push_back('[');
+        JsonWriter::append_escaped(pair, cc.category);
+        pair += ", ";
+        pair += std::to_string(cc.count);
+        pair += ']';
+        w.raw_value(pair);
       }
       w.end_array();
       w.key("other_count").value(k.other_count);

@@ -31,6 +31,8 @@ class JsonWriter {
   JsonWriter& value(int i) { return value(static_cast<int64_t>(i)); }
   JsonWriter& value(bool b);
   JsonWriter& null();
+  // Inserts already-formed JSON text as one value.
+  JsonWriter& raw_value(std::string_view json);
   // Arrays of numbers, many per line (samples can hold 100,000 values).
   JsonWriter& number_array(const std::vector<double>& v);
   JsonWriter& number_array(const std::vector<uint64_t>& v);

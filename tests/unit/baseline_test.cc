@@ -1,1 +1,153 @@
-#include <catch2/catch.hpp>
+// The baseline file format: golden file, every truncation, version and
+// checksum refusals, atomic writes, and the seeded reservoir.
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "driftd/baseline.h"
+#include "test_util.h"
+
+using namespace driftd;
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+BaselineBuildOptions golden_options() {
+  BaselineBuildOptions o;
+  o.id_column = "id";
+  o.prediction_column = "score";
+  o.label_column = "label";
+  o.model_name = "fraud";
+  o.model_version = "3";
+  o.settings.bins = 4;
+  o.settings.max_categories = 3;
+  o.built_at = "2025-11-25T00:00:00Z";
+  return o;
+}
+}  // namespace
+
+TEST_CASE("golden baseline v1 reads back with its values", "[baseline][golden]") {
+  auto b = load_baseline(test::data_path("golden/baseline_v1.json"));
+  REQUIRE(b.ok());
+  CHECK(b->format_version == 1);
+  CHECK(b->model_name == "fraud");
+  CHECK(b->model_version == "3");
+  CHECK(b->built_at == "2025-11-25T00:00:00Z");
+  CHECK(b->input.rows == 40);
+  CHECK(b->input.file == "train.csv");
+  const ColumnProfile* amount = b->find("amount");
+  REQUIRE(amount);
+  CHECK(amount->missing == 3);
+  CHECK(amount->numeric.cut_points == std::vector<double>{9.01, 15.54, 37.11});
+  CHECK(amount->numeric.bin_counts == std::vector<uint64_t>{9, 9, 9, 10});
+  const ColumnProfile* country = b->find("country");
+  REQUIRE(country);
+  CHECK(country->kind == ColumnKind::kCategorical);
+  CHECK(country->categorical.categories.size() == 3);
+  CHECK(country->categorical.other_count == 7);
+  CHECK(country->categorical.other_names == std::vector<std::string>{"DE"});
+  CHECK(b->find("id")->role == ColumnRole::kId);
+  REQUIRE(b->performance);
+  CHECK(b->performance->task == Task::kClassification);
+}
+
+TEST_CASE("building the golden input again gives the golden bytes", "[baseline][golden]") {
+  auto input = FileBuffer::load(test::data_path("golden/train.csv"));
+  REQUIRE(input.ok());
+  auto b = build_baseline(*input, golden_options());
+  REQUIRE(b.ok());
+  b->driftd_version = "0.1.0";  // the version that wrote the golden file
+  // If this fails the format changed: bump kBaselineFormatVersion, keep
+  // reading v1 (or refuse it clearly), and add a new golden file.
+  CHECK(serialize_baseline(*b) == slurp(test::data_path("golden/baseline_v1.json")));
+}
+
+TEST_CASE("every truncation of a baseline is refused with a clear error", "[baseline]") {
+  const std::string full = slurp(test::data_path("golden/baseline_v1.json"));
+  REQUIRE(parse_baseline(full, "b.json").ok());
+  for (size_t len = 0; len < full.size(); ++len) {
+    auto r = parse_baseline(std::string_view(full).substr(0, len), "b.json");
+    INFO("length " << len);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.rfind("b.json: ", 0) == 0);
+  }
+}
+
+TEST_CASE("another format version, a changed byte, another file are refused", "[baseline]") {
+  const std::string full = slurp(test::data_path("golden/baseline_v1.json"));
+  std::string v2 = full;
+  v2.replace(v2.find("\"format_version\": 1"), 19, "\"format_version\": 2");
+  CHECK(parse_baseline(v2, "b.json").error().message ==
+        "b.json: baseline format version 2; this driftd (" DRIFTD_VERSION
+        ") reads version 1: rebuild it with `driftd baseline build`");
+  std::string edited = full;
+  edited.replace(edited.find("\"mean\": 51.1"), 12, "\"mean\": 51.2");
+  CHECK(parse_baseline(edited, "b.json").error().message ==
+        "b.json: checksum mismatch: the file was changed or damaged after it was written");
+  CHECK(parse_baseline("{\"a\": 1}", "b.json").error().message ==
+        "b.json: not a driftd baseline (\"format\" is not \"driftd-baseline\")");
+  CHECK(parse_baseline("[1, 2]", "b.json").error().message == "b.json: not a driftd baseline (not a JSON object)");
+}
+
+TEST_CASE("model identity is checked when asked for", "[baseline]") {
+  auto b = load_baseline(test::data_path("golden/baseline_v1.json"));
+  REQUIRE(b.ok());
+  CHECK(check_baseline_identity(*b, "b.json", "fraud", "3").ok());
+  CHECK(check_baseline_identity(*b, "b.json", "", "").ok());
+  CHECK(check_baseline_identity(*b, "b.json", "churn", "").error().message ==
+        "b.json: baseline is for model 'fraud', not 'churn'");
+  CHECK(check_baseline_identity(*b, "b.json", "fraud", "4").error().message ==
+        "b.json: baseline is for model version '3', not '4'");
+}
+
+TEST_CASE("write_file_atomic replaces the file whole and leaves no temp file", "[baseline]") {
+  const auto dir = test::temp_dir("atomic");
+  const std::string path = (dir / "b.json").string();
+  REQUIRE(write_file_atomic(path, "first").ok());
+  REQUIRE(write_file_atomic(path, "second").ok());
+  CHECK(slurp(path) == "second");
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  CHECK(files == 1);
+  CHECK_FALSE(write_file_atomic((dir / "no/such/dir/b.json").string(), "x").ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("beyond the sample cap, a seeded reservoir: sorted, deterministic, from the data", "[baseline]") {
+  std::string csv = "x\n";
+  for (int i = 0; i < 5000; ++i) csv += std::to_string(i) + "\n";
+  const auto file = FileBuffer::from_string(csv, "r.csv");
+  BaselineBuildOptions o;
+  o.built_at = "2026-01-01T00:00:00Z";
+  o.settings.sample_cap = 500;
+  auto a = build_baseline(file, o);
+  auto b = build_baseline(file, o);
+  o.settings.seed = 7;
+  auto c = build_baseline(file, o);
+  REQUIRE((a.ok() && b.ok() && c.ok()));
+  const auto& sa = a->find("x")->numeric.sample;
+  CHECK(sa.size() == 500);
+  CHECK(std::is_sorted(sa.begin(), sa.end()));
+  CHECK(std::set<double>(sa.begin(), sa.end()).size() == 500);  // without replacement
+  CHECK(sa == b->find("x")->numeric.sample);
+  CHECK(sa != c->find("x")->numeric.sample);
+  CHECK_FALSE(a->find("x")->numeric.sample_is_complete);
+  // A uniform sample of 0..4999: its mean is near 2499.5 (sd of the mean ~ 62).
+  double sum = 0;
+  for (double v : sa) sum += v;
+  CHECK(std::fabs(sum / 500 - 2499.5) < 300);
+  // Round trip through the file keeps it.
+  auto back = parse_baseline(serialize_baseline(*a), "r.json");
+  REQUIRE(back.ok());
+  CHECK(back->find("x")->numeric.sample == sa);
+}
+
+TEST_CASE("roles must name existing columns", "[baseline]") {
+  const auto file = FileBuffer::from_string("a,b\n1,2\n", "t.csv");
+  BaselineBuildOptions o;
+  o.label_column = "y";
+  CHECK(build_baseline(file, o).error().message == "--label y: t.csv has no such column (columns: a, b)");
+}

@@ -1,1 +1,133 @@
-#include <catch2/catch.hpp>
+// Drift decisions, rules, schema changes.
+#include "driftd/check.h"
+#include "test_util.h"
+
+using namespace driftd;
+
+namespace {
+Baseline baseline_of(const std::string& csv, std::set<std::string> categorical = {}) {
+  BaselineBuildOptions o;
+  o.built_at = "2026-01-01T00:00:00Z";
+  o.categorical = std::move(categorical);
+  auto b = build_baseline(FileBuffer::from_string(csv, "train.csv"), o);
+  REQUIRE(b.ok());
+  return *b;
+}
+CheckReport check_of(const Baseline& b, const std::string& csv, const CheckOptions& o = {}) {
+  auto r = run_check(b, FileBuffer::from_string(csv, "serving.csv"), o);
+  REQUIRE(r.ok());
+  return *r;
+}
+const FeatureResult& feature(const CheckReport& r, const std::string& name) {
+  for (const auto& f : r.features) {
+    if (f.name == name) return f;
+  }
+  FAIL("no feature " << name);
+  throw;
+}
+std::string numbers(int from, int to, const std::string& header) {
+  std::string s = header + "\n";
+  for (int i = from; i < to; ++i) s += std::to_string(i) + "," + std::to_string(i % 7) + "\n";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("default rule: PSI >= 0.2 flags drift; dataset drift at half the features", "[check]") {
+  const auto b = baseline_of(numbers(0, 1000, "a,b"));
+  const auto same = check_of(b, numbers(0, 1000, "a,b"));
+  CHECK_FALSE(feature(same, "a").drift);
+  CHECK(feature(same, "a").get("psi") == 0.0);
+  CHECK_FALSE(same.dataset_drift);
+  const auto shifted = check_of(b, numbers(600, 1600, "a,b"));
+  CHECK(feature(shifted, "a").drift);
+  CHECK(feature(shifted, "a").rule.method == "psi");
+  CHECK_FALSE(feature(shifted, "b").drift);
+  CHECK(shifted.drift_share == 0.5);
+  CHECK(shifted.dataset_drift);
+}
+
+TEST_CASE("rules from TOML: per method, per column, share", "[check]") {
+  auto rules = parse_drift_rules(
+      "[drift]\nmethod = \"ks_p_value\"\nshare = 0.9\n[drift.thresholds]\nks_p_value = 0.01\n"
+      "[drift.columns.b]\nmethod = \"wasserstein\"\nthreshold = 0.5\n",
+      "rules.toml");
+  REQUIRE(rules.ok());
+  CHECK(rules->rule_for("a").method == "ks_p_value");
+  CHECK(rules->rule_for("a").threshold == 0.01);
+  CHECK(rules->rule_for("b").method == "wasserstein");
+  CHECK(rules->rule_for("b").threshold == 0.5);
+  CheckOptions o;
+  o.rules = *rules;
+  const auto b = baseline_of(numbers(0, 1000, "a,b"));
+  const auto r = check_of(b, numbers(600, 1600, "a,b"), o);
+  CHECK(feature(r, "a").drift);  // p-value far below 0.01
+  CHECK_FALSE(r.dataset_drift);  // 1 of 2 < 0.9
+}
+
+TEST_CASE("bad rules name the key and line", "[check]") {
+  CHECK(parse_drift_rules("[drift]\nmethod = \"psi\"\nthreshhold = 0.1\n", "r.toml").error().message ==
+        "r.toml:3: drift.threshhold: unknown key (expected method, threshold, share, thresholds, columns)");
+  CHECK(parse_drift_rules("[drift]\nmethod = \"psy\"\n", "r.toml").error().message.rfind(
+            "r.toml: drift.method: unknown drift method 'psy' (methods: psi, ", 0) == 0);
+  CHECK(parse_drift_rules("[drift]\nshare = \"half\"\n", "r.toml").error().message ==
+        "r.toml:2: drift.share: expected a number");
+  CHECK(parse_drift_rules("[drift\n", "r.toml").error().message.rfind("r.toml:1:", 0) == 0);
+  CHECK(parse_drift_rules("[alerts]\n", "r.toml").error().message == "r.toml:1: alerts: unknown key");
+}
+
+TEST_CASE("schema changes: a column only in serving is new, one only in the baseline is missing", "[check]") {
+  const auto b = baseline_of("a,gone\n1,2\n3,4\n5,6\n");
+  const auto r = check_of(b, "a,extra\n1,x\n2,y\n");
+  CHECK(r.new_columns == std::vector<std::string>{"extra"});
+  CHECK(r.missing_columns == std::vector<std::string>{"gone"});
+  const auto& gone = feature(r, "gone");
+  CHECK(gone.status == "missing_in_serving");
+  CHECK(gone.drift);
+  CHECK(gone.missing_rate == 1.0);
+  CHECK_FALSE(gone.get("psi").has_value());
+}
+
+TEST_CASE("type errors in a numeric column are counted and excluded, never fatal", "[check]") {
+  const auto b = baseline_of(numbers(0, 100, "a,b"));
+  const auto r = check_of(b, "a,b\n1,1\nabc,2\n3,x\n4,4\n");
+  CHECK(feature(r, "a").type_error_rate == 0.25);
+  CHECK(feature(r, "b").type_error_rate == 0.25);
+  CHECK(feature(r, "a").get("ks_statistic").has_value());
+}
+
+TEST_CASE("categorical: new categories, pooled 'other' categories are known", "[check]") {
+  std::string train = "c\n";
+  for (int i = 0; i < 10; ++i) train += "A\n";
+  for (int i = 0; i < 5; ++i) train += "B\n";
+  train += "C\nD\n";
+  BaselineBuildOptions o;
+  o.built_at = "2026-01-01T00:00:00Z";
+  o.categorical = {"c"};
+  o.settings.max_categories = 2;  // C and D pooled into 'other'
+  auto b = build_baseline(FileBuffer::from_string(train, "t.csv"), o);
+  REQUIRE(b.ok());
+  const auto r = check_of(*b, "c\nA\nB\nC\nZ\n");
+  const auto& c = feature(r, "c");
+  CHECK(c.get("new_category_rate") == 0.25);  // Z only; C is a known, pooled category
+  CHECK(c.get("chi2_p_value").has_value());
+}
+
+TEST_CASE("all-missing serving column: statistics are null, rates are reported", "[check]") {
+  const auto b = baseline_of(numbers(0, 50, "a,b"));
+  const auto r = check_of(b, "a,b\n,1\n,2\n");
+  const auto& a = feature(r, "a");
+  CHECK(a.missing_rate == 1.0);
+  CHECK_FALSE(a.get("psi").has_value());
+  CHECK_FALSE(a.get("ks_p_value").has_value());
+  CHECK_FALSE(a.drift);
+}
+
+TEST_CASE("report JSON has the documented shape", "[check]") {
+  const auto b = baseline_of(numbers(0, 100, "a,b"));
+  const auto json = report_json(check_of(b, numbers(0, 100, "a,b")));
+  for (const char* key : {"\"rows\": 100", "\"features\": {", "\"drift_share\": 0.0", "\"dataset_drift\": false",
+                          "\"performance\": null", "\"drift_method\": \"psi\"", "\"threshold\": 0.2"}) {
+    INFO(key);
+    CHECK(json.find(key) != std::string::npos);
+  }
+}

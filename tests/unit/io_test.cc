@@ -1,1 +1,143 @@
-#include <catch2/catch.hpp>
+// CSV and JSON-lines reading: kinds, missing values, and every kind of bad
+// input, each with a clear error or a counted skip.
+#include <fstream>
+
+#include "driftd/io.h"
+#include "test_util.h"
+
+using namespace driftd;
+
+namespace {
+Result<Table> read_text(const std::string& text, const std::string& name, uint64_t max_errors = 0) {
+  const auto file = FileBuffer::from_string(text, name);
+  ReadOptions o;
+  o.max_errors = max_errors;
+  auto schema = infer_schema(file, detect_format(file), {}, o);
+  if (!schema) return schema.error();
+  return read_table(file, detect_format(file), *schema, o);
+}
+std::string error_of(const std::string& text, const std::string& name, uint64_t max_errors = 0) {
+  auto t = read_text(text, name, max_errors);
+  REQUIRE_FALSE(t.ok());
+  return t.error().message;
+}
+}  // namespace
+
+TEST_CASE("CSV: kinds, quoting, missing values, NaN/Inf/huge text", "[io]") {
+  auto t = read_text(
+      "a,b,c\n"
+      "1.5,\"x, y\",+2\n"
+      ",\"say \"\"hi\"\"\",nan\n"
+      "1e400,z,-inf\r\n"
+      "\n"
+      " 3 ,NaN,1e-400\n",
+      "t.csv");
+  REQUIRE(t.ok());
+  CHECK(t->rows == 4);
+  const Column* a = t->find("a");
+  CHECK(a->kind == ColumnKind::kNumeric);
+  CHECK(a->missing == 1);
+  CHECK(a->infinite == 1);  // 1e400 overflows to inf, as numpy reads it
+  CHECK(a->numbers[3] == 3.0);
+  const Column* b = t->find("b");
+  CHECK(b->kind == ColumnKind::kCategorical);
+  CHECK(b->dictionary[b->codes[0]] == "x, y");
+  CHECK(b->dictionary[b->codes[1]] == "say \"hi\"");
+  CHECK(b->codes[3] == Column::kMissingCode);  // NaN text is missing
+  const Column* c = t->find("c");
+  CHECK(c->kind == ColumnKind::kNumeric);
+  CHECK(c->numbers[0] == 2.0);
+  CHECK(c->missing == 1);
+  CHECK(c->infinite == 1);
+  CHECK(c->numbers[3] == 0.0);  // 1e-400 underflows to 0
+}
+
+TEST_CASE("CSV: malformed rows name file, line and column", "[io]") {
+  CHECK(error_of("a,b\n1,2\n3\n", "f.csv") ==
+        "f.csv:3:1: expected 2 fields as in the header, found 1 (1 malformed row; --max-errors 0 allows 0)");
+  CHECK(error_of("a,b\n1,2\n3,4,5\n", "f.csv").rfind("f.csv:3:1: expected 2 fields", 0) == 0);
+  CHECK(error_of("a,b\n1,\"2\n", "f.csv").rfind("f.csv:2:3: quoted field is never closed", 0) == 0);
+  CHECK(error_of("a,b\n1,\"2\"x\n", "f.csv").rfind("f.csv:2:6: unexpected character after a closing quote", 0) == 0);
+  CHECK(error_of("a,b\n1,2\"\n", "f.csv").rfind("f.csv:2:4: quote inside an unquoted field", 0) == 0);
+  CHECK(error_of("a,a\n1,2\n", "f.csv") == "f.csv:1: header: column 'a' appears twice");
+  CHECK(error_of("a,b\n", "f.csv") == "f.csv: no data rows after the header");
+}
+
+TEST_CASE("CSV: --max-errors skips and counts malformed rows, keeps the good ones", "[io]") {
+  auto t = read_text("a,b\n1,2\n3\n4,5\n6,7,8\n9,10\n", "f.csv", 2);
+  REQUIRE(t.ok());
+  CHECK(t->rows == 3);
+  CHECK(t->skipped_rows == 2);
+  REQUIRE(t->skipped_examples.size() == 2);
+  CHECK(t->skipped_examples[0].line == 3);
+  CHECK(t->skipped_examples[1].line == 5);
+  CHECK(t->find("a")->numbers == std::vector<double>{1, 4, 9});
+  CHECK(error_of("a,b\n1,2\n3\n4,5\n6,7,8\n", "f.csv", 1).find("2 malformed rows in all") != std::string::npos);
+}
+
+TEST_CASE("CSV: a numeric column with stray text counts type errors when the schema says numeric",
+          "[io]") {
+  const auto file = FileBuffer::from_string("x,y\n1,a\noops,b\n3,c\n", "s.csv");
+  auto t = read_table(file, InputFormat::kCsv, {{"x", ColumnKind::kNumeric}, {"z", ColumnKind::kNumeric}}, {});
+  REQUIRE(t.ok());
+  CHECK(t->find("x")->type_errors == 1);
+  CHECK(std::isnan(t->find("x")->numbers[1]));
+  CHECK_FALSE(t->find("z")->present_in_input);
+  CHECK(t->find("z")->missing == 3);
+  CHECK(t->extra_columns == std::vector<std::string>{"y"});
+}
+
+TEST_CASE("JSON lines: flat objects, the event format, nulls and absent keys", "[io]") {
+  auto t = read_text(
+      "{\"a\": 1, \"c\": \"DE\"}\n"
+      "{\"model\":\"m\",\"features\":{\"a\":2.5,\"c\":\"FR\"},\"prediction\":0.3}\n"
+      "\n"
+      "{\"a\": null, \"c\": true, \"prediction\": \"0.9\"}\n",
+      "t.jsonl");
+  REQUIRE(t.ok());
+  CHECK(t->rows == 3);
+  CHECK(t->find("a")->kind == ColumnKind::kNumeric);
+  CHECK(t->find("a")->missing == 1);
+  CHECK(t->find("c")->kind == ColumnKind::kCategorical);
+  CHECK(t->find("c")->dictionary[t->find("c")->codes[2]] == "true");
+  CHECK(t->find("prediction")->kind == ColumnKind::kNumeric);  // "0.9" parses as a number
+  CHECK(t->find("prediction")->missing == 1);                  // absent from the first line
+  CHECK(t->find("model")->kind == ColumnKind::kCategorical);
+}
+
+TEST_CASE("JSON lines: a broken line is an error with its line, or skipped under --max-errors", "[io]") {
+  const std::string text = "{\"a\": 1}\n{\"a\": 2\n{\"a\": 3} x\n[1]\n{\"a\": 4}\n";
+  const auto msg = error_of(text, "t.jsonl");
+  CHECK(msg.rfind("t.jsonl:2:1: invalid JSON", 0) == 0);
+  auto t = read_text(text, "t.jsonl", 3);
+  REQUIRE(t.ok());
+  CHECK(t->rows == 2);
+  CHECK(t->skipped_rows == 3);
+  CHECK(t->find("a")->numbers == std::vector<double>{1, 4});
+}
+
+TEST_CASE("files: missing, empty, directory", "[io]") {
+  CHECK(FileBuffer::load("/nonexistent/x.csv").error().message ==
+        "/nonexistent/x.csv: cannot open: No such file or directory");
+  auto dir = test::temp_dir("io");
+  CHECK(FileBuffer::load(dir.string()).error().message == dir.string() + ": cannot read: is a directory");
+  const auto empty = dir / "empty.csv";
+  { std::ofstream(empty.string()); }
+  CHECK(FileBuffer::load(empty.string()).error().message == empty.string() + ": the file is empty");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("parse_number follows numpy/pandas text rules", "[io]") {
+  double v = 0;
+  CHECK(parse_number("+1.5", &v) == NumberParse::kFinite);
+  CHECK(v == 1.5);
+  CHECK(parse_number("  -2e3 ", &v) == NumberParse::kFinite);
+  CHECK(v == -2000);
+  CHECK(parse_number("", &v) == NumberParse::kMissing);
+  CHECK(parse_number("NaN", &v) == NumberParse::kMissing);
+  CHECK(parse_number("-Infinity", &v) == NumberParse::kInfinite);
+  CHECK(parse_number("1e999", &v) == NumberParse::kInfinite);
+  CHECK(parse_number("1,5", &v) == NumberParse::kNotANumber);
+  CHECK(parse_number("+-1", &v) == NumberParse::kNotANumber);
+  CHECK(parse_number("0x10", &v) == NumberParse::kNotANumber);
+}

@@ -1,1 +1,85 @@
-#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "driftd/stats.h"
+#include "test_util.h"
+
+using namespace driftd;
+
+TEST_CASE("kolmogorov_sf matches scipy.stats.kstwo.sf in every regime", "[stats][ks]") {
+  std::ifstream in(test::data_path("kstwo.csv"));
+  REQUIRE(in.good());
+  std::string line;
+  std::getline(in, line);  // header
+  size_t rows = 0;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string a, b, c;
+    std::getline(ss, a, ',');
+    std::getline(ss, b, ',');
+    std::getline(ss, c, ',');
+    const uint64_t n = std::stoull(a);
+    const double x = std::stod(b), want = std::stod(c);
+    const double got = stats::kolmogorov_sf(n, x);
+    INFO("n=" << n << " x=" << x << " scipy=" << want << " driftd=" << got);
+    CHECK(test::agrees(want, got, true));
+    ++rows;
+  }
+  CHECK(rows > 200);
+}
+
+TEST_CASE("Durbin matrix and Smirnov agree where both are exact", "[stats][ks]") {
+  // For x >= 0.5, P(D_n >= x) = 2 P(D_n^+ >= x) exactly.
+  for (uint64_t n : {3u, 10u, 40u}) {
+    for (double x : {0.55, 0.7, 0.9}) {
+      const double durbin = 1 - stats::kolmogorov_cdf_durbin(n, x);
+      const double smirnov = 2 * stats::smirnov_sf(n, x);
+      INFO("n=" << n << " x=" << x);
+      CHECK(std::fabs(durbin - smirnov) <= 1e-9 * smirnov + 1e-15);
+    }
+  }
+}
+
+TEST_CASE("ks_two_sample_p_value uses round-half-even of m*n/(m+n)", "[stats][ks]") {
+  // m = n = 1: en = 0.5 rounds to 0 (as numpy.round does): no p-value.
+  CHECK(std::isnan(stats::ks_two_sample_p_value(1.0, 1, 1)));
+  // m = 3, n = 1: en = 0.75 rounds to 1; kstwo.sf(x, 1) = 2(1 - x) for x >= 0.5.
+  CHECK(stats::ks_two_sample_p_value(0.75, 3, 1) == Approx(0.5));
+}
+
+TEST_CASE("ks_statistic and wasserstein1 on hand-worked samples", "[stats]") {
+  const std::vector<double> a{1, 2, 3}, b{2.5, 7};
+  CHECK(stats::ks_statistic(a, b) == Approx(2.0 / 3));
+  // |F_a - F_b| is 1/3 on [1,2), 2/3 on [2,2.5), 1/6 on [2.5,3), 1/2 on [3,7).
+  CHECK(stats::wasserstein1(a, b) == Approx(1.0 / 3 + 2.0 / 3 * 0.5 + 1.0 / 6 * 0.5 + 0.5 * 4));
+  const std::vector<double> same{1, 1, 2};
+  CHECK(stats::ks_statistic(same, same) == 0.0);
+  CHECK(stats::wasserstein1(same, same) == 0.0);
+}
+
+TEST_CASE("quantile cut points follow numpy's linear method, duplicates removed", "[stats]") {
+  const std::vector<double> x{1, 2, 3, 4};
+  // numpy.quantile([1,2,3,4], [0.5]) = 2.5; [0.25] = 1.75.
+  CHECK(stats::quantile_linear(x, 0.5) == 2.5);
+  CHECK(stats::quantile_linear(x, 0.25) == 1.75);
+  const std::vector<double> ties{0, 0, 0, 0, 0, 0, 0, 1, 1, 2};
+  const auto cuts = stats::quantile_cut_points(ties, 10);
+  // numpy: [0.0, 0.2999999999999998, 1.0, 1.0999999999999996], bit for bit.
+  CHECK(cuts == std::vector<double>{0.0, 0.2999999999999998, 1.0, 1.0999999999999996});
+}
+
+TEST_CASE("chi-square homogeneity: scipy values and degenerate tables", "[stats]") {
+  // scipy.stats.chi2_contingency([[10, 20, 30], [20, 20, 10]], correction=False)
+  const std::vector<uint64_t> a{10, 20, 30}, b{20, 20, 10};
+  const auto r = stats::chi_square_homogeneity(a, b);
+  REQUIRE(r);
+  CHECK(r->statistic == Approx(12.52777777777778).epsilon(1e-12));
+  CHECK(r->p_value == Approx(0.0019038276076954943).epsilon(1e-9));
+  CHECK(r->dof == 2);
+  const std::vector<uint64_t> one_a{5}, one_b{9};
+  CHECK(stats::chi_square_homogeneity(one_a, one_b)->p_value == 1.0);
+  const std::vector<uint64_t> empty_b{0, 0};
+  const std::vector<uint64_t> some_a{1, 2};
+  CHECK_FALSE(stats::chi_square_homogeneity(some_a, empty_b));
+}
