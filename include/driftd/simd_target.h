@@ -8,7 +8,8 @@
 
 namespace driftd {
 
-// Applies DRIFTD_SIMD_TARGET if set (avx3, avx2, sse4, ssse3, emu128; case
+// Applies DRIFTD_SIMD_TARGET if set (avx3, avx2, sse4, ssse3, emu128 or scalar, whichever fallback
+// the build has; case
 // does not matter), restricting Highway's dispatch to that one target. An
 // unknown name or a target this CPU lacks is an error naming the choices.
 // Returns the name of the target that will run.

@@ -15,7 +15,7 @@ struct NamedTarget {
 };
 constexpr NamedTarget kTargets[] = {
     {"avx3", HWY_AVX3}, {"avx2", HWY_AVX2},     {"sse4", HWY_SSE4},
-    {"ssse3", HWY_SSSE3}, {"emu128", HWY_EMU128},
+    {"ssse3", HWY_SSSE3}, {"emu128", HWY_EMU128}, {"scalar", HWY_SCALAR},
 };
 
 }  // namespace
@@ -31,7 +31,6 @@ Result<std::string> select_simd_target_from_env() {
   if (env == nullptr || *env == '\0') return std::string(kernels::active_target_name());
   std::string want(env);
   for (char& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (want == "scalar") want = "emu128";
   std::string choices;
   for (const auto& t : kTargets) {
     if (!choices.empty()) choices += ", ";
