@@ -1,1 +1,82 @@
-int main(){}
+// Kernel throughput per instruction set, one thread (values/s per core).
+//
+//   build/release/benchmarks/driftd_kernel_bench [n_values]
+//
+// Prints one line per target and kernel: binning + PSI on 10 bins (the
+// issue's target: >= 0.5 billion values/s per core), 20 and 100 bins, the
+// moment sums, and vqsort vs std::sort.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "driftd/kernels.h"
+#include "driftd/summary.h"
+#include "hwy/targets.h"
+
+using namespace driftd;
+
+namespace {
+
+template <class F>
+double best_seconds(F&& f, int reps = 5) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+volatile double sink;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10'000'000;
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> normal(0, 1);
+  std::vector<double> values(n);
+  for (auto& v : values) v = normal(rng);
+  std::printf("%-8s %-28s %14s\n", "target", "kernel", "values/s");
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    const char* name = hwy::TargetName(target);
+    for (const int bins : {10, 20, 100}) {
+      std::vector<double> cuts;
+      for (int k = 1; k < bins; ++k) cuts.push_back(-2.5 + 5.0 * k / bins);
+      std::vector<uint64_t> counts(cuts.size() + 1);
+      const double s = best_seconds([&] {
+        std::fill(counts.begin(), counts.end(), 0);
+        kernels::histogram(values.data(), n, cuts.data(), cuts.size(), counts.data());
+        const auto p = proportions(counts);
+        std::vector<double> b(p.size(), 1.0 / static_cast<double>(p.size()));
+        sink = kernels::psi_sum(b.data(), p.data(), p.size());
+      });
+      char label[64];
+      std::snprintf(label, sizeof label, "binning+psi, %d bins", bins);
+      std::printf("%-8s %-28s %14.3e\n", name, label, static_cast<double>(n) / s);
+    }
+    const double sm = best_seconds([&] { sink = kernels::power_sums(values.data(), n, 1.0, 0.0).s4; });
+    std::printf("%-8s %-28s %14.3e\n", name, "power sums (4 moments)", static_cast<double>(n) / sm);
+    std::vector<double> copy;
+    const size_t sort_n = std::min<size_t>(n, 1'000'000);
+    const double ss = best_seconds([&] {
+      copy.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(sort_n));
+      kernels::sort(copy.data(), copy.size());
+    }, 3);
+    std::printf("%-8s %-28s %14.3e\n", name, "vqsort (1M doubles)", static_cast<double>(sort_n) / ss);
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  std::vector<double> copy;
+  const size_t sort_n = std::min<size_t>(n, 1'000'000);
+  const double ss = best_seconds([&] {
+    copy.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(sort_n));
+    std::sort(copy.begin(), copy.end());
+  }, 3);
+  std::printf("%-8s %-28s %14.3e\n", "-", "std::sort (1M doubles)", static_cast<double>(sort_n) / ss);
+  return 0;
+}
