@@ -209,9 +209,32 @@ Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& o
 
 Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOptions& opt) {
   const InputFormat format = detect_format(input);
-  auto schema = infer_schema(input, format, opt.categorical, opt.read);
-  if (!schema) return schema.error();
-  auto table = read_table(input, format, *schema, opt.read);
+  Result<Table> table = Error{};
+  if (format == InputFormat::kCsv) {
+    // One pass in the common case: read every column as numeric (unless
+    // forced categorical); a column with a value that is not a number is
+    // categorical, and only then is the file read again with that schema.
+    auto names = csv_header_names(input);
+    if (!names) return names.error();
+    std::vector<ColumnSpec> schema;
+    for (const auto& n : *names) {
+      schema.push_back({n, opt.categorical.count(n) ? ColumnKind::kCategorical : ColumnKind::kNumeric});
+    }
+    table = read_table(input, format, schema, opt.read);
+    if (!table) return table.error();
+    bool reread = false;
+    for (size_t i = 0; i < schema.size(); ++i) {
+      if (table->columns[i].kind == ColumnKind::kNumeric && table->columns[i].type_errors > 0) {
+        schema[i].kind = ColumnKind::kCategorical;
+        reread = true;
+      }
+    }
+    if (reread) table = read_table(input, format, schema, opt.read);
+  } else {
+    auto schema = infer_schema(input, format, opt.categorical, opt.read);
+    if (!schema) return schema.error();
+    table = read_table(input, format, *schema, opt.read);
+  }
   if (!table) return table.error();
   auto b = profile_table(*table, opt);
   if (!b) return b;

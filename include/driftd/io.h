@@ -61,6 +61,9 @@ Result<std::vector<ColumnSpec>> infer_schema(const FileBuffer& file, InputFormat
                                              const std::set<std::string>& force_categorical,
                                              const ReadOptions& options);
 
+// The column names of a CSV file's header row.
+Result<std::vector<std::string>> csv_header_names(const FileBuffer& file);
+
 // Columns of `schema` absent from the input come back with
 // present_in_input = false and every row missing; input columns not in
 // `schema` are listed in Table::extra_columns.

@@ -210,6 +210,12 @@ void scan(const FileBuffer& file, Range r, size_t n_fields, uint64_t max_errors,
 
 }  // namespace
 
+Result<std::vector<std::string>> csv_header_names(const FileBuffer& file) {
+  auto h = read_header(file);
+  if (!h) return h.error();
+  return std::move(h->names);
+}
+
 Result<std::vector<ColumnSpec>> infer_schema_csv(const FileBuffer& file,
                                                  const std::set<std::string>& force_categorical,
                                                  const ReadOptions& opts) {
