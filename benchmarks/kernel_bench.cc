@@ -26,7 +26,8 @@ double best_seconds(F&& f, int reps = 5) {
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
@@ -60,23 +61,30 @@ int main(int argc, char** argv) {
       std::snprintf(label, sizeof label, "binning+psi, %d bins", bins);
       std::printf("%-8s %-28s %14.3e\n", name, label, static_cast<double>(n) / s);
     }
-    const double sm = best_seconds([&] { sink = kernels::power_sums(values.data(), n, 1.0, 0.0).s4; });
+    const double sm =
+        best_seconds([&] { sink = kernels::power_sums(values.data(), n, 1.0, 0.0).s4; });
     std::printf("%-8s %-28s %14.3e\n", name, "power sums (4 moments)", static_cast<double>(n) / sm);
     std::vector<double> copy;
     const size_t sort_n = std::min<size_t>(n, 1'000'000);
-    const double ss = best_seconds([&] {
-      copy.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(sort_n));
-      kernels::sort(copy.data(), copy.size());
-    }, 3);
-    std::printf("%-8s %-28s %14.3e\n", name, "vqsort (1M doubles)", static_cast<double>(sort_n) / ss);
+    const double ss = best_seconds(
+        [&] {
+          copy.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(sort_n));
+          kernels::sort(copy.data(), copy.size());
+        },
+        3);
+    std::printf("%-8s %-28s %14.3e\n", name, "vqsort (1M doubles)",
+                static_cast<double>(sort_n) / ss);
   }
   hwy::SetSupportedTargetsForTest(0);
   std::vector<double> copy;
   const size_t sort_n = std::min<size_t>(n, 1'000'000);
-  const double ss = best_seconds([&] {
-    copy.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(sort_n));
-    std::sort(copy.begin(), copy.end());
-  }, 3);
-  std::printf("%-8s %-28s %14.3e\n", "-", "std::sort (1M doubles)", static_cast<double>(sort_n) / ss);
+  const double ss = best_seconds(
+      [&] {
+        copy.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(sort_n));
+        std::sort(copy.begin(), copy.end());
+      },
+      3);
+  std::printf("%-8s %-28s %14.3e\n", "-", "std::sort (1M doubles)",
+              static_cast<double>(sort_n) / ss);
   return 0;
 }

@@ -23,12 +23,14 @@ const LInfinityDetector kLInfinity;
 const NewCategoryDetector kNewCategory;
 
 const Detector* const kDetectors[] = {
-    &kPsi,        &kJensenShannon, &kHellinger,  &kKolmogorovSmirnov, &kWasserstein,
-    &kMoments,    &kChiSquare,     &kLInfinity,  &kNewCategory,
+    &kPsi,     &kJensenShannon, &kHellinger, &kKolmogorovSmirnov, &kWasserstein,
+    &kMoments, &kChiSquare,     &kLInfinity, &kNewCategory,
 };
 }  // namespace
 
-std::span<const Detector* const> all_detectors() { return kDetectors; }
+std::span<const Detector* const> all_detectors() {
+  return kDetectors;
+}
 
 const StatisticInfo* find_statistic(std::string_view key) {
   for (const Detector* d : kDetectors) {

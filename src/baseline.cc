@@ -1,20 +1,21 @@
 #include "driftd/baseline.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fcntl.h>
 #include <random>
-#include <unistd.h>
+#include <thread>
 
 #include <simdjson.h>
 #include <xxhash.h>
 
+#include "driftd/base64.h"
 #include "driftd/json_writer.h"
 #include "driftd/kernels.h"
 #include "driftd/stats.h"
@@ -23,11 +24,16 @@ namespace driftd {
 
 const char* to_string(ColumnRole role) {
   switch (role) {
-    case ColumnRole::kFeature: return "feature";
-    case ColumnRole::kPrediction: return "prediction";
-    case ColumnRole::kLabel: return "label";
-    case ColumnRole::kId: return "id";
-    case ColumnRole::kTimestamp: return "timestamp";
+    case ColumnRole::kFeature:
+      return "feature";
+    case ColumnRole::kPrediction:
+      return "prediction";
+    case ColumnRole::kLabel:
+      return "label";
+    case ColumnRole::kId:
+      return "id";
+    case ColumnRole::kTimestamp:
+      return "timestamp";
   }
   return "feature";
 }
@@ -64,7 +70,9 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-uint64_t name_hash(const std::string& s) { return XXH3_64bits(s.data(), s.size()); }
+uint64_t name_hash(const std::string& s) {
+  return XXH3_64bits(s.data(), s.size());
+}
 
 NumericProfile profile_numeric(const Column& col, const BaselineSettings& st) {
   NumericProfile p;
@@ -189,8 +197,9 @@ Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& o
       }
     }
   };
-  const unsigned threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
-                                                           static_cast<unsigned>(table.columns.size())));
+  const unsigned threads =
+      std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
+                                      static_cast<unsigned>(table.columns.size())));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -218,7 +227,8 @@ Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOpti
     if (!names) return names.error();
     std::vector<ColumnSpec> schema;
     for (const auto& n : *names) {
-      schema.push_back({n, opt.categorical.count(n) ? ColumnKind::kCategorical : ColumnKind::kNumeric});
+      schema.push_back(
+          {n, opt.categorical.count(n) ? ColumnKind::kCategorical : ColumnKind::kNumeric});
     }
     table = read_table(input, format, schema, opt.read);
     if (!table) return table.error();
@@ -316,7 +326,16 @@ std::string serialize_baseline(const Baseline& b) {
       w.key("cut_points").number_array(n.cut_points);
       w.key("bin_counts").number_array(n.bin_counts);
       w.key("sample_is_complete").value(n.sample_is_complete);
-      w.key("sample").number_array(n.sample);
+      w.key("sample_count").value(static_cast<uint64_t>(n.sample.size()));
+      // Sorted sample as little-endian doubles in base64: exact, compact,
+      // and ten times cheaper to write and read than decimal text.
+      // (The base64 alphabet needs no JSON escaping.)
+      std::string quoted;
+      quoted.reserve(n.sample.size() * 8 / 3 * 4 + 8);
+      quoted.push_back('"');
+      quoted += doubles_to_base64(n.sample);
+      quoted.push_back('"');
+      w.key("sample_f64le_base64").raw_value(quoted);
     } else {
       const auto& k = c.categorical;
       w.key("count").value(k.count);
@@ -463,7 +482,8 @@ struct Reader {
     }
     return true;
   }
-  bool counts(dom::object o, const char* key, const std::string& where, std::vector<uint64_t>& out) {
+  bool counts(dom::object o, const char* key, const std::string& where,
+              std::vector<uint64_t>& out) {
     dom::element e;
     if (!get(o, key, where, e)) return false;
     dom::array a;
@@ -491,7 +511,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
     return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
   }
   dom::object top;
-  if (root.get_object().get(top)) return Error{source + ": not a driftd baseline (not a JSON object)"};
+  if (root.get_object().get(top))
+    return Error{source + ": not a driftd baseline (not a JSON object)"};
   std::string_view format;
   if (top["format"].get_string().get(format) || format != kBaselineFormatName) {
     return Error{source + ": not a driftd baseline (\"format\" is not \"" +
@@ -504,7 +525,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   if (version != kBaselineFormatVersion) {
     return Error{source + ": baseline format version " + std::to_string(version) +
                  "; this driftd (" DRIFTD_VERSION ") reads version " +
-                 std::to_string(kBaselineFormatVersion) + ": rebuild it with `driftd baseline build`"};
+                 std::to_string(kBaselineFormatVersion) +
+                 ": rebuild it with `driftd baseline build`"};
   }
   // Checksum: the trailer must be the file's last key, covering all before it.
   const size_t at = text.rfind(kChecksumKey);
@@ -516,7 +538,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(XXH3_64bits(body.data(), body.size())));
   if (stored.substr(0, 16) != std::string_view(hex, 16) || stored.substr(16) != "\"\n}\n") {
-    return Error{source + ": checksum mismatch: the file was changed or damaged after it was written"};
+    return Error{source +
+                 ": checksum mismatch: the file was changed or damaged after it was written"};
   }
 
   Baseline b;
@@ -524,26 +547,26 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   Reader r{source, {}};
   dom::element e;
   dom::object model, input, settings, roles;
-  const bool ok =
-      r.str(top, "driftd_version", "", b.driftd_version) && r.str(top, "built_at", "", b.built_at) &&
-      r.get(top, "model", "", e) && !e.get_object().get(model) &&
-      r.str(model, "name", "model", b.model_name) &&
-      r.str(model, "version", "model", b.model_version) && r.get(top, "input", "", e) &&
-      !e.get_object().get(input) && r.str(input, "file", "input", b.input.file) &&
-      r.str(input, "format", "input", b.input.format) &&
-      r.u64(input, "bytes", "input", b.input.bytes) &&
-      r.str(input, "xxh3_64", "input", b.input.xxh3_64) &&
-      r.u64(input, "rows", "input", b.input.rows) &&
-      r.u64(input, "skipped_rows", "input", b.input.skipped_rows) &&
-      r.get(top, "settings", "", e) && !e.get_object().get(settings) &&
-      r.u64(settings, "sample_cap", "settings", b.settings.sample_cap) &&
-      r.u64(settings, "seed", "settings", b.settings.seed) &&
-      r.u64(settings, "max_categories", "settings", b.settings.max_categories) &&
-      r.u64(settings, "max_other_names", "settings", b.settings.max_other_names) &&
-      r.get(top, "roles", "", e) && !e.get_object().get(roles) &&
-      r.str(roles, "prediction", "roles", b.prediction_column) &&
-      r.str(roles, "label", "roles", b.label_column) && r.str(roles, "id", "roles", b.id_column) &&
-      r.str(roles, "timestamp", "roles", b.timestamp_column);
+  const bool ok = r.str(top, "driftd_version", "", b.driftd_version) &&
+                  r.str(top, "built_at", "", b.built_at) && r.get(top, "model", "", e) &&
+                  !e.get_object().get(model) && r.str(model, "name", "model", b.model_name) &&
+                  r.str(model, "version", "model", b.model_version) && r.get(top, "input", "", e) &&
+                  !e.get_object().get(input) && r.str(input, "file", "input", b.input.file) &&
+                  r.str(input, "format", "input", b.input.format) &&
+                  r.u64(input, "bytes", "input", b.input.bytes) &&
+                  r.str(input, "xxh3_64", "input", b.input.xxh3_64) &&
+                  r.u64(input, "rows", "input", b.input.rows) &&
+                  r.u64(input, "skipped_rows", "input", b.input.skipped_rows) &&
+                  r.get(top, "settings", "", e) && !e.get_object().get(settings) &&
+                  r.u64(settings, "sample_cap", "settings", b.settings.sample_cap) &&
+                  r.u64(settings, "seed", "settings", b.settings.seed) &&
+                  r.u64(settings, "max_categories", "settings", b.settings.max_categories) &&
+                  r.u64(settings, "max_other_names", "settings", b.settings.max_other_names) &&
+                  r.get(top, "roles", "", e) && !e.get_object().get(roles) &&
+                  r.str(roles, "prediction", "roles", b.prediction_column) &&
+                  r.str(roles, "label", "roles", b.label_column) &&
+                  r.str(roles, "id", "roles", b.id_column) &&
+                  r.str(roles, "timestamp", "roles", b.timestamp_column);
   if (!ok) return Error{r.error.empty() ? source + ": malformed header" : r.error};
   uint64_t bins = 0;
   if (!r.u64(settings, "bins", "settings", bins)) return Error{r.error};
@@ -578,7 +601,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   }
 
   dom::array columns;
-  if (top["columns"].get_array().get(columns)) return Error{source + ": columns: expected an array"};
+  if (top["columns"].get_array().get(columns))
+    return Error{source + ": columns: expected an array"};
   size_t idx = 0;
   for (dom::element ce : columns) {
     const std::string where = "columns[" + std::to_string(idx++) + "]";
@@ -600,8 +624,10 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
       return Error{source + ": " + named + ".kind: expected numeric or categorical"};
     }
     const std::pair<const char*, ColumnRole> role_names[] = {
-        {"feature", ColumnRole::kFeature}, {"prediction", ColumnRole::kPrediction},
-        {"label", ColumnRole::kLabel},     {"id", ColumnRole::kId},
+        {"feature", ColumnRole::kFeature},
+        {"prediction", ColumnRole::kPrediction},
+        {"label", ColumnRole::kLabel},
+        {"id", ColumnRole::kId},
         {"timestamp", ColumnRole::kTimestamp}};
     bool role_ok = false;
     for (const auto& [n, v] : role_names) {
@@ -618,17 +644,30 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
     }
     if (c.kind == ColumnKind::kNumeric) {
       auto& n = c.numeric;
-      uint64_t count = 0;
+      uint64_t count = 0, sample_count = 0;
+      std::string sample_text;
       if (!r.u64(co, "count", named, count) || !r.number(co, "min", named, n.moments.min) ||
-          !r.number(co, "max", named, n.moments.max) || !r.number(co, "mean", named, n.moments.mean) ||
+          !r.number(co, "max", named, n.moments.max) ||
+          !r.number(co, "mean", named, n.moments.mean) ||
           !r.number(co, "std", named, n.moments.std) ||
           !r.number(co, "skewness", named, n.moments.skewness, true) ||
           !r.number(co, "kurtosis", named, n.moments.kurtosis, true) ||
           !r.numbers(co, "cut_points", named, n.cut_points) ||
           !r.counts(co, "bin_counts", named, n.bin_counts) ||
           !r.boolean(co, "sample_is_complete", named, n.sample_is_complete) ||
-          !r.numbers(co, "sample", named, n.sample)) {
+          !r.u64(co, "sample_count", named, sample_count) ||
+          !r.str(co, "sample_f64le_base64", named, sample_text)) {
         return Error{r.error};
+      }
+      auto sample = doubles_from_base64(sample_text);
+      if (!sample || sample->size() != sample_count) {
+        return Error{source + ": " + named + ".sample_f64le_base64: not " +
+                     std::to_string(sample_count) + " base64-encoded doubles"};
+      }
+      n.sample = std::move(*sample);
+      for (const double v : n.sample) {
+        if (!std::isfinite(v))
+          return Error{source + ": " + named + ": sample holds a non-finite value"};
       }
       n.moments.count = count;
       if (count + c.missing + c.infinite != c.rows) {
@@ -642,7 +681,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
       }
       uint64_t total = 0;
       for (const uint64_t x : n.bin_counts) total += x;
-      if (total != count) return Error{source + ": " + named + ": bin_counts do not add up to count"};
+      if (total != count)
+        return Error{source + ": " + named + ": bin_counts do not add up to count"};
       if (!std::is_sorted(n.cut_points.begin(), n.cut_points.end()) ||
           std::adjacent_find(n.cut_points.begin(), n.cut_points.end()) != n.cut_points.end()) {
         return Error{source + ": " + named + ": cut_points are not strictly increasing"};
@@ -663,7 +703,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
         return Error{r.error};
       }
       dom::array ca;
-      if (cats.get_array().get(ca)) return Error{source + ": " + named + ".categories: expected an array"};
+      if (cats.get_array().get(ca))
+        return Error{source + ": " + named + ".categories: expected an array"};
       uint64_t total = 0;
       for (dom::element pair : ca) {
         dom::array pa;
@@ -682,7 +723,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
       }
       for (dom::element x : on) {
         std::string_view s;
-        if (x.get_string().get(s)) return Error{source + ": " + named + ".other_names: expected strings"};
+        if (x.get_string().get(s))
+          return Error{source + ": " + named + ".other_names: expected strings"};
         k.other_names.emplace_back(s);
       }
       if (total + k.other_count != k.count || k.count + c.missing != c.rows) {
@@ -717,7 +759,8 @@ Result<Baseline> load_baseline(const std::string& path) {
 Status check_baseline_identity(const Baseline& b, const std::string& source,
                                const std::string& model_name, const std::string& model_version) {
   if (!model_name.empty() && model_name != b.model_name) {
-    return Error{source + ": baseline is for model '" + b.model_name + "', not '" + model_name + "'"};
+    return Error{source + ": baseline is for model '" + b.model_name + "', not '" + model_name +
+                 "'"};
   }
   if (!model_version.empty() && model_version != b.model_version) {
     return Error{source + ": baseline is for model version '" + b.model_version + "', not '" +

@@ -70,8 +70,9 @@ void compare_categorical(const ColumnProfile& base, const Column& col, FeatureRe
       cur_counts[it->second] += code_counts[code];
       continue;
     }
-    const bool pooled = has_other && (std::binary_search(bp.other_names.begin(), bp.other_names.end(), name) ||
-                                      !bp.other_names_complete);
+    const bool pooled =
+        has_other && (std::binary_search(bp.other_names.begin(), bp.other_names.end(), name) ||
+                      !bp.other_names_complete);
     if (pooled) {
       cur_counts[other_bin] += code_counts[code];
       continue;
@@ -161,8 +162,8 @@ CheckReport compare(const Baseline& baseline, const Table& table, const CheckOpt
       decide(r);
     }
   };
-  const unsigned threads = std::max(
-      1u, std::min<unsigned>(std::thread::hardware_concurrency(), static_cast<unsigned>(profiled.size())));
+  const unsigned threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
+                                                           static_cast<unsigned>(profiled.size())));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();

@@ -35,7 +35,8 @@ std::string methods_list() {
 Status check_method(const std::string& method, const std::string& where) {
   const StatisticInfo* s = find_statistic(method);
   if (s == nullptr || s->direction == DriftDirection::kNotAMethod) {
-    return Error{where + ": unknown drift method '" + method + "' (methods: " + methods_list() + ")"};
+    return Error{where + ": unknown drift method '" + method + "' (methods: " + methods_list() +
+                 ")"};
   }
   return {};
 }
@@ -49,7 +50,8 @@ Status DriftRules::validate() const {
   }
   for (const auto& [c, r] : columns) {
     if (auto st = check_method(r.method, "drift.columns." + c + ".method"); !st) return st;
-    if (!std::isfinite(r.threshold)) return Error{"drift.columns." + c + ".threshold: must be finite"};
+    if (!std::isfinite(r.threshold))
+      return Error{"drift.columns." + c + ".threshold: must be finite"};
   }
   if (!(share_threshold > 0 && share_threshold <= 1)) {
     return Error{"drift.share: must be in (0, 1]"};
@@ -80,7 +82,8 @@ Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& s
   }
   const toml::table* drift = doc["drift"].as_table();
   if (drift == nullptr) {
-    if (doc.contains("drift")) return Error{where(*doc.get("drift"), "drift") + ": expected a table"};
+    if (doc.contains("drift"))
+      return Error{where(*doc.get("drift"), "drift") + ": expected a table"};
     return rules;
   }
   bool have_threshold = false;
@@ -134,10 +137,12 @@ Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& s
           }
         }
         rules.columns[std::string(col.str())] = r;
-        if (!have_t) rules.columns[std::string(col.str())].threshold = std::nan("");  // filled below
+        if (!have_t)
+          rules.columns[std::string(col.str())].threshold = std::nan("");  // filled below
       }
     } else {
-      return Error{where(node, key) + ": unknown key (expected method, threshold, share, thresholds, columns)"};
+      return Error{where(node, key) +
+                   ": unknown key (expected method, threshold, share, thresholds, columns)"};
     }
   }
   if (have_threshold) rules.method_thresholds[rules.default_method] = threshold;

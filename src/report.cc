@@ -129,7 +129,8 @@ std::string report_table(const CheckReport& r, bool color) {
     return a->severity > b->severity;
   });
   size_t name_w = 7;
-  for (const auto* f : order) name_w = std::max(name_w, f->name.size() + (f->role == ColumnRole::kFeature ? 0 : 13));
+  for (const auto* f : order)
+    name_w = std::max(name_w, f->name.size() + (f->role == ColumnRole::kFeature ? 0 : 13));
   std::string out;
   out += "model " + (r.model_name.empty() ? std::string("-") : r.model_name) + " version " +
          (r.model_version.empty() ? std::string("-") : r.model_version) + ", " +
@@ -137,8 +138,8 @@ std::string report_table(const CheckReport& r, bool color) {
   if (r.skipped_rows) out += ", " + std::to_string(r.skipped_rows) + " malformed rows skipped";
   out += "\n\n";
   out += "  " + pad("column", name_w) + "  " + pad("kind", 11) + "  " + pad("method", 16) + " " +
-         pad("value", 10, true) + " " + pad("threshold", 10, true) + " " + pad("psi", 8, true) + " " +
-         pad("missing", 8, true) + "\n";
+         pad("value", 10, true) + " " + pad("threshold", 10, true) + " " + pad("psi", 8, true) +
+         " " + pad("missing", 8, true) + "\n";
   for (const auto* f : order) {
     std::string label = f->name;
     if (f->role != ColumnRole::kFeature) label += " (" + std::string(to_string(f->role)) + ")";
@@ -150,14 +151,16 @@ std::string report_table(const CheckReport& r, bool color) {
     std::snprintf(missing, sizeof missing, "%.1f%%", 100 * f->missing_rate);
     out += colour + mark + pad(label, name_w) + "  " + pad(to_string(f->kind), 11) + "  " +
            pad(f->rule.method, 16) + " " + pad(value, 10, true) + " " + pad(threshold, 10, true) +
-           " " + pad(fmt(f->get("psi"), "%.3f"), 8, true) + " " + pad(missing, 8, true) + reset + "\n";
+           " " + pad(fmt(f->get("psi"), "%.3f"), 8, true) + " " + pad(missing, 8, true) + reset +
+           "\n";
   }
   out += "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%s%llu of %llu features drift (share %.2f, dataset drift at %.2f): %s%s\n",
+  std::snprintf(line, sizeof line,
+                "%s%llu of %llu features drift (share %.2f, dataset drift at %.2f): %s%s\n",
                 r.dataset_drift ? red : green, static_cast<unsigned long long>(r.features_drifted),
-                static_cast<unsigned long long>(r.features_compared), r.drift_share, r.share_threshold,
-                r.dataset_drift ? "DATASET DRIFT" : "no dataset drift", reset);
+                static_cast<unsigned long long>(r.features_compared), r.drift_share,
+                r.share_threshold, r.dataset_drift ? "DATASET DRIFT" : "no dataset drift", reset);
   out += line;
   if (!r.new_columns.empty()) {
     out += std::string(yellow) + "new columns (not in the baseline):";
@@ -171,8 +174,8 @@ std::string report_table(const CheckReport& r, bool color) {
   }
   if (r.performance || r.baseline_performance) {
     const Performance* any = r.performance ? &*r.performance : &*r.baseline_performance;
-    out += std::string("\nperformance (") + to_string(any->task) + ")" + dim + "  current / baseline" +
-           reset + "\n";
+    out += std::string("\nperformance (") + to_string(any->task) + ")" + dim +
+           "  current / baseline" + reset + "\n";
     for (const auto& m : any->metrics) {
       const auto cur = r.performance ? r.performance->get(m.name) : std::nullopt;
       const auto base = r.baseline_performance ? r.baseline_performance->get(m.name) : std::nullopt;

@@ -9,7 +9,9 @@ constexpr StatisticInfo kStats[] = {
     {"chi2_p_value", false, true, DriftDirection::kLowerIsDrift, 0.05}};
 }
 
-std::span<const StatisticInfo> ChiSquareDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> ChiSquareDetector::statistics() const {
+  return kStats;
+}
 
 void ChiSquareDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {
   const auto r = stats::chi_square_homogeneity(in.baseline_counts, in.current_counts);

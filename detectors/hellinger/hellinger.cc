@@ -17,11 +17,14 @@ std::optional<double> hellinger(std::span<const double> p, std::span<const doubl
 }
 }  // namespace
 
-std::span<const StatisticInfo> HellingerDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> HellingerDetector::statistics() const {
+  return kStats;
+}
 
 void HellingerDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
-  out.put("hellinger", hellinger(in.baseline_proportions, in.current_proportions,
-                                 in.baseline.numeric.moments.count > 0, !in.current_sorted.empty()));
+  out.put("hellinger",
+          hellinger(in.baseline_proportions, in.current_proportions,
+                    in.baseline.numeric.moments.count > 0, !in.current_sorted.empty()));
 }
 
 void HellingerDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {

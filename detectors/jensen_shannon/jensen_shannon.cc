@@ -10,14 +10,17 @@ namespace {
 constexpr StatisticInfo kStats[] = {
     {"jensen_shannon", true, true, DriftDirection::kHigherIsDrift, 0.1}};
 
-std::optional<double> js(std::span<const double> p, std::span<const double> q, bool has_p, bool has_q) {
+std::optional<double> js(std::span<const double> p, std::span<const double> q, bool has_p,
+                         bool has_q) {
   if (!has_p || !has_q || p.empty()) return std::nullopt;
   const double sum = kernels::js_divergence_sum(p.data(), q.data(), p.size());
   return std::sqrt(std::max(0.0, sum / 2));
 }
 }  // namespace
 
-std::span<const StatisticInfo> JensenShannonDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> JensenShannonDetector::statistics() const {
+  return kStats;
+}
 
 void JensenShannonDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   out.put("jensen_shannon", js(in.baseline_proportions, in.current_proportions,

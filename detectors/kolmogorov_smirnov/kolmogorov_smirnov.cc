@@ -11,7 +11,9 @@ constexpr StatisticInfo kStats[] = {
     {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05}};
 }
 
-std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const {
+  return kStats;
+}
 
 void KolmogorovSmirnovDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   const auto& sample = in.baseline.numeric.sample;

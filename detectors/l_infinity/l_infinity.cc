@@ -9,7 +9,9 @@ constexpr StatisticInfo kStats[] = {
     {"l_infinity", false, true, DriftDirection::kHigherIsDrift, 0.1}};
 }
 
-std::span<const StatisticInfo> LInfinityDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> LInfinityDetector::statistics() const {
+  return kStats;
+}
 
 void LInfinityDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {
   if (in.baseline.categorical.count == 0 || in.current_count == 0) {

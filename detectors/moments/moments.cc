@@ -11,7 +11,9 @@ constexpr StatisticInfo kStats[] = {
     {"baseline_skewness", true, false, DriftDirection::kNotAMethod, 0}};
 }
 
-std::span<const StatisticInfo> MomentsDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> MomentsDetector::statistics() const {
+  return kStats;
+}
 
 void MomentsDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   const Moments& b = in.baseline.numeric.moments;

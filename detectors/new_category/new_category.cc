@@ -6,7 +6,9 @@ constexpr StatisticInfo kStats[] = {
     {"new_category_rate", false, true, DriftDirection::kHigherIsDrift, 0.01}};
 }
 
-std::span<const StatisticInfo> NewCategoryDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> NewCategoryDetector::statistics() const {
+  return kStats;
+}
 
 void NewCategoryDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {
   if (in.current_count == 0) {

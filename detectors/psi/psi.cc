@@ -6,7 +6,8 @@ namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {{"psi", true, true, DriftDirection::kHigherIsDrift, 0.2}};
 
-std::optional<double> psi(std::span<const double> b, std::span<const double> c, bool has_b, bool has_c) {
+std::optional<double> psi(std::span<const double> b, std::span<const double> c, bool has_b,
+                          bool has_c) {
   if (!has_b || !has_c || b.empty()) return std::nullopt;
   const auto fb = floored(b, PsiDetector::kZeroFloor);
   const auto fc = floored(c, PsiDetector::kZeroFloor);
@@ -14,7 +15,9 @@ std::optional<double> psi(std::span<const double> b, std::span<const double> c, 
 }
 }  // namespace
 
-std::span<const StatisticInfo> PsiDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> PsiDetector::statistics() const {
+  return kStats;
+}
 
 void PsiDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   out.put("psi", psi(in.baseline_proportions, in.current_proportions,
@@ -22,7 +25,7 @@ void PsiDetector::numeric(const NumericComparison& in, StatisticSink& out) const
 }
 
 void PsiDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {
-  out.put("psi", psi(in.baseline_proportions, in.current_proportions, in.baseline.categorical.count > 0,
-                     in.current_count > 0));
+  out.put("psi", psi(in.baseline_proportions, in.current_proportions,
+                     in.baseline.categorical.count > 0, in.current_count > 0));
 }
 }  // namespace driftd

@@ -8,7 +8,9 @@ constexpr StatisticInfo kStats[] = {
     {"wasserstein", true, false, DriftDirection::kHigherIsDrift, 0.1}};
 }
 
-std::span<const StatisticInfo> WassersteinDetector::statistics() const { return kStats; }
+std::span<const StatisticInfo> WassersteinDetector::statistics() const {
+  return kStats;
+}
 
 void WassersteinDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   const auto& sample = in.baseline.numeric.sample;

@@ -70,7 +70,7 @@ struct CheckReport {
   uint64_t rows = 0;
   uint64_t skipped_rows = 0;
   std::vector<RowError> skipped_examples;
-  std::vector<FeatureResult> features;  // baseline column order
+  std::vector<FeatureResult> features;       // baseline column order
   std::vector<std::string> new_columns;      // in the serving data only
   std::vector<std::string> missing_columns;  // in the baseline only
   uint64_t features_compared = 0, features_drifted = 0;

@@ -22,9 +22,9 @@ namespace driftd {
 enum class DriftDirection { kHigherIsDrift, kLowerIsDrift, kNotAMethod };
 
 struct StatisticInfo {
-  const char* key;  // report key, e.g. "psi"
-  bool numeric;     // emitted for numeric columns
-  bool categorical; // emitted for categorical columns
+  const char* key;   // report key, e.g. "psi"
+  bool numeric;      // emitted for numeric columns
+  bool categorical;  // emitted for categorical columns
   DriftDirection direction;
   double default_threshold;  // when used as the drift method
 };

@@ -23,24 +23,39 @@
 
 namespace driftd {
 
-// The bytes of an input file, read whole, followed by zeroed padding so that
-// simdjson can parse in place.
+// The bytes of an input file followed by at least SIMDJSON_PADDING zero
+// bytes, so that simdjson can parse in place. Regular files are memory-mapped
+// (no copy); pipes and stdin are read into memory. Move-only.
 class FileBuffer {
  public:
   static Result<FileBuffer> load(const std::string& path);
   static FileBuffer from_string(std::string_view text, std::string name = "<memory>");
 
-  std::string_view text() const { return {data_.data(), size_}; }
-  const char* data() const { return data_.data(); }
+  FileBuffer() = default;
+  FileBuffer(FileBuffer&& other) noexcept;
+  FileBuffer& operator=(FileBuffer&& other) noexcept;
+  FileBuffer(const FileBuffer&) = delete;
+  FileBuffer& operator=(const FileBuffer&) = delete;
+  ~FileBuffer();
+
+  std::string_view text() const { return {data_, size_}; }
+  const char* data() const { return data_; }
   size_t size() const { return size_; }
-  size_t capacity() const { return data_.size(); }
+  // Readable bytes from data(): size() plus the zero padding.
+  size_t capacity() const { return capacity_; }
   const std::string& path() const { return path_; }
   // XXH3-64 of the bytes, as 16 hex digits.
   std::string content_hash() const;
 
  private:
-  std::vector<char> data_;
+  void release();
+
+  const char* data_ = nullptr;
   size_t size_ = 0;
+  size_t capacity_ = 0;
+  void* mapping_ = nullptr;  // mmap'ed region (file pages + zero pages), if any
+  size_t mapping_size_ = 0;
+  std::vector<char> owned_;  // the bytes, when not mapped
   std::string path_;
 };
 
@@ -75,6 +90,11 @@ enum class NumberParse { kFinite, kMissing, kInfinite, kNotANumber };
 // Parses a decimal number as numpy/pandas would read it: optional sign
 // (including '+'), surrounding spaces, "nan"/"inf"/"infinity" in any case.
 NumberParse parse_number(std::string_view text, double* out);
+
+// The exact fast path behind parse_number (exposed for its differential
+// test): true and the correctly rounded value for plain decimals with at
+// most 18 significant digits and a power of ten within 1e+-22.
+bool parse_decimal_fast(std::string_view text, double* out);
 
 // 1-based line and column of a byte offset (used only to word errors).
 std::pair<uint64_t, uint64_t> line_and_column(std::string_view text, size_t offset);

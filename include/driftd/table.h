@@ -38,8 +38,8 @@ struct Column {
   ColumnKind kind = ColumnKind::kNumeric;
   bool present_in_input = true;  // false: the schema has it, the input never did
 
-  std::vector<double> numbers;       // kNumeric: one per row
-  std::vector<uint32_t> codes;       // kCategorical: one per row
+  std::vector<double> numbers;          // kNumeric: one per row
+  std::vector<uint32_t> codes;          // kCategorical: one per row
   std::vector<std::string> dictionary;  // kCategorical: code -> category text
   StringIndex dictionary_index;         // category text -> code
 

@@ -8,9 +8,9 @@
 #include <iostream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "driftd/baseline.h"
 #include "driftd/check.h"
@@ -35,7 +35,8 @@ std::set<std::string> split_list(const std::string& s) {
 // Progress on stderr for long reads, only when stderr is a terminal.
 std::function<void(uint64_t, uint64_t)> progress_for(const std::string& what) {
   if (!::isatty(STDERR_FILENO)) return {};
-  auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  auto start =
+      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   return [what, start](uint64_t done, uint64_t total) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
@@ -48,6 +49,19 @@ std::function<void(uint64_t, uint64_t)> progress_for(const std::string& what) {
 void end_progress() {
   if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
 }
+
+// Logs how long each phase took at info level (-v).
+class PhaseTimer {
+ public:
+  void done(const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    spdlog::info("{}: {:.3f} s", phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 int fail(const std::string& message) {
   end_progress();
@@ -92,13 +106,16 @@ int main(int argc, char** argv) {
   build->add_option("--timestamp", bopt.timestamp_column, "Event time column (not profiled)");
   build->add_option("--model", bopt.model_name, "Model name stored in the baseline");
   build->add_option("--model-version", bopt.model_version, "Model version stored in the baseline");
-  build->add_option("--sample-cap", bopt.settings.sample_cap,
-                    "Values kept per numeric column for exact KS/Wasserstein; beyond it a seeded reservoir")
+  build
+      ->add_option(
+          "--sample-cap", bopt.settings.sample_cap,
+          "Values kept per numeric column for exact KS/Wasserstein; beyond it a seeded reservoir")
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000000}))
       ->capture_default_str();
   build->add_option("--seed", bopt.settings.seed, "Reservoir sampling seed")->capture_default_str();
-  build->add_option("--max-categories", bopt.settings.max_categories,
-                    "Categories kept with counts; the rest pooled into 'other'")
+  build
+      ->add_option("--max-categories", bopt.settings.max_categories,
+                   "Categories kept with counts; the rest pooled into 'other'")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
       ->capture_default_str();
   build->add_option("--max-errors", bopt.read.max_errors, "Malformed rows to skip before failing")
@@ -110,11 +127,13 @@ int main(int argc, char** argv) {
 
   // ---- check
   auto* check = app.add_subcommand("check", "Compare serving data with a baseline");
-  std::string c_baseline, c_input, c_format = "table", c_rules, c_method, c_task, c_model, c_version;
+  std::string c_baseline, c_input, c_format = "table", c_rules, c_method, c_task, c_model,
+                                   c_version;
   std::optional<double> c_method_threshold;
   bool fail_on_drift = false;
   driftd::CheckOptions copt;
-  check->add_option("--baseline", c_baseline, "Baseline file from `driftd baseline build`")->required();
+  check->add_option("--baseline", c_baseline, "Baseline file from `driftd baseline build`")
+      ->required();
   check->add_option("--input", c_input, "Serving data: .csv or .jsonl")->required();
   check->add_option("--format", c_format, "Report format")
       ->check(CLI::IsMember({"json", "table"}))
@@ -163,12 +182,17 @@ int main(int argc, char** argv) {
     if (!b_task.empty()) bopt.task = parse_task(b_task);
     bopt.read.progress = progress_for("reading " + b_input);
     const auto t0 = std::chrono::steady_clock::now();
+    PhaseTimer phases;
     auto file = driftd::FileBuffer::load(b_input);
     if (!file) return fail(file.error().message);
+    phases.done("load input");
     auto baseline = driftd::build_baseline(*file, bopt);
     if (!baseline) return fail(baseline.error().message);
+    phases.done("read and profile");
     const std::string bytes = driftd::serialize_baseline(*baseline);
+    phases.done("serialize");
     if (auto st = driftd::write_file_atomic(b_out, bytes); !st) return fail(st.error().message);
+    phases.done("write and fsync");
     end_progress();
     spdlog::info("baseline of {} rows x {} columns written to {} in {:.3f} s", baseline->input.rows,
                  baseline->columns.size(), b_out,
@@ -188,10 +212,13 @@ int main(int argc, char** argv) {
       copt.rules = *rules;
     }
     if (!c_method.empty()) copt.rules.default_method = c_method;
-    if (c_method_threshold) copt.rules.method_thresholds[copt.rules.default_method] = *c_method_threshold;
+    if (c_method_threshold)
+      copt.rules.method_thresholds[copt.rules.default_method] = *c_method_threshold;
     if (auto st = copt.rules.validate(); !st) return fail(st.error().message);
     if (!c_task.empty()) copt.task = parse_task(c_task);
+    PhaseTimer phases;
     auto baseline = driftd::load_baseline(c_baseline);
+    phases.done("load baseline");
     if (!baseline) return fail(baseline.error().message);
     if (auto st = driftd::check_baseline_identity(*baseline, c_baseline, c_model, c_version); !st) {
       return fail(st.error().message);
@@ -199,7 +226,13 @@ int main(int argc, char** argv) {
     copt.read.progress = progress_for("reading " + c_input);
     auto file = driftd::FileBuffer::load(c_input);
     if (!file) return fail(file.error().message);
-    auto report = driftd::run_check(*baseline, *file, copt);
+    phases.done("load input");
+    auto table =
+        driftd::read_table(*file, driftd::detect_format(*file), baseline->schema(), copt.read);
+    if (!table) return fail(table.error().message);
+    phases.done("read");
+    driftd::Result<driftd::CheckReport> report = driftd::compare(*baseline, *table, copt);
+    phases.done("compare");
     if (!report) return fail(report.error().message);
     end_progress();
     if (c_format == "json") {

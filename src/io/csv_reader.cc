@@ -164,7 +164,8 @@ Result<Header> read_header(const FileBuffer& file) {
                    " has no name"};
     }
     for (const auto& seen : h.names) {
-      if (seen == name) return Error{file.path() + ":1: header: column '" + name + "' appears twice"};
+      if (seen == name)
+        return Error{file.path() + ":1: header: column '" + name + "' appears twice"};
     }
     h.names.push_back(std::move(name));
   }
@@ -197,7 +198,8 @@ void scan(const FileBuffer& file, Range r, size_t n_fields, uint64_t max_errors,
       io_detail::note_error(out, tok.error_offset(), tok.error());
     } else if (tok.fields().size() != n_fields) {
       io_detail::note_error(out, tok.record_start(),
-                            "expected " + std::to_string(n_fields) + " fields as in the header, found " +
+                            "expected " + std::to_string(n_fields) +
+                                " fields as in the header, found " +
                                 std::to_string(tok.fields().size()));
     } else {
       ++out.rows;
@@ -228,15 +230,16 @@ Result<std::vector<ColumnSpec>> infer_schema_csv(const FileBuffer& file,
     for (size_t i = 0; i < n; ++i) {
       if (force_categorical.count(header->names[i])) out.numeric_ok[i] = false;
     }
-    scan(file, r, n, opts.max_errors, k == 0, opts, out, [&](const std::vector<std::string_view>& f) {
-      for (size_t i = 0; i < n; ++i) {
-        if (!out.numeric_ok[i]) continue;
-        double v;
-        if (parse_number(f[i], &v) == NumberParse::kNotANumber && !is_missing_text(f[i])) {
-          out.numeric_ok[i] = false;
-        }
-      }
-    });
+    scan(file, r, n, opts.max_errors, k == 0, opts, out,
+         [&](const std::vector<std::string_view>& f) {
+           for (size_t i = 0; i < n; ++i) {
+             if (!out.numeric_ok[i]) continue;
+             double v;
+             if (parse_number(f[i], &v) == NumberParse::kNotANumber && !is_missing_text(f[i])) {
+               out.numeric_ok[i] = false;
+             }
+           }
+         });
   });
   io_detail::merge_chunks(chunks);
   Table unused;
@@ -282,14 +285,15 @@ Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpe
         c.codes.reserve(guess);
       }
     }
-    scan(file, r, n, opts.max_errors, k == 0, opts, out, [&](const std::vector<std::string_view>& f) {
-      for (size_t i = 0; i < n; ++i) {
-        if (to_schema[i] >= 0) io_detail::append_text(out.columns[to_schema[i]], f[i]);
-      }
-      for (size_t s = 0; s < schema.size(); ++s) {
-        if (!found[s]) io_detail::append_missing(out.columns[s]);
-      }
-    });
+    scan(file, r, n, opts.max_errors, k == 0, opts, out,
+         [&](const std::vector<std::string_view>& f) {
+           for (size_t i = 0; i < n; ++i) {
+             if (to_schema[i] >= 0) io_detail::append_text(out.columns[to_schema[i]], f[i]);
+           }
+           for (size_t s = 0; s < schema.size(); ++s) {
+             if (!found[s]) io_detail::append_missing(out.columns[s]);
+           }
+         });
   });
   io_detail::merge_chunks(chunks);
   if (auto st = io_detail::finish_errors(file, chunks[0], opts.max_errors, table); !st) {

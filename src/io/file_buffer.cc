@@ -1,9 +1,11 @@
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <utility>
 
 #include <simdjson.h>
 #include <xxhash.h>
@@ -12,27 +14,80 @@
 
 namespace driftd {
 
+FileBuffer::FileBuffer(FileBuffer&& o) noexcept {
+  *this = std::move(o);
+}
+
+FileBuffer& FileBuffer::operator=(FileBuffer&& o) noexcept {
+  if (this != &o) {
+    release();
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    capacity_ = std::exchange(o.capacity_, 0);
+    mapping_ = std::exchange(o.mapping_, nullptr);
+    mapping_size_ = std::exchange(o.mapping_size_, 0);
+    owned_ = std::move(o.owned_);
+    path_ = std::move(o.path_);
+    if (mapping_ == nullptr) data_ = owned_.data();
+  }
+  return *this;
+}
+
+FileBuffer::~FileBuffer() {
+  release();
+}
+
+void FileBuffer::release() {
+  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
+  mapping_ = nullptr;
+  mapping_size_ = 0;
+}
+
 Result<FileBuffer> FileBuffer::load(const std::string& path) {
   FileBuffer buf;
   buf.path_ = path;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error{path + ": cannot open: " + std::strerror(errno)};
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     const std::string why = S_ISDIR(st.st_mode) ? "is a directory" : std::strerror(errno);
     ::close(fd);
     return Error{path + ": cannot read: " + why};
   }
-  // Regular files are read in one go; pipes and stdin grow as they come.
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    // Reserve file pages plus one page of zeros, then map the file over the
+    // front. The kernel zero-fills the tail of the file's last page, and the
+    // page after it is anonymous zeros: padding without a copy.
+    const size_t size = static_cast<size_t>(st.st_size);
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t file_pages = (size + page - 1) / page * page;
+    const size_t total = file_pages + page;
+    void* region = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (region != MAP_FAILED) {
+      void* file = ::mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0);
+      if (file != MAP_FAILED) {
+        ::madvise(region, size, MADV_SEQUENTIAL);
+        ::close(fd);
+        buf.mapping_ = region;
+        buf.mapping_size_ = total;
+        buf.data_ = static_cast<const char*>(region);
+        buf.size_ = size;
+        buf.capacity_ = total;
+        return buf;
+      }
+      ::munmap(region, total);
+    }
+    // Fall back to reading below (e.g. a file system without mmap).
+  }
   size_t cap = S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 1 << 20;
-  buf.data_.resize(cap + simdjson::SIMDJSON_PADDING);
+  buf.owned_.resize(cap + simdjson::SIMDJSON_PADDING);
   size_t used = 0;
   while (true) {
     if (used == cap) {
       cap = cap * 2 + 4096;
-      buf.data_.resize(cap + simdjson::SIMDJSON_PADDING);
+      buf.owned_.resize(cap + simdjson::SIMDJSON_PADDING);
     }
-    const ssize_t got = ::read(fd, buf.data_.data() + used, cap - used);
+    const ssize_t got = ::read(fd, buf.owned_.data() + used, cap - used);
     if (got < 0) {
       if (errno == EINTR) continue;
       const std::string why = std::strerror(errno);
@@ -43,36 +98,42 @@ Result<FileBuffer> FileBuffer::load(const std::string& path) {
     used += static_cast<size_t>(got);
   }
   ::close(fd);
-  buf.size_ = used;
-  buf.data_.resize(used + simdjson::SIMDJSON_PADDING);
-  std::memset(buf.data_.data() + used, 0, simdjson::SIMDJSON_PADDING);
   if (used == 0) return Error{path + ": the file is empty"};
+  buf.owned_.resize(used + simdjson::SIMDJSON_PADDING);
+  std::memset(buf.owned_.data() + used, 0, simdjson::SIMDJSON_PADDING);
+  buf.data_ = buf.owned_.data();
+  buf.size_ = used;
+  buf.capacity_ = buf.owned_.size();
   return buf;
 }
 
 FileBuffer FileBuffer::from_string(std::string_view text, std::string name) {
   FileBuffer buf;
   buf.path_ = std::move(name);
+  buf.owned_.assign(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+  std::memcpy(buf.owned_.data(), text.data(), text.size());
+  buf.data_ = buf.owned_.data();
   buf.size_ = text.size();
-  buf.data_.assign(text.size() + simdjson::SIMDJSON_PADDING, '\0');
-  std::memcpy(buf.data_.data(), text.data(), text.size());
+  buf.capacity_ = buf.owned_.size();
   return buf;
 }
 
 std::string FileBuffer::content_hash() const {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(data_.data(), size_)));
+                static_cast<unsigned long long>(XXH3_64bits(data_, size_)));
   return hex;
 }
 
 InputFormat detect_format(const FileBuffer& file) {
   const std::string& p = file.path();
   auto ends_with = [&](std::string_view suffix) {
-    return p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return p.size() >= suffix.size() &&
+           p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   if (ends_with(".csv") || ends_with(".CSV")) return InputFormat::kCsv;
-  if (ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json")) return InputFormat::kJsonLines;
+  if (ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json"))
+    return InputFormat::kJsonLines;
   for (char c : file.text()) {
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
     return c == '{' ? InputFormat::kJsonLines : InputFormat::kCsv;

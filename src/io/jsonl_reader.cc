@@ -147,7 +147,8 @@ void for_each_line(const FileBuffer& file, Range r, bool report, const ReadOptio
   size_t next_progress = pos + (16u << 20);
   while (pos < r.end) {
     const void* nl = std::memchr(text.data() + pos, '\n', r.end - pos);
-    const size_t line_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : r.end;
+    const size_t line_end =
+        nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : r.end;
     if (!is_blank(text.substr(pos, line_end - pos))) {
       if (!fn(pos, line_end)) return;
     }
@@ -229,7 +230,8 @@ Result<std::vector<ColumnSpec>> infer_schema_jsonl(const FileBuffer& file,
   if (chunks[0].rows == 0) return Error{file.path() + ": no JSON objects in the file"};
   std::vector<ColumnSpec> schema;
   for (size_t i = 0; i < all.names.size(); ++i) {
-    schema.push_back({all.names[i], all.numeric_ok[i] ? ColumnKind::kNumeric : ColumnKind::kCategorical});
+    schema.push_back(
+        {all.names[i], all.numeric_ok[i] ? ColumnKind::kNumeric : ColumnKind::kCategorical});
   }
   return schema;
 }
@@ -239,7 +241,8 @@ Result<Table> read_table_jsonl(const FileBuffer& file, const std::vector<ColumnS
   Table table;
   table.source = file.path();
   StringIndex index;
-  for (size_t s = 0; s < schema.size(); ++s) index.emplace(schema[s].name, static_cast<uint32_t>(s));
+  for (size_t s = 0; s < schema.size(); ++s)
+    index.emplace(schema[s].name, static_cast<uint32_t>(s));
   const auto ranges = io_detail::split_at_newlines(file.text(), 0, file.size(),
                                                    io_detail::thread_count(opts, file.size()));
   std::vector<std::vector<std::string>> extras(ranges.size());

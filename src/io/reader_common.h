@@ -173,8 +173,8 @@ inline Status finish_errors(const FileBuffer& file, ChunkResult& merged, uint64_
   if (merged.error_count > max_errors) {
     const OffsetError& first = merged.errors.front();
     const auto [line, col] = line_and_column(file.text(), first.offset);
-    std::string msg = file.path() + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " +
-                      first.reason;
+    std::string msg =
+        file.path() + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + first.reason;
     if (merged.error_count > 1) {
       msg += " (" + std::to_string(merged.error_count) + " malformed rows in all";
     } else {

@@ -249,7 +249,9 @@ double BhattacharyyaSum(const double* HWY_RESTRICT p, const double* HWY_RESTRICT
   return s;
 }
 
-int64_t TargetId() { return HWY_TARGET; }
+int64_t TargetId() {
+  return HWY_TARGET;
+}
 
 }  // namespace driftd::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -274,7 +276,9 @@ void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts
 void min_max(const double* values, size_t n, double* min_out, double* max_out) {
   HWY_DYNAMIC_DISPATCH(MinMax)(values, n, min_out, max_out);
 }
-double max_abs(const double* values, size_t n) { return HWY_DYNAMIC_DISPATCH(MaxAbs)(values, n); }
+double max_abs(const double* values, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(MaxAbs)(values, n);
+}
 PowerSums power_sums(const double* values, size_t n, double scale, double center) {
   return HWY_DYNAMIC_DISPATCH(PowerSumsImpl)(values, n, scale, center);
 }
@@ -292,7 +296,9 @@ void sort(double* values, size_t n) {
   thread_local const hwy::Sorter sorter;
   sorter(values, n, hwy::SortAscending());
 }
-const char* active_target_name() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)()); }
+const char* active_target_name() {
+  return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)());
+}
 
 }  // namespace driftd::kernels
 #endif  // HWY_ONCE

@@ -59,6 +59,8 @@ double bhattacharyya_sum(const double* p, const double* q, size_t n) {
   return s;
 }
 
-void sort(double* values, size_t n) { std::sort(values, values + n); }
+void sort(double* values, size_t n) {
+  std::sort(values, values + n);
+}
 
 }  // namespace driftd::kernels::scalar

@@ -14,7 +14,7 @@ struct NamedTarget {
   int64_t bit;
 };
 constexpr NamedTarget kTargets[] = {
-    {"avx3", HWY_AVX3}, {"avx2", HWY_AVX2},     {"sse4", HWY_SSE4},
+    {"avx3", HWY_AVX3},   {"avx2", HWY_AVX2},     {"sse4", HWY_SSE4},
     {"ssse3", HWY_SSSE3}, {"emu128", HWY_EMU128}, {"scalar", HWY_SCALAR},
 };
 

@@ -24,10 +24,14 @@ namespace {
 
 constexpr double kPi = std::numbers::pi;
 
-double log_factorial(double n) { return std::lgamma(n + 1.0); }
+double log_factorial(double n) {
+  return std::lgamma(n + 1.0);
+}
 
 // log(n! / n^n)
-double log_nfactorial_div_n_pow_n(double n) { return log_factorial(n) - n * std::log(n); }
+double log_nfactorial_div_n_pow_n(double n) {
+  return log_factorial(n) - n * std::log(n);
+}
 
 // Pelz-Good approximation of P(D_n <= x): Li-Chien/Korolyuk expansion
 // K0(z) + K1(z)/sqrt(n) + K2(z)/n + K3(z)/n^1.5 with z = x sqrt(n), each

@@ -82,7 +82,9 @@ bool same_document(simdjson::dom::element a, simdjson::dom::element b, std::stri
       auto aa = a.get_array().value(), ab = b.get_array().value();
       if (aa.size() != ab.size()) return UNSCOPED_INFO(where << ": lengths differ"), false;
       for (size_t i = 0; i < aa.size(); ++i) {
-        if (!same_document(aa.at(i).value(), ab.at(i).value(), where + "[" + std::to_string(i) + "]")) return false;
+        if (!same_document(aa.at(i).value(), ab.at(i).value(),
+                           where + "[" + std::to_string(i) + "]"))
+          return false;
       }
       return true;
     }
@@ -147,7 +149,8 @@ TEST_CASE("another format version, a changed byte, another file are refused", "[
         "b.json: checksum mismatch: the file was changed or damaged after it was written");
   CHECK(parse_baseline("{\"a\": 1}", "b.json").error().message ==
         "b.json: not a driftd baseline (\"format\" is not \"driftd-baseline\")");
-  CHECK(parse_baseline("[1, 2]", "b.json").error().message == "b.json: not a driftd baseline (not a JSON object)");
+  CHECK(parse_baseline("[1, 2]", "b.json").error().message ==
+        "b.json: not a driftd baseline (not a JSON object)");
 }
 
 TEST_CASE("model identity is checked when asked for", "[baseline]") {
@@ -174,7 +177,8 @@ TEST_CASE("write_file_atomic replaces the file whole and leaves no temp file", "
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("beyond the sample cap, a seeded reservoir: sorted, deterministic, from the data", "[baseline]") {
+TEST_CASE("beyond the sample cap, a seeded reservoir: sorted, deterministic, from the data",
+          "[baseline]") {
   std::string csv = "x\n";
   for (int i = 0; i < 5000; ++i) csv += std::to_string(i) + "\n";
   const auto file = FileBuffer::from_string(csv, "r.csv");
@@ -207,5 +211,6 @@ TEST_CASE("roles must name existing columns", "[baseline]") {
   const auto file = FileBuffer::from_string("a,b\n1,2\n", "t.csv");
   BaselineBuildOptions o;
   o.label_column = "y";
-  CHECK(build_baseline(file, o).error().message == "--label y: t.csv has no such column (columns: a, b)");
+  CHECK(build_baseline(file, o).error().message ==
+        "--label y: t.csv has no such column (columns: a, b)");
 }

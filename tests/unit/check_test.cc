@@ -65,17 +65,24 @@ TEST_CASE("rules from TOML: per method, per column, share", "[check]") {
 }
 
 TEST_CASE("bad rules name the key and line", "[check]") {
-  CHECK(parse_drift_rules("[drift]\nmethod = \"psi\"\nthreshhold = 0.1\n", "r.toml").error().message ==
-        "r.toml:3: drift.threshhold: unknown key (expected method, threshold, share, thresholds, columns)");
-  CHECK(parse_drift_rules("[drift]\nmethod = \"psy\"\n", "r.toml").error().message.rfind(
-            "r.toml: drift.method: unknown drift method 'psy' (methods: psi, ", 0) == 0);
+  CHECK(parse_drift_rules("[drift]\nmethod = \"psi\"\nthreshhold = 0.1\n", "r.toml")
+            .error()
+            .message ==
+        "r.toml:3: drift.threshhold: unknown key (expected method, threshold, share, thresholds, "
+        "columns)");
+  CHECK(parse_drift_rules("[drift]\nmethod = \"psy\"\n", "r.toml")
+            .error()
+            .message.rfind("r.toml: drift.method: unknown drift method 'psy' (methods: psi, ", 0) ==
+        0);
   CHECK(parse_drift_rules("[drift]\nshare = \"half\"\n", "r.toml").error().message ==
         "r.toml:2: drift.share: expected a number");
   CHECK(parse_drift_rules("[drift\n", "r.toml").error().message.rfind("r.toml:1:", 0) == 0);
-  CHECK(parse_drift_rules("[alerts]\n", "r.toml").error().message == "r.toml:1: alerts: unknown key");
+  CHECK(parse_drift_rules("[alerts]\n", "r.toml").error().message ==
+        "r.toml:1: alerts: unknown key");
 }
 
-TEST_CASE("schema changes: a column only in serving is new, one only in the baseline is missing", "[check]") {
+TEST_CASE("schema changes: a column only in serving is new, one only in the baseline is missing",
+          "[check]") {
   const auto b = baseline_of("a,gone\n1,2\n3,4\n5,6\n");
   const auto r = check_of(b, "a,extra\n1,x\n2,y\n");
   CHECK(r.new_columns == std::vector<std::string>{"extra"});
@@ -125,8 +132,9 @@ TEST_CASE("all-missing serving column: statistics are null, rates are reported",
 TEST_CASE("report JSON has the documented shape", "[check]") {
   const auto b = baseline_of(numbers(0, 100, "a,b"));
   const auto json = report_json(check_of(b, numbers(0, 100, "a,b")));
-  for (const char* key : {"\"rows\": 100", "\"features\": {", "\"drift_share\": 0.0", "\"dataset_drift\": false",
-                          "\"performance\": null", "\"drift_method\": \"psi\"", "\"threshold\": 0.2"}) {
+  for (const char* key :
+       {"\"rows\": 100", "\"features\": {", "\"drift_share\": 0.0", "\"dataset_drift\": false",
+        "\"performance\": null", "\"drift_method\": \"psi\"", "\"threshold\": 0.2"}) {
     INFO(key);
     CHECK(json.find(key) != std::string::npos);
   }

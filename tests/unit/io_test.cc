@@ -1,6 +1,9 @@
 // CSV and JSON-lines reading: kinds, missing values, and every kind of bad
 // input, each with a clear error or a counted skip.
+#include <charconv>
+#include <cstring>
 #include <fstream>
+#include <random>
 
 #include "driftd/io.h"
 #include "test_util.h"
@@ -54,11 +57,14 @@ TEST_CASE("CSV: kinds, quoting, missing values, NaN/Inf/huge text", "[io]") {
 
 TEST_CASE("CSV: malformed rows name file, line and column", "[io]") {
   CHECK(error_of("a,b\n1,2\n3\n", "f.csv") ==
-        "f.csv:3:1: expected 2 fields as in the header, found 1 (1 malformed row; --max-errors 0 allows 0)");
+        "f.csv:3:1: expected 2 fields as in the header, found 1 (1 malformed row; --max-errors 0 "
+        "allows 0)");
   CHECK(error_of("a,b\n1,2\n3,4,5\n", "f.csv").rfind("f.csv:3:1: expected 2 fields", 0) == 0);
   CHECK(error_of("a,b\n1,\"2\n", "f.csv").rfind("f.csv:2:3: quoted field is never closed", 0) == 0);
-  CHECK(error_of("a,b\n1,\"2\"x\n", "f.csv").rfind("f.csv:2:6: unexpected character after a closing quote", 0) == 0);
-  CHECK(error_of("a,b\n1,2\"\n", "f.csv").rfind("f.csv:2:4: quote inside an unquoted field", 0) == 0);
+  CHECK(error_of("a,b\n1,\"2\"x\n", "f.csv")
+            .rfind("f.csv:2:6: unexpected character after a closing quote", 0) == 0);
+  CHECK(error_of("a,b\n1,2\"\n", "f.csv").rfind("f.csv:2:4: quote inside an unquoted field", 0) ==
+        0);
   CHECK(error_of("a,a\n1,2\n", "f.csv") == "f.csv:1: header: column 'a' appears twice");
   CHECK(error_of("a,b\n", "f.csv") == "f.csv: no data rows after the header");
 }
@@ -72,13 +78,15 @@ TEST_CASE("CSV: --max-errors skips and counts malformed rows, keeps the good one
   CHECK(t->skipped_examples[0].line == 3);
   CHECK(t->skipped_examples[1].line == 5);
   CHECK(t->find("a")->numbers == std::vector<double>{1, 4, 9});
-  CHECK(error_of("a,b\n1,2\n3\n4,5\n6,7,8\n", "f.csv", 1).find("2 malformed rows in all") != std::string::npos);
+  CHECK(error_of("a,b\n1,2\n3\n4,5\n6,7,8\n", "f.csv", 1).find("2 malformed rows in all") !=
+        std::string::npos);
 }
 
 TEST_CASE("CSV: a numeric column with stray text counts type errors when the schema says numeric",
           "[io]") {
   const auto file = FileBuffer::from_string("x,y\n1,a\noops,b\n3,c\n", "s.csv");
-  auto t = read_table(file, InputFormat::kCsv, {{"x", ColumnKind::kNumeric}, {"z", ColumnKind::kNumeric}}, {});
+  auto t = read_table(file, InputFormat::kCsv,
+                      {{"x", ColumnKind::kNumeric}, {"z", ColumnKind::kNumeric}}, {});
   REQUIRE(t.ok());
   CHECK(t->find("x")->type_errors == 1);
   CHECK(std::isnan(t->find("x")->numbers[1]));
@@ -105,7 +113,8 @@ TEST_CASE("JSON lines: flat objects, the event format, nulls and absent keys", "
   CHECK(t->find("model")->kind == ColumnKind::kCategorical);
 }
 
-TEST_CASE("JSON lines: a broken line is an error with its line, or skipped under --max-errors", "[io]") {
+TEST_CASE("JSON lines: a broken line is an error with its line, or skipped under --max-errors",
+          "[io]") {
   const std::string text = "{\"a\": 1}\n{\"a\": 2\n{\"a\": 3} x\n[1]\n{\"a\": 4}\n";
   const auto msg = error_of(text, "t.jsonl");
   CHECK(msg.rfind("t.jsonl:2:1: invalid JSON", 0) == 0);
@@ -120,7 +129,8 @@ TEST_CASE("files: missing, empty, directory", "[io]") {
   CHECK(FileBuffer::load("/nonexistent/x.csv").error().message ==
         "/nonexistent/x.csv: cannot open: No such file or directory");
   auto dir = test::temp_dir("io");
-  CHECK(FileBuffer::load(dir.string()).error().message == dir.string() + ": cannot read: is a directory");
+  CHECK(FileBuffer::load(dir.string()).error().message ==
+        dir.string() + ": cannot read: is a directory");
   const auto empty = dir / "empty.csv";
   { std::ofstream(empty.string()); }
   CHECK(FileBuffer::load(empty.string()).error().message == empty.string() + ": the file is empty");
@@ -140,4 +150,44 @@ TEST_CASE("parse_number follows numpy/pandas text rules", "[io]") {
   CHECK(parse_number("1,5", &v) == NumberParse::kNotANumber);
   CHECK(parse_number("+-1", &v) == NumberParse::kNotANumber);
   CHECK(parse_number("0x10", &v) == NumberParse::kNotANumber);
+}
+
+TEST_CASE("parse_decimal_fast equals std::from_chars bit for bit wherever it answers", "[io]") {
+  std::mt19937_64 rng(99);
+  size_t answered = 0;
+  char buf[64];
+  for (int i = 0; i < 2'000'000; ++i) {
+    // Decimals of many shapes: integers, fractions, exponents, long digit runs.
+    const uint64_t mant = rng() >> (rng() % 64);
+    const int point = static_cast<int>(rng() % 22);
+    const int exp10 = static_cast<int>(rng() % 60) - 30;
+    int len = std::snprintf(buf, sizeof buf, "%s%llu", (rng() & 1) ? "-" : "",
+                            static_cast<unsigned long long>(mant));
+    std::string t(buf, static_cast<size_t>(len));
+    const size_t digits_start = t[0] == '-' ? 1 : 0;
+    if (point > 0 && static_cast<size_t>(point) < t.size() - digits_start)
+      t.insert(t.size() - static_cast<size_t>(point), 1, '.');
+    if (rng() % 3 == 0) {
+      t += 'e';
+      t += std::to_string(exp10);
+    }
+    double fast = 0, ref = 0;
+    if (!parse_decimal_fast(t, &fast)) continue;
+    ++answered;
+    const auto r = std::from_chars(t.data(), t.data() + t.size(), ref);
+    INFO(t);
+    REQUIRE(r.ec == std::errc());
+    REQUIRE(std::memcmp(&fast, &ref, sizeof fast) == 0);
+  }
+  CHECK(answered > 500'000);
+  double v = 0;
+  for (const char* bad : {"", "-", ".", "1e", "1e+", "1.2.3", "1x", "+1", " 1", "nan", "inf",
+                          "0x1p3", "12345678901234567890", "1e23"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_decimal_fast(bad, &v));
+  }
+  CHECK((parse_decimal_fast("-0", &v) && std::signbit(v) && v == 0));
+  CHECK((parse_decimal_fast(".5", &v) && v == 0.5));
+  CHECK((parse_decimal_fast("5.", &v) && v == 5.0));
+  CHECK((parse_decimal_fast("1.5E-3", &v) && v == 1.5e-3));
 }

@@ -32,7 +32,9 @@ std::vector<double> random_values(size_t n, std::mt19937_64& rng, bool with_ties
   return v;
 }
 
-double rel(double a, double b) { return std::fabs(a - b) / std::max({std::fabs(a), std::fabs(b), 1e-300}); }
+double rel(double a, double b) {
+  return std::fabs(a - b) / std::max({std::fabs(a), std::fabs(b), 1e-300});
+}
 
 }  // namespace
 
@@ -50,7 +52,8 @@ TEST_CASE("histogram kernel equals the scalar reference on every target", "[kern
           for (size_t i = 0; i < cuts.size() && i < values.size(); ++i) values[i] = cuts[i];
           std::vector<uint64_t> simd(cuts.size() + 1, 0), ref(cuts.size() + 1, 0);
           kernels::histogram(values.data(), values.size(), cuts.data(), cuts.size(), simd.data());
-          kernels::scalar::histogram(values.data(), values.size(), cuts.data(), cuts.size(), ref.data());
+          kernels::scalar::histogram(values.data(), values.size(), cuts.data(), cuts.size(),
+                                     ref.data());
           INFO("n=" << n << " cuts=" << cuts.size() << " ties=" << ties);
           REQUIRE(simd == ref);
         }
@@ -59,7 +62,8 @@ TEST_CASE("histogram kernel equals the scalar reference on every target", "[kern
   });
 }
 
-TEST_CASE("min_max, max_abs and power_sums equal the scalar reference on every target", "[kernels]") {
+TEST_CASE("min_max, max_abs and power_sums equal the scalar reference on every target",
+          "[kernels]") {
   std::mt19937_64 rng(11);
   for_each_target([&] {
     for (const size_t n : {1u, 2u, 5u, 16u, 17u, 1001u}) {
@@ -106,8 +110,8 @@ TEST_CASE("psi, Jensen-Shannon and Bhattacharyya sums equal the scalar reference
       CHECK(rel(kernels::bhattacharyya_sum(p.data(), q.data(), n),
                 kernels::scalar::bhattacharyya_sum(p.data(), q.data(), n)) < 1e-13);
       for (auto& x : q) x = x == 0 ? 1e-4 : x;
-      CHECK(rel(kernels::psi_sum(p.data(), q.data(), n), kernels::scalar::psi_sum(p.data(), q.data(), n)) <
-            1e-12);
+      CHECK(rel(kernels::psi_sum(p.data(), q.data(), n),
+                kernels::scalar::psi_sum(p.data(), q.data(), n)) < 1e-12);
     }
   });
 }

@@ -1,7 +1,7 @@
 // driftd's statistics against numpy/scipy/sklearn on the committed cases of
 // tests/data/reference (made by tests/reference/make_reference.py).
-#include <filesystem>
 #include <simdjson.h>
+#include <filesystem>
 
 #include "driftd/baseline.h"
 #include "driftd/check.h"
@@ -35,8 +35,8 @@ BaselineBuildOptions options_from(simdjson::dom::array args) {
   return o;
 }
 
-void compare_value(const std::string& where, simdjson::dom::element expected, std::optional<double> actual,
-                   bool p_value) {
+void compare_value(const std::string& where, simdjson::dom::element expected,
+                   std::optional<double> actual, bool p_value) {
   INFO(where);
   if (expected.is_null()) {
     CHECK_FALSE(actual.has_value());
@@ -99,13 +99,15 @@ TEST_CASE("statistics agree with numpy/scipy/sklearn on every reference case", "
         REQUIRE(report->baseline_performance.has_value());
         CHECK(std::string(to_string(report->performance->task)) == std::string_view(perf["task"]));
         for (const char* side : {"current", "baseline"}) {
-          const Performance& p = std::string(side) == "current" ? *report->performance : *report->baseline_performance;
+          const Performance& p =
+              std::string(side) == "current" ? *report->performance : *report->baseline_performance;
           for (auto [key, value] : perf[side].get_object()) {
             if (key == "rows") {
               CHECK(p.rows == uint64_t(value));
               continue;
             }
-            compare_value(name + ".performance." + side + "." + std::string(key), value, p.get(key), false);
+            compare_value(name + ".performance." + side + "." + std::string(key), value, p.get(key),
+                          false);
           }
         }
       }

@@ -1,0 +1,116 @@
+#include "driftd/base64.h"
+
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+namespace driftd {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<int8_t, 256> make_decode_table() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr auto kDecode = make_decode_table();
+
+}  // namespace
+
+void base64_append(std::string& out, std::span<const unsigned char> in) {
+  const size_t start = out.size();
+  out.resize(start + (in.size() + 2) / 3 * 4);
+  char* o = out.data() + start;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    *o++ = kAlphabet[v >> 18];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
+  }
+  if (const size_t rest = in.size() - i; rest > 0) {
+    const uint32_t v = (uint32_t{in[i]} << 16) | (rest == 2 ? uint32_t{in[i + 1]} << 8 : 0u);
+    *o++ = kAlphabet[v >> 18];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+}
+
+namespace {
+// Decodes text (length a multiple of 4, no padding inside) into out.
+// Returns false on a character outside the alphabet.
+bool decode_full_quads(std::string_view text, unsigned char* out) {
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  int bad = 0;
+  for (size_t i = 0; i < text.size(); i += 4, out += 3) {
+    const int a = kDecode[in[i]], b = kDecode[in[i + 1]], c = kDecode[in[i + 2]],
+              d = kDecode[in[i + 3]];
+    bad |= a | b | c | d;  // any -1 sets the sign bit
+    const uint32_t x = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    out[0] = static_cast<unsigned char>(x >> 16);
+    out[1] = static_cast<unsigned char>(x >> 8);
+    out[2] = static_cast<unsigned char>(x);
+  }
+  return bad >= 0;
+}
+}  // namespace
+
+std::optional<std::vector<unsigned char>> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::vector<unsigned char>{};
+  size_t pad = 0;
+  if (text.back() == '=') ++pad;
+  if (text[text.size() - 2] == '=') ++pad;
+  std::vector<unsigned char> out(text.size() / 4 * 3);
+  const size_t body = pad ? text.size() - 4 : text.size();
+  if (!decode_full_quads(text.substr(0, body), out.data())) return std::nullopt;
+  if (pad) {
+    char last[4] = {text[body], text[body + 1], pad == 2 ? 'A' : text[body + 2], 'A'};
+    unsigned char tail[3];
+    if (!decode_full_quads(std::string_view(last, 4), tail)) return std::nullopt;
+    // Bits under the padding must be zero (canonical encoding).
+    if (tail[3 - pad] != 0 || (pad == 2 && tail[1] != 0)) return std::nullopt;
+    std::memcpy(out.data() + body / 4 * 3, tail, 3 - pad);
+    out.resize(out.size() - pad);
+  }
+  return out;
+}
+
+std::string doubles_to_base64(std::span<const double> values) {
+  std::string out;
+  if constexpr (std::endian::native == std::endian::little) {
+    base64_append(out, {reinterpret_cast<const unsigned char*>(values.data()), values.size() * 8});
+  } else {
+    std::vector<unsigned char> bytes(values.size() * 8);
+    for (size_t i = 0; i < values.size(); ++i) {
+      const uint64_t u = std::bit_cast<uint64_t>(values[i]);
+      for (int b = 0; b < 8; ++b)
+        bytes[i * 8 + static_cast<size_t>(b)] = static_cast<unsigned char>(u >> (8 * b));
+    }
+    base64_append(out, bytes);
+  }
+  return out;
+}
+
+std::optional<std::vector<double>> doubles_from_base64(std::string_view text) {
+  auto bytes = base64_decode(text);
+  if (!bytes || bytes->size() % 8 != 0) return std::nullopt;
+  std::vector<double> out(bytes->size() / 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out.data(), bytes->data(), bytes->size());
+  } else {
+    for (size_t i = 0; i < out.size(); ++i) {
+      uint64_t u = 0;
+      for (int b = 7; b >= 0; --b) u = (u << 8) | (*bytes)[i * 8 + static_cast<size_t>(b)];
+      out[i] = std::bit_cast<double>(u);
+    }
+  }
+  return out;
+}
+
+}  // namespace driftd
