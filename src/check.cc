@@ -7,6 +7,7 @@
 
 #include "driftd/detector.h"
 #include "driftd/kernels.h"
+#include "driftd/stats.h"
 #include "driftd/summary.h"
 
 namespace driftd {
@@ -39,7 +40,8 @@ void compare_numeric(const ColumnProfile& base, const Column& col, FeatureResult
   if (base.numeric.moments.count > 0) current_props = proportions(bin_counts(values, cuts));
   const std::vector<double> base_props = proportions(base.numeric.bin_counts);
   kernels::sort(values.data(), values.size());
-  const NumericComparison in{base, base_props, values, current_props, moments};
+  const stats::EcdfDistances ecdf = stats::ecdf_distances(base.numeric.sample, values);
+  const NumericComparison in{base, base_props, values, current_props, moments, ecdf};
   VectorSink sink(r.stats);
   for (const Detector* d : all_detectors()) d->numeric(in, sink);
 }

@@ -22,7 +22,7 @@ void KolmogorovSmirnovDetector::numeric(const NumericComparison& in, StatisticSi
     out.put("ks_p_value", std::nullopt);
     return;
   }
-  const double d = stats::ks_statistic(sample, in.current_sorted);
+  const double d = in.ecdf.ks;
   const double p = stats::ks_two_sample_p_value(d, sample.size(), in.current_sorted.size());
   out.put("ks_statistic", d);
   out.put("ks_p_value", std::isnan(p) ? std::nullopt : std::optional<double>(p));

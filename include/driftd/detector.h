@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "driftd/baseline.h"
+#include "driftd/stats.h"
 
 namespace driftd {
 
@@ -35,6 +36,9 @@ struct NumericComparison {
   std::span<const double> current_sorted;        // finite current values
   std::span<const double> current_proportions;   // on the baseline cut points
   const Moments& current_moments;
+  // KS D and W1 between baseline sample and current values (one walk for
+  // both); NaN when either side is empty.
+  const stats::EcdfDistances& ecdf;
 };
 
 struct CategoricalComparison {

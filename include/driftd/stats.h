@@ -18,6 +18,13 @@ double quantile_linear(std::span<const double> sorted, double q);
 // (numpy.unique of numpy.quantile(x, arange(1, B) / B)).
 std::vector<double> quantile_cut_points(std::span<const double> sorted, int bins);
 
+// Both of the statistics below from one walk over the two sorted samples.
+struct EcdfDistances {
+  double ks = 0;           // ks_statistic
+  double wasserstein = 0;  // wasserstein1
+};
+EcdfDistances ecdf_distances(std::span<const double> a_sorted, std::span<const double> b_sorted);
+
 // Two-sample Kolmogorov-Smirnov D = sup |F_a - F_b| over all sample points,
 // ties counted as scipy.stats.ks_2samp does (searchsorted side='right').
 double ks_statistic(std::span<const double> a_sorted, std::span<const double> b_sorted);

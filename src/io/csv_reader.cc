@@ -172,11 +172,195 @@ Result<Header> read_header(const FileBuffer& file) {
   return h;
 }
 
-std::vector<Range> plan(const FileBuffer& file, size_t body_start, const ReadOptions& opts) {
+struct Plan {
+  std::vector<Range> ranges;
+  bool has_quotes = false;
+};
+
+Plan plan(const FileBuffer& file, size_t body_start, const ReadOptions& opts) {
   const std::string_view text = file.text();
-  unsigned parts = io_detail::thread_count(opts, text.size() - body_start);
-  if (parts > 1 && std::memchr(text.data() + body_start, '"', text.size() - body_start)) parts = 1;
-  return io_detail::split_at_newlines(text, body_start, text.size(), parts);
+  Plan p;
+  p.has_quotes = std::memchr(text.data() + body_start, '"', text.size() - body_start) != nullptr;
+  const unsigned parts = p.has_quotes ? 1 : io_detail::thread_count(opts, text.size() - body_start);
+  p.ranges = io_detail::split_at_newlines(text, body_start, text.size(), parts);
+  return p;
+}
+
+// ---- the fused path for files without quotes
+
+inline uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// How many of the 8 bytes at p (little-endian) are ASCII digits, from the
+// first. A byte b is a non-digit iff b + 0x46 or b - 0x30 sets its top bit;
+// carries and borrows only travel upward from a non-digit byte, so the
+// lowest flagged byte is exact.
+inline int digit_run(uint64_t v) {
+  const uint64_t flagged =
+      ((v + 0x4646464646464646ull) | (v - 0x3030303030303030ull)) & 0x8080808080808080ull;
+  return flagged ? __builtin_ctzll(flagged) / 8 : 8;
+}
+
+// Value of the first k (1..8) digits of v.
+inline uint64_t digits_value(uint64_t v, int k) {
+  v -= 0x3030303030303030ull;
+  v <<= 8 * (8 - k);  // drop the bytes after the run; zero bytes lead
+  // Pairwise SWAR combination: bytes to 2-digit, 4-digit, 8-digit values.
+  v = (v * 10) + (v >> 8);
+  v = (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
+       (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >>
+      32;
+  return v;
+}
+
+constexpr uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+// Reads a run of digits from p into m (at most 19 significant in all).
+// Returns the number of digits read.
+inline int read_digits(const char*& p, uint64_t& m) {
+  int total = 0;
+  while (true) {
+    const uint64_t v = load8(p);
+    const int k = digit_run(v);
+    if (k > 0) m = m * kPow10Int[k] + digits_value(v, k);
+    p += k;
+    total += k;
+    if (k < 8 || total > 19) return total;
+  }
+}
+
+// Clinger's exact fast path (see parse_decimal_fast in table.cc) on the
+// bytes at p, stopping at the first byte that is not part of the number.
+// Needs 8 readable bytes past any digit (the buffer's padding). Returns the
+// end of the number, or nullptr when the text needs the general parser.
+const char* parse_number_prefix(const char* p, double* out) {
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const bool negative = *p == '-';
+  p += negative;
+  // Leading zeros do not count toward the 19 digits that fit in 64 bits.
+  const char* start = p;
+  while (*p == '0') ++p;
+  uint64_t m = 0;
+  int digits = read_digits(p, m);
+  bool any = p != start;
+  int scale = 0;
+  if (*p == '.') {
+    ++p;
+    const char* frac = p;
+    if (m == 0) {
+      while (*p == '0') ++p;
+    }
+    const int lead_zeros = static_cast<int>(p - frac);
+    digits += read_digits(p, m);
+    scale = -static_cast<int>(p - frac);
+    any = any || p != frac;
+    (void)lead_zeros;
+  }
+  if (!any || digits > 19) return nullptr;
+  if (*p == 'e' || *p == 'E') {
+    ++p;
+    bool eneg = false;
+    if (*p == '-' || *p == '+') eneg = *p++ == '-';
+    uint64_t e = 0;
+    const int ed = read_digits(p, e);
+    if (ed == 0 || ed > 4) return nullptr;
+    scale += eneg ? -static_cast<int>(e) : static_cast<int>(e);
+  }
+  if (m > (uint64_t{1} << 53) || scale < -22 || scale > 22) return nullptr;
+  double v = static_cast<double>(m);
+  v = scale < 0 ? v / kPow10[-scale] : v * kPow10[scale];
+  *out = negative ? -v : v;
+  return p;
+}
+
+enum class Cell : uint8_t { kNumber, kText };
+
+struct RowCells {
+  std::vector<Cell> kind;
+  std::vector<double> number;
+  std::vector<std::string_view> text;
+};
+
+// Reads one range of an unquoted file into `out`: one memchr per line, then
+// fields in place. Numeric fields go through parse_number_prefix, which
+// finds the field's end as it parses; other fields through memchr(','). A
+// row's cells are staged and committed only when its field count is right.
+void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_schema,
+                   const std::vector<ColumnSpec>& schema, const std::vector<bool>& found,
+                   bool report, const ReadOptions& opts, ChunkResult& out) {
+  const size_t n = to_schema.size();
+  const char* const base = file.data();
+  RowCells row{std::vector<Cell>(n), std::vector<double>(n), std::vector<std::string_view>(n)};
+  std::vector<bool> numeric(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    numeric[i] = to_schema[i] >= 0 && schema[to_schema[i]].kind == ColumnKind::kNumeric;
+  }
+  size_t pos = r.begin;
+  size_t next_progress = pos + (16u << 20);
+  while (pos < r.end) {
+    const void* nl = std::memchr(base + pos, '\n', r.end - pos);
+    const size_t line_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) : r.end;
+    size_t content_end = line_end;
+    if (content_end > pos && base[content_end - 1] == '\r') --content_end;
+    const size_t line_start = pos;
+    pos = line_end + 1;
+    if (content_end == line_start) continue;  // blank line
+    const char* q = base + line_start;
+    const char* const stop = base + content_end;
+    size_t field = 0;
+    while (true) {
+      const char* fend = nullptr;
+      if (field < n && numeric[field]) {
+        double v;
+        const char* after = parse_number_prefix(q, &v);
+        if (after != nullptr && (after == stop || *after == ',')) {
+          row.kind[field] = Cell::kNumber;
+          row.number[field] = v;
+          fend = after;
+        }
+      }
+      if (fend == nullptr) {
+        const void* comma = std::memchr(q, ',', static_cast<size_t>(stop - q));
+        fend = comma ? static_cast<const char*>(comma) : stop;
+        if (field < n) {
+          row.kind[field] = Cell::kText;
+          row.text[field] = std::string_view(q, static_cast<size_t>(fend - q));
+        }
+      }
+      ++field;
+      if (fend >= stop) break;
+      q = fend + 1;
+    }
+    if (report && opts.progress && pos >= next_progress) {
+      opts.progress(pos, file.size());
+      next_progress = pos + (16u << 20);
+    }
+    if (field != n) {
+      io_detail::note_error(out, line_start,
+                            "expected " + std::to_string(n) + " fields as in the header, found " +
+                                std::to_string(field));
+      if (out.error_count > opts.max_errors) return;  // fatal anyway: stop early
+      continue;
+    }
+    ++out.rows;
+    for (size_t i = 0; i < n; ++i) {
+      if (to_schema[i] < 0) continue;
+      Column& c = out.columns[to_schema[i]];
+      if (row.kind[i] == Cell::kNumber) {
+        c.numbers.push_back(row.number[i]);
+      } else {
+        io_detail::append_text(c, row.text[i]);
+      }
+    }
+    for (size_t s = 0; s < schema.size(); ++s) {
+      if (!found[s]) io_detail::append_missing(out.columns[s]);
+    }
+  }
 }
 
 // Walks the records of one range, calling on_row(fields) for well-formed ones.
@@ -224,7 +408,7 @@ Result<std::vector<ColumnSpec>> infer_schema_csv(const FileBuffer& file,
   auto header = read_header(file);
   if (!header) return header.error();
   const size_t n = header->names.size();
-  const auto ranges = plan(file, header->body_start, opts);
+  const auto ranges = plan(file, header->body_start, opts).ranges;
   auto chunks = io_detail::run_chunks(ranges, [&](size_t k, Range r, ChunkResult& out) {
     out.numeric_ok.assign(n, true);
     for (size_t i = 0; i < n; ++i) {
@@ -273,8 +457,8 @@ Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpe
     }
     if (to_schema[i] < 0) table.extra_columns.push_back(header->names[i]);
   }
-  const auto ranges = plan(file, header->body_start, opts);
-  auto chunks = io_detail::run_chunks(ranges, [&](size_t k, Range r, ChunkResult& out) {
+  const Plan p = plan(file, header->body_start, opts);
+  auto chunks = io_detail::run_chunks(p.ranges, [&](size_t k, Range r, ChunkResult& out) {
     out.columns = io_detail::make_columns(schema);
     // Reserve from a guess of the row count to avoid regrowth.
     const size_t guess = (r.end - r.begin) / std::max<size_t>(1, 6 * n) + 16;
@@ -284,6 +468,10 @@ Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpe
       } else {
         c.codes.reserve(guess);
       }
+    }
+    if (!p.has_quotes) {
+      read_unquoted(file, r, to_schema, schema, found, k == 0, opts, out);
+      return;
     }
     scan(file, r, n, opts.max_errors, k == 0, opts, out,
          [&](const std::vector<std::string_view>& f) {

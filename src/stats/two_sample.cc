@@ -7,82 +7,87 @@
 
 namespace driftd::stats {
 
-// Both statistics walk the two sorted samples once, in merged order, one
-// element per step and without data-dependent branches (the next element
-// comes from a or b by a select), which matters because which side holds
-// the next value is a coin flip for similar samples. After the step that
-// consumes the last copy of a value v, i and j are the searchsorted(...,
-// side='right') positions of v in a and b: F_a(v) = i/m and F_b(v) = j/n are
-// exactly what scipy compares. Gaps are kept as the integer |i n - j m| (=
-// m n |F_a - F_b|), exact, and divided once at the end.
-
-namespace {
-
-// m n can pass 2^64 only for absurd sample sizes, but the product must be
-// exact: 128-bit integers (a GCC/Clang extension).
-__extension__ typedef __int128 Wide;
-
-struct MergeWalk {
-  std::span<const double> a, b;
-  size_t i = 0, j = 0;
-  double current = 0;  // value just consumed
-  double next = 0;     // value the next step consumes (+inf at the end)
-
-  double at_a(size_t k) const { return k < a.size() ? a[k] : HUGE_VAL; }
-  double at_b(size_t k) const { return k < b.size() ? b[k] : HUGE_VAL; }
-  bool done() const { return i == a.size() && j == b.size(); }
-  // Consumes one element; returns true when it closed a run of equal values.
-  bool step() {
-    const double x = at_a(i), y = at_b(j);
-    const bool take_a = x <= y;
-    current = take_a ? x : y;
-    i += take_a ? 1 : 0;
-    j += take_a ? 0 : 1;
-    next = std::min(at_a(i), at_b(j));
-    return next != current;
+// One walk gives both statistics. The merged order is: for each tie group
+// of the smaller sample ("outer"), the larger sample's values below it, then
+// the group. After a point, i and j count the outer and inner values
+// consumed; at the last point of a run of equal values they are the
+// searchsorted(..., side='right') counts scipy uses, so F = i/m and j/n
+// there. Gaps are the exact integers |i n - j m| = m n |F_outer - F_inner|.
+//   KS: the largest gap at the end of a run of equal values; D is formed
+//       as scipy forms it, |i/m - j/n|, at that point.
+//   W1: sum over consecutive points of gap * (next - current), divided by
+//       m n once; inside a run of ties the width is 0.
+// The inner loop's exit is the only hard-to-predict branch, taken once per
+// outer tie group instead of once per element of a two-way merge.
+EcdfDistances ecdf_distances(std::span<const double> a, std::span<const double> b) {
+  EcdfDistances r;
+  if (a.empty() || b.empty()) {
+    r.ks = r.wasserstein = std::nan("");
+    return r;
   }
-  // m n |F_a - F_b| at the current position.
-  uint64_t gap() const {
-    const auto p = static_cast<Wide>(i) * static_cast<Wide>(b.size());
-    const auto q = static_cast<Wide>(j) * static_cast<Wide>(a.size());
-    return static_cast<uint64_t>(p > q ? p - q : q - p);
+  // The statistics are symmetric: walk the smaller sample on the outside.
+  const std::span<const double> outer = a.size() <= b.size() ? a : b;
+  const std::span<const double> inner = a.size() <= b.size() ? b : a;
+  const size_t m = outer.size(), n = inner.size();
+  const double dm = static_cast<double>(m), dn = static_cast<double>(n);
+  // Gaps as doubles are exact while m n < 2^53 (sample sizes below ~9e7
+  // each); beyond that they are within one rounding, far below 1e-12.
+  auto gap = [&](size_t i, size_t j) {
+    return std::fabs(static_cast<double>(i) * dn - static_cast<double>(j) * dm);
+  };
+  double best = -1, area = 0;
+  // scipy takes the largest of the float differences; points with the same
+  // exact gap can round differently, so ties keep the larger float.
+  double best_float = 0;
+  auto consider = [&](double g, size_t i, size_t j) {
+    if (g < best) return;
+    const double f = std::fabs(static_cast<double>(i) / dm - static_cast<double>(j) / dn);
+    best_float = g > best ? f : std::max(best_float, f);
+    best = g;
+  };
+  size_t j = 0;
+  for (size_t k = 0; k < m;) {
+    const double x = outer[k];
+    size_t k_end = k + 1;
+    while (k_end < m && outer[k_end] == x) ++k_end;
+    // Inner values strictly below x: i = k outer values so far.
+    const double ci = static_cast<double>(k) * dn;
+    while (j < n && inner[j] < x) {
+      const double v = inner[j];
+      const double next = j + 1 < n ? std::min(inner[j + 1], x) : x;
+      const double g = std::fabs(ci - static_cast<double>(j + 1) * dm);
+      area += g * (next - v);
+      if (next != v) consider(g, k, j + 1);
+      ++j;
+    }
+    while (j < n && inner[j] == x) ++j;
+    // The point x closes the run of x on both sides.
+    const double g = gap(k_end, j);
+    consider(g, k_end, j);
+    double next = k_end < m ? outer[k_end] : HUGE_VAL;
+    if (j < n) next = std::min(next, inner[j]);
+    if (next != HUGE_VAL) area += g * (next - x);
+    k = k_end;
   }
-};
-
-}  // namespace
+  // Inner values above the last outer value: i = m.
+  for (; j < n; ++j) {
+    const double g = gap(m, j + 1);
+    if (j + 1 < n) {
+      area += g * (inner[j + 1] - inner[j]);
+      if (inner[j + 1] != inner[j]) consider(g, m, j + 1);
+    }
+  }
+  r.ks = best_float;
+  r.wasserstein = area / (dm * dn);
+  return r;
+}
 
 double ks_statistic(std::span<const double> a, std::span<const double> b) {
-  const size_t m = a.size(), n = b.size();
-  if (m == 0 || n == 0) return std::nan("");
-  MergeWalk w{a, b};
-  uint64_t best = 0;
-  size_t best_i = 0, best_j = 0;
-  while (!w.done()) {
-    const bool closed = w.step();
-    const uint64_t g = closed ? w.gap() : 0;
-    const bool better = g > best;
-    best = better ? g : best;
-    best_i = better ? w.i : best_i;
-    best_j = better ? w.j : best_j;
-  }
-  // D exactly as scipy forms it, at the point of the largest gap.
-  return std::fabs(static_cast<double>(best_i) / static_cast<double>(m) -
-                   static_cast<double>(best_j) / static_cast<double>(n));
+  return ecdf_distances(a, b).ks;
 }
 
 double wasserstein1(std::span<const double> a, std::span<const double> b) {
-  const size_t m = a.size(), n = b.size();
-  if (m == 0 || n == 0) return std::nan("");
-  MergeWalk w{a, b};
-  // Between consecutive merged values both CDFs are constant: the area is
-  // sum over steps of gap * (next - current), zero within runs of ties.
-  double total = 0;
-  while (true) {
-    w.step();
-    if (w.done()) break;
-    total += static_cast<double>(w.gap()) * (w.next - w.current);
-  }
-  return total / (static_cast<double>(m) * static_cast<double>(n));
+  return ecdf_distances(a, b).wasserstein;
 }
 
 double ks_two_sample_p_value(double d, uint64_t m, uint64_t n) {

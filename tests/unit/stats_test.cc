@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <vector>
 
@@ -82,4 +84,39 @@ TEST_CASE("chi-square homogeneity: scipy values and degenerate tables", "[stats]
   const std::vector<uint64_t> empty_b{0, 0};
   const std::vector<uint64_t> some_a{1, 2};
   CHECK_FALSE(stats::chi_square_homogeneity(some_a, empty_b));
+}
+
+TEST_CASE("ecdf_distances equals scipy's definitions by brute force, ties included", "[stats]") {
+  // scipy: cdf_x = searchsorted(sorted x, all values, side='right') / len(x);
+  // D = max |cdf_a - cdf_b|; W1 = sum(|cdf_a - cdf_b|[:-1] * diff(sorted all)).
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const size_t m = 1 + rng() % 40, n = 1 + rng() % 40;
+    const int levels = 1 + static_cast<int>(rng() % 12);  // few levels: many ties
+    std::vector<double> a(m), b(n);
+    for (auto& x : a) x = static_cast<double>(rng() % levels) * 0.5;
+    for (auto& x : b) x = static_cast<double>(rng() % levels) * 0.5 + (trial % 3 == 0 ? 0.25 : 0.0);
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    std::vector<double> all(a);
+    all.insert(all.end(), b.begin(), b.end());
+    std::sort(all.begin(), all.end());
+    auto cdf = [](const std::vector<double>& s, double v) {
+      return static_cast<double>(std::upper_bound(s.begin(), s.end(), v) - s.begin()) /
+             static_cast<double>(s.size());
+    };
+    double d = 0, w = 0;
+    for (size_t t = 0; t < all.size(); ++t) {
+      const double diff = std::fabs(cdf(a, all[t]) - cdf(b, all[t]));
+      d = std::max(d, diff);
+      if (t + 1 < all.size()) w += diff * (all[t + 1] - all[t]);
+    }
+    const auto r = stats::ecdf_distances(a, b);
+    INFO("trial " << trial << " m=" << m << " n=" << n);
+    REQUIRE(r.ks == d);
+    REQUIRE(std::fabs(r.wasserstein - w) <= 1e-12 * std::max(1.0, w));
+    const auto swapped = stats::ecdf_distances(b, a);
+    REQUIRE(swapped.ks == d);
+    REQUIRE(std::fabs(swapped.wasserstein - w) <= 1e-12 * std::max(1.0, w));
+  }
 }
