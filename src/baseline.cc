@@ -3,14 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <random>
-#include <thread>
 
 #include <simdjson.h>
 #include <xxhash.h>
@@ -18,6 +16,7 @@
 #include "driftd/base64.h"
 #include "driftd/json_writer.h"
 #include "driftd/kernels.h"
+#include "driftd/parallel.h"
 #include "driftd/stats.h"
 
 namespace driftd {
@@ -174,36 +173,26 @@ Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& o
 
   b.columns.resize(table.columns.size());
   // Columns are independent: profile them on all cores.
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < table.columns.size();) {
-      const Column& col = table.columns[i];
-      ColumnProfile& p = b.columns[i];
-      p.name = col.name;
-      p.kind = col.kind;
-      p.rows = table.rows;
-      p.missing = col.missing;
-      p.type_errors = col.type_errors;
-      p.infinite = col.infinite;
-      if (col.name == opt.prediction_column) p.role = ColumnRole::kPrediction;
-      if (col.name == opt.label_column) p.role = ColumnRole::kLabel;
-      if (col.name == opt.id_column) p.role = ColumnRole::kId;
-      if (col.name == opt.timestamp_column) p.role = ColumnRole::kTimestamp;
-      if (p.role == ColumnRole::kId || p.role == ColumnRole::kTimestamp) continue;
-      if (col.kind == ColumnKind::kNumeric) {
-        p.numeric = profile_numeric(col, opt.settings);
-      } else {
-        p.categorical = profile_categorical(col, opt.settings);
-      }
+  parallel_for(table.columns.size(), [&](size_t i) {
+    const Column& col = table.columns[i];
+    ColumnProfile& p = b.columns[i];
+    p.name = col.name;
+    p.kind = col.kind;
+    p.rows = table.rows;
+    p.missing = col.missing;
+    p.type_errors = col.type_errors;
+    p.infinite = col.infinite;
+    if (col.name == opt.prediction_column) p.role = ColumnRole::kPrediction;
+    if (col.name == opt.label_column) p.role = ColumnRole::kLabel;
+    if (col.name == opt.id_column) p.role = ColumnRole::kId;
+    if (col.name == opt.timestamp_column) p.role = ColumnRole::kTimestamp;
+    if (p.role == ColumnRole::kId || p.role == ColumnRole::kTimestamp) return;
+    if (col.kind == ColumnKind::kNumeric) {
+      p.numeric = profile_numeric(col, opt.settings);
+    } else {
+      p.categorical = profile_categorical(col, opt.settings);
     }
-  };
-  const unsigned threads =
-      std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
-                                      static_cast<unsigned>(table.columns.size())));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  });
 
   if (!opt.prediction_column.empty() && !opt.label_column.empty()) {
     const Column* pred = table.find(opt.prediction_column);
@@ -260,7 +249,22 @@ Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOpti
 static constexpr std::string_view kChecksumKey = "\"checksum\": \"xxh3-64:";
 
 std::string serialize_baseline(const Baseline& b) {
+  // The samples dominate the file: encode them on all cores first. The
+  // base64 alphabet needs no JSON escaping, so each goes in quoted as is.
+  std::vector<std::string> samples(b.columns.size());
+  size_t bytes = 4096;
+  parallel_for(b.columns.size(), [&](size_t i) {
+    const ColumnProfile& c = b.columns[i];
+    if (c.kind != ColumnKind::kNumeric || c.role == ColumnRole::kId ||
+        c.role == ColumnRole::kTimestamp)
+      return;
+    samples[i].push_back('"');
+    samples[i] += doubles_to_base64(c.numeric.sample);
+    samples[i].push_back('"');
+  });
+  for (const auto& s : samples) bytes += s.size() + 1024;
   JsonWriter w;
+  w.str().reserve(bytes);
   w.begin_object();
   w.key("format").value(kBaselineFormatName);
   w.key("format_version").value(b.format_version);
@@ -329,13 +333,7 @@ std::string serialize_baseline(const Baseline& b) {
       w.key("sample_count").value(static_cast<uint64_t>(n.sample.size()));
       // Sorted sample as little-endian doubles in base64: exact, compact,
       // and ten times cheaper to write and read than decimal text.
-      // (The base64 alphabet needs no JSON escaping.)
-      std::string quoted;
-      quoted.reserve(n.sample.size() * 8 / 3 * 4 + 8);
-      quoted.push_back('"');
-      quoted += doubles_to_base64(n.sample);
-      quoted.push_back('"');
-      w.key("sample_f64le_base64").raw_value(quoted);
+      w.key("sample_f64le_base64").raw_value(samples[&c - b.columns.data()]);
     } else {
       const auto& k = c.categorical;
       w.key("count").value(k.count);
@@ -433,6 +431,12 @@ struct Reader {
     std::string_view v;
     if (e.get_string().get(v)) return fail(where + "." + key, "expected a string");
     out = std::string(v);
+    return true;
+  }
+  bool str(dom::object o, const char* key, const std::string& where, std::string_view& out) {
+    dom::element e;
+    if (!get(o, key, where, e)) return false;
+    if (e.get_string().get(out)) return fail(where + "." + key, "expected a string");
     return true;
   }
   bool u64(dom::object o, const char* key, const std::string& where, uint64_t& out) {
@@ -603,6 +607,14 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   dom::array columns;
   if (top["columns"].get_array().get(columns))
     return Error{source + ": columns: expected an array"};
+  // Samples are decoded after the walk, on all cores (they are most of the file).
+  struct PendingSample {
+    size_t column;
+    std::string where;
+    std::string_view base64;
+    uint64_t count;
+  };
+  std::vector<PendingSample> pending_samples;
   size_t idx = 0;
   for (dom::element ce : columns) {
     const std::string where = "columns[" + std::to_string(idx++) + "]";
@@ -645,7 +657,7 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
     if (c.kind == ColumnKind::kNumeric) {
       auto& n = c.numeric;
       uint64_t count = 0, sample_count = 0;
-      std::string sample_text;
+      std::string_view sample_text;
       if (!r.u64(co, "count", named, count) || !r.number(co, "min", named, n.moments.min) ||
           !r.number(co, "max", named, n.moments.max) ||
           !r.number(co, "mean", named, n.moments.mean) ||
@@ -659,16 +671,7 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
           !r.str(co, "sample_f64le_base64", named, sample_text)) {
         return Error{r.error};
       }
-      auto sample = doubles_from_base64(sample_text);
-      if (!sample || sample->size() != sample_count) {
-        return Error{source + ": " + named + ".sample_f64le_base64: not " +
-                     std::to_string(sample_count) + " base64-encoded doubles"};
-      }
-      n.sample = std::move(*sample);
-      for (const double v : n.sample) {
-        if (!std::isfinite(v))
-          return Error{source + ": " + named + ": sample holds a non-finite value"};
-      }
+      pending_samples.push_back({b.columns.size(), named, sample_text, sample_count});
       n.moments.count = count;
       if (count + c.missing + c.infinite != c.rows) {
         return Error{source + ": " + named + ": count + missing + infinite != rows"};
@@ -687,11 +690,8 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
           std::adjacent_find(n.cut_points.begin(), n.cut_points.end()) != n.cut_points.end()) {
         return Error{source + ": " + named + ": cut_points are not strictly increasing"};
       }
-      if (!std::is_sorted(n.sample.begin(), n.sample.end())) {
-        return Error{source + ": " + named + ": sample is not sorted"};
-      }
-      if ((count > 0 && n.sample.empty()) || n.sample.size() > count ||
-          (n.sample_is_complete && n.sample.size() != count)) {
+      if ((count > 0 && sample_count == 0) || sample_count > count ||
+          (n.sample_is_complete && sample_count != count)) {
         return Error{source + ": " + named + ": sample size does not match count"};
       }
     } else {
@@ -734,6 +734,31 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
     b.columns.push_back(std::move(c));
   }
   if (b.columns.empty()) return Error{source + ": the baseline has no columns"};
+  std::vector<std::string> sample_errors(pending_samples.size());
+  parallel_for(pending_samples.size(), [&](size_t k) {
+    const PendingSample& ps = pending_samples[k];
+    auto sample = doubles_from_base64(ps.base64);
+    std::string& err = sample_errors[k];
+    if (!sample || sample->size() != ps.count) {
+      err = source + ": " + ps.where + ".sample_f64le_base64: not " + std::to_string(ps.count) +
+            " base64-encoded doubles";
+      return;
+    }
+    for (const double v : *sample) {
+      if (!std::isfinite(v)) {
+        err = source + ": " + ps.where + ": sample holds a non-finite value";
+        return;
+      }
+    }
+    if (!std::is_sorted(sample->begin(), sample->end())) {
+      err = source + ": " + ps.where + ": sample is not sorted";
+      return;
+    }
+    b.columns[ps.column].numeric.sample = std::move(*sample);
+  });
+  for (const auto& err : sample_errors) {
+    if (!err.empty()) return Error{err};
+  }
   const std::pair<const std::string*, ColumnRole> role_cols[] = {
       {&b.prediction_column, ColumnRole::kPrediction},
       {&b.label_column, ColumnRole::kLabel},

@@ -1,12 +1,11 @@
 #include "driftd/check.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <thread>
 
 #include "driftd/detector.h"
 #include "driftd/kernels.h"
+#include "driftd/parallel.h"
 #include "driftd/stats.h"
 #include "driftd/summary.h"
 
@@ -130,46 +129,37 @@ CheckReport compare(const Baseline& baseline, const Table& table, const CheckOpt
     if (c.role != ColumnRole::kId && c.role != ColumnRole::kTimestamp) profiled.push_back(i);
   }
   rep.features.resize(profiled.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < profiled.size();) {
-      const ColumnProfile& base = baseline.columns[profiled[k]];
-      const Column* col = table.find(base.name);
-      FeatureResult& r = rep.features[k];
-      r.name = base.name;
-      r.kind = base.kind;
-      r.role = base.role;
-      r.rule = options.rules.rule_for(base.name);
-      r.rows = table.rows;
-      r.baseline_missing_rate =
-          base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
-      if (col == nullptr || !col->present_in_input) {
-        r.status = "missing_in_serving";
-        r.missing = table.rows;
-        r.missing_rate = 1.0;
+  parallel_for(profiled.size(), [&](size_t k) {
+    const ColumnProfile& base = baseline.columns[profiled[k]];
+    const Column* col = table.find(base.name);
+    FeatureResult& r = rep.features[k];
+    r.name = base.name;
+    r.kind = base.kind;
+    r.role = base.role;
+    r.rule = options.rules.rule_for(base.name);
+    r.rows = table.rows;
+    r.baseline_missing_rate =
+        base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
+    if (col == nullptr || !col->present_in_input) {
+      r.status = "missing_in_serving";
+      r.missing = table.rows;
+      r.missing_rate = 1.0;
+    } else {
+      r.missing = col->missing;
+      r.type_errors = col->type_errors;
+      r.infinite = col->infinite;
+      const double n = static_cast<double>(table.rows);
+      r.missing_rate = n > 0 ? static_cast<double>(col->missing) / n : 0.0;
+      r.type_error_rate = n > 0 ? static_cast<double>(col->type_errors) / n : 0.0;
+      r.infinite_rate = n > 0 ? static_cast<double>(col->infinite) / n : 0.0;
+      if (base.kind == ColumnKind::kNumeric) {
+        compare_numeric(base, *col, r);
       } else {
-        r.missing = col->missing;
-        r.type_errors = col->type_errors;
-        r.infinite = col->infinite;
-        const double n = static_cast<double>(table.rows);
-        r.missing_rate = n > 0 ? static_cast<double>(col->missing) / n : 0.0;
-        r.type_error_rate = n > 0 ? static_cast<double>(col->type_errors) / n : 0.0;
-        r.infinite_rate = n > 0 ? static_cast<double>(col->infinite) / n : 0.0;
-        if (base.kind == ColumnKind::kNumeric) {
-          compare_numeric(base, *col, r);
-        } else {
-          compare_categorical(base, *col, r);
-        }
+        compare_categorical(base, *col, r);
       }
-      decide(r);
     }
-  };
-  const unsigned threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(),
-                                                           static_cast<unsigned>(profiled.size())));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+    decide(r);
+  });
 
   for (const auto& r : rep.features) {
     if (r.status == "missing_in_serving") rep.missing_columns.push_back(r.name);

@@ -214,3 +214,25 @@ TEST_CASE("roles must name existing columns", "[baseline]") {
   CHECK(build_baseline(file, o).error().message ==
         "--label y: t.csv has no such column (columns: a, b)");
 }
+
+TEST_CASE("a checksummed baseline with a bad sample is still refused", "[baseline]") {
+  auto b = load_baseline(test::data_path("golden/baseline_v1.json"));
+  REQUIRE(b.ok());
+  ColumnProfile* age = nullptr;
+  for (auto& c : b->columns) {
+    if (c.name == "age") age = &c;
+  }
+  REQUIRE(age);
+  Baseline unsorted = *b;
+  for (auto& c : unsorted.columns) {
+    if (c.name == "age") std::swap(c.numeric.sample.front(), c.numeric.sample.back());
+  }
+  CHECK(parse_baseline(serialize_baseline(unsorted), "b.json").error().message ==
+        "b.json: columns[2] (age): sample is not sorted");
+  Baseline nan = *b;
+  for (auto& c : nan.columns) {
+    if (c.name == "age") c.numeric.sample.back() = std::nan("");
+  }
+  CHECK(parse_baseline(serialize_baseline(nan), "b.json").error().message ==
+        "b.json: columns[2] (age): sample holds a non-finite value");
+}
