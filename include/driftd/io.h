@@ -70,6 +70,9 @@ struct ReadOptions {
   // Called now and then with (bytes done, bytes total); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
   unsigned threads = 0;  // 0: one per hardware thread
+  // Inputs smaller than this are read by one thread (threads cost more
+  // than they save on small files). Tests lower it to cover the split.
+  size_t min_parallel_bytes = size_t{8} << 20;
 };
 
 Result<std::vector<ColumnSpec>> infer_schema(const FileBuffer& file, InputFormat format,

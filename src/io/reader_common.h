@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "driftd/io.h"
+#include "driftd/parallel.h"
 #include "driftd/table.h"
 
 namespace driftd {
@@ -42,7 +43,7 @@ inline std::vector<Range> split_at_newlines(std::string_view text, size_t begin,
 }
 
 inline unsigned thread_count(const ReadOptions& o, size_t bytes) {
-  if (bytes < (8u << 20)) return 1;  // not worth a thread below 8 MiB
+  if (bytes < o.min_parallel_bytes) return 1;
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   return o.threads == 0 ? hw : o.threads;
 }
@@ -114,7 +115,8 @@ inline void append_missing(Column& c) {
   }
 }
 
-// Concatenates chunk columns in order into `into` (the first chunk's).
+// Concatenates chunk columns in order into the first chunk's, one column
+// per core at a time (each column's arrays are independent).
 inline void merge_chunks(std::vector<ChunkResult>& chunks) {
   ChunkResult& head = chunks.front();
   for (size_t k = 1; k < chunks.size(); ++k) {
@@ -124,28 +126,42 @@ inline void merge_chunks(std::vector<ChunkResult>& chunks) {
     for (auto& e : c.errors) {
       if (head.errors.size() < 16) head.errors.push_back(std::move(e));
     }
-    for (size_t i = 0; i < head.columns.size(); ++i) {
-      Column& dst = head.columns[i];
-      Column& src = c.columns[i];
-      dst.missing += src.missing;
-      dst.type_errors += src.type_errors;
-      dst.infinite += src.infinite;
-      if (dst.kind == ColumnKind::kNumeric) {
-        dst.numbers.insert(dst.numbers.end(), src.numbers.begin(), src.numbers.end());
-      } else {
-        std::vector<uint32_t> remap(src.dictionary.size());
-        for (size_t d = 0; d < src.dictionary.size(); ++d) remap[d] = dst.intern(src.dictionary[d]);
-        dst.codes.reserve(dst.codes.size() + src.codes.size());
-        for (const uint32_t code : src.codes) {
-          dst.codes.push_back(code == Column::kMissingCode ? code : remap[code]);
-        }
-      }
-    }
     for (size_t i = 0; i < head.numeric_ok.size() && i < c.numeric_ok.size(); ++i) {
       head.numeric_ok[i] = head.numeric_ok[i] && c.numeric_ok[i];
     }
-    c = ChunkResult{};  // release memory early
   }
+  if (chunks.size() == 1) return;
+  parallel_for(head.columns.size(), [&](size_t i) {
+    Column& dst = head.columns[i];
+    size_t total = 0;
+    for (const auto& c : chunks) total += c.columns[i].numbers.size() + c.columns[i].codes.size();
+    if (dst.kind == ColumnKind::kNumeric) {
+      std::vector<double> all;
+      all.reserve(total);
+      for (auto& c : chunks) {
+        all.insert(all.end(), c.columns[i].numbers.begin(), c.columns[i].numbers.end());
+        std::vector<double>().swap(c.columns[i].numbers);  // release early
+      }
+      dst.numbers = std::move(all);
+    } else {
+      dst.codes.reserve(total);
+      for (size_t k = 1; k < chunks.size(); ++k) {
+        Column& src = chunks[k].columns[i];
+        std::vector<uint32_t> remap(src.dictionary.size());
+        for (size_t d = 0; d < src.dictionary.size(); ++d) remap[d] = dst.intern(src.dictionary[d]);
+        for (const uint32_t code : src.codes) {
+          dst.codes.push_back(code == Column::kMissingCode ? code : remap[code]);
+        }
+        std::vector<uint32_t>().swap(src.codes);
+      }
+    }
+    for (size_t k = 1; k < chunks.size(); ++k) {
+      const Column& src = chunks[k].columns[i];
+      dst.missing += src.missing;
+      dst.type_errors += src.type_errors;
+      dst.infinite += src.infinite;
+    }
+  });
 }
 
 // Runs fn(chunk_index, range, result) over the ranges on their own threads.

@@ -269,3 +269,68 @@ TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", 
     }
   }
 }
+
+TEST_CASE("reading in parallel chunks equals reading in one", "[io]") {
+  std::mt19937_64 rng(77);
+  std::string csv = "x,cat,y\n", jsonl;
+  const char* cats[] = {"DE", "FR", "US", "", "IT"};
+  for (int i = 0; i < 3000; ++i) {
+    const std::string x =
+        (i % 37 == 0) ? "" : std::to_string(static_cast<int>(rng() % 1000) - 500) + ".25";
+    const std::string cat = cats[rng() % 5];
+    const std::string y = (i % 101 == 0) ? "oops" : std::to_string(rng() % 97);
+    csv +=
+        (i % 211 == 0) ? x + "," + cat + "\n" : x + "," + cat + "," + y + "\n";  // some short rows
+    jsonl += (i % 211 == 0) ? "{\"x\": 1,\n"
+                            : "{\"x\": " + (x.empty() ? std::string("null") : x) + ", \"cat\": \"" +
+                                  cat + "\", \"y\": \"" + y + "\"}\n";
+  }
+  const std::vector<ColumnSpec> schema{
+      {"x", ColumnKind::kNumeric}, {"cat", ColumnKind::kCategorical}, {"y", ColumnKind::kNumeric}};
+  for (const auto& [text, format] :
+       {std::pair{csv, InputFormat::kCsv}, std::pair{jsonl, InputFormat::kJsonLines}}) {
+    const auto file =
+        FileBuffer::from_string(text, format == InputFormat::kCsv ? "p.csv" : "p.jsonl");
+    ReadOptions one;
+    one.max_errors = 100;
+    one.threads = 1;
+    ReadOptions many = one;
+    many.threads = 3;
+    many.min_parallel_bytes = 0;
+    auto a = read_table(file, format, schema, one);
+    auto b = read_table(file, format, schema, many);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(a->rows == b->rows);
+    CHECK(a->skipped_rows == b->skipped_rows);
+    CHECK(a->skipped_rows > 0);
+    REQUIRE(a->skipped_examples.size() == b->skipped_examples.size());
+    for (size_t e = 0; e < a->skipped_examples.size(); ++e)
+      CHECK(a->skipped_examples[e].line == b->skipped_examples[e].line);
+    for (size_t c = 0; c < schema.size(); ++c) {
+      const Column& x = a->columns[c];
+      const Column& y = b->columns[c];
+      INFO("column " << x.name);
+      CHECK(x.missing == y.missing);
+      CHECK(x.type_errors == y.type_errors);
+      REQUIRE(x.numbers.size() == y.numbers.size());
+      CHECK(std::memcmp(x.numbers.data(), y.numbers.data(), x.numbers.size() * sizeof(double)) ==
+            0);
+      REQUIRE(x.codes.size() == y.codes.size());
+      for (size_t i = 0; i < x.codes.size(); ++i) {
+        const bool xm = x.codes[i] == Column::kMissingCode, ym = y.codes[i] == Column::kMissingCode;
+        REQUIRE(xm == ym);
+        if (!xm) REQUIRE(x.dictionary[x.codes[i]] == y.dictionary[y.codes[i]]);
+      }
+    }
+    // And schema inference agrees too.
+    auto sa = infer_schema(file, format, {}, one);
+    auto sb = infer_schema(file, format, {}, many);
+    REQUIRE((sa.ok() && sb.ok()));
+    REQUIRE(sa->size() == sb->size());
+    for (size_t i = 0; i < sa->size(); ++i) {
+      CHECK((*sa)[i].name == (*sb)[i].name);
+      CHECK((*sa)[i].kind == (*sb)[i].kind);
+    }
+  }
+}
