@@ -504,13 +504,33 @@ struct Reader {
 
 }  // namespace
 
+namespace {
+
+// `capacity`: readable bytes at text.data(), at least text.size() plus
+// simdjson's padding, so that the text is parsed where it lies.
+Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
+                                       const std::string& source);
+
+}  // namespace
+
 Result<Baseline> parse_baseline(std::string_view text, const std::string& source) {
+  const simdjson::padded_string padded(text);
+  return parse_baseline_padded(std::string_view(padded.data(), padded.size()),
+                               padded.size() + simdjson::SIMDJSON_PADDING, source);
+}
+
+namespace {
+
+Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
+                                       const std::string& source) {
   const std::string truncated =
       source + ": not a complete driftd baseline (truncated, or not written by driftd)";
   dom::parser parser;
-  simdjson::padded_string padded(text);
   dom::element root;
-  if (auto err = parser.parse(padded).get(root)) {
+  if (auto err =
+          parser
+              .parse(text.data(), text.size(), capacity < text.size() + simdjson::SIMDJSON_PADDING)
+              .get(root)) {
     if (text.find(kChecksumKey) == std::string_view::npos) return Error{truncated};
     return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
   }
@@ -775,10 +795,12 @@ Result<Baseline> parse_baseline(std::string_view text, const std::string& source
   return b;
 }
 
+}  // namespace
+
 Result<Baseline> load_baseline(const std::string& path) {
   auto file = FileBuffer::load(path);
   if (!file) return file.error();
-  return parse_baseline(file->text(), path);
+  return parse_baseline_padded(file->text(), file->capacity(), path);
 }
 
 Status check_baseline_identity(const Baseline& b, const std::string& source,

@@ -31,8 +31,20 @@ class VectorSink final : public StatisticSink {
   std::vector<StatValue>& out_;
 };
 
-void compare_numeric(const ColumnProfile& base, const Column& col, FeatureResult& r) {
-  std::vector<double> values = finite_values(col);
+// `scratch` is the column's own array when the caller gave the table away
+// (the finite values are compacted and sorted in place), else null and the
+// values are copied.
+void compare_numeric(const ColumnProfile& base, const Column& col, std::vector<double>* scratch,
+                     FeatureResult& r) {
+  std::vector<double> copied;
+  if (scratch != nullptr) {
+    scratch->erase(std::remove_if(scratch->begin(), scratch->end(),
+                                  [](double v) { return !std::isfinite(v); }),
+                   scratch->end());
+  } else {
+    copied = finite_values(col);
+  }
+  std::vector<double>& values = scratch != nullptr ? *scratch : copied;
   const Moments moments = compute_moments(values);
   const auto& cuts = base.numeric.cut_points;
   std::vector<double> current_props;
@@ -113,7 +125,12 @@ void decide(FeatureResult& r) {
 
 }  // namespace
 
-CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options) {
+namespace {
+
+// `consumable`: the same table, when its arrays may be reused (then `table`
+// must not be read after a column was compared).
+CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* consumable,
+                         const CheckOptions& options) {
   CheckReport rep;
   rep.model_name = baseline.model_name;
   rep.model_version = baseline.model_version;
@@ -122,6 +139,22 @@ CheckReport compare(const Baseline& baseline, const Table& table, const CheckOpt
   rep.skipped_examples = table.skipped_examples;
   rep.new_columns = table.extra_columns;
   rep.share_threshold = options.rules.share_threshold;
+
+  // Performance first: it pairs prediction and label rows, which comparing
+  // the columns in place reorders. It needs both columns named in the
+  // baseline and present, as numbers, in the serving data.
+  if (!baseline.prediction_column.empty() && !baseline.label_column.empty()) {
+    const Column* pred = table.find(baseline.prediction_column);
+    const Column* label = table.find(baseline.label_column);
+    if (pred && label && pred->present_in_input && label->present_in_input &&
+        pred->kind == ColumnKind::kNumeric && label->kind == ColumnKind::kNumeric) {
+      Task task = infer_task(label->numbers);
+      if (baseline.performance) task = baseline.performance->task;
+      if (options.task) task = *options.task;
+      rep.performance = performance_metrics(pred->numbers, label->numbers, task, options.threshold);
+    }
+    rep.baseline_performance = baseline.performance;
+  }
 
   std::vector<size_t> profiled;  // baseline columns that get statistics
   for (size_t i = 0; i < baseline.columns.size(); ++i) {
@@ -153,7 +186,11 @@ CheckReport compare(const Baseline& baseline, const Table& table, const CheckOpt
       r.type_error_rate = n > 0 ? static_cast<double>(col->type_errors) / n : 0.0;
       r.infinite_rate = n > 0 ? static_cast<double>(col->infinite) / n : 0.0;
       if (base.kind == ColumnKind::kNumeric) {
-        compare_numeric(base, *col, r);
+        std::vector<double>* scratch = nullptr;
+        if (consumable != nullptr) {
+          scratch = &consumable->columns[static_cast<size_t>(col - table.columns.data())].numbers;
+        }
+        compare_numeric(base, *col, scratch, r);
       } else {
         compare_categorical(base, *col, r);
       }
@@ -173,28 +210,24 @@ CheckReport compare(const Baseline& baseline, const Table& table, const CheckOpt
     rep.dataset_drift = rep.drift_share >= rep.share_threshold;
   }
 
-  // Performance, when the baseline names both prediction and label and the
-  // serving data has them as numbers.
-  if (!baseline.prediction_column.empty() && !baseline.label_column.empty()) {
-    const Column* pred = table.find(baseline.prediction_column);
-    const Column* label = table.find(baseline.label_column);
-    if (pred && label && pred->present_in_input && label->present_in_input &&
-        pred->kind == ColumnKind::kNumeric && label->kind == ColumnKind::kNumeric) {
-      Task task = infer_task(label->numbers);
-      if (baseline.performance) task = baseline.performance->task;
-      if (options.task) task = *options.task;
-      rep.performance = performance_metrics(pred->numbers, label->numbers, task, options.threshold);
-    }
-    rep.baseline_performance = baseline.performance;
-  }
   return rep;
+}
+
+}  // namespace
+
+CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options) {
+  return compare_impl(baseline, table, nullptr, options);
+}
+
+CheckReport compare(const Baseline& baseline, Table&& table, const CheckOptions& options) {
+  return compare_impl(baseline, table, &table, options);
 }
 
 Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,
                               const CheckOptions& options) {
   auto table = read_table(input, detect_format(input), baseline.schema(), options.read);
   if (!table) return table.error();
-  return compare(baseline, *table, options);
+  return compare(baseline, std::move(*table), options);
 }
 
 }  // namespace driftd

@@ -82,6 +82,10 @@ struct CheckReport {
 
 // Compares an already-read table (read with baseline.schema()).
 CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options);
+// The same, reusing the table's arrays as working memory (no copy of every
+// numeric column): the table is left with its numeric columns compacted
+// and sorted.
+CheckReport compare(const Baseline& baseline, Table&& table, const CheckOptions& options);
 
 // Reads `input` with the baseline's schema and compares.
 Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,

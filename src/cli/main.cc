@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
         driftd::read_table(*file, driftd::detect_format(*file), baseline->schema(), copt.read);
     if (!table) return fail(table.error().message);
     phases.done("read");
-    driftd::Result<driftd::CheckReport> report = driftd::compare(*baseline, *table, copt);
+    driftd::Result<driftd::CheckReport> report =
+        driftd::compare(*baseline, std::move(*table), copt);
     phases.done("compare");
     if (!report) return fail(report.error().message);
     end_progress();

@@ -139,3 +139,27 @@ TEST_CASE("report JSON has the documented shape", "[check]") {
     CHECK(json.find(key) != std::string::npos);
   }
 }
+
+TEST_CASE("compare on a borrowed table equals compare that reuses the table's arrays", "[check]") {
+  std::string train = "x,c,score,label\n", serving = train;
+  for (int i = 0; i < 500; ++i) {
+    train += std::to_string(i % 37) + "," + "abc"[i % 3] + "," + std::to_string((i % 10) / 10.0) +
+             "," + std::to_string(i % 2) + "\n";
+    serving += (i % 17 == 0 ? std::string("") : std::to_string(i % 41)) + "," + "abd"[i % 3] + "," +
+               std::to_string((i % 9) / 10.0) + "," + std::to_string((i / 2) % 2) + "\n";
+  }
+  BaselineBuildOptions o;
+  o.built_at = "2026-01-01T00:00:00Z";
+  o.categorical = {"c"};
+  o.prediction_column = "score";
+  o.label_column = "label";
+  auto b = build_baseline(FileBuffer::from_string(train, "t.csv"), o);
+  REQUIRE(b.ok());
+  const auto file = FileBuffer::from_string(serving, "s.csv");
+  auto table = read_table(file, InputFormat::kCsv, b->schema(), {});
+  REQUIRE(table.ok());
+  const std::string borrowed = report_json(compare(*b, *table, CheckOptions{}));
+  const std::string consumed = report_json(compare(*b, std::move(*table), CheckOptions{}));
+  CHECK(borrowed == consumed);
+  CHECK(borrowed.find("\"roc_auc\"") != std::string::npos);
+}
