@@ -181,7 +181,7 @@ Plan plan(const FileBuffer& file, size_t body_start, const ReadOptions& opts) {
   const std::string_view text = file.text();
   Plan p;
   p.has_quotes = std::memchr(text.data() + body_start, '"', text.size() - body_start) != nullptr;
-  const unsigned parts = p.has_quotes ? 1 : io_detail::thread_count(opts, text.size() - body_start);
+  const unsigned parts = p.has_quotes ? 1 : io_detail::range_count(opts, text.size() - body_start);
   p.ranges = io_detail::split_at_newlines(text, body_start, text.size(), parts);
   return p;
 }
@@ -409,7 +409,7 @@ Result<std::vector<ColumnSpec>> infer_schema_csv(const FileBuffer& file,
   if (!header) return header.error();
   const size_t n = header->names.size();
   const auto ranges = plan(file, header->body_start, opts).ranges;
-  auto chunks = io_detail::run_chunks(ranges, [&](size_t k, Range r, ChunkResult& out) {
+  auto chunks = io_detail::run_chunks(ranges, opts, [&](size_t k, Range r, ChunkResult& out) {
     out.numeric_ok.assign(n, true);
     for (size_t i = 0; i < n; ++i) {
       if (force_categorical.count(header->names[i])) out.numeric_ok[i] = false;
@@ -458,7 +458,7 @@ Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpe
     if (to_schema[i] < 0) table.extra_columns.push_back(header->names[i]);
   }
   const Plan p = plan(file, header->body_start, opts);
-  auto chunks = io_detail::run_chunks(p.ranges, [&](size_t k, Range r, ChunkResult& out) {
+  auto chunks = io_detail::run_chunks(p.ranges, opts, [&](size_t k, Range r, ChunkResult& out) {
     out.columns = io_detail::make_columns(schema);
     // Reserve from a guess of the row count to avoid regrowth.
     const size_t guess = (r.end - r.begin) / std::max<size_t>(1, 6 * n) + 16;

@@ -170,14 +170,14 @@ Result<std::vector<ColumnSpec>> infer_schema_jsonl(const FileBuffer& file,
                                                    const std::set<std::string>& force_categorical,
                                                    const ReadOptions& opts) {
   const auto ranges = io_detail::split_at_newlines(file.text(), 0, file.size(),
-                                                   io_detail::thread_count(opts, file.size()));
+                                                   io_detail::range_count(opts, file.size()));
   struct Seen {
     std::vector<std::string> names;
     StringIndex index;
     std::vector<bool> numeric_ok;
   };
   std::vector<Seen> seen(ranges.size());
-  auto chunks = io_detail::run_chunks(ranges, [&](size_t k, Range r, ChunkResult& out) {
+  auto chunks = io_detail::run_chunks(ranges, opts, [&](size_t k, Range r, ChunkResult& out) {
     od::parser parser;
     Seen& s = seen[k];
     for_each_line(file, r, k == 0, opts, [&](size_t b, size_t e) {
@@ -244,10 +244,10 @@ Result<Table> read_table_jsonl(const FileBuffer& file, const std::vector<ColumnS
   for (size_t s = 0; s < schema.size(); ++s)
     index.emplace(schema[s].name, static_cast<uint32_t>(s));
   const auto ranges = io_detail::split_at_newlines(file.text(), 0, file.size(),
-                                                   io_detail::thread_count(opts, file.size()));
+                                                   io_detail::range_count(opts, file.size()));
   std::vector<std::vector<std::string>> extras(ranges.size());
   std::vector<std::vector<bool>> found(ranges.size(), std::vector<bool>(schema.size(), false));
-  auto chunks = io_detail::run_chunks(ranges, [&](size_t k, Range r, ChunkResult& out) {
+  auto chunks = io_detail::run_chunks(ranges, opts, [&](size_t k, Range r, ChunkResult& out) {
     out.columns = io_detail::make_columns(schema);
     od::parser parser;
     std::vector<Staged> row(schema.size());

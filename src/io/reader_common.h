@@ -48,6 +48,13 @@ inline unsigned thread_count(const ReadOptions& o, size_t bytes) {
   return o.threads == 0 ? hw : o.threads;
 }
 
+// Ranges to split an input into: four per thread, so that threads that
+// finish early take more and all finish together.
+inline unsigned range_count(const ReadOptions& o, size_t bytes) {
+  const unsigned t = thread_count(o, bytes);
+  return t == 1 ? 1 : 4 * t;
+}
+
 struct OffsetError {
   size_t offset = 0;
   std::string reason;
@@ -166,18 +173,11 @@ inline void merge_chunks(std::vector<ChunkResult>& chunks) {
 
 // Runs fn(chunk_index, range, result) over the ranges on their own threads.
 template <class Fn>
-std::vector<ChunkResult> run_chunks(const std::vector<Range>& ranges, Fn&& fn) {
+std::vector<ChunkResult> run_chunks(const std::vector<Range>& ranges, const ReadOptions& o,
+                                    Fn&& fn) {
   std::vector<ChunkResult> results(ranges.size());
-  if (ranges.size() == 1) {
-    fn(0, ranges[0], results[0]);
-    return results;
-  }
-  std::vector<std::thread> threads;
-  for (size_t k = 1; k < ranges.size(); ++k) {
-    threads.emplace_back([&, k] { fn(k, ranges[k], results[k]); });
-  }
-  fn(0, ranges[0], results[0]);
-  for (auto& t : threads) t.join();
+  parallel_for(
+      ranges.size(), [&](size_t k) { fn(k, ranges[k], results[k]); }, o.threads);
   return results;
 }
 
