@@ -81,7 +81,7 @@ NumericProfile profile_numeric(const Column& col, const BaselineSettings& st) {
   std::vector<double> sorted = values;
   kernels::sort(sorted.data(), sorted.size());
   p.cut_points = stats::quantile_cut_points(sorted, st.bins);
-  p.bin_counts = bin_counts(values, p.cut_points);
+  p.bin_counts = bin_counts_sorted(sorted, p.cut_points);
   if (sorted.size() <= st.sample_cap) {
     p.sample = std::move(sorted);
     p.sample_is_complete = true;

@@ -46,11 +46,11 @@ void compare_numeric(const ColumnProfile& base, const Column& col, std::vector<d
   }
   std::vector<double>& values = scratch != nullptr ? *scratch : copied;
   const Moments moments = compute_moments(values);
+  kernels::sort(values.data(), values.size());
   const auto& cuts = base.numeric.cut_points;
   std::vector<double> current_props;
-  if (base.numeric.moments.count > 0) current_props = proportions(bin_counts(values, cuts));
+  if (base.numeric.moments.count > 0) current_props = proportions(bin_counts_sorted(values, cuts));
   const std::vector<double> base_props = proportions(base.numeric.bin_counts);
-  kernels::sort(values.data(), values.size());
   const stats::EcdfDistances ecdf = stats::ecdf_distances(base.numeric.sample, values);
   const NumericComparison in{base, base_props, values, current_props, moments, ecdf};
   VectorSink sink(r.stats);

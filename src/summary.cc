@@ -1,5 +1,6 @@
 #include "driftd/summary.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "driftd/kernels.h"
@@ -49,6 +50,20 @@ std::vector<double> finite_values(const Column& column) {
 std::vector<uint64_t> bin_counts(std::span<const double> values, std::span<const double> cuts) {
   std::vector<uint64_t> bins(cuts.size() + 1, 0);
   kernels::histogram(values.data(), values.size(), cuts.data(), cuts.size(), bins.data());
+  return bins;
+}
+
+std::vector<uint64_t> bin_counts_sorted(std::span<const double> sorted,
+                                        std::span<const double> cuts) {
+  std::vector<uint64_t> bins(cuts.size() + 1, 0);
+  size_t below = 0;  // values < the previous cut
+  for (size_t i = 0; i < cuts.size(); ++i) {
+    const auto at = static_cast<size_t>(std::lower_bound(sorted.begin(), sorted.end(), cuts[i]) -
+                                        sorted.begin());
+    bins[i] = at - below;
+    below = at;
+  }
+  bins[cuts.size()] = sorted.size() - below;
   return bins;
 }
 

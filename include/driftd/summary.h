@@ -29,6 +29,12 @@ std::vector<double> finite_values(const Column& column);
 // Bin counts on cut points (size cuts.size() + 1).
 std::vector<uint64_t> bin_counts(std::span<const double> values, std::span<const double> cuts);
 
+// The same counts from sorted values by one binary search per cut point:
+// bin i holds the values in [cut[i-1], cut[i]). What check and baseline use
+// once the values are sorted anyway; the histogram kernel serves unsorted data.
+std::vector<uint64_t> bin_counts_sorted(std::span<const double> sorted,
+                                        std::span<const double> cuts);
+
 // Proportions from counts (all 0 when the total is 0).
 std::vector<double> proportions(std::span<const uint64_t> counts);
 

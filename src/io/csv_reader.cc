@@ -282,21 +282,21 @@ enum class Cell : uint8_t { kNumber, kText };
 
 struct RowCells {
   std::vector<Cell> kind;
-  std::vector<double> number;
   std::vector<std::string_view> text;
 };
 
 // Reads one range of an unquoted file into `out`: one memchr per line, then
 // fields in place. Numeric fields go through parse_number_prefix, which
-// finds the field's end as it parses; other fields through memchr(','). A
-// row's cells are staged and committed only when its field count is right.
+// finds the field's end as it parses; other fields through memchr(',').
+// Parsed numbers go straight into their columns and are taken back if the
+// row's field count is wrong; text cells are staged and committed after it.
 void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_schema,
                    const std::vector<ColumnSpec>& schema, const std::vector<bool>& found,
                    bool report, const ReadOptions& opts, ChunkResult& out) {
   const size_t n = to_schema.size();
   const char* const base = file.data();
-  RowCells row{std::vector<Cell>(n), std::vector<double>(n), std::vector<std::string_view>(n)};
-  std::vector<bool> numeric(n, false);
+  RowCells row{std::vector<Cell>(n), std::vector<std::string_view>(n)};
+  std::vector<uint8_t> numeric(n, 0);
   for (size_t i = 0; i < n; ++i) {
     numeric[i] = to_schema[i] >= 0 && schema[to_schema[i]].kind == ColumnKind::kNumeric;
   }
@@ -319,8 +319,9 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
         double v;
         const char* after = parse_number_prefix(q, &v);
         if (after != nullptr && (after == stop || *after == ',')) {
+          // Straight into the column; taken back below if the row is bad.
+          out.columns[static_cast<size_t>(to_schema[field])].numbers.push_back(v);
           row.kind[field] = Cell::kNumber;
-          row.number[field] = v;
           fend = after;
         }
       }
@@ -341,6 +342,11 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
       next_progress = pos + (16u << 20);
     }
     if (field != n) {
+      for (size_t i = 0; i < std::min(field, n); ++i) {
+        if (numeric[i] && row.kind[i] == Cell::kNumber) {
+          out.columns[static_cast<size_t>(to_schema[i])].numbers.pop_back();
+        }
+      }
       io_detail::note_error(out, line_start,
                             "expected " + std::to_string(n) + " fields as in the header, found " +
                                 std::to_string(field));
@@ -350,12 +356,8 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
     ++out.rows;
     for (size_t i = 0; i < n; ++i) {
       if (to_schema[i] < 0) continue;
-      Column& c = out.columns[to_schema[i]];
-      if (row.kind[i] == Cell::kNumber) {
-        c.numbers.push_back(row.number[i]);
-      } else {
-        io_detail::append_text(c, row.text[i]);
-      }
+      if (row.kind[i] == Cell::kText)
+        io_detail::append_text(out.columns[to_schema[i]], row.text[i]);
     }
     for (size_t s = 0; s < schema.size(); ++s) {
       if (!found[s]) io_detail::append_missing(out.columns[s]);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "driftd/kernels.h"
+#include "driftd/summary.h"
 #include "hwy/targets.h"
 #include "test_util.h"
 
@@ -127,4 +128,20 @@ TEST_CASE("sort kernel (vqsort) equals std::sort on every target", "[kernels]") 
       REQUIRE(v == r);
     }
   });
+}
+
+TEST_CASE("bin counts from sorted values equal the histogram kernel", "[kernels]") {
+  std::mt19937_64 rng(23);
+  for (const size_t n : {0u, 1u, 10u, 1000u, 20000u}) {
+    for (const size_t n_cuts : {0u, 1u, 9u, 40u}) {
+      auto values = random_values(n, rng, true);
+      std::vector<double> cuts = random_values(n_cuts, rng, true);
+      std::sort(cuts.begin(), cuts.end());
+      cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+      const auto unsorted = bin_counts(values, cuts);
+      std::sort(values.begin(), values.end());
+      INFO("n=" << n << " cuts=" << cuts.size());
+      CHECK(bin_counts_sorted(values, cuts) == unsorted);
+    }
+  }
 }
