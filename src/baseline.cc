@@ -248,23 +248,20 @@ Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOpti
 
 static constexpr std::string_view kChecksumKey = "\"checksum\": \"xxh3-64:";
 
-std::string serialize_baseline(const Baseline& b) {
-  // The samples dominate the file: encode them on all cores first. The
-  // base64 alphabet needs no JSON escaping, so each goes in quoted as is.
+std::vector<std::string> serialize_baseline_pieces(const Baseline& b) {
+  // The samples are most of the file: each is encoded once, on all cores,
+  // into its own piece, and never copied again (the writer writes the
+  // pieces in order). The base64 alphabet needs no JSON escaping.
   std::vector<std::string> samples(b.columns.size());
-  size_t bytes = 4096;
   parallel_for(b.columns.size(), [&](size_t i) {
     const ColumnProfile& c = b.columns[i];
     if (c.kind != ColumnKind::kNumeric || c.role == ColumnRole::kId ||
         c.role == ColumnRole::kTimestamp)
       return;
-    samples[i].push_back('"');
-    samples[i] += doubles_to_base64(c.numeric.sample);
-    samples[i].push_back('"');
+    samples[i] = doubles_to_base64(c.numeric.sample);
   });
-  for (const auto& s : samples) bytes += s.size() + 1024;
+  std::vector<std::string> pieces;
   JsonWriter w;
-  w.str().reserve(bytes);
   w.begin_object();
   w.key("format").value(kBaselineFormatName);
   w.key("format_version").value(b.format_version);
@@ -333,7 +330,11 @@ std::string serialize_baseline(const Baseline& b) {
       w.key("sample_count").value(static_cast<uint64_t>(n.sample.size()));
       // Sorted sample as little-endian doubles in base64: exact, compact,
       // and ten times cheaper to write and read than decimal text.
-      w.key("sample_f64le_base64").raw_value(samples[&c - b.columns.data()]);
+      w.key("sample_f64le_base64").raw_value("\"");
+      pieces.push_back(std::move(w.str()));
+      w.str().clear();
+      pieces.push_back(std::move(samples[static_cast<size_t>(&c - b.columns.data())]));
+      w.str().push_back('"');
     } else {
       const auto& k = c.categorical;
       w.key("count").value(k.count);
@@ -359,32 +360,51 @@ std::string serialize_baseline(const Baseline& b) {
   }
   w.end_array();
   // The checksum covers every byte before its own key.
-  std::string out = std::move(w.str());
-  out += ",\n  ";
+  std::string tail = std::move(w.str());
+  tail += ",\n  ";
+  pieces.push_back(std::move(tail));
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  for (const auto& piece : pieces) XXH3_64bits_update(state, piece.data(), piece.size());
+  const auto digest = static_cast<unsigned long long>(XXH3_64bits_digest(state));
+  XXH3_freeState(state);
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(out.data(), out.size())));
-  out += kChecksumKey;
-  out += hex;
-  out += "\"\n}\n";
+  std::snprintf(hex, sizeof hex, "%016llx", digest);
+  std::string trailer(kChecksumKey);
+  trailer += hex;
+  trailer += "\"\n}\n";
+  pieces.push_back(std::move(trailer));
+  return pieces;
+}
+
+std::string serialize_baseline(const Baseline& b) {
+  std::string out;
+  for (const auto& piece : serialize_baseline_pieces(b)) out += piece;
   return out;
 }
 
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
+  const std::string one(bytes);
+  return write_file_atomic(path, std::span<const std::string>(&one, 1));
+}
+
+Status write_file_atomic(const std::string& path, std::span<const std::string> pieces) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Error{path + ": cannot create " + tmp + ": " + std::strerror(errno)};
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Error{path + ": write failed: " + why};
+  for (const std::string& bytes : pieces) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return Error{path + ": write failed: " + why};
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const std::string why = std::strerror(errno);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,8 @@ Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& o
 
 // The file's exact bytes, checksum included.
 std::string serialize_baseline(const Baseline& baseline);
+// The same bytes as pieces to write in order (no copy of the large samples).
+std::vector<std::string> serialize_baseline_pieces(const Baseline& baseline);
 
 // Parses and checks: format name and version, checksum, and that every part
 // is consistent (bins match cuts, samples sorted, counts add up).
@@ -128,6 +131,7 @@ Result<Baseline> load_baseline(const std::string& path);
 // Writes to a temporary file in the same directory, fsyncs, renames over
 // `path`: readers see the old file or the new one, never a partial one.
 Status write_file_atomic(const std::string& path, std::string_view bytes);
+Status write_file_atomic(const std::string& path, std::span<const std::string> pieces);
 
 // Refuses a baseline of another model or model version (when asked for one).
 Status check_baseline_identity(const Baseline& baseline, const std::string& source,

@@ -189,9 +189,9 @@ int main(int argc, char** argv) {
     auto baseline = driftd::build_baseline(*file, bopt);
     if (!baseline) return fail(baseline.error().message);
     phases.done("read and profile");
-    const std::string bytes = driftd::serialize_baseline(*baseline);
+    const std::vector<std::string> pieces = driftd::serialize_baseline_pieces(*baseline);
     phases.done("serialize");
-    if (auto st = driftd::write_file_atomic(b_out, bytes); !st) return fail(st.error().message);
+    if (auto st = driftd::write_file_atomic(b_out, pieces); !st) return fail(st.error().message);
     phases.done("write and fsync");
     end_progress();
     spdlog::info("baseline of {} rows x {} columns written to {} in {:.3f} s", baseline->input.rows,
