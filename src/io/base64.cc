@@ -18,6 +18,15 @@ constexpr std::array<int8_t, 256> make_decode_table() {
 }
 constexpr auto kDecode = make_decode_table();
 
+// The two characters for every 12-bit value: three input bytes become two
+// lookups and two 16-bit stores instead of four of each.
+constexpr std::array<std::array<char, 2>, 4096> make_pair_table() {
+  std::array<std::array<char, 2>, 4096> t{};
+  for (int i = 0; i < 4096; ++i) t[static_cast<size_t>(i)] = {kAlphabet[i >> 6], kAlphabet[i & 63]};
+  return t;
+}
+constexpr auto kPairs = make_pair_table();
+
 }  // namespace
 
 void base64_append(std::string& out, std::span<const unsigned char> in) {
@@ -27,10 +36,9 @@ void base64_append(std::string& out, std::span<const unsigned char> in) {
   size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
     const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+    std::memcpy(o, kPairs[v >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs[v & 4095].data(), 2);
+    o += 4;
   }
   if (const size_t rest = in.size() - i; rest > 0) {
     const uint32_t v = (uint32_t{in[i]} << 16) | (rest == 2 ? uint32_t{in[i + 1]} << 8 : 0u);
