@@ -68,24 +68,41 @@ bool decode_full_quads(std::string_view text, unsigned char* out) {
 }
 }  // namespace
 
-std::optional<std::vector<unsigned char>> base64_decode(std::string_view text) {
+namespace {
+// Decoded size of canonical base64 text, or nullopt when its length or
+// padding cannot be base64.
+std::optional<size_t> decoded_size(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  if (text.empty()) return std::vector<unsigned char>{};
+  if (text.empty()) return size_t{0};
   size_t pad = 0;
   if (text.back() == '=') ++pad;
   if (text[text.size() - 2] == '=') ++pad;
-  std::vector<unsigned char> out(text.size() / 4 * 3);
+  return text.size() / 4 * 3 - pad;
+}
+
+// Decodes into out, which holds exactly decoded_size(text) bytes.
+bool decode_into(std::string_view text, unsigned char* out) {
+  if (text.empty()) return true;
+  const size_t pad = (text.back() == '=') + (text[text.size() - 2] == '=');
   const size_t body = pad ? text.size() - 4 : text.size();
-  if (!decode_full_quads(text.substr(0, body), out.data())) return std::nullopt;
+  if (!decode_full_quads(text.substr(0, body), out)) return false;
   if (pad) {
-    char last[4] = {text[body], text[body + 1], pad == 2 ? 'A' : text[body + 2], 'A'};
+    const char last[4] = {text[body], text[body + 1], pad == 2 ? 'A' : text[body + 2], 'A'};
     unsigned char tail[3];
-    if (!decode_full_quads(std::string_view(last, 4), tail)) return std::nullopt;
+    if (!decode_full_quads(std::string_view(last, 4), tail)) return false;
     // Bits under the padding must be zero (canonical encoding).
-    if (tail[3 - pad] != 0 || (pad == 2 && tail[1] != 0)) return std::nullopt;
-    std::memcpy(out.data() + body / 4 * 3, tail, 3 - pad);
-    out.resize(out.size() - pad);
+    if (tail[3 - pad] != 0 || (pad == 2 && tail[1] != 0)) return false;
+    std::memcpy(out + body / 4 * 3, tail, 3 - pad);
   }
+  return true;
+}
+}  // namespace
+
+std::optional<std::vector<unsigned char>> base64_decode(std::string_view text) {
+  const auto size = decoded_size(text);
+  if (!size) return std::nullopt;
+  std::vector<unsigned char> out(*size);
+  if (!decode_into(text, out.data())) return std::nullopt;
   return out;
 }
 
@@ -106,16 +123,17 @@ std::string doubles_to_base64(std::span<const double> values) {
 }
 
 std::optional<std::vector<double>> doubles_from_base64(std::string_view text) {
-  auto bytes = base64_decode(text);
-  if (!bytes || bytes->size() % 8 != 0) return std::nullopt;
-  std::vector<double> out(bytes->size() / 8);
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(out.data(), bytes->data(), bytes->size());
-  } else {
-    for (size_t i = 0; i < out.size(); ++i) {
+  const auto size = decoded_size(text);
+  if (!size || *size % 8 != 0) return std::nullopt;
+  std::vector<double> out(*size / 8);
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  if (!decode_into(text, bytes)) return std::nullopt;
+  if constexpr (std::endian::native != std::endian::little) {
+    for (double& d : out) {
       uint64_t u = 0;
-      for (int b = 7; b >= 0; --b) u = (u << 8) | (*bytes)[i * 8 + static_cast<size_t>(b)];
-      out[i] = std::bit_cast<double>(u);
+      std::memcpy(&u, &d, 8);
+      u = __builtin_bswap64(u);
+      std::memcpy(&d, &u, 8);
     }
   }
   return out;
