@@ -73,24 +73,29 @@ uint64_t name_hash(const std::string& s) {
   return XXH3_64bits(s.data(), s.size());
 }
 
-NumericProfile profile_numeric(const Column& col, const BaselineSettings& st) {
+// `scratch`: the column's own array when the table was given away (the
+// values are compacted and sorted in place and end up as the sample), else
+// null and the values are copied.
+NumericProfile profile_numeric(const Column& col, std::vector<double>* scratch,
+                               const BaselineSettings& st) {
   NumericProfile p;
-  std::vector<double> values = finite_values(col);
+  std::vector<double> copied;
+  if (scratch != nullptr) {
+    scratch->erase(std::remove_if(scratch->begin(), scratch->end(),
+                                  [](double v) { return !std::isfinite(v); }),
+                   scratch->end());
+  } else {
+    copied = finite_values(col);
+  }
+  std::vector<double>& values = scratch != nullptr ? *scratch : copied;
   p.moments = compute_moments(values);
   if (values.empty()) return p;
-  std::vector<double> sorted = values;
-  kernels::sort(sorted.data(), sorted.size());
-  p.cut_points = stats::quantile_cut_points(sorted, st.bins);
-  p.bin_counts = bin_counts_sorted(sorted, p.cut_points);
-  if (sorted.size() <= st.sample_cap) {
-    p.sample = std::move(sorted);
-    p.sample_is_complete = true;
-  } else {
+  if (values.size() > st.sample_cap) {
     // Reservoir sampling, Algorithm R (Vitter 1985, "Random sampling with a
-    // reservoir"), over the values in input order. mt19937_64's output is
-    // fixed by the C++ standard, so the same seed gives the same sample on
-    // every platform; the seed is mixed with the column name so columns do
-    // not share one sample pattern.
+    // reservoir"), over the values in input order (so before sorting).
+    // mt19937_64's output is fixed by the C++ standard, so the same seed
+    // gives the same sample on every platform; the seed is mixed with the
+    // column name so columns do not share one sample pattern.
     std::mt19937_64 rng(st.seed ^ name_hash(col.name));
     p.sample.assign(values.begin(), values.begin() + static_cast<ptrdiff_t>(st.sample_cap));
     for (uint64_t i = st.sample_cap; i < values.size(); ++i) {
@@ -99,6 +104,13 @@ NumericProfile profile_numeric(const Column& col, const BaselineSettings& st) {
     }
     kernels::sort(p.sample.data(), p.sample.size());
     p.sample_is_complete = false;
+  }
+  kernels::sort(values.data(), values.size());
+  p.cut_points = stats::quantile_cut_points(values, st.bins);
+  p.bin_counts = bin_counts_sorted(values, p.cut_points);
+  if (p.sample.empty()) {
+    p.sample = std::move(values);
+    p.sample_is_complete = true;
   }
   return p;
 }
@@ -137,7 +149,12 @@ CategoricalProfile profile_categorical(const Column& col, const BaselineSettings
 
 }  // namespace
 
-Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& opt) {
+namespace {
+
+// `consumable`: the same table when its arrays may be reused as working
+// memory (then `table`'s numeric columns are compacted and sorted).
+Result<Baseline> profile_impl(const Table& table, Table* consumable,
+                              const BaselineBuildOptions& opt) {
   Baseline b;
   b.driftd_version = DRIFTD_VERSION;
   b.built_at = opt.built_at.empty() ? build_timestamp() : opt.built_at;
@@ -171,6 +188,16 @@ Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& o
     }
   }
 
+  // Performance first: it pairs prediction and label rows, which profiling
+  // in place reorders.
+  if (!opt.prediction_column.empty() && !opt.label_column.empty()) {
+    const Column* pred = table.find(opt.prediction_column);
+    const Column* label = table.find(opt.label_column);
+    if (pred->kind == ColumnKind::kNumeric && label->kind == ColumnKind::kNumeric) {
+      const Task task = opt.task.value_or(infer_task(label->numbers));
+      b.performance = performance_metrics(pred->numbers, label->numbers, task, opt.threshold);
+    }
+  }
   b.columns.resize(table.columns.size());
   // Columns are independent: profile them on all cores.
   parallel_for(table.columns.size(), [&](size_t i) {
@@ -188,21 +215,20 @@ Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& o
     if (col.name == opt.timestamp_column) p.role = ColumnRole::kTimestamp;
     if (p.role == ColumnRole::kId || p.role == ColumnRole::kTimestamp) return;
     if (col.kind == ColumnKind::kNumeric) {
-      p.numeric = profile_numeric(col, opt.settings);
+      p.numeric = profile_numeric(col, consumable ? &consumable->columns[i].numbers : nullptr,
+                                  opt.settings);
     } else {
       p.categorical = profile_categorical(col, opt.settings);
     }
   });
 
-  if (!opt.prediction_column.empty() && !opt.label_column.empty()) {
-    const Column* pred = table.find(opt.prediction_column);
-    const Column* label = table.find(opt.label_column);
-    if (pred->kind == ColumnKind::kNumeric && label->kind == ColumnKind::kNumeric) {
-      const Task task = opt.task.value_or(infer_task(label->numbers));
-      b.performance = performance_metrics(pred->numbers, label->numbers, task, opt.threshold);
-    }
-  }
   return b;
+}
+
+}  // namespace
+
+Result<Baseline> profile_table(const Table& table, const BaselineBuildOptions& opt) {
+  return profile_impl(table, nullptr, opt);
 }
 
 Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOptions& opt) {
@@ -235,7 +261,7 @@ Result<Baseline> build_baseline(const FileBuffer& input, const BaselineBuildOpti
     table = read_table(input, format, *schema, opt.read);
   }
   if (!table) return table.error();
-  auto b = profile_table(*table, opt);
+  auto b = profile_impl(*table, &*table, opt);
   if (!b) return b;
   b->input.file = base_name(input.path());
   b->input.format = format == InputFormat::kCsv ? "csv" : "jsonl";
