@@ -242,26 +242,22 @@ const char* parse_number_prefix(const char* p, double* out) {
                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   const bool negative = *p == '-';
   p += negative;
-  // Leading zeros do not count toward the 19 digits that fit in 64 bits.
-  const char* start = p;
-  while (*p == '0') ++p;
+  // Leading zeros count toward the 19 digits too: numbers with that many
+  // are rare and go to the general parser, which keeps this path short.
+  const char* const int_start = p;
   uint64_t m = 0;
   int digits = read_digits(p, m);
-  bool any = p != start;
   int scale = 0;
   if (*p == '.') {
     ++p;
-    const char* frac = p;
-    if (m == 0) {
-      while (*p == '0') ++p;
-    }
-    const int lead_zeros = static_cast<int>(p - frac);
+    const char* const frac = p;
     digits += read_digits(p, m);
     scale = -static_cast<int>(p - frac);
-    any = any || p != frac;
-    (void)lead_zeros;
+    if (p == frac && frac - 1 == int_start) return nullptr;  // "." with no digits
+  } else if (p == int_start) {
+    return nullptr;  // no digits at all
   }
-  if (!any || digits > 19) return nullptr;
+  if (digits > 19) return nullptr;
   if (*p == 'e' || *p == 'E') {
     ++p;
     bool eneg = false;
@@ -296,9 +292,12 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
   const size_t n = to_schema.size();
   const char* const base = file.data();
   RowCells row{std::vector<Cell>(n), std::vector<std::string_view>(n)};
-  std::vector<uint8_t> numeric(n, 0);
+  // Per input field, the array its parsed numbers go to (null: not numeric).
+  std::vector<std::vector<double>*> dest(n, nullptr);
   for (size_t i = 0; i < n; ++i) {
-    numeric[i] = to_schema[i] >= 0 && schema[to_schema[i]].kind == ColumnKind::kNumeric;
+    if (to_schema[i] >= 0 && schema[to_schema[i]].kind == ColumnKind::kNumeric) {
+      dest[i] = &out.columns[static_cast<size_t>(to_schema[i])].numbers;
+    }
   }
   size_t pos = r.begin;
   size_t next_progress = pos + (16u << 20);
@@ -315,12 +314,12 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
     size_t field = 0;
     while (true) {
       const char* fend = nullptr;
-      if (field < n && numeric[field]) {
+      if (field < n && dest[field] != nullptr) {
         double v;
         const char* after = parse_number_prefix(q, &v);
         if (after != nullptr && (after == stop || *after == ',')) {
           // Straight into the column; taken back below if the row is bad.
-          out.columns[static_cast<size_t>(to_schema[field])].numbers.push_back(v);
+          dest[field]->push_back(v);
           row.kind[field] = Cell::kNumber;
           fend = after;
         }
@@ -343,9 +342,7 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
     }
     if (field != n) {
       for (size_t i = 0; i < std::min(field, n); ++i) {
-        if (numeric[i] && row.kind[i] == Cell::kNumber) {
-          out.columns[static_cast<size_t>(to_schema[i])].numbers.pop_back();
-        }
+        if (dest[i] != nullptr && row.kind[i] == Cell::kNumber) dest[i]->pop_back();
       }
       io_detail::note_error(out, line_start,
                             "expected " + std::to_string(n) + " fields as in the header, found " +
