@@ -80,14 +80,7 @@ NumericProfile profile_numeric(const Column& col, std::vector<double>* scratch,
                                const BaselineSettings& st) {
   NumericProfile p;
   std::vector<double> copied;
-  if (scratch != nullptr) {
-    scratch->erase(std::remove_if(scratch->begin(), scratch->end(),
-                                  [](double v) { return !std::isfinite(v); }),
-                   scratch->end());
-  } else {
-    copied = finite_values(col);
-  }
-  std::vector<double>& values = scratch != nullptr ? *scratch : copied;
+  std::vector<double>& values = finite_working_values(col, scratch, copied);
   p.moments = compute_moments(values);
   if (values.empty()) return p;
   if (values.size() > st.sample_cap) {

@@ -37,14 +37,7 @@ class VectorSink final : public StatisticSink {
 void compare_numeric(const ColumnProfile& base, const Column& col, std::vector<double>* scratch,
                      FeatureResult& r) {
   std::vector<double> copied;
-  if (scratch != nullptr) {
-    scratch->erase(std::remove_if(scratch->begin(), scratch->end(),
-                                  [](double v) { return !std::isfinite(v); }),
-                   scratch->end());
-  } else {
-    copied = finite_values(col);
-  }
-  std::vector<double>& values = scratch != nullptr ? *scratch : copied;
+  std::vector<double>& values = finite_working_values(col, scratch, copied);
   const Moments moments = compute_moments(values);
   kernels::sort(values.data(), values.size());
   const auto& cuts = base.numeric.cut_points;

@@ -47,6 +47,18 @@ std::vector<double> finite_values(const Column& column) {
   return out;
 }
 
+std::vector<double>& finite_working_values(const Column& column, std::vector<double>* scratch,
+                                           std::vector<double>& copy) {
+  if (scratch == nullptr) {
+    copy = finite_values(column);
+    return copy;
+  }
+  scratch->erase(
+      std::remove_if(scratch->begin(), scratch->end(), [](double v) { return !std::isfinite(v); }),
+      scratch->end());
+  return *scratch;
+}
+
 std::vector<uint64_t> bin_counts(std::span<const double> values, std::span<const double> cuts) {
   std::vector<uint64_t> bins(cuts.size() + 1, 0);
   kernels::histogram(values.data(), values.size(), cuts.data(), cuts.size(), bins.data());
