@@ -276,22 +276,16 @@ const char* parse_number_prefix(const char* p, double* out) {
 
 enum class Cell : uint8_t { kNumber, kText };
 
-struct RowCells {
-  std::vector<Cell> kind;
-  std::vector<std::string_view> text;
-};
-
 // Reads one range of an unquoted file into `out`: one memchr per line, then
 // fields in place. Numeric fields go through parse_number_prefix, which
 // finds the field's end as it parses; other fields through memchr(',').
-// Parsed numbers go straight into their columns and are taken back if the
-// row's field count is wrong; text cells are staged and committed after it.
+// A line's cells are staged and appended to the columns only when its field
+// count is right.
 void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_schema,
                    const std::vector<ColumnSpec>& schema, const std::vector<bool>& found,
                    bool report, const ReadOptions& opts, ChunkResult& out) {
   const size_t n = to_schema.size();
   const char* const base = file.data();
-  RowCells row{std::vector<Cell>(n), std::vector<std::string_view>(n)};
   // Per input field, the array its parsed numbers go to (null: not numeric).
   std::vector<std::vector<double>*> dest(n, nullptr);
   for (size_t i = 0; i < n; ++i) {
@@ -299,65 +293,112 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
       dest[i] = &out.columns[static_cast<size_t>(to_schema[i])].numbers;
     }
   }
-  size_t pos = r.begin;
-  size_t next_progress = pos + (16u << 20);
-  while (pos < r.end) {
-    const void* nl = std::memchr(base + pos, '\n', r.end - pos);
-    const size_t line_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) : r.end;
-    size_t content_end = line_end;
-    if (content_end > pos && base[content_end - 1] == '\r') --content_end;
-    const size_t line_start = pos;
-    pos = line_end + 1;
-    if (content_end == line_start) continue;  // blank line
-    const char* q = base + line_start;
-    const char* const stop = base + content_end;
+  // One line being parsed; its cells are staged until it is committed.
+  struct Line {
+    bool valid = false;   // a line was found
+    bool active = false;  // fields left to parse
+    size_t start = 0;
+    const char* q = nullptr;
+    const char* stop = nullptr;
     size_t field = 0;
-    while (true) {
-      const char* fend = nullptr;
-      if (field < n && dest[field] != nullptr) {
-        double v;
-        const char* after = parse_number_prefix(q, &v);
-        if (after != nullptr && (after == stop || *after == ',')) {
-          // Straight into the column; taken back below if the row is bad.
-          dest[field]->push_back(v);
-          row.kind[field] = Cell::kNumber;
-          fend = after;
-        }
-      }
-      if (fend == nullptr) {
-        const void* comma = std::memchr(q, ',', static_cast<size_t>(stop - q));
-        fend = comma ? static_cast<const char*>(comma) : stop;
-        if (field < n) {
-          row.kind[field] = Cell::kText;
-          row.text[field] = std::string_view(q, static_cast<size_t>(fend - q));
-        }
-      }
-      ++field;
-      if (fend >= stop) break;
-      q = fend + 1;
+    std::vector<Cell> kind;
+    std::vector<double> number;
+    std::vector<std::string_view> text;
+  };
+  Line lines[2];
+  for (Line& l : lines) {
+    l.kind.resize(n);
+    l.number.resize(n);
+    l.text.resize(n);
+  }
+  size_t pos = r.begin;
+  // Sets `l` up on the next non-blank line.
+  auto next_line = [&](Line& l) {
+    l.valid = l.active = false;
+    while (pos < r.end) {
+      const void* nl = std::memchr(base + pos, '\n', r.end - pos);
+      const size_t line_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) : r.end;
+      size_t content_end = line_end;
+      if (content_end > pos && base[content_end - 1] == '\r') --content_end;
+      const size_t line_start = pos;
+      pos = line_end + 1;
+      if (content_end == line_start) continue;  // blank line
+      l.valid = l.active = true;
+      l.start = line_start;
+      l.q = base + line_start;
+      l.stop = base + content_end;
+      l.field = 0;
+      return;
     }
-    if (report && opts.progress && pos >= next_progress) {
-      opts.progress(pos, file.size());
-      next_progress = pos + (16u << 20);
-    }
-    if (field != n) {
-      for (size_t i = 0; i < std::min(field, n); ++i) {
-        if (dest[i] != nullptr && row.kind[i] == Cell::kNumber) dest[i]->pop_back();
+  };
+  // Parses one field of `l`.
+  auto step = [&](Line& l) {
+    const size_t field = l.field;
+    const char* fend = nullptr;
+    if (field < n && dest[field] != nullptr) {
+      double v;
+      const char* after = parse_number_prefix(l.q, &v);
+      if (after != nullptr && (after == l.stop || *after == ',')) {
+        l.kind[field] = Cell::kNumber;
+        l.number[field] = v;
+        fend = after;
       }
-      io_detail::note_error(out, line_start,
+    }
+    if (fend == nullptr) {
+      const void* comma = std::memchr(l.q, ',', static_cast<size_t>(l.stop - l.q));
+      fend = comma ? static_cast<const char*>(comma) : l.stop;
+      if (field < n) {
+        l.kind[field] = Cell::kText;
+        l.text[field] = std::string_view(l.q, static_cast<size_t>(fend - l.q));
+      }
+    }
+    l.field = field + 1;
+    if (fend >= l.stop) {
+      l.active = false;
+    } else {
+      l.q = fend + 1;
+    }
+  };
+  // Appends a parsed line to the columns, or counts it as malformed.
+  // Returns false when the read should stop (too many malformed rows).
+  auto commit = [&](Line& l) {
+    if (l.field != n) {
+      io_detail::note_error(out, l.start,
                             "expected " + std::to_string(n) + " fields as in the header, found " +
-                                std::to_string(field));
-      if (out.error_count > opts.max_errors) return;  // fatal anyway: stop early
-      continue;
+                                std::to_string(l.field));
+      return out.error_count <= opts.max_errors;
     }
     ++out.rows;
     for (size_t i = 0; i < n; ++i) {
       if (to_schema[i] < 0) continue;
-      if (row.kind[i] == Cell::kText)
-        io_detail::append_text(out.columns[to_schema[i]], row.text[i]);
+      if (l.kind[i] == Cell::kNumber) {
+        dest[i]->push_back(l.number[i]);
+      } else {
+        io_detail::append_text(out.columns[to_schema[i]], l.text[i]);
+      }
     }
     for (size_t s = 0; s < schema.size(); ++s) {
       if (!found[s]) io_detail::append_missing(out.columns[s]);
+    }
+    return true;
+  };
+  size_t next_progress = pos + (16u << 20);
+  while (true) {
+    // Two lines at a time, their fields interleaved: each field's end waits
+    // on parsing the field before it, so one line is a serial chain; two
+    // lines are two chains the CPU overlaps. Committed in order.
+    next_line(lines[0]);
+    if (!lines[0].valid) break;
+    next_line(lines[1]);
+    while (lines[0].active || lines[1].active) {
+      if (lines[0].active) step(lines[0]);
+      if (lines[1].active) step(lines[1]);
+    }
+    if (!commit(lines[0])) return;
+    if (lines[1].valid && !commit(lines[1])) return;
+    if (report && opts.progress && pos >= next_progress) {
+      opts.progress(pos, file.size());
+      next_progress = pos + (16u << 20);
     }
   }
 }
