@@ -50,6 +50,11 @@ double bhattacharyya_sum(const double* p, const double* q, size_t n);
 // Sorts ascending (Highway vqsort). Values must be free of NaN.
 void sort(double* values, size_t n);
 
+// Offsets of every ',' and '\n' in text[0, n), ascending, written to out
+// (room for n entries). Returns how many. The structural index of a CSV
+// block without quotes, as simdjson's stage 1 is for JSON.
+size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
+
 // Name of the instruction set the dispatcher chose, e.g. "AVX3".
 const char* active_target_name();
 
@@ -62,6 +67,7 @@ double psi_sum(const double* baseline, const double* current, size_t n);
 double js_divergence_sum(const double* p, const double* q, size_t n);
 double bhattacharyya_sum(const double* p, const double* q, size_t n);
 void sort(double* values, size_t n);
+size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
 }  // namespace scalar
 
 }  // namespace driftd::kernels

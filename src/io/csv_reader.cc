@@ -9,8 +9,10 @@
 // are read by one thread.
 #include <cstring>
 #include <deque>
+#include <limits>
 
 #include "driftd/io.h"
+#include "driftd/kernels.h"
 #include "reader_common.h"
 
 namespace driftd {
@@ -276,11 +278,13 @@ const char* parse_number_prefix(const char* p, double* out) {
 
 enum class Cell : uint8_t { kNumber, kText };
 
-// Reads one range of an unquoted file into `out`: one memchr per line, then
-// fields in place. Numeric fields go through parse_number_prefix, which
-// finds the field's end as it parses; other fields through memchr(',').
-// A line's cells are staged and appended to the columns only when its field
-// count is right.
+// Reads one range of an unquoted file into `out`, a block at a time. For
+// each block a SIMD pass indexes every ',' and '\n' first (the CSV analogue
+// of simdjson's stage 1), so every field's bounds are known before any is
+// parsed and the fields of a row parse independently of each other. Numeric
+// fields go through parse_number_prefix, which must end exactly at the
+// field's end; anything else is a text cell. A line's cells are staged and
+// appended to the columns only when its field count is right.
 void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_schema,
                    const std::vector<ColumnSpec>& schema, const std::vector<bool>& found,
                    bool report, const ReadOptions& opts, ChunkResult& out) {
@@ -293,88 +297,25 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
       dest[i] = &out.columns[static_cast<size_t>(to_schema[i])].numbers;
     }
   }
-  // One line being parsed; its cells are staged until it is committed.
-  struct Line {
-    bool valid = false;   // a line was found
-    bool active = false;  // fields left to parse
-    size_t start = 0;
-    const char* q = nullptr;
-    const char* stop = nullptr;
-    size_t field = 0;
-    std::vector<Cell> kind;
-    std::vector<double> number;
-    std::vector<std::string_view> text;
-  };
-  Line lines[2];
-  for (Line& l : lines) {
-    l.kind.resize(n);
-    l.number.resize(n);
-    l.text.resize(n);
-  }
-  size_t pos = r.begin;
-  // Sets `l` up on the next non-blank line.
-  auto next_line = [&](Line& l) {
-    l.valid = l.active = false;
-    while (pos < r.end) {
-      const void* nl = std::memchr(base + pos, '\n', r.end - pos);
-      const size_t line_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) : r.end;
-      size_t content_end = line_end;
-      if (content_end > pos && base[content_end - 1] == '\r') --content_end;
-      const size_t line_start = pos;
-      pos = line_end + 1;
-      if (content_end == line_start) continue;  // blank line
-      l.valid = l.active = true;
-      l.start = line_start;
-      l.q = base + line_start;
-      l.stop = base + content_end;
-      l.field = 0;
-      return;
-    }
-  };
-  // Parses one field of `l`.
-  auto step = [&](Line& l) {
-    const size_t field = l.field;
-    const char* fend = nullptr;
-    if (field < n && dest[field] != nullptr) {
-      double v;
-      const char* after = parse_number_prefix(l.q, &v);
-      if (after != nullptr && (after == l.stop || *after == ',')) {
-        l.kind[field] = Cell::kNumber;
-        l.number[field] = v;
-        fend = after;
-      }
-    }
-    if (fend == nullptr) {
-      const void* comma = std::memchr(l.q, ',', static_cast<size_t>(l.stop - l.q));
-      fend = comma ? static_cast<const char*>(comma) : l.stop;
-      if (field < n) {
-        l.kind[field] = Cell::kText;
-        l.text[field] = std::string_view(l.q, static_cast<size_t>(fend - l.q));
-      }
-    }
-    l.field = field + 1;
-    if (fend >= l.stop) {
-      l.active = false;
-    } else {
-      l.q = fend + 1;
-    }
-  };
-  // Appends a parsed line to the columns, or counts it as malformed.
+  std::vector<Cell> kind(n);
+  std::vector<double> number(n);
+  std::vector<std::string_view> text(n);
+  // Appends the staged line to the columns, or counts it as malformed.
   // Returns false when the read should stop (too many malformed rows).
-  auto commit = [&](Line& l) {
-    if (l.field != n) {
-      io_detail::note_error(out, l.start,
+  auto commit = [&](size_t line_start, size_t fields) {
+    if (fields != n) {
+      io_detail::note_error(out, line_start,
                             "expected " + std::to_string(n) + " fields as in the header, found " +
-                                std::to_string(l.field));
+                                std::to_string(fields));
       return out.error_count <= opts.max_errors;
     }
     ++out.rows;
     for (size_t i = 0; i < n; ++i) {
       if (to_schema[i] < 0) continue;
-      if (l.kind[i] == Cell::kNumber) {
-        dest[i]->push_back(l.number[i]);
+      if (kind[i] == Cell::kNumber) {
+        dest[i]->push_back(number[i]);
       } else {
-        io_detail::append_text(out.columns[to_schema[i]], l.text[i]);
+        io_detail::append_text(out.columns[to_schema[i]], text[i]);
       }
     }
     for (size_t s = 0; s < schema.size(); ++s) {
@@ -382,20 +323,75 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
     }
     return true;
   };
+
+  constexpr size_t kBlock = size_t{1} << 16;
+  std::vector<uint32_t> index;
+  size_t pos = r.begin;
   size_t next_progress = pos + (16u << 20);
-  while (true) {
-    // Two lines at a time, their fields interleaved: each field's end waits
-    // on parsing the field before it, so one line is a serial chain; two
-    // lines are two chains the CPU overlaps. Committed in order.
-    next_line(lines[0]);
-    if (!lines[0].valid) break;
-    next_line(lines[1]);
-    while (lines[0].active || lines[1].active) {
-      if (lines[0].active) step(lines[0]);
-      if (lines[1].active) step(lines[1]);
+  while (pos < r.end) {
+    // A block ends after its last newline; a line longer than a block
+    // makes its block longer.
+    size_t block_end = std::min(pos + kBlock, r.end);
+    if (block_end < r.end) {
+      const void* last = ::memrchr(base + pos, '\n', block_end - pos);
+      if (last != nullptr) {
+        block_end = static_cast<size_t>(static_cast<const char*>(last) - base) + 1;
+      } else {
+        const void* nl = std::memchr(base + block_end, '\n', r.end - block_end);
+        block_end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) + 1 : r.end;
+      }
     }
-    if (!commit(lines[0])) return;
-    if (lines[1].valid && !commit(lines[1])) return;
+    const size_t len = block_end - pos;
+    if (len >= std::numeric_limits<uint32_t>::max()) {
+      io_detail::note_error(out, pos, "a line longer than 4 GiB");
+      return;
+    }
+    if (index.size() < len + 1) index.resize(len + 1);
+    size_t count = kernels::find_csv_delimiters(base + pos, len, index.data());
+    // The range's last line may lack its newline: the block's end stands in.
+    if (base[block_end - 1] != '\n') index[count++] = static_cast<uint32_t>(len);
+    const char* const block = base + pos;
+    auto is_newline = [&](size_t at) { return at == len || block[at] == '\n'; };
+
+    size_t j = 0;
+    size_t row_start = 0;
+    while (j < count) {
+      // A blank line (or one holding only '\r') is skipped, not a row.
+      const size_t first = index[j];
+      if (is_newline(first) &&
+          (first == row_start || (first == row_start + 1 && block[row_start] == '\r'))) {
+        ++j;
+        row_start = first + 1;
+        continue;
+      }
+      size_t field = 0;
+      size_t start = row_start;
+      size_t end;
+      while (true) {
+        end = index[j++];
+        const bool last = is_newline(end);
+        if (field < n) {
+          size_t field_end = end;
+          if (last && field_end > start && block[field_end - 1] == '\r') --field_end;
+          double v = 0;
+          const char* after =
+              dest[field] != nullptr ? parse_number_prefix(block + start, &v) : nullptr;
+          if (after == block + field_end) {
+            kind[field] = Cell::kNumber;
+            number[field] = v;
+          } else {
+            kind[field] = Cell::kText;
+            text[field] = std::string_view(block + start, field_end - start);
+          }
+        }
+        ++field;
+        if (last) break;
+        start = end + 1;
+      }
+      if (!commit(pos + row_start, field)) return;
+      row_start = end + 1;
+    }
+    pos = block_end;
     if (report && opts.progress && pos >= next_progress) {
       opts.progress(pos, file.size());
       next_progress = pos + (16u << 20);

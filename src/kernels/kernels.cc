@@ -249,6 +249,34 @@ double BhattacharyyaSum(const double* HWY_RESTRICT p, const double* HWY_RESTRICT
   return s;
 }
 
+// Compares a vector of bytes with ',' and '\n', turns the matches into a
+// bit mask and writes the set bits' positions (lowest first).
+size_t FindCsvDelimiters(const char* HWY_RESTRICT text, size_t n, uint32_t* HWY_RESTRICT out) {
+  const hn::ScalableTag<uint8_t> d;
+  const size_t N = hn::Lanes(d);
+  const auto comma = hn::Set(d, static_cast<uint8_t>(','));
+  const auto newline = hn::Set(d, static_cast<uint8_t>('\n'));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text);
+  size_t k = 0;
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto v = hn::LoadU(d, bytes + i);
+    const auto m = hn::Or(hn::Eq(v, comma), hn::Eq(v, newline));
+    uint8_t mask_bytes[8] = {};
+    hn::StoreMaskBits(d, m, mask_bytes);
+    uint64_t bits;
+    std::memcpy(&bits, mask_bytes, sizeof bits);
+    while (bits != 0) {
+      out[k++] = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctzll(bits)));
+      bits &= bits - 1;
+    }
+  }
+  for (; i < n; ++i) {
+    if (text[i] == ',' || text[i] == '\n') out[k++] = static_cast<uint32_t>(i);
+  }
+  return k;
+}
+
 int64_t TargetId() {
   return HWY_TARGET;
 }
@@ -269,6 +297,7 @@ HWY_EXPORT(PsiSum);
 HWY_EXPORT(JsDivergenceSum);
 HWY_EXPORT(BhattacharyyaSum);
 HWY_EXPORT(TargetId);
+HWY_EXPORT(FindCsvDelimiters);
 
 void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins) {
   HWY_DYNAMIC_DISPATCH(Histogram)(values, n, cuts, n_cuts, bins);
@@ -295,6 +324,9 @@ void sort(double* values, size_t n) {
   // A Sorter owns scratch memory and is not safe to share between threads.
   thread_local const hwy::Sorter sorter;
   sorter(values, n, hwy::SortAscending());
+}
+size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out) {
+  return HWY_DYNAMIC_DISPATCH(FindCsvDelimiters)(text, n, out);
 }
 const char* active_target_name() {
   return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)());

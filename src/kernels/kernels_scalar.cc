@@ -63,4 +63,12 @@ void sort(double* values, size_t n) {
   std::sort(values, values + n);
 }
 
+size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (text[i] == ',' || text[i] == '\n') out[k++] = static_cast<uint32_t>(i);
+  }
+  return k;
+}
+
 }  // namespace driftd::kernels::scalar

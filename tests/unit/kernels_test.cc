@@ -145,3 +145,24 @@ TEST_CASE("bin counts from sorted values equal the histogram kernel", "[kernels]
     }
   }
 }
+
+TEST_CASE("find_csv_delimiters equals the scalar reference on every target", "[kernels]") {
+  std::mt19937_64 rng(31);
+  for_each_target([&] {
+    for (const size_t n : {0u, 1u, 15u, 16u, 17u, 63u, 64u, 65u, 200u, 5000u}) {
+      std::string text(n, 'x');
+      for (auto& c : text) {
+        const auto r = rng() % 10;
+        c = r == 0 ? ',' : r == 1 ? '\n' : r == 2 ? '\r' : static_cast<char>('0' + rng() % 10);
+      }
+      std::vector<uint32_t> simd(n + 1), ref(n + 1);
+      const size_t ks = kernels::find_csv_delimiters(text.data(), n, simd.data());
+      const size_t kr = kernels::scalar::find_csv_delimiters(text.data(), n, ref.data());
+      INFO("n=" << n);
+      REQUIRE(ks == kr);
+      simd.resize(ks);
+      ref.resize(kr);
+      CHECK(simd == ref);
+    }
+  });
+}
