@@ -193,6 +193,7 @@ TEST_CASE("parse_decimal_fast equals std::from_chars bit for bit wherever it ans
 }
 
 TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", "[io]") {
+  const bool with_bad_rows = GENERATE(true, false);
   std::mt19937_64 rng(2024);
   const char* odd[] = {"",
                        " 7 ",
@@ -216,7 +217,7 @@ TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", 
                        "123456789012345678901234"};
   std::string rows;
   for (int i = 0; i < 5000; ++i) {
-    const int fields = (rng() % 200 == 0) ? 2 : 3;  // some rows with a wrong field count
+    const int fields = (with_bad_rows && rng() % 200 == 0) ? 2 : 3;  // wrong field counts
     for (int f = 0; f < fields; ++f) {
       if (f) rows += ',';
       switch (rng() % 4) {
@@ -251,7 +252,7 @@ TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", 
   REQUIRE(general.ok());
   CHECK(fused->rows == general->rows);
   CHECK(fused->skipped_rows == general->skipped_rows);
-  CHECK(fused->skipped_rows > 0);
+  CHECK((fused->skipped_rows > 0) == with_bad_rows);
   for (size_t c = 0; c < schema.size(); ++c) {
     const Column& x = fused->columns[c];
     const Column& y = general->columns[c];
