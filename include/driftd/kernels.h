@@ -31,9 +31,6 @@ void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts
 // Minimum and maximum of n >= 1 values.
 void min_max(const double* values, size_t n, double* min_out, double* max_out);
 
-// Largest |value| of n values (0 for n == 0).
-double max_abs(const double* values, size_t n);
-
 PowerSums power_sums(const double* values, size_t n, double scale, double center);
 
 // sum_i (c_i - b_i) * ln(c_i / b_i); every proportion must be > 0 (the caller
@@ -61,7 +58,6 @@ const char* active_target_name();
 namespace scalar {
 void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins);
 void min_max(const double* values, size_t n, double* min_out, double* max_out);
-double max_abs(const double* values, size_t n);
 PowerSums power_sums(const double* values, size_t n, double scale, double center);
 double psi_sum(const double* baseline, const double* current, size_t n);
 double js_divergence_sum(const double* p, const double* q, size_t n);

@@ -145,17 +145,6 @@ void MinMax(const double* HWY_RESTRICT values, size_t n, double* min_out, double
   *max_out = mx;
 }
 
-double MaxAbs(const double* HWY_RESTRICT values, size_t n) {
-  const hn::ScalableTag<double> d;
-  const size_t N = hn::Lanes(d);
-  auto m = hn::Zero(d);
-  size_t i = 0;
-  for (; i + N <= n; i += N) m = hn::Max(m, hn::Abs(hn::LoadU(d, values + i)));
-  double r = hn::GetLane(hn::MaxOfLanes(d, m));
-  for (; i < n; ++i) r = std::max(r, std::fabs(values[i]));
-  return r;
-}
-
 PowerSums PowerSumsImpl(const double* HWY_RESTRICT values, size_t n, double scale, double center) {
   const hn::ScalableTag<double> d;
   const size_t N = hn::Lanes(d);
@@ -291,7 +280,6 @@ namespace driftd::kernels {
 
 HWY_EXPORT(Histogram);
 HWY_EXPORT(MinMax);
-HWY_EXPORT(MaxAbs);
 HWY_EXPORT(PowerSumsImpl);
 HWY_EXPORT(PsiSum);
 HWY_EXPORT(JsDivergenceSum);
@@ -304,9 +292,6 @@ void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts
 }
 void min_max(const double* values, size_t n, double* min_out, double* max_out) {
   HWY_DYNAMIC_DISPATCH(MinMax)(values, n, min_out, max_out);
-}
-double max_abs(const double* values, size_t n) {
-  return HWY_DYNAMIC_DISPATCH(MaxAbs)(values, n);
 }
 PowerSums power_sums(const double* values, size_t n, double scale, double center) {
   return HWY_DYNAMIC_DISPATCH(PowerSumsImpl)(values, n, scale, center);

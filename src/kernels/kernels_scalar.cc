@@ -19,12 +19,6 @@ void min_max(const double* values, size_t n, double* min_out, double* max_out) {
   *max_out = *hi;
 }
 
-double max_abs(const double* values, size_t n) {
-  double r = 0;
-  for (size_t i = 0; i < n; ++i) r = std::max(r, std::fabs(values[i]));
-  return r;
-}
-
 PowerSums power_sums(const double* values, size_t n, double scale, double center) {
   PowerSums r;
   for (size_t i = 0; i < n; ++i) {

@@ -24,6 +24,30 @@ std::string error_of(const std::string& text, const std::string& name, uint64_t 
   REQUIRE_FALSE(t.ok());
   return t.error().message;
 }
+
+// Two reads of the same data hold the same rows: counters equal, numbers
+// bit for bit (NaN included), categories by text (codes may differ).
+void require_same_columns(const Table& a, const Table& b) {
+  REQUIRE(a.columns.size() == b.columns.size());
+  for (size_t c = 0; c < a.columns.size(); ++c) {
+    const Column& x = a.columns[c];
+    const Column& y = b.columns[c];
+    INFO("column " << x.name);
+    CHECK(x.missing == y.missing);
+    CHECK(x.type_errors == y.type_errors);
+    CHECK(x.infinite == y.infinite);
+    REQUIRE(x.numbers.size() == y.numbers.size());
+    // memcmp must not see the null data of an empty vector.
+    CHECK((x.numbers.empty() || std::memcmp(x.numbers.data(), y.numbers.data(),
+                                            x.numbers.size() * sizeof(double)) == 0));
+    REQUIRE(x.codes.size() == y.codes.size());
+    for (size_t i = 0; i < x.codes.size(); ++i) {
+      const bool xm = x.codes[i] == Column::kMissingCode, ym = y.codes[i] == Column::kMissingCode;
+      REQUIRE(xm == ym);
+      if (!xm) REQUIRE(x.dictionary[x.codes[i]] == y.dictionary[y.codes[i]]);
+    }
+  }
+}
 }  // namespace
 
 TEST_CASE("CSV: kinds, quoting, missing values, NaN/Inf/huge text", "[io]") {
@@ -253,25 +277,7 @@ TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", 
   CHECK(fused->rows == general->rows);
   CHECK(fused->skipped_rows == general->skipped_rows);
   CHECK((fused->skipped_rows > 0) == with_bad_rows);
-  for (size_t c = 0; c < schema.size(); ++c) {
-    const Column& x = fused->columns[c];
-    const Column& y = general->columns[c];
-    INFO("column " << x.name);
-    CHECK(x.missing == y.missing);
-    CHECK(x.type_errors == y.type_errors);
-    CHECK(x.infinite == y.infinite);
-    REQUIRE(x.numbers.size() == y.numbers.size());
-    // Bit-exact, NaN included (memcmp must not see the null data of an
-    // empty vector).
-    CHECK((x.numbers.empty() || std::memcmp(x.numbers.data(), y.numbers.data(),
-                                            x.numbers.size() * sizeof(double)) == 0));
-    REQUIRE(x.codes.size() == y.codes.size());
-    for (size_t i = 0; i < x.codes.size(); ++i) {
-      const bool xm = x.codes[i] == Column::kMissingCode, ym = y.codes[i] == Column::kMissingCode;
-      REQUIRE(xm == ym);
-      if (!xm) REQUIRE(x.dictionary[x.codes[i]] == y.dictionary[y.codes[i]]);
-    }
-  }
+  require_same_columns(*fused, *general);
 }
 
 TEST_CASE("reading in parallel chunks equals reading in one", "[io]") {
@@ -309,24 +315,7 @@ TEST_CASE("reading in parallel chunks equals reading in one", "[io]") {
     CHECK(a->skipped_rows == b->skipped_rows);
     CHECK(a->skipped_rows > 0);
     REQUIRE(a->skipped_examples.size() == b->skipped_examples.size());
-    for (size_t e = 0; e < a->skipped_examples.size(); ++e)
-      CHECK(a->skipped_examples[e].line == b->skipped_examples[e].line);
-    for (size_t c = 0; c < schema.size(); ++c) {
-      const Column& x = a->columns[c];
-      const Column& y = b->columns[c];
-      INFO("column " << x.name);
-      CHECK(x.missing == y.missing);
-      CHECK(x.type_errors == y.type_errors);
-      REQUIRE(x.numbers.size() == y.numbers.size());
-      CHECK((x.numbers.empty() || std::memcmp(x.numbers.data(), y.numbers.data(),
-                                              x.numbers.size() * sizeof(double)) == 0));
-      REQUIRE(x.codes.size() == y.codes.size());
-      for (size_t i = 0; i < x.codes.size(); ++i) {
-        const bool xm = x.codes[i] == Column::kMissingCode, ym = y.codes[i] == Column::kMissingCode;
-        REQUIRE(xm == ym);
-        if (!xm) REQUIRE(x.dictionary[x.codes[i]] == y.dictionary[y.codes[i]]);
-      }
-    }
+    for (size_t e = 0; e < a->skipped_examples.size(); ++e) require_same_columns(*a, *b);
     // And schema inference agrees too.
     auto sa = infer_schema(file, format, {}, one);
     auto sb = infer_schema(file, format, {}, many);

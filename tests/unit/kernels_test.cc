@@ -63,8 +63,7 @@ TEST_CASE("histogram kernel equals the scalar reference on every target", "[kern
   });
 }
 
-TEST_CASE("min_max, max_abs and power_sums equal the scalar reference on every target",
-          "[kernels]") {
+TEST_CASE("min_max and power_sums equal the scalar reference on every target", "[kernels]") {
   std::mt19937_64 rng(11);
   for_each_target([&] {
     for (const size_t n : {1u, 2u, 5u, 16u, 17u, 1001u}) {
@@ -74,7 +73,6 @@ TEST_CASE("min_max, max_abs and power_sums equal the scalar reference on every t
       kernels::scalar::min_max(v.data(), n, &rlo, &rhi);
       CHECK(lo == rlo);
       CHECK(hi == rhi);
-      CHECK(kernels::max_abs(v.data(), n) == kernels::scalar::max_abs(v.data(), n));
       for (const double scale : {1.0, 0.25}) {
         const auto s = kernels::power_sums(v.data(), n, scale, 0.5);
         const auto r = kernels::scalar::power_sums(v.data(), n, scale, 0.5);
