@@ -49,25 +49,20 @@ simdjson::error_code visit_line(od::parser& parser, const FileBuffer& file, size
         s.kind = Staged::kNull;
         break;
       case od::json_type::number: {
-        double d;
-        if (auto e = value.get_double().get(d)) {
-          // Out of double range: keep the literal, parse_number() decides.
-          std::string_view raw = value.raw_json_token();
-          while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
-                                  raw.back() == '\t'))
-            raw.remove_suffix(1);
-          s.kind = Staged::kText;
-          s.text = raw;
-          break;
-        }
-        s.kind = Staged::kNumber;
-        s.number = d;
-        // Keep the literal too, for categorical columns.
+        // The literal is kept too: categorical columns use its text, and a
+        // number out of double range is left to parse_number() (as +-inf).
         std::string_view raw = value.raw_json_token();
         while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
                                 raw.back() == '\t' || raw.back() == ',' || raw.back() == '}'))
           raw.remove_suffix(1);
         s.text = raw;
+        double d;
+        if (value.get_double().get(d)) {
+          s.kind = Staged::kText;
+        } else {
+          s.kind = Staged::kNumber;
+          s.number = d;
+        }
         break;
       }
       case od::json_type::string: {

@@ -28,6 +28,13 @@ const Column* Table::find(std::string_view name) const {
 }
 
 namespace {
+// Without leading and trailing spaces and tabs.
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -103,8 +110,7 @@ bool parse_decimal_fast(std::string_view s, double* out) {
 
 NumberParse parse_number(std::string_view s, double* out) {
   if (parse_decimal_fast(s, out)) return NumberParse::kFinite;
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  s = trim_blanks(s);
   if (s.empty()) return NumberParse::kMissing;
   if (s.front() == '+') {
     s.remove_prefix(1);
@@ -132,8 +138,7 @@ NumberParse parse_number(std::string_view s, double* out) {
 }
 
 bool is_missing_text(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  s = trim_blanks(s);
   return s.empty() || iequals(s, "nan");
 }
 

@@ -327,3 +327,16 @@ TEST_CASE("reading in parallel chunks equals reading in one", "[io]") {
     }
   }
 }
+
+TEST_CASE("JSON lines: numbers out of double range count as infinite, as in CSV", "[io]") {
+  auto t = read_text(
+      "{\"x\": 1e400, \"c\": 12}\n{\"x\": -1e999, \"c\": 1.50}\n{\"x\": 2, \"c\": \"a\"}\n",
+      "big.jsonl");
+  REQUIRE(t.ok());
+  CHECK(t->find("x")->kind == ColumnKind::kNumeric);
+  CHECK(t->find("x")->infinite == 2);
+  CHECK(t->find("x")->numbers[2] == 2.0);
+  const Column* c = t->find("c");
+  REQUIRE(c->kind == ColumnKind::kCategorical);
+  CHECK(c->dictionary[c->codes[1]] == "1.50");  // a number's literal text
+}
