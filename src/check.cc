@@ -34,6 +34,58 @@ class VectorSink final : public StatisticSink {
 // `scratch` is the column's own array when the caller gave the table away
 // (the finite values are compacted and sorted in place), else null and the
 // values are copied.
+}  // namespace
+
+CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile) {
+  for (const auto& c : profile.categories) {
+    index_.emplace(c.category, static_cast<uint32_t>(index_.size()));
+  }
+  size_ = profile.categories.size() + (profile.other_count > 0 ? 1 : 0);
+}
+
+uint32_t CategoryBins::bin_of(std::string_view category) const {
+  if (const auto it = index_.find(category); it != index_.end()) return it->second;
+  if (profile_.other_count > 0 &&
+      (!profile_.other_names_complete ||
+       std::binary_search(profile_.other_names.begin(), profile_.other_names.end(), category))) {
+    return static_cast<uint32_t>(profile_.categories.size());
+  }
+  return kNew;
+}
+
+void run_numeric_detectors(const NumericComparison& in, FeatureResult& r) {
+  VectorSink sink(r.stats);
+  for (const Detector* d : all_detectors()) d->numeric(in, sink);
+}
+
+void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_t> current_bins,
+                              std::span<const uint64_t> new_counts, uint64_t present,
+                              FeatureResult& r) {
+  const CategoricalProfile& bp = base.categorical;
+  // Aligned on the union: the baseline's categories, its 'other' bin when
+  // non-empty, then each new category in its own bin (empty on the
+  // baseline side).
+  std::vector<uint64_t> base_counts;
+  base_counts.reserve(current_bins.size() + new_counts.size());
+  for (const auto& c : bp.categories) base_counts.push_back(c.count);
+  if (bp.other_count > 0) base_counts.push_back(bp.other_count);
+  std::vector<uint64_t> cur_counts(current_bins.begin(), current_bins.end());
+  uint64_t new_rows = 0;
+  for (const uint64_t n : new_counts) {
+    new_rows += n;
+    base_counts.push_back(0);
+    cur_counts.push_back(n);
+  }
+  const auto base_props = proportions(base_counts);
+  const auto cur_props = proportions(cur_counts);
+  const CategoricalComparison in{base,      base_counts, cur_counts, base_props,
+                                 cur_props, present,     new_rows};
+  VectorSink sink(r.stats);
+  for (const Detector* d : all_detectors()) d->categorical(in, sink);
+}
+
+namespace {
+
 void compare_numeric(const ColumnProfile& base, const Column& col, std::vector<double>* scratch,
                      FeatureResult& r) {
   std::vector<double> copied;
@@ -45,58 +97,35 @@ void compare_numeric(const ColumnProfile& base, const Column& col, std::vector<d
   if (base.numeric.moments.count > 0) current_props = proportions(bin_counts_sorted(values, cuts));
   const std::vector<double> base_props = proportions(base.numeric.bin_counts);
   const stats::EcdfDistances ecdf = stats::ecdf_distances(base.numeric.sample, values);
-  const NumericComparison in{base, base_props, values, current_props, moments, ecdf};
-  VectorSink sink(r.stats);
-  for (const Detector* d : all_detectors()) d->numeric(in, sink);
+  const NumericComparison in{base, base_props, values.size(), current_props, moments, ecdf};
+  run_numeric_detectors(in, r);
 }
 
 void compare_categorical(const ColumnProfile& base, const Column& col, FeatureResult& r) {
   const CategoricalProfile& bp = base.categorical;
-  std::vector<uint64_t> base_counts;
-  StringIndex bin_of;
-  for (const auto& c : bp.categories) {
-    bin_of.emplace(c.category, static_cast<uint32_t>(base_counts.size()));
-    base_counts.push_back(c.count);
-  }
-  const bool has_other = bp.other_count > 0;
-  const uint32_t other_bin = static_cast<uint32_t>(base_counts.size());
-  if (has_other) base_counts.push_back(bp.other_count);
-
+  const CategoryBins bins(bp);
   std::vector<uint64_t> code_counts(col.dictionary.size(), 0);
   uint64_t present = 0;
   for (const uint32_t code : col.codes) {
     if (code != Column::kMissingCode) ++code_counts[code], ++present;
   }
-  std::vector<uint64_t> cur_counts(base_counts.size(), 0);
-  uint64_t new_rows = 0;
+  std::vector<uint64_t> cur_counts(bins.size(), 0);
+  std::vector<uint64_t> new_counts;
   for (size_t code = 0; code < col.dictionary.size(); ++code) {
     if (code_counts[code] == 0) continue;
-    const std::string& name = col.dictionary[code];
-    if (const auto it = bin_of.find(name); it != bin_of.end()) {
-      cur_counts[it->second] += code_counts[code];
-      continue;
+    const uint32_t bin = bins.bin_of(col.dictionary[code]);
+    if (bin == CategoryBins::kNew) {
+      new_counts.push_back(code_counts[code]);
+    } else {
+      cur_counts[bin] += code_counts[code];
     }
-    const bool pooled =
-        has_other && (std::binary_search(bp.other_names.begin(), bp.other_names.end(), name) ||
-                      !bp.other_names_complete);
-    if (pooled) {
-      cur_counts[other_bin] += code_counts[code];
-      continue;
-    }
-    // A category the baseline never saw: its own bin, empty on the baseline side.
-    new_rows += code_counts[code];
-    base_counts.push_back(0);
-    cur_counts.push_back(code_counts[code]);
   }
-  const auto base_props = proportions(base_counts);
-  const auto cur_props = proportions(cur_counts);
-  const CategoricalComparison in{base,      base_counts, cur_counts, base_props,
-                                 cur_props, present,     new_rows};
-  VectorSink sink(r.stats);
-  for (const Detector* d : all_detectors()) d->categorical(in, sink);
+  compare_categorical_bins(base, cur_counts, new_counts, present, r);
 }
 
-void decide(FeatureResult& r) {
+}  // namespace
+
+void decide_drift(FeatureResult& r) {
   if (r.status == "missing_in_serving") {
     r.drift = true;
     r.rule.method = "schema";
@@ -115,8 +144,6 @@ void decide(FeatureResult& r) {
     r.severity = v > 0 ? t / v : HUGE_VAL;
   }
 }
-
-}  // namespace
 
 namespace {
 
@@ -188,9 +215,18 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
         compare_categorical(base, *col, r);
       }
     }
-    decide(r);
+    decide_drift(r);
   });
 
+  summarize_features(rep);
+  return rep;
+}
+
+}  // namespace
+
+void summarize_features(CheckReport& rep) {
+  rep.missing_columns.clear();
+  rep.features_compared = rep.features_drifted = 0;
   for (const auto& r : rep.features) {
     if (r.status == "missing_in_serving") rep.missing_columns.push_back(r.name);
     if (r.role != ColumnRole::kFeature) continue;
@@ -202,11 +238,7 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
         static_cast<double>(rep.features_drifted) / static_cast<double>(rep.features_compared);
     rep.dataset_drift = rep.drift_share >= rep.share_threshold;
   }
-
-  return rep;
 }
-
-}  // namespace
 
 CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options) {
   return compare_impl(baseline, table, nullptr, options);

@@ -24,7 +24,7 @@ std::span<const StatisticInfo> JensenShannonDetector::statistics() const {
 
 void JensenShannonDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   out.put("jensen_shannon", js(in.baseline_proportions, in.current_proportions,
-                               in.baseline.numeric.moments.count > 0, !in.current_sorted.empty()));
+                               in.baseline.numeric.moments.count > 0, in.current_count > 0));
 }
 
 void JensenShannonDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {

@@ -17,13 +17,13 @@ std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const {
 
 void KolmogorovSmirnovDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   const auto& sample = in.baseline.numeric.sample;
-  if (sample.empty() || in.current_sorted.empty()) {
+  if (sample.empty() || in.current_count == 0) {
     out.put("ks_statistic", std::nullopt);
     out.put("ks_p_value", std::nullopt);
     return;
   }
   const double d = in.ecdf.ks;
-  const double p = stats::ks_two_sample_p_value(d, sample.size(), in.current_sorted.size());
+  const double p = stats::ks_two_sample_p_value(d, sample.size(), in.current_count);
   out.put("ks_statistic", d);
   out.put("ks_p_value", std::isnan(p) ? std::nullopt : std::optional<double>(p));
 }

@@ -21,7 +21,7 @@ std::span<const StatisticInfo> PsiDetector::statistics() const {
 
 void PsiDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   out.put("psi", psi(in.baseline_proportions, in.current_proportions,
-                     in.baseline.numeric.moments.count > 0, !in.current_sorted.empty()));
+                     in.baseline.numeric.moments.count > 0, in.current_count > 0));
 }
 
 void PsiDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {

@@ -15,7 +15,7 @@ std::span<const StatisticInfo> WassersteinDetector::statistics() const {
 void WassersteinDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
   const auto& sample = in.baseline.numeric.sample;
   const double sd = in.baseline.numeric.moments.std;
-  if (sample.empty() || in.current_sorted.empty() || !(sd > 0)) {
+  if (sample.empty() || in.current_count == 0 || !(sd > 0)) {
     out.put("wasserstein", std::nullopt);
     return;
   }

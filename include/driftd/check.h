@@ -5,7 +5,9 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "driftd/baseline.h"
@@ -86,6 +88,38 @@ CheckReport compare(const Baseline& baseline, const Table& table, const CheckOpt
 // numeric column): the table is left with its numeric columns compacted
 // and sorted.
 CheckReport compare(const Baseline& baseline, Table&& table, const CheckOptions& options);
+
+// Pieces the batch check and the daemon's windows share.
+struct NumericComparison;
+
+// Maps category text to its bin in a categorical baseline profile: the
+// baseline's categories in order, then its 'other' bin when non-empty.
+// Names pooled into 'other' (or any name, when the pooled names were not all
+// kept) go to 'other'; a name the baseline never saw is kNew.
+class CategoryBins {
+ public:
+  static constexpr uint32_t kNew = 0xffffffffu;
+  explicit CategoryBins(const CategoricalProfile& profile);
+  uint32_t bin_of(std::string_view category) const;
+  size_t size() const { return size_; }  // baseline bins, 'other' included
+
+ private:
+  const CategoricalProfile& profile_;
+  StringIndex index_;
+  size_t size_ = 0;
+};
+
+// Runs every detector on a numeric column's comparison, appending to r.stats.
+void run_numeric_detectors(const NumericComparison& in, FeatureResult& r);
+// Runs every detector on a categorical column: `current_bins` per baseline
+// bin (CategoryBins order), `new_counts` one per category the baseline lacks.
+void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_t> current_bins,
+                              std::span<const uint64_t> new_counts, uint64_t present,
+                              FeatureResult& r);
+// Sets r.drift, drift_value and severity from r.rule and r.stats.
+void decide_drift(FeatureResult& r);
+// Dataset-level fields (missing columns, counts, drift share) from features.
+void summarize_features(CheckReport& report);
 
 // Reads `input` with the baseline's schema and compares.
 Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,

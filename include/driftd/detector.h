@@ -33,7 +33,7 @@ struct StatisticInfo {
 struct NumericComparison {
   const ColumnProfile& baseline;
   std::span<const double> baseline_proportions;  // per baseline bin
-  std::span<const double> current_sorted;        // finite current values
+  uint64_t current_count;                        // finite current values
   std::span<const double> current_proportions;   // on the baseline cut points
   const Moments& current_moments;
   // KS D and W1 between baseline sample and current values (one walk for
