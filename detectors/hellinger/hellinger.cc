@@ -22,9 +22,8 @@ std::span<const StatisticInfo> HellingerDetector::statistics() const {
 }
 
 void HellingerDetector::numeric(const NumericComparison& in, StatisticSink& out) const {
-  out.put("hellinger",
-          hellinger(in.baseline_proportions, in.current_proportions,
-                    in.baseline.numeric.moments.count > 0, in.current_count > 0));
+  out.put("hellinger", hellinger(in.baseline_proportions, in.current_proportions,
+                                 in.baseline.numeric.moments.count > 0, in.current_count > 0));
 }
 
 void HellingerDetector::categorical(const CategoricalComparison& in, StatisticSink& out) const {
