@@ -19,6 +19,14 @@ void write_metrics(JsonWriter& w, const Performance& p) {
 std::string report_json(const CheckReport& r) {
   JsonWriter w;
   w.begin_object();
+  write_report_fields(w, r);
+  w.end_object();
+  std::string out = std::move(w.str());
+  out += '\n';
+  return out;
+}
+
+void write_report_fields(JsonWriter& w, const CheckReport& r) {
   w.key("model").begin_object();
   w.key("name").value(r.model_name);
   w.key("version").value(r.model_version);
@@ -93,10 +101,6 @@ std::string report_json(const CheckReport& r) {
   } else {
     w.null();
   }
-  w.end_object();
-  std::string out = std::move(w.str());
-  out += '\n';
-  return out;
 }
 
 namespace {

@@ -128,6 +128,9 @@ Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,
 // {"rows": N, "features": {...}, "drift_share": x, "dataset_drift": b,
 //  "performance": {...}, ...}; see README "Report".
 std::string report_json(const CheckReport& report);
+// The same keys written into an object the caller has opened.
+class JsonWriter;
+void write_report_fields(JsonWriter& w, const CheckReport& report);
 // For people: features by severity, drift marked, ANSI colour if `color`.
 std::string report_table(const CheckReport& report, bool color);
 

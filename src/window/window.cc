@@ -1,0 +1,604 @@
+#include "driftd/window.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "driftd/detector.h"
+#include "driftd/json_writer.h"
+#include "driftd/summary.h"
+
+namespace driftd {
+
+namespace {
+
+int64_t floor_div(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+}  // namespace
+
+// ---- NumericGrid ----------------------------------------------------------
+
+NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
+  const NumericProfile& np = base.numeric;
+  const std::vector<double>& s = np.sample;
+  const size_t m = s.size();
+  sample_size_ = m;
+  if (np.moments.count > 0) {
+    center_ = np.moments.mean;
+    scale_ = np.moments.std > 0 ? np.moments.std : 1.0;
+  }
+  std::vector<double> pts(np.cut_points.begin(), np.cut_points.end());
+  if (m > 0) {
+    const size_t g = std::max<size_t>(resolution, 1);
+    for (size_t k = 0; k <= g; ++k) {
+      // Rank k (m-1) / G, exact in integers.
+      const size_t rank = static_cast<size_t>((static_cast<unsigned __int128>(k) * (m - 1)) / g);
+      pts.push_back(s[rank]);
+    }
+    // And G/2 evenly spaced points between the sample's min and max, so that
+    // no cell is wide where the baseline is sparse (heavy tails): W1 is
+    // approximated only inside cells where the two ECDFs cross, and its error
+    // there grows with the cell's width.
+    const double lo = s.front(), hi = s.back();
+    const size_t even = g / 2;
+    if (hi > lo && std::isfinite(hi - lo)) {
+      for (size_t k = 1; k < even; ++k) {
+        pts.push_back(lo + (hi - lo) * static_cast<double>(k) / static_cast<double>(even));
+      }
+    }
+  }
+  std::sort(pts.begin(), pts.end());
+  pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
+  point_ = std::move(pts);
+  const size_t k_points = point_.size();
+  const double dm = static_cast<double>(m);
+  cdf_at_.resize(k_points);
+  cdf_before_.resize(k_points);
+  cell_area_.assign(k_points + 1, 0.0);
+  for (size_t i = 0; i < k_points; ++i) {
+    const auto lo = std::lower_bound(s.begin(), s.end(), point_[i]);
+    const auto hi = std::upper_bound(lo, s.end(), point_[i]);
+    cdf_before_[i] = m ? static_cast<double>(lo - s.begin()) / dm : 0.0;
+    cdf_at_[i] = m ? static_cast<double>(hi - s.begin()) / dm : 0.0;
+    if (i > 0 && m > 0) {
+      // Integral of F_b over (p_{i-1}, p_i): F_b(p_{i-1}) w plus, for each
+      // sample value s strictly inside, (p_i - s) / m.
+      const auto in_lo = std::upper_bound(s.begin(), s.end(), point_[i - 1]);
+      double inside = 0;
+      for (auto it = in_lo; it != lo; ++it) inside += point_[i] - *it;
+      cell_area_[i] = cdf_at_[i - 1] * (point_[i] - point_[i - 1]) + inside / dm;
+    }
+  }
+  // PSI bin of a value = number of cut points <= it; every cut is a point.
+  const auto& cuts = np.cut_points;
+  bins_ = cuts.size() + 1;
+  slot_bin_.resize(slots());
+  for (size_t i = 0; i <= k_points; ++i) {
+    if (i < k_points) {
+      slot_bin_[2 * i] = static_cast<uint32_t>(
+          std::lower_bound(cuts.begin(), cuts.end(), point_[i]) - cuts.begin());
+      slot_bin_[2 * i + 1] = static_cast<uint32_t>(
+          std::upper_bound(cuts.begin(), cuts.end(), point_[i]) - cuts.begin());
+    } else {
+      slot_bin_[2 * i] = static_cast<uint32_t>(cuts.size());
+    }
+  }
+}
+
+uint32_t NumericGrid::slot_of(double v) const {
+  // Branch-free lower bound: the number of points below v.
+  const double* first = point_.data();
+  size_t n = point_.size();
+  while (n > 1) {
+    const size_t half = n / 2;
+    first = first[half - 1] < v ? first + half : first;
+    n -= half;
+  }
+  size_t i = static_cast<size_t>(first - point_.data());
+  if (n == 1 && *first < v) ++i;
+  const bool on_point = i < point_.size() && point_[i] == v;
+  return static_cast<uint32_t>(2 * i + (on_point ? 1 : 0));
+}
+
+// ---- summaries --------------------------------------------------------------
+
+void NumericSummary::init(const NumericGrid& grid) {
+  slot_counts.assign(grid.slots(), 0);
+  cell_sums.assign(grid.points() + 1, 0.0);
+}
+
+void NumericSummary::add(const NumericGrid& grid, double v) {
+  const uint32_t slot = grid.slot_of(v);
+  ++slot_counts[slot];
+  if ((slot & 1) == 0) cell_sums[slot / 2] += v;
+  const double u = (v - grid.center()) / grid.scale();
+  const double u2 = u * u;
+  power[0] += u;
+  power[1] += u2;
+  power[2] += u2 * u;
+  power[3] += u2 * u2;
+  if (count == 0) {
+    min = max = v;
+  } else {
+    min = std::min(min, v);
+    max = std::max(max, v);
+  }
+  ++count;
+}
+
+void NumericSummary::merge(const NumericSummary& o) {
+  if (o.count == 0) return;
+  for (size_t i = 0; i < slot_counts.size(); ++i) slot_counts[i] += o.slot_counts[i];
+  for (size_t i = 0; i < cell_sums.size(); ++i) cell_sums[i] += o.cell_sums[i];
+  for (int k = 0; k < 4; ++k) power[k] += o.power[k];
+  if (count == 0) {
+    min = o.min;
+    max = o.max;
+  } else {
+    min = std::min(min, o.min);
+    max = std::max(max, o.max);
+  }
+  count += o.count;
+}
+
+void CategoricalSummary::merge(const CategoricalSummary& o, size_t max_new) {
+  for (size_t i = 0; i < bin_counts.size(); ++i) bin_counts[i] += o.bin_counts[i];
+  present += o.present;
+  new_pooled += o.new_pooled;
+  for (const auto& [name, n] : o.new_categories) {
+    auto it = std::find_if(new_categories.begin(), new_categories.end(),
+                           [&](const auto& e) { return e.first == name; });
+    if (it != new_categories.end()) {
+      it->second += n;
+    } else if (new_categories.size() < max_new) {
+      new_categories.emplace_back(name, n);
+    } else {
+      new_pooled += n;
+    }
+  }
+}
+
+namespace {
+
+Moments moments_of(const NumericGrid& grid, const NumericSummary& s) {
+  Moments m;
+  m.count = s.count;
+  if (s.count == 0) return m;
+  const double n = static_cast<double>(s.count);
+  const double mu = s.power[0] / n;
+  const double e2 = s.power[1] / n, e3 = s.power[2] / n, e4 = s.power[3] / n;
+  const double m2 = std::max(0.0, e2 - mu * mu);
+  const double m3 = e3 - 3 * mu * e2 + 2 * mu * mu * mu;
+  const double m4 = e4 - 4 * mu * e3 + 6 * mu * mu * e2 - 3 * mu * mu * mu * mu;
+  m.min = s.min;
+  m.max = s.max;
+  m.mean = grid.center() + mu * grid.scale();
+  if (s.min == s.max) {
+    m.mean = s.min;
+    m.std = 0;
+    return m;  // constant: skewness and kurtosis undefined, as in the batch check
+  }
+  m.std = std::sqrt(m2) * grid.scale();
+  if (m2 > 0) {
+    m.skewness = m3 / std::pow(m2, 1.5);
+    m.kurtosis = m4 / (m2 * m2) - 3.0;
+  }
+  return m;
+}
+
+// KS D and W1 from the grid counts (see window.h for their error bounds).
+stats::EcdfDistances ecdf_of(const NumericGrid& grid, const NumericSummary& s) {
+  stats::EcdfDistances r;
+  const size_t k = grid.points();
+  if (s.count == 0 || grid.sample_size() == 0 || k == 0) {
+    r.ks = r.wasserstein = std::nan("");
+    return r;
+  }
+  const double n = static_cast<double>(s.count);
+  const auto& p = grid.point();
+  double d = 0, area = 0;
+  uint64_t below = 0;  // serving values below the current position
+  // Below the lowest point the baseline ECDF is 0.
+  area += (static_cast<double>(s.slot_counts[0]) * p[0] - s.cell_sums[0]) / n;
+  double fc_at_prev = 0;
+  for (size_t i = 0; i < k; ++i) {
+    below += s.slot_counts[2 * i];
+    const double fc_before = static_cast<double>(below) / n;
+    below += s.slot_counts[2 * i + 1];
+    const double fc_at = static_cast<double>(below) / n;
+    d = std::max({d, std::fabs(grid.cdf_before(i) - fc_before), std::fabs(grid.cdf_at(i) - fc_at)});
+    if (i > 0) {
+      const double w = p[i] - p[i - 1];
+      const double fc_area =
+          fc_at_prev * w + (static_cast<double>(s.slot_counts[2 * i]) * p[i] - s.cell_sums[i]) / n;
+      const double d_left = grid.cdf_at(i - 1) - fc_at_prev;
+      const double d_right = grid.cdf_before(i) - fc_before;
+      if (d_left * d_right >= 0) {
+        area += std::fabs(grid.cell_area(i) - fc_area);
+      } else {
+        area += w * (d_left * d_left + d_right * d_right) /
+                (2 * (std::fabs(d_left) + std::fabs(d_right)));
+      }
+    }
+    fc_at_prev = fc_at;
+  }
+  // Above the highest point the baseline ECDF is 1.
+  area += (s.cell_sums[k] - static_cast<double>(s.slot_counts[2 * k]) * p[k - 1]) / n;
+  r.ks = d;
+  r.wasserstein = area;
+  return r;
+}
+
+}  // namespace
+
+// ---- ModelMonitor -------------------------------------------------------------
+
+ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSettings settings)
+    : baseline_(std::move(baseline)), settings_(std::move(settings)) {
+  for (const auto& c : baseline_->columns) {
+    if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp) continue;
+    const int index = static_cast<int>(columns_.size());
+    columns_.push_back(&c);
+    column_index_.emplace(c.name, static_cast<uint32_t>(index));
+    if (c.role == ColumnRole::kPrediction) prediction_column_ = index;
+    if (c.kind == ColumnKind::kNumeric) {
+      grids_.emplace_back(c, settings_.ks_resolution);
+      bins_.emplace_back(nullptr);
+    } else {
+      grids_.emplace_back();
+      bins_.push_back(std::make_unique<CategoryBins>(c.categorical));
+    }
+  }
+  state_.assign(columns_.size(), CellState::kAbsent);
+  number_.assign(columns_.size(), 0.0);
+  text_.assign(columns_.size(), {});
+}
+
+int ModelMonitor::column_of(std::string_view name) const {
+  const auto it = column_index_.find(name);
+  return it == column_index_.end() ? -1 : static_cast<int>(it->second);
+}
+
+void ModelMonitor::clear_stage() {
+  std::fill(state_.begin(), state_.end(), CellState::kAbsent);
+}
+
+int64_t ModelMonitor::pane_of(int64_t t) const {
+  return floor_div(t, settings_.window.step);
+}
+
+Pane& ModelMonitor::pane_for(int64_t index) {
+  auto [it, inserted] = panes_.try_emplace(index);
+  if (inserted) {
+    Pane& p = it->second;
+    p.columns.resize(columns_.size());
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (columns_[c]->kind == ColumnKind::kNumeric) {
+        p.columns[c].numeric.init(grids_[c]);
+      } else {
+        p.columns[c].categorical.bin_counts.assign(bins_[c]->size(), 0);
+      }
+    }
+  }
+  return it->second;
+}
+
+void ModelMonitor::add_to_pane(Pane& pane) {
+  ++pane.rows;
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    ColumnSummary& cs = pane.columns[c];
+    const CellState st = state_[c];
+    if (st == CellState::kAbsent || st == CellState::kNull) {
+      ++cs.missing;
+      continue;
+    }
+    if (columns_[c]->kind == ColumnKind::kNumeric) {
+      if (st != CellState::kNumber) {
+        ++cs.type_errors;
+      } else if (std::isnan(number_[c])) {
+        ++cs.missing;
+      } else if (std::isinf(number_[c])) {
+        ++cs.infinite;
+      } else {
+        cs.numeric.add(grids_[c], number_[c]);
+      }
+      continue;
+    }
+    // Categorical: numbers and booleans count by their text, as in the batch reader.
+    if (st == CellState::kBadType) {
+      ++cs.type_errors;
+      continue;
+    }
+    std::string_view text = text_[c];
+    char buf[32];
+    if (st == CellState::kNumber) {  // decoders stage raw literals; this is a fallback
+      const auto res = std::to_chars(buf, buf + sizeof buf, number_[c]);
+      text = std::string_view(buf, static_cast<size_t>(res.ptr - buf));
+    }
+    CategoricalSummary& cat = cs.categorical;
+    ++cat.present;
+    const uint32_t bin = bins_[c]->bin_of(text);
+    if (bin != CategoryBins::kNew) {
+      ++cat.bin_counts[bin];
+      continue;
+    }
+    auto it = std::find_if(cat.new_categories.begin(), cat.new_categories.end(),
+                           [&](const auto& e) { return e.first == text; });
+    if (it != cat.new_categories.end()) {
+      ++it->second;
+    } else if (cat.new_categories.size() < settings_.max_new_categories) {
+      cat.new_categories.emplace_back(std::string(text), 1);
+    } else {
+      ++cat.new_pooled;
+    }
+  }
+}
+
+bool ModelMonitor::commit(int64_t ts_ms, const OnWindow& on_window) {
+  const WindowSettings& w = settings_.window;
+  const int64_t t = w.kind == WindowSettings::Kind::kCount ? static_cast<int64_t>(events_) : ts_ms;
+  if (!started_) {
+    started_ = true;
+    next_end_ = (pane_of(t) + 1) * w.step;
+    max_time_ = t;
+  }
+  if (t < next_end_ - w.size) {
+    ++late_;
+    clear_stage();
+    return false;
+  }
+  add_to_pane(pane_for(pane_of(t)));
+  ++events_;
+  clear_stage();
+  max_time_ = std::max(max_time_, t);
+  watermark_ =
+      w.kind == WindowSettings::Kind::kCount ? max_time_ + 1 : max_time_ - w.allowed_lateness;
+  close_through(watermark_, on_window);
+  return true;
+}
+
+void ModelMonitor::flush(const OnWindow& on_window) {
+  if (panes_.empty()) return;
+  const int64_t last_end = panes_.rbegin()->first * settings_.window.step + settings_.window.size;
+  close_through(last_end, on_window);
+}
+
+void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
+  const WindowSettings& w = settings_.window;
+  while (next_end_ <= watermark) {
+    const int64_t start = next_end_ - w.size;
+    bool has_rows = false;
+    for (auto it = panes_.lower_bound(pane_of(start)); it != panes_.end(); ++it) {
+      if (it->first >= pane_of(next_end_)) break;
+      has_rows = has_rows || it->second.rows > 0;
+    }
+    if (has_rows) on_window(evaluate(start, next_end_));
+    next_end_ += w.step;
+    // Panes no open window covers any more.
+    const int64_t first_needed = pane_of(next_end_ - w.size);
+    while (!panes_.empty() && panes_.begin()->first < first_needed) panes_.erase(panes_.begin());
+    if (panes_.empty()) {
+      // Nothing buffered: skip straight past the watermark (no empty windows).
+      next_end_ = std::max(next_end_, (floor_div(watermark, w.step) + 1) * w.step);
+    } else if (!has_rows) {
+      // Skip windows that end before the first buffered pane starts.
+      next_end_ = std::max(next_end_, (panes_.begin()->first + 1) * w.step);
+    }
+  }
+}
+
+WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
+  Pane merged;
+  merged.columns.resize(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c]->kind == ColumnKind::kNumeric) {
+      merged.columns[c].numeric.init(grids_[c]);
+    } else {
+      merged.columns[c].categorical.bin_counts.assign(bins_[c]->size(), 0);
+    }
+  }
+  for (auto it = panes_.lower_bound(pane_of(start)); it != panes_.end(); ++it) {
+    if (it->first >= pane_of(end)) break;
+    const Pane& p = it->second;
+    merged.rows += p.rows;
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      ColumnSummary& dst = merged.columns[c];
+      const ColumnSummary& src = p.columns[c];
+      dst.missing += src.missing;
+      dst.type_errors += src.type_errors;
+      dst.infinite += src.infinite;
+      dst.numeric.merge(src.numeric);
+      dst.categorical.merge(src.categorical, settings_.max_new_categories);
+    }
+  }
+
+  WindowResult out;
+  out.start = start;
+  out.end = end;
+  const bool by_count = settings_.window.kind == WindowSettings::Kind::kCount;
+  out.id = baseline_->model_name + "@" + baseline_->model_version + (by_count ? "/n/" : "/t/") +
+           std::to_string(start) + "-" + std::to_string(end);
+  CheckReport& rep = out.report;
+  rep.model_name = baseline_->model_name;
+  rep.model_version = baseline_->model_version;
+  rep.rows = merged.rows;
+  rep.share_threshold = settings_.rules.share_threshold;
+  rep.baseline_performance = baseline_->performance;
+  rep.features.resize(columns_.size());
+  const double rows = static_cast<double>(merged.rows);
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    const ColumnProfile& base = *columns_[c];
+    const ColumnSummary& cs = merged.columns[c];
+    FeatureResult& r = rep.features[c];
+    r.name = base.name;
+    r.kind = base.kind;
+    r.role = base.role;
+    r.rule = settings_.rules.rule_for(base.name);
+    r.rows = merged.rows;
+    r.baseline_missing_rate =
+        base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
+    r.missing = cs.missing;
+    r.type_errors = cs.type_errors;
+    r.infinite = cs.infinite;
+    r.missing_rate = rows > 0 ? static_cast<double>(cs.missing) / rows : 0.0;
+    r.type_error_rate = rows > 0 ? static_cast<double>(cs.type_errors) / rows : 0.0;
+    r.infinite_rate = rows > 0 ? static_cast<double>(cs.infinite) / rows : 0.0;
+    if (base.kind == ColumnKind::kNumeric) {
+      const NumericGrid& grid = grids_[c];
+      const Moments moments = moments_of(grid, cs.numeric);
+      std::vector<uint64_t> bin_counts(grid.bins(), 0);
+      for (size_t s = 0; s < cs.numeric.slot_counts.size(); ++s) {
+        bin_counts[grid.bin_of_slot(static_cast<uint32_t>(s))] += cs.numeric.slot_counts[s];
+      }
+      std::vector<double> current_props;
+      if (base.numeric.moments.count > 0) current_props = proportions(bin_counts);
+      const std::vector<double> base_props = proportions(base.numeric.bin_counts);
+      const stats::EcdfDistances ecdf = ecdf_of(grid, cs.numeric);
+      const NumericComparison in{base, base_props, cs.numeric.count, current_props, moments, ecdf};
+      run_numeric_detectors(in, r);
+    } else {
+      const CategoricalSummary& cat = cs.categorical;
+      std::vector<uint64_t> new_counts;
+      new_counts.reserve(cat.new_categories.size() + 1);
+      for (const auto& e : cat.new_categories) new_counts.push_back(e.second);
+      if (cat.new_pooled > 0) new_counts.push_back(cat.new_pooled);
+      compare_categorical_bins(base, cat.bin_counts, new_counts, cat.present, r);
+    }
+    decide_drift(r);
+  }
+  summarize_features(rep);
+  return out;
+}
+
+// ---- state ----------------------------------------------------------------------
+
+namespace {
+
+void save_pane(ByteWriter& out, const Pane& p) {
+  out.u64(p.rows);
+  for (const ColumnSummary& c : p.columns) {
+    out.u64(c.missing);
+    out.u64(c.type_errors);
+    out.u64(c.infinite);
+    const NumericSummary& n = c.numeric;
+    out.u64(n.count);
+    out.f64(n.min);
+    out.f64(n.max);
+    for (double v : n.power) out.f64(v);
+    uint64_t nonzero = 0;
+    for (uint64_t v : n.slot_counts) nonzero += v != 0;
+    out.u64(nonzero);
+    for (size_t s = 0; s < n.slot_counts.size(); ++s) {
+      if (n.slot_counts[s] == 0) continue;
+      out.u32(static_cast<uint32_t>(s));
+      out.u64(n.slot_counts[s]);
+      if ((s & 1) == 0) out.f64(n.cell_sums[s / 2]);
+    }
+    const CategoricalSummary& k = c.categorical;
+    out.u64(k.present);
+    out.u64(k.new_pooled);
+    out.u64(k.bin_counts.size());
+    for (uint64_t v : k.bin_counts) out.u64(v);
+    out.u64(k.new_categories.size());
+    for (const auto& [name, count] : k.new_categories) {
+      out.str(name);
+      out.u64(count);
+    }
+  }
+}
+
+}  // namespace
+
+void ModelMonitor::save(ByteWriter& out) const {
+  out.u8(started_ ? 1 : 0);
+  out.i64(next_end_);
+  out.i64(max_time_);
+  out.i64(watermark_);
+  out.u64(events_);
+  out.u64(late_);
+  out.u64(panes_.size());
+  for (const auto& [index, pane] : panes_) {
+    out.i64(index);
+    save_pane(out, pane);
+  }
+}
+
+bool ModelMonitor::load(ByteReader& in) {
+  started_ = in.u8() != 0;
+  next_end_ = in.i64();
+  max_time_ = in.i64();
+  watermark_ = in.i64();
+  events_ = in.u64();
+  late_ = in.u64();
+  panes_.clear();
+  const uint64_t n_panes = in.count(16);
+  for (uint64_t i = 0; i < n_panes && in.ok(); ++i) {
+    Pane& p = pane_for(in.i64());
+    p.rows = in.u64();
+    for (size_t c = 0; c < columns_.size() && in.ok(); ++c) {
+      ColumnSummary& cs = p.columns[c];
+      cs.missing = in.u64();
+      cs.type_errors = in.u64();
+      cs.infinite = in.u64();
+      NumericSummary& n = cs.numeric;
+      n.count = in.u64();
+      n.min = in.f64();
+      n.max = in.f64();
+      for (double& v : n.power) v = in.f64();
+      const uint64_t nonzero = in.count(12);
+      for (uint64_t k = 0; k < nonzero && in.ok(); ++k) {
+        const uint32_t slot = in.u32();
+        const uint64_t count = in.u64();
+        if (slot >= n.slot_counts.size()) {
+          in.fail("a grid slot past the baseline's grid (another baseline or resolution?)");
+          break;
+        }
+        n.slot_counts[slot] = count;
+        if ((slot & 1) == 0) n.cell_sums[slot / 2] = in.f64();
+      }
+      CategoricalSummary& k = cs.categorical;
+      k.present = in.u64();
+      k.new_pooled = in.u64();
+      const uint64_t nbins = in.count(8);
+      if (in.ok() && nbins != k.bin_counts.size()) {
+        in.fail("category bins differ from the baseline's");
+        break;
+      }
+      for (uint64_t& v : k.bin_counts) v = in.u64();
+      const uint64_t n_new = in.count(16);
+      for (uint64_t e = 0; e < n_new && in.ok(); ++e) {
+        std::string name = in.str();
+        const uint64_t count = in.u64();
+        k.new_categories.emplace_back(std::move(name), count);
+      }
+    }
+  }
+  return in.ok();
+}
+
+// ---- output ----------------------------------------------------------------------
+
+std::string window_json_line(const WindowResult& w, const WindowSettings& settings) {
+  JsonWriter j(-1);
+  j.begin_object();
+  j.key("window").begin_object();
+  j.key("id").value(w.id);
+  const bool by_count = settings.kind == WindowSettings::Kind::kCount;
+  j.key("kind").value(by_count ? "count" : "time");
+  j.key("start").value(w.start);
+  j.key("end").value(w.end);
+  j.key("size").value(settings.size);
+  j.key("step").value(settings.step);
+  j.end_object();
+  write_report_fields(j, w.report);
+  j.end_object();
+  std::string out = std::move(j.str());
+  out += '\n';
+  return out;
+}
+
+}  // namespace driftd

@@ -1,0 +1,248 @@
+// Streaming windows against the batch check on the same rows: bins, PSI,
+// JS, Hellinger, moments and categorical statistics agree to rounding; KS D
+// within the documented 1/G bound (the issue asks for 0.005); W1 close.
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "driftd/check.h"
+#include "driftd/window.h"
+#include "test_util.h"
+
+namespace driftd {
+namespace {
+
+struct Rows {
+  std::vector<double> x, y;          // numeric features
+  std::vector<std::string> country;  // categorical; "" = missing
+};
+
+Rows make_rows(size_t n, double shift, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(shift, 1.0);
+  std::lognormal_distribution<double> lognormal(0.0, 1.0 + shift * 0.2);
+  std::uniform_int_distribution<int> pick(0, 9);
+  const char* names[] = {"DE", "FR", "US", "US", "GB", "DE", "IT", "ES", "US", "NL"};
+  Rows r;
+  for (size_t i = 0; i < n; ++i) {
+    r.x.push_back(i % 97 == 0 ? std::nan("") : normal(rng));
+    r.y.push_back(std::round(lognormal(rng) * 4) / 4);  // ties on purpose
+    const int k = pick(rng);
+    r.country.push_back(i % 53 == 0 ? "" : (shift > 0 && k == 9 ? "BR" : names[k]));
+  }
+  return r;
+}
+
+Table to_table(const Rows& r) {
+  Table t;
+  t.rows = r.x.size();
+  Column x{"x", ColumnKind::kNumeric}, y{"y", ColumnKind::kNumeric};
+  Column c{"country", ColumnKind::kCategorical};
+  for (size_t i = 0; i < r.x.size(); ++i) {
+    x.numbers.push_back(r.x[i]);
+    if (std::isnan(r.x[i])) ++x.missing;
+    y.numbers.push_back(r.y[i]);
+    if (r.country[i].empty()) {
+      c.codes.push_back(Column::kMissingCode);
+      ++c.missing;
+    } else {
+      c.codes.push_back(c.intern(r.country[i]));
+    }
+  }
+  t.columns = {std::move(x), std::move(y), std::move(c)};
+  return t;
+}
+
+std::shared_ptr<const Baseline> baseline_of(const Rows& r) {
+  BaselineBuildOptions o;
+  o.model_name = "fraud";
+  o.model_version = "3";
+  o.built_at = "2026-11-26T00:00:00Z";
+  auto b = profile_table(to_table(r), o);
+  REQUIRE(b.ok());
+  return std::make_shared<const Baseline>(std::move(*b));
+}
+
+void stage_row(ModelMonitor& m, const Rows& r, size_t i) {
+  m.stage_number(m.column_of("x"), r.x[i]);
+  m.stage_number(m.column_of("y"), r.y[i]);
+  if (r.country[i].empty()) {
+    m.stage_null(m.column_of("country"));
+  } else {
+    m.stage_text(m.column_of("country"), r.country[i]);
+  }
+}
+
+const FeatureResult& feature(const CheckReport& rep, const std::string& name) {
+  for (const auto& f : rep.features) {
+    if (f.name == name) return f;
+  }
+  FAIL("no feature " << name);
+  return rep.features.front();
+}
+
+void expect_matches_batch(const CheckReport& streamed, const CheckReport& batch, double ks_bound) {
+  REQUIRE(streamed.rows == batch.rows);
+  for (const auto& b : batch.features) {
+    const FeatureResult& s = feature(streamed, b.name);
+    INFO("feature " << b.name);
+    CHECK(s.missing == b.missing);
+    CHECK(s.drift == b.drift);
+    for (const auto& stat : b.stats) {
+      INFO("statistic " << stat.key);
+      const auto got = s.get(stat.key);
+      REQUIRE(got.has_value() == stat.value.has_value());
+      if (!stat.value) continue;
+      const double want = *stat.value;
+      if (stat.key == "ks_statistic") {
+        CHECK(std::fabs(*got - want) <= ks_bound);
+      } else if (stat.key == "ks_p_value") {
+        continue;  // a function of D: checked through D
+      } else if (stat.key == "wasserstein") {
+        CHECK(std::fabs(*got - want) <= 0.01 * want + 1e-3);
+      } else if (stat.key == "kurtosis" || stat.key == "baseline_kurtosis") {
+        CHECK(std::fabs(*got - want) <= 1e-6 * std::fabs(want) + 1e-8);
+      } else {
+        CHECK(test::agrees(want, *got, stat.key.find("p_value") != std::string::npos));
+      }
+    }
+  }
+  CHECK(streamed.drift_share == batch.drift_share);
+}
+
+TEST_CASE("a count window reproduces the batch check on the same rows", "[window]") {
+  const Rows train = make_rows(20000, 0.0, 1);
+  const auto base = baseline_of(train);
+  for (const double shift : {0.0, 0.6}) {
+    INFO("shift " << shift);
+    const Rows serving = make_rows(5000, shift, 7);
+    MonitorSettings s;
+    s.window.kind = WindowSettings::Kind::kCount;
+    s.window.size = s.window.step = 5000;
+    ModelMonitor m(base, s);
+    std::vector<WindowResult> windows;
+    for (size_t i = 0; i < serving.x.size(); ++i) {
+      stage_row(m, serving, i);
+      REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
+    }
+    REQUIRE(windows.size() == 1);
+    CHECK(windows[0].id == "fraud@3/n/0-5000");
+    const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
+    expect_matches_batch(windows[0].report, batch, 1.0 / 512);
+  }
+}
+
+TEST_CASE("KS D stays within 1/G of the exact value at every resolution", "[window]") {
+  const Rows train = make_rows(30000, 0.0, 3);
+  const auto base = baseline_of(train);
+  const Rows serving = make_rows(8000, 0.3, 11);
+  const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
+  for (const size_t g : {64u, 200u, 512u, 2048u}) {
+    MonitorSettings s;
+    s.ks_resolution = g;
+    s.window.kind = WindowSettings::Kind::kCount;
+    s.window.size = s.window.step = 8000;
+    ModelMonitor m(base, s);
+    std::vector<WindowResult> out;
+    for (size_t i = 0; i < serving.x.size(); ++i) {
+      stage_row(m, serving, i);
+      (void)m.commit(0, [&](WindowResult&& w) { out.push_back(std::move(w)); });
+    }
+    REQUIRE(out.size() == 1);
+    for (const char* col : {"x", "y"}) {
+      INFO("G = " << g << ", column " << col);
+      const double exact = *feature(batch, col).get("ks_statistic");
+      const double streamed = *feature(out[0].report, col).get("ks_statistic");
+      CHECK(streamed <= exact + 1e-12);  // a maximum over a subset of points
+      CHECK(exact - streamed <= 1.0 / static_cast<double>(g) + 1.0 / 30000);
+    }
+  }
+}
+
+TEST_CASE("sliding time windows are unions of panes; late events are counted", "[window]") {
+  const Rows train = make_rows(10000, 0.0, 5);
+  const auto base = baseline_of(train);
+  const Rows serving = make_rows(6000, 0.2, 9);
+  MonitorSettings s;
+  s.window.size = 3000;  // ms
+  s.window.step = 1000;
+  s.window.allowed_lateness = 500;
+  ModelMonitor m(base, s);
+  std::vector<WindowResult> out;
+  const int64_t t0 = 1764115200000;  // 2025-11-26T00:00:00Z
+  auto on = [&](WindowResult&& w) { out.push_back(std::move(w)); };
+  // One event per ms, each ninth event 400 ms out of order (within lateness).
+  for (size_t i = 0; i < serving.x.size(); ++i) {
+    const int64_t ts = t0 + static_cast<int64_t>(i) - (i % 9 == 0 ? 400 : 0);
+    stage_row(m, serving, i);
+    REQUIRE(m.commit(ts, on));
+  }
+  // An event older than every open window: counted as late, not added.
+  stage_row(m, serving, 0);
+  CHECK_FALSE(m.commit(t0, on));
+  CHECK(m.late_events() == 1);
+  m.flush(on);
+  // The first event is 400 ms early: windows end every second from t0 to
+  // t0+8000 (the last two partial, closed by the flush).
+  REQUIRE(out.size() == 9);
+  for (size_t k = 0; k < out.size(); ++k) {
+    const int64_t end = t0 + 1000 * static_cast<int64_t>(k);
+    CHECK(out[k].end == end);
+    CHECK(out[k].start == end - 3000);
+    // The same rows by event time, through the batch check.
+    Rows sub;
+    for (size_t i = 0; i < serving.x.size(); ++i) {
+      const int64_t ts = t0 + static_cast<int64_t>(i) - (i % 9 == 0 ? 400 : 0);
+      if (ts >= out[k].start && ts < out[k].end) {
+        sub.x.push_back(serving.x[i]);
+        sub.y.push_back(serving.y[i]);
+        sub.country.push_back(serving.country[i]);
+      }
+    }
+    INFO("window " << out[k].id);
+    expect_matches_batch(out[k].report, compare(*base, to_table(sub), CheckOptions{}), 1.0 / 512);
+  }
+}
+
+TEST_CASE("a monitor restored from its saved state continues exactly", "[window]") {
+  const Rows train = make_rows(10000, 0.0, 5);
+  const auto base = baseline_of(train);
+  const Rows serving = make_rows(9000, 0.4, 13);
+  MonitorSettings s;
+  s.window.size = 2000;
+  s.window.step = 1000;
+  auto run = [&](ModelMonitor& m, size_t from, size_t to, std::vector<std::string>& lines) {
+    for (size_t i = from; i < to; ++i) {
+      stage_row(m, serving, i);
+      (void)m.commit(static_cast<int64_t>(i) - (i % 5 == 0 ? 300 : 0),
+                     [&](WindowResult&& w) { lines.push_back(window_json_line(w, s.window)); });
+    }
+  };
+  std::vector<std::string> straight, resumed;
+  ModelMonitor a(base, s);
+  run(a, 0, serving.x.size(), straight);
+
+  ModelMonitor b(base, s);
+  run(b, 0, 4321, resumed);
+  ByteWriter w;
+  b.save(w);
+  ModelMonitor c(base, s);
+  ByteReader r(w.bytes());
+  REQUIRE(c.load(r));
+  CHECK(r.at_end());
+  run(c, 4321, serving.x.size(), resumed);
+  CHECK(resumed == straight);
+  CHECK(straight.size() == 9);  // ends 0, 1000, ..., 8000
+
+  // Every truncation of the state is refused, none crashes.
+  for (size_t len = 0; len < w.bytes().size(); len += 1 + len / 16) {
+    ModelMonitor d(base, s);
+    ByteReader t(std::string_view(w.bytes()).substr(0, len));
+    CHECK_FALSE(d.load(t));
+  }
+}
+
+}  // namespace
+}  // namespace driftd
