@@ -5,6 +5,7 @@
 
 #include "driftd/check.h"
 #include "driftd/detector.h"
+#include "src/drift_rules_toml.h"
 
 namespace driftd {
 
@@ -69,6 +70,18 @@ Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& s
        << e.description();
     return Error{os.str()};
   }
+  for (const auto& [k, node] : doc) {
+    if (k.str() != "drift") {
+      return Error{source + ":" + std::to_string(node.source().begin.line) + ": " +
+                   std::string(k.str()) + ": unknown key"};
+    }
+  }
+  if (!doc.contains("drift")) return DriftRules{};
+  return parse_drift_node(*doc.get("drift"), source, "drift");
+}
+
+Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::string& source,
+                                    const std::string& prefix) {
   auto where = [&](const toml::node& n, const std::string& key) {
     return source + ":" + std::to_string(n.source().begin.line) + ": " + key;
   };
@@ -77,19 +90,12 @@ Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& s
     return Error{where(n, key) + ": expected a number"};
   };
   DriftRules rules;
-  for (const auto& [k, node] : doc) {
-    if (k.str() != "drift") return Error{where(node, std::string(k.str())) + ": unknown key"};
-  }
-  const toml::table* drift = doc["drift"].as_table();
-  if (drift == nullptr) {
-    if (doc.contains("drift"))
-      return Error{where(*doc.get("drift"), "drift") + ": expected a table"};
-    return rules;
-  }
+  const toml::table* drift = drift_node.as_table();
+  if (drift == nullptr) return Error{where(drift_node, prefix) + ": expected a table"};
   bool have_threshold = false;
   double threshold = 0;
   for (const auto& [k, node] : *drift) {
-    const std::string key = "drift." + std::string(k.str());
+    const std::string key = prefix + "." + std::string(k.str());
     if (k == "method") {
       const auto v = node.value<std::string>();
       if (!v) return Error{where(node, key) + ": expected a string"};

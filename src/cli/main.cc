@@ -1,4 +1,4 @@
-// driftd command line: `baseline build`, `check`, `version`.
+// driftd command line: `baseline build`, `check`, `run`, `config check`, `version`.
 // Exit status: 0 success, 1 `check --fail-on-drift` found dataset drift,
 // 2 bad usage or bad input (with a message naming file, line and column).
 #include <unistd.h>
@@ -14,6 +14,8 @@
 
 #include "driftd/baseline.h"
 #include "driftd/check.h"
+#include "driftd/daemon.h"
+#include "driftd/daemon_config.h"
 #include "driftd/kernels.h"
 #include "driftd/simd_target.h"
 
@@ -151,6 +153,20 @@ int main(int argc, char** argv) {
   check->add_option("--model-version", c_version, "Refuse a baseline of another model version");
   check->add_flag("--fail-on-drift", fail_on_drift, "Exit 1 when the dataset drifts");
 
+  // ---- run (the daemon) and config check
+  std::string r_config;
+  driftd::RunOptions r_options;
+  auto* run = app.add_subcommand("run", "Run the monitoring daemon");
+  run->add_option("--config", r_config, "driftd.toml")->required();
+  run->add_flag("--exit-when-done", r_options.exit_when_done,
+                "Exit (after a checkpoint) once every source without follow reached its end");
+  auto* config_cmd = app.add_subcommand("config", "Configuration files");
+  config_cmd->require_subcommand(1);
+  std::string cc_file;
+  auto* config_check = config_cmd->add_subcommand(
+      "check", "Validate a daemon configuration (and its baselines) without starting");
+  config_check->add_option("file", cc_file, "driftd.toml")->required();
+
   // ---- version
   auto* version = app.add_subcommand("version", "Version and SIMD targets");
 
@@ -169,6 +185,15 @@ int main(int argc, char** argv) {
   auto target = driftd::select_simd_target_from_env();
   if (!target) return fail(target.error().message);
   spdlog::info("SIMD target {} (set DRIFTD_SIMD_TARGET to force one)", *target);
+
+  if (run->parsed()) return driftd::run_daemon(r_config, r_options);
+  if (config_check->parsed()) {
+    auto config = driftd::load_daemon_config(cc_file);
+    if (!config) return fail(config.error().message);
+    std::printf("%s: ok (%zu models, %zu sources)\n", cc_file.c_str(), config->models.size(),
+                config->sources.size());
+    return 0;
+  }
 
   if (version->parsed()) {
     std::printf("driftd %s\nSIMD target: %s\nsupported:", DRIFTD_VERSION, target->c_str());

@@ -1,0 +1,44 @@
+// `driftd run`: the long-running monitor.
+//
+// Threads: one ingest thread owns every source, decoder and monitor (no
+// locks on the event path); one HTTP thread serves /healthz, /readyz,
+// /metrics and the JSON API from a published copy of the counters and
+// snapshots, which the ingest thread refreshes once per batch and at every
+// window close (never per event).
+//
+// Crash safety: a checkpoint holds every monitor's state and every source's
+// offset, taken together between batches, written atomically (temp file,
+// fsync, rename) with a version and an XXH3 checksum. Windows are appended
+// to the windows log (and it is fsynced) before the checkpoint that covers
+// them, so after a kill a restart replays from the last checkpoint and may
+// write a window again, with the same id and the same content; it never
+// loses one or counts an event twice.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "driftd/daemon_config.h"
+#include "driftd/result.h"
+
+namespace driftd {
+
+inline constexpr uint32_t kCheckpointFormatVersion = 1;
+inline constexpr char kCheckpointMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'C', 'K'};
+
+struct RunOptions {
+  bool exit_when_done = false;  // exit once every non-following source hit its end
+};
+
+// Runs until SIGTERM/SIGINT (or, with exit_when_done, the end of the input).
+// Returns the process exit status.
+int run_daemon(const std::string& config_path, const RunOptions& options);
+
+// Checkpoint framing, exposed for the golden-file and truncation tests:
+// magic, u32 version, payload, XXH3-64 of everything before it.
+std::string frame_checkpoint(std::string_view payload);
+// The payload of a framed checkpoint, or why it is refused.
+Result<std::string_view> unframe_checkpoint(std::string_view file, const std::string& source);
+
+}  // namespace driftd

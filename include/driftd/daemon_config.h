@@ -1,0 +1,70 @@
+// The daemon's configuration (`driftd run --config driftd.toml`), validated
+// as a whole before anything starts: unknown keys, wrong types, missing
+// baselines and invalid window sizes are errors naming the key and line.
+// See config/driftd.example.toml for every key with its default.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "driftd/baseline.h"
+#include "driftd/check.h"
+#include "driftd/result.h"
+#include "driftd/window.h"
+
+namespace driftd {
+
+// Field names of the event format, configurable per source.
+struct EventFields {
+  std::string model = "model";
+  std::string model_version = "model_version";
+  std::string id = "id";
+  std::string timestamp = "ts";
+  std::string features = "features";
+  std::string prediction = "prediction";
+  std::string label = "label";
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string type;  // "file" (kafka and http: later)
+  EventFields fields;
+  // file
+  std::string path;  // "-" for stdin
+  bool from_end = false;
+  bool follow = false;
+  double replay_speed = 0;           // 0: as fast as possible; 1: event-time pace
+  bool close_windows_at_end = true;  // without follow: flush open windows at EOF
+};
+
+struct ModelConfig {
+  std::string name, version;
+  std::string baseline_path;
+  MonitorSettings monitor;
+  std::shared_ptr<const Baseline> baseline;  // loaded and checked by load_daemon_config
+};
+
+struct DaemonConfig {
+  std::string source_file;  // the configuration file itself
+  std::string listen = "127.0.0.1:9108";
+  std::string state_dir = "driftd-state";
+  double checkpoint_interval_s = 10;
+  double shutdown_deadline_s = 10;
+  std::string windows_log;  // relative to state_dir unless absolute
+  std::string dead_letter;  // relative to state_dir unless absolute
+  std::string log_level = "info";
+  std::vector<SourceConfig> sources;
+  std::vector<ModelConfig> models;
+};
+
+// Parses and validates, loading every baseline (so a bad baseline path or a
+// baseline of another model is reported at start-up, not at the first event).
+Result<DaemonConfig> load_daemon_config(const std::string& path);
+Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::string& source);
+
+// "30s", "5m", "1h", "250ms", "2d" -> milliseconds.
+Result<int64_t> parse_duration_ms(std::string_view text);
+
+}  // namespace driftd

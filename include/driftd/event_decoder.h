@@ -1,0 +1,82 @@
+// Decodes prediction events (one JSON object each) with simdjson On-Demand
+// and feeds them to the monitor of their model. One parser is reused for
+// every event; nothing is allocated per event on the accepted path.
+//
+// Event: {"model":"fraud","model_version":"3","id":"req-81",
+//         "ts":"2026-11-22T10:00:00Z" (or epoch ms),
+//         "features":{"amount":12.5,"country":"DE"},"prediction":0.83}
+// Field names come from the source's configuration. Keys may come in any
+// order. A label event ({"model":..,"id":..,"label":1}) is recognized and
+// counted; joining labels to predictions is not built yet.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "driftd/daemon_config.h"
+#include "driftd/window.h"
+
+namespace driftd {
+
+// (model name, version) -> monitor.
+class Router {
+ public:
+  void add(const std::string& model, const std::string& version, ModelMonitor* monitor);
+  // The monitor for a model and version; with no version in the event, the
+  // model's only version (nullptr when it has several).
+  ModelMonitor* find(std::string_view model, std::string_view version) const;
+
+ private:
+  std::map<std::string, std::vector<std::pair<std::string, ModelMonitor*>>, std::less<>> models_;
+};
+
+enum class EventOutcome { kAdded, kLate, kLabel, kRejected };
+
+// Why an event was rejected: a fixed set, so metrics labels stay few.
+enum class RejectReason {
+  kNone,
+  kInvalidJson,
+  kNotAnObject,
+  kMissingModel,
+  kUnknownModel,
+  kMissingTimestamp,
+  kBadTimestamp,
+};
+const char* to_string(RejectReason r);
+
+struct DecodedEvent {
+  EventOutcome outcome = EventOutcome::kRejected;
+  RejectReason reason = RejectReason::kNone;
+  std::string_view detail;  // human-readable, valid until the next decode
+  ModelMonitor* monitor = nullptr;
+  int64_t ts_ms = 0;
+};
+
+// "2026-11-22T10:00:00Z", with optional fraction and a Z or +hh:mm offset.
+bool parse_iso8601_ms(std::string_view text, int64_t* ms);
+
+class EventDecoder {
+ public:
+  EventDecoder(EventFields fields, const Router& router);
+  // `data` must stay readable for `capacity` bytes with capacity >= len +
+  // simdjson::SIMDJSON_PADDING (the following lines of a buffer serve).
+  DecodedEvent decode(const char* data, size_t len, size_t capacity,
+                      const ModelMonitor::OnWindow& on_window);
+
+ private:
+  void stage_features(simdjson::ondemand::object features, ModelMonitor& m);
+  void stage_value(simdjson::ondemand::value v, ModelMonitor& m, int column);
+
+  EventFields fields_;
+  const Router& router_;
+  simdjson::ondemand::parser parser_;
+  std::string detail_;
+};
+
+}  // namespace driftd

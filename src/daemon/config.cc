@@ -1,0 +1,384 @@
+// Loads driftd.toml. Every table has a fixed set of keys, checked one by one
+// so that a misspelt key is an error naming it and its line instead of a
+// silently ignored setting.
+#include <charconv>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "driftd/daemon_config.h"
+#include "src/drift_rules_toml.h"
+
+namespace driftd {
+
+Result<int64_t> parse_duration_ms(std::string_view text) {
+  const char* b = text.data();
+  const char* e = b + text.size();
+  double value = 0;
+  const auto [ptr, ec] = std::from_chars(b, e, value);
+  if (ec != std::errc() || ptr == b) {
+    return Error{"'" + std::string(text) + "' is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)"};
+  }
+  const std::string_view unit(ptr, static_cast<size_t>(e - ptr));
+  double scale = 0;
+  if (unit == "ms") scale = 1;
+  if (unit == "s") scale = 1e3;
+  if (unit == "m") scale = 60e3;
+  if (unit == "h") scale = 3600e3;
+  if (unit == "d") scale = 86400e3;
+  if (scale == 0) {
+    return Error{"'" + std::string(text) + "': unknown unit '" + std::string(unit) +
+                 "' (ms, s, m, h, d)"};
+  }
+  const double ms = value * scale;
+  if (!(ms >= 0) || ms > 9e15) return Error{"'" + std::string(text) + "' is out of range"};
+  return static_cast<int64_t>(ms);
+}
+
+namespace {
+
+// Reads the keys of one table, refusing unknown ones and wrong types.
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string prefix, const std::string& source)
+      : t_(t), prefix_(std::move(prefix)), source_(source) {}
+
+  std::string where(const toml::node& n, std::string_view key) const {
+    return source_ + ":" + std::to_string(n.source().begin.line) + ": " + prefix_ +
+           (prefix_.empty() ? "" : ".") + std::string(key);
+  }
+  std::string where_table() const {
+    return source_ + ":" + std::to_string(t_.source().begin.line) + ": " + prefix_;
+  }
+
+  Status str(std::string_view key, std::string& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return {};
+    if (auto v = n->value<std::string>()) {
+      out = *v;
+      return {};
+    }
+    return Error{where(*n, key) + ": expected a string"};
+  }
+  Status boolean(std::string_view key, bool& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return {};
+    if (auto v = n->value_exact<bool>()) {
+      out = *v;
+      return {};
+    }
+    return Error{where(*n, key) + ": expected true or false"};
+  }
+  Status number(std::string_view key, double& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return {};
+    if (auto v = n->value<double>()) {
+      out = *v;
+      return {};
+    }
+    return Error{where(*n, key) + ": expected a number"};
+  }
+  Status integer(std::string_view key, int64_t& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return {};
+    if (auto v = n->value_exact<int64_t>()) {
+      out = *v;
+      return {};
+    }
+    return Error{where(*n, key) + ": expected an integer"};
+  }
+  // A duration: a string with a unit ("30s") or an integer of milliseconds.
+  Status duration(std::string_view key, int64_t& out_ms) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return {};
+    if (auto v = n->value_exact<int64_t>()) {
+      out_ms = *v;
+      return {};
+    }
+    if (auto s = n->value<std::string>()) {
+      auto d = parse_duration_ms(*s);
+      if (!d) return Error{where(*n, key) + ": " + d.error().message};
+      out_ms = *d;
+      return {};
+    }
+    return Error{where(*n, key) + ": expected a duration such as \"30s\" or \"5m\""};
+  }
+  const toml::node* node(std::string_view key) {
+    known_.insert(std::string(key));
+    return t_.get(key);
+  }
+  // Every key that was not asked for is an error.
+  Status finish(std::string_view expected) const {
+    for (const auto& [k, n] : t_) {
+      if (!known_.count(std::string(k.str()))) {
+        return Error{where(n, k.str()) + ": unknown key (expected " + std::string(expected) + ")"};
+      }
+    }
+    return {};
+  }
+
+ private:
+  const toml::table& t_;
+  std::string prefix_;
+  const std::string& source_;
+  std::set<std::string> known_;
+};
+
+#define DRIFTD_TRY(expr)           \
+  do {                             \
+    if (auto st_ = (expr); !st_) { \
+      return st_.error();          \
+    }                              \
+  } while (0)
+
+std::string resolve(const std::string& base_file, const std::string& path) {
+  if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute()) return path;
+  const auto dir = std::filesystem::path(base_file).parent_path();
+  return (dir / path).lexically_normal().string();
+}
+
+Status parse_fields(TableReader& r, EventFields& f) {
+  DRIFTD_TRY(r.str("model_field", f.model));
+  DRIFTD_TRY(r.str("version_field", f.model_version));
+  DRIFTD_TRY(r.str("id_field", f.id));
+  DRIFTD_TRY(r.str("timestamp_field", f.timestamp));
+  DRIFTD_TRY(r.str("features_field", f.features));
+  DRIFTD_TRY(r.str("prediction_field", f.prediction));
+  DRIFTD_TRY(r.str("label_field", f.label));
+  return {};
+}
+
+Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefix,
+                                  const std::string& source) {
+  TableReader r(t, prefix, source);
+  SourceConfig s;
+  DRIFTD_TRY(r.str("name", s.name));
+  DRIFTD_TRY(r.str("type", s.type));
+  DRIFTD_TRY(parse_fields(r, s.fields));
+  if (s.type != "file") {
+    const toml::node* n = t.get("type");
+    return Error{(n ? r.where(*n, "type") : r.where_table()) +
+                 ": expected \"file\" (kafka and http sources are not built yet)"};
+  }
+  DRIFTD_TRY(r.str("path", s.path));
+  std::string start = "beginning";
+  DRIFTD_TRY(r.str("start", start));
+  if (start != "beginning" && start != "end") {
+    return Error{r.where(*t.get("start"), "start") + ": expected \"beginning\" or \"end\""};
+  }
+  s.from_end = start == "end";
+  DRIFTD_TRY(r.boolean("follow", s.follow));
+  DRIFTD_TRY(r.number("replay_speed", s.replay_speed));
+  if (!(s.replay_speed >= 0)) {
+    return Error{r.where(*t.get("replay_speed"), "replay_speed") +
+                 ": must be 0 (as fast as possible) or a positive factor"};
+  }
+  DRIFTD_TRY(r.boolean("close_windows_at_end", s.close_windows_at_end));
+  DRIFTD_TRY(r.finish(
+      "name, type, path, start, follow, replay_speed, close_windows_at_end, *_field keys"));
+  if (s.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
+  s.path = resolve(source, s.path);
+  if (s.name.empty()) s.name = s.path;
+  return s;
+}
+
+Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
+                                const std::string& source) {
+  TableReader r(t, prefix, source);
+  ModelConfig m;
+  DRIFTD_TRY(r.str("name", m.name));
+  DRIFTD_TRY(r.str("version", m.version));
+  DRIFTD_TRY(r.str("baseline", m.baseline_path));
+  int64_t ks_resolution = static_cast<int64_t>(m.monitor.ks_resolution);
+  DRIFTD_TRY(r.integer("ks_resolution", ks_resolution));
+  int64_t max_new = static_cast<int64_t>(m.monitor.max_new_categories);
+  DRIFTD_TRY(r.integer("max_new_categories", max_new));
+  if (ks_resolution < 16 || ks_resolution > 65536) {
+    return Error{r.where(*t.get("ks_resolution"), "ks_resolution") + ": must be in [16, 65536]"};
+  }
+  if (max_new < 0 || max_new > 1000000) {
+    return Error{r.where(*t.get("max_new_categories"), "max_new_categories") +
+                 ": must be in [0, 1000000]"};
+  }
+  m.monitor.ks_resolution = static_cast<size_t>(ks_resolution);
+  m.monitor.max_new_categories = static_cast<size_t>(max_new);
+
+  WindowSettings& w = m.monitor.window;
+  if (const toml::node* wn = r.node("window")) {
+    const toml::table* wt = wn->as_table();
+    if (!wt) return Error{r.where(*wn, "window") + ": expected a table"};
+    TableReader wr(*wt, prefix + ".window", source);
+    std::string type = "time";
+    DRIFTD_TRY(wr.str("type", type));
+    if (type != "time" && type != "count") {
+      return Error{wr.where(*wt->get("type"), "type") + ": expected \"time\" or \"count\""};
+    }
+    w.kind = type == "count" ? WindowSettings::Kind::kCount : WindowSettings::Kind::kTime;
+    auto read_size = [&](std::string_view key, int64_t& out) -> Status {
+      return w.kind == WindowSettings::Kind::kCount ? wr.integer(key, out) : wr.duration(key, out);
+    };
+    int64_t size = w.kind == WindowSettings::Kind::kCount ? 10000 : w.size;
+    DRIFTD_TRY(read_size("size", size));
+    int64_t step = size;
+    DRIFTD_TRY(read_size("step", step));
+    int64_t lateness = 0;
+    DRIFTD_TRY(wr.duration("allowed_lateness", lateness));
+    DRIFTD_TRY(wr.finish("type, size, step, allowed_lateness"));
+    const toml::node* at = wt->get("size") ? wt->get("size") : wn;
+    if (size <= 0) return Error{wr.where(*at, "size") + ": must be positive"};
+    if (step <= 0 || step > size || size % step != 0) {
+      const toml::node* sn = wt->get("step") ? wt->get("step") : wn;
+      return Error{wr.where(*sn, "step") + ": must be positive and divide size (" +
+                   std::to_string(size) + ")"};
+    }
+    if (size / step > 1000) {
+      return Error{wr.where(*at, "size") + ": at most 1000 steps per window (size / step)"};
+    }
+    if (w.kind == WindowSettings::Kind::kCount && wt->get("allowed_lateness")) {
+      return Error{wr.where(*wt->get("allowed_lateness"), "allowed_lateness") +
+                   ": only time windows have lateness"};
+    }
+    w.size = size;
+    w.step = step;
+    w.allowed_lateness = lateness;
+  }
+  if (const toml::node* dn = r.node("drift")) {
+    auto rules = parse_drift_node(*dn, source, prefix + ".drift");
+    if (!rules) return rules.error();
+    m.monitor.rules = std::move(*rules);
+  }
+  DRIFTD_TRY(r.finish("name, version, baseline, window, drift, ks_resolution, max_new_categories"));
+  if (m.name.empty()) return Error{r.where_table() + ": name is required"};
+  if (m.baseline_path.empty()) return Error{r.where_table() + ": baseline is required"};
+  m.baseline_path = resolve(source, m.baseline_path);
+  auto baseline = load_baseline(m.baseline_path);
+  if (!baseline) {
+    return Error{r.where(*t.get("baseline"), "baseline") + ": " + baseline.error().message};
+  }
+  if (auto st = check_baseline_identity(*baseline, m.baseline_path, m.name, m.version); !st) {
+    return Error{r.where(*t.get("baseline"), "baseline") + ": " + st.error().message};
+  }
+  if (m.version.empty()) m.version = baseline->model_version;
+  m.baseline = std::make_shared<const Baseline>(std::move(*baseline));
+  return m;
+}
+
+}  // namespace
+
+Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::string& source) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+       << e.description();
+    return Error{os.str()};
+  }
+  DaemonConfig c;
+  c.source_file = source;
+  TableReader top(doc, "", source);
+  if (const toml::node* n = top.node("server")) {
+    const toml::table* t = n->as_table();
+    if (!t) return Error{top.where(*n, "server") + ": expected a table"};
+    TableReader r(*t, "server", source);
+    DRIFTD_TRY(r.str("listen", c.listen));
+    DRIFTD_TRY(r.str("log_level", c.log_level));
+    DRIFTD_TRY(r.finish("listen, log_level"));
+    if (c.listen.rfind(':') == std::string::npos) {
+      return Error{r.where(*t->get("listen"), "listen") + ": expected host:port"};
+    }
+    static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                 "error", "critical", "off"};
+    if (!levels.count(c.log_level)) {
+      return Error{r.where(*t->get("log_level"), "log_level") +
+                   ": expected trace, debug, info, warn, error, critical or off"};
+    }
+  }
+  if (const toml::node* n = top.node("state")) {
+    const toml::table* t = n->as_table();
+    if (!t) return Error{top.where(*n, "state") + ": expected a table"};
+    TableReader r(*t, "state", source);
+    DRIFTD_TRY(r.str("dir", c.state_dir));
+    int64_t interval = static_cast<int64_t>(c.checkpoint_interval_s * 1000);
+    DRIFTD_TRY(r.duration("checkpoint_interval", interval));
+    int64_t deadline = static_cast<int64_t>(c.shutdown_deadline_s * 1000);
+    DRIFTD_TRY(r.duration("shutdown_deadline", deadline));
+    DRIFTD_TRY(r.str("windows_log", c.windows_log));
+    DRIFTD_TRY(r.str("dead_letter", c.dead_letter));
+    DRIFTD_TRY(r.finish("dir, checkpoint_interval, shutdown_deadline, windows_log, dead_letter"));
+    if (interval <= 0) {
+      return Error{r.where(*t->get("checkpoint_interval"), "checkpoint_interval") +
+                   ": must be positive"};
+    }
+    c.checkpoint_interval_s = static_cast<double>(interval) / 1000;
+    c.shutdown_deadline_s = static_cast<double>(deadline) / 1000;
+  }
+  c.state_dir = resolve(source, c.state_dir);
+  auto in_state = [&](std::string& p, const char* fallback) {
+    if (p.empty()) p = fallback;
+    if (!std::filesystem::path(p).is_absolute())
+      p = (std::filesystem::path(c.state_dir) / p).string();
+  };
+  in_state(c.windows_log, "windows.jsonl");
+  in_state(c.dead_letter, "dead-letter.jsonl");
+
+  auto array_of_tables = [&](const char* key, auto&& each) -> Status {
+    const toml::node* n = top.node(key);
+    if (n == nullptr) return {};
+    const toml::array* a = n->as_array();
+    if (!a || !a->is_array_of_tables()) {
+      return Error{top.where(*n, key) + ": expected [[" + std::string(key) + "]] tables"};
+    }
+    for (size_t i = 0; i < a->size(); ++i) {
+      if (auto st = each(*a->get(i)->as_table(), std::string(key) + "[" + std::to_string(i) + "]");
+          !st) {
+        return st;
+      }
+    }
+    return {};
+  };
+  DRIFTD_TRY(array_of_tables("sources", [&](const toml::table& t, const std::string& p) -> Status {
+    auto s = parse_source(t, p, source);
+    if (!s) return s.error();
+    c.sources.push_back(std::move(*s));
+    return {};
+  }));
+  DRIFTD_TRY(array_of_tables("models", [&](const toml::table& t, const std::string& p) -> Status {
+    auto m = parse_model(t, p, source);
+    if (!m) return m.error();
+    for (const auto& other : c.models) {
+      if (other.name == m->name && other.version == m->version) {
+        return Error{source + ":" + std::to_string(t.source().begin.line) + ": " + p + ": model " +
+                     m->name + " version " + m->version + " is configured twice"};
+      }
+    }
+    c.models.push_back(std::move(*m));
+    return {};
+  }));
+  DRIFTD_TRY(top.finish("server, state, sources, models"));
+  if (c.models.empty()) return Error{source + ": no [[models]]: nothing to monitor"};
+  if (c.sources.empty()) return Error{source + ": no [[sources]]: nothing to read"};
+  std::set<std::string> names;
+  for (const auto& s : c.sources) {
+    if (!names.insert(s.name).second) {
+      return Error{source + ": two sources are named '" + s.name + "' (names key the checkpoint)"};
+    }
+  }
+  return c;
+}
+
+Result<DaemonConfig> load_daemon_config(const std::string& path) {
+  auto file = FileBuffer::load(path);
+  if (!file) return file.error();
+  return parse_daemon_config(file->text(), path);
+}
+
+}  // namespace driftd

@@ -1,0 +1,351 @@
+#include "driftd/event_decoder.h"
+
+#include <cmath>
+
+namespace driftd {
+
+void Router::add(const std::string& model, const std::string& version, ModelMonitor* monitor) {
+  models_[model].emplace_back(version, monitor);
+}
+
+ModelMonitor* Router::find(std::string_view model, std::string_view version) const {
+  const auto it = models_.find(model);
+  if (it == models_.end()) return nullptr;
+  if (version.empty()) return it->second.size() == 1 ? it->second.front().second : nullptr;
+  for (const auto& [v, m] : it->second) {
+    if (v == version) return m;
+  }
+  return nullptr;
+}
+
+const char* to_string(RejectReason r) {
+  switch (r) {
+    case RejectReason::kNone:
+      return "none";
+    case RejectReason::kInvalidJson:
+      return "invalid_json";
+    case RejectReason::kNotAnObject:
+      return "not_an_object";
+    case RejectReason::kMissingModel:
+      return "missing_model";
+    case RejectReason::kUnknownModel:
+      return "unknown_model";
+    case RejectReason::kMissingTimestamp:
+      return "missing_timestamp";
+    case RejectReason::kBadTimestamp:
+      return "bad_timestamp";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days
+// inverse described in Hinnant, "chrono-Compatible Low-Level Date
+// Algorithms", 2013).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, size_t at, size_t n, unsigned* out) {
+  if (at + n > s.size()) return false;
+  unsigned v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + static_cast<unsigned>(s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+bool parse_iso8601_ms(std::string_view s, int64_t* ms) {
+  unsigned y, mo, d, h, mi, sec;
+  if (!digits(s, 0, 4, &y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !digits(s, 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
+      !digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !digits(s, 17, 2, &sec)) {
+    return false;
+  }
+  static constexpr unsigned kMonthDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kMonthDays[mo - 1] || h > 23 || mi > 59 || sec > 60) {
+    return false;
+  }
+  size_t at = 19;
+  int64_t frac_ms = 0;
+  if (at < s.size() && s[at] == '.') {
+    ++at;
+    int64_t scale = 100;
+    const size_t begin = at;
+    while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+      frac_ms += (s[at] - '0') * scale;
+      scale /= 10;
+      ++at;
+    }
+    if (at == begin) return false;
+  }
+  int64_t offset_min = 0;
+  if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+    ++at;
+  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+    unsigned oh, om;
+    if (!digits(s, at + 1, 2, &oh) || at + 3 >= s.size() || s[at + 3] != ':' ||
+        !digits(s, at + 4, 2, &om) || oh > 23 || om > 59) {
+      return false;
+    }
+    offset_min = (s[at] == '-' ? -1 : 1) * static_cast<int64_t>(oh * 60 + om);
+    at += 6;
+  } else {
+    return false;  // a time without a zone is ambiguous
+  }
+  if (at != s.size()) return false;
+  const int64_t days = days_from_civil(y, mo, d);
+  *ms = ((days * 24 + h) * 60 + mi) * 60000 + static_cast<int64_t>(sec) * 1000 + frac_ms -
+        offset_min * 60000;
+  return true;
+}
+
+EventDecoder::EventDecoder(EventFields fields, const Router& router)
+    : fields_(std::move(fields)), router_(router) {}
+
+void EventDecoder::stage_features(simdjson::ondemand::object features, ModelMonitor& m) {
+  for (auto field : features) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return;
+    const int col = m.column_of(key);
+    if (col < 0) continue;  // a feature the baseline lacks
+    simdjson::ondemand::value v;
+    if (field.value().get(v)) return;
+    stage_value(v, m, col);
+  }
+}
+
+void EventDecoder::stage_value(simdjson::ondemand::value v, ModelMonitor& m, int col) {
+  const bool numeric = m.columns()[static_cast<size_t>(col)]->kind == ColumnKind::kNumeric;
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) {
+    m.stage_bad_type(col);
+    return;
+  }
+  switch (type) {
+    case simdjson::ondemand::json_type::null:
+      m.stage_null(col);
+      return;
+    case simdjson::ondemand::json_type::number:
+      if (numeric) {
+        double d;
+        if (v.get_double().get(d)) {
+          m.stage_bad_type(col);  // out of double range
+        } else {
+          m.stage_number(col, d);
+        }
+      } else {
+        m.stage_text(col, trim(v.raw_json_token()));
+      }
+      return;
+    case simdjson::ondemand::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) {
+        m.stage_bad_type(col);
+      } else if (numeric) {
+        // "NaN" and empty text are missing, as in the batch reader; other
+        // text in a numeric column is a type error.
+        if (s.empty() || s == "NaN" || s == "nan") {
+          m.stage_null(col);
+        } else {
+          m.stage_bad_type(col);
+        }
+      } else if (s.empty()) {
+        m.stage_null(col);
+      } else {
+        m.stage_text(col, s);
+      }
+      return;
+    }
+    case simdjson::ondemand::json_type::boolean:
+      if (numeric) {
+        m.stage_bad_type(col);
+      } else {
+        m.stage_text(col, trim(v.raw_json_token()));
+      }
+      return;
+    default:
+      m.stage_bad_type(col);
+      return;
+  }
+}
+
+DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
+                                  const ModelMonitor::OnWindow& on_window) {
+  DecodedEvent out;
+  ModelMonitor* monitor = nullptr;
+  auto reject = [&](RejectReason r, std::string_view detail) {
+    if (monitor != nullptr) monitor->clear_stage();  // nothing of a rejected event stays
+    out.outcome = EventOutcome::kRejected;
+    out.reason = r;
+    detail_.assign(detail);
+    out.detail = detail_;
+    return out;
+  };
+  // On-Demand reads only as far as it needs; text after the object is
+  // caught here (an object's text ends with its closing brace).
+  const std::string_view whole = trim(std::string_view(data, len));
+  if (!whole.empty() && whole.front() == '{' && whole.back() != '}') {
+    return reject(RejectReason::kInvalidJson, "content after the JSON object, or it is cut short");
+  }
+  simdjson::ondemand::document doc;
+  if (auto err = parser_.iterate(simdjson::padded_string_view(data, len, capacity)).get(doc)) {
+    return reject(RejectReason::kInvalidJson, simdjson::error_message(err));
+  }
+  simdjson::ondemand::object obj;
+  if (auto err = doc.get_object().get(obj)) {
+    return reject(
+        err == simdjson::INCORRECT_TYPE ? RejectReason::kNotAnObject : RejectReason::kInvalidJson,
+        err == simdjson::INCORRECT_TYPE ? "an event must be a JSON object"
+                                        : simdjson::error_message(err));
+  }
+  std::string_view model, version, ts_text;
+  char version_buf[32];
+  bool have_ts = false, ts_is_number = false, features_skipped = false, has_label = false;
+  bool has_features = false;
+  double ts_number = 0;
+  int prediction_col = -1;
+  auto resolve = [&]() {
+    if (monitor == nullptr && !model.empty()) monitor = router_.find(model, version);
+  };
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key)) {
+      return reject(RejectReason::kInvalidJson, simdjson::error_message(err));
+    }
+    simdjson::ondemand::value v;
+    if (auto err = field.value().get(v)) {
+      return reject(RejectReason::kInvalidJson, simdjson::error_message(err));
+    }
+    if (key == fields_.model) {
+      if (v.get_string().get(model))
+        return reject(RejectReason::kMissingModel, "model is not a string");
+    } else if (key == fields_.model_version) {
+      simdjson::ondemand::json_type t;
+      if (!v.type().get(t) && t == simdjson::ondemand::json_type::string) {
+        if (v.get_string().get(version)) return reject(RejectReason::kInvalidJson, "bad version");
+      } else {
+        // A numeric version ("model_version": 3) matches "3".
+        const std::string_view raw = trim(v.raw_json_token());
+        const size_t n = std::min(raw.size(), sizeof version_buf);
+        std::copy_n(raw.data(), n, version_buf);
+        version = std::string_view(version_buf, n);
+      }
+    } else if (key == fields_.timestamp) {
+      simdjson::ondemand::json_type t;
+      if (v.type().get(t)) return reject(RejectReason::kInvalidJson, "bad timestamp value");
+      if (t == simdjson::ondemand::json_type::number) {
+        if (v.get_double().get(ts_number))
+          return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+        ts_is_number = have_ts = true;
+      } else if (t == simdjson::ondemand::json_type::string) {
+        if (v.get_string().get(ts_text)) return reject(RejectReason::kInvalidJson, "bad timestamp");
+        have_ts = true;
+      } else {
+        return reject(RejectReason::kBadTimestamp,
+                      "timestamp must be an ISO 8601 string or epoch milliseconds");
+      }
+    } else if (key == fields_.features) {
+      has_features = true;
+      resolve();
+      if (monitor == nullptr) {
+        features_skipped = true;  // the model comes later: read them again below
+        continue;
+      }
+      simdjson::ondemand::object f;
+      if (auto err = v.get_object().get(f)) {
+        return reject(RejectReason::kInvalidJson, "features must be an object");
+      }
+      stage_features(f, *monitor);
+    } else if (key == fields_.prediction) {
+      resolve();
+      if (monitor == nullptr) {
+        features_skipped = true;
+        continue;
+      }
+      prediction_col = monitor->prediction_column();
+      if (prediction_col >= 0) stage_value(v, *monitor, prediction_col);
+    } else if (key == fields_.label) {
+      has_label = true;
+    }
+  }
+  if (model.empty()) {
+    return reject(RejectReason::kMissingModel, "no '" + fields_.model + "' field");
+  }
+  resolve();
+  if (monitor == nullptr) {
+    detail_ = "no monitored model '";
+    detail_.append(model);
+    detail_ += "' version '";
+    detail_.append(version);
+    detail_ += "'";
+    out.outcome = EventOutcome::kRejected;
+    out.reason = RejectReason::kUnknownModel;
+    out.detail = detail_;
+    return out;
+  }
+  if (!has_features && has_label) {
+    monitor->clear_stage();
+    out.outcome = EventOutcome::kLabel;
+    out.monitor = monitor;
+    return out;
+  }
+  int64_t ts = 0;
+  if (!have_ts) {
+    if (monitor->settings().window.kind == WindowSettings::Kind::kTime) {
+      return reject(RejectReason::kMissingTimestamp, "no '" + fields_.timestamp + "' field");
+    }
+  } else if (ts_is_number) {
+    if (!std::isfinite(ts_number) || std::fabs(ts_number) > 9e15) {
+      return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+    }
+    ts = static_cast<int64_t>(ts_number);
+  } else if (!parse_iso8601_ms(ts_text, &ts)) {
+    return reject(RejectReason::kBadTimestamp,
+                  "timestamp is not ISO 8601 with a zone (2026-11-22T10:00:00Z)");
+  }
+  if (features_skipped) {
+    // Keys came before the model: one more pass, now that it is known.
+    doc.rewind();
+    if (doc.get_object().get(obj)) return reject(RejectReason::kInvalidJson, "rewind failed");
+    for (auto field : obj) {
+      std::string_view key;
+      simdjson::ondemand::value v;
+      if (field.unescaped_key().get(key) || field.value().get(v)) break;
+      if (key == fields_.features) {
+        simdjson::ondemand::object f;
+        if (v.get_object().get(f)) {
+          return reject(RejectReason::kInvalidJson, "features must be an object");
+        }
+        stage_features(f, *monitor);
+      } else if (key == fields_.prediction && monitor->prediction_column() >= 0) {
+        stage_value(v, *monitor, monitor->prediction_column());
+      }
+    }
+  }
+  out.monitor = monitor;
+  out.ts_ms = ts;
+  out.outcome = monitor->commit(ts, on_window) ? EventOutcome::kAdded : EventOutcome::kLate;
+  return out;
+}
+
+}  // namespace driftd

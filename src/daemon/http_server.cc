@@ -1,0 +1,359 @@
+// The daemon's HTTP endpoints on Boost.Beast: /healthz, /readyz, /metrics,
+// GET /v1/models and GET /v1/models/{model}/drift. One thread accepts and
+// serves connections one request at a time with a read deadline, enough for
+// scrapes and API calls (ingest over HTTP will get its own async server).
+#include <utility>  // before Asio: Boost 1.74 with GCC 12 in C++20 needs std::exchange
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+
+#include "driftd/json_writer.h"
+#include "src/daemon/published.h"
+
+namespace driftd {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+prometheus::ClientMetric counter_value(double v, prometheus::ClientMetric::Label a = {},
+                                       prometheus::ClientMetric::Label b = {}) {
+  prometheus::ClientMetric m;
+  if (!a.name.empty()) m.label.push_back(std::move(a));
+  if (!b.name.empty()) m.label.push_back(std::move(b));
+  m.counter.value = v;
+  return m;
+}
+
+prometheus::ClientMetric gauge_value(double v,
+                                     std::vector<prometheus::ClientMetric::Label> labels) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = v;
+  return m;
+}
+
+// Reads the published state at scrape time (never per event).
+class PublishedCollector final : public prometheus::Collectable {
+ public:
+  explicit PublishedCollector(const Published& p) : p_(p) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    using prometheus::MetricFamily;
+    using prometheus::MetricType;
+    std::lock_guard<std::mutex> lock(p_.mu);
+    auto family = [](std::string name, std::string help, MetricType type) {
+      MetricFamily f;
+      f.name = std::move(name);
+      f.help = std::move(help);
+      f.type = type;
+      return f;
+    };
+    MetricFamily received = family("driftd_source_events_received_total",
+                                   "Events read from a source", MetricType::Counter);
+    MetricFamily rejected =
+        family("driftd_source_events_rejected_total",
+               "Events refused (and dead-lettered), by reason", MetricType::Counter);
+    MetricFamily late =
+        family("driftd_source_events_late_total",
+               "Events later than every open window (counted, not added)", MetricType::Counter);
+    MetricFamily labels = family("driftd_source_label_events_total",
+                                 "Label events read from a source", MetricType::Counter);
+    MetricFamily offset = family("driftd_source_offset_bytes",
+                                 "Byte offset of the next event to read", MetricType::Gauge);
+    for (const auto& s : p_.sources) {
+      received.metric.push_back(counter_value(static_cast<double>(s.received), {"source", s.name}));
+      late.metric.push_back(counter_value(static_cast<double>(s.late), {"source", s.name}));
+      labels.metric.push_back(counter_value(static_cast<double>(s.labels), {"source", s.name}));
+      for (size_t r = 1; r < kRejectReasons; ++r) {
+        rejected.metric.push_back(
+            counter_value(static_cast<double>(s.rejected[r]), {"source", s.name},
+                          {"reason", to_string(static_cast<RejectReason>(r))}));
+      }
+      offset.metric.push_back(gauge_value(static_cast<double>(s.offset), {{"source", s.name}}));
+    }
+    MetricFamily events = family("driftd_model_events_total", "Events added to a model's windows",
+                                 MetricType::Counter);
+    MetricFamily model_late =
+        family("driftd_model_events_late_total", "A model's events later than every open window",
+               MetricType::Counter);
+    MetricFamily windows = family("driftd_model_windows_closed_total",
+                                  "Windows evaluated and logged", MetricType::Counter);
+    MetricFamily stat =
+        family("driftd_feature_statistic", "A drift statistic of a feature in the latest window",
+               MetricType::Gauge);
+    MetricFamily drift =
+        family("driftd_feature_drift", "1 when the feature drifted in the latest window",
+               MetricType::Gauge);
+    MetricFamily missing =
+        family("driftd_feature_missing_ratio", "Share of missing values in the latest window",
+               MetricType::Gauge);
+    MetricFamily share =
+        family("driftd_model_drift_share", "Share of features drifting in the latest window",
+               MetricType::Gauge);
+    MetricFamily dataset =
+        family("driftd_model_dataset_drift",
+               "1 when the latest window's drift share reached its threshold", MetricType::Gauge);
+    MetricFamily rows =
+        family("driftd_model_window_rows", "Rows in the latest window", MetricType::Gauge);
+    MetricFamily window_end = family("driftd_model_window_end_timestamp_seconds",
+                                     "End of the latest window (event time)", MetricType::Gauge);
+    for (const auto& m : p_.models) {
+      const prometheus::ClientMetric::Label model{"model", m.name}, version{"version", m.version};
+      events.metric.push_back(counter_value(static_cast<double>(m.events), model, version));
+      model_late.metric.push_back(counter_value(static_cast<double>(m.late), model, version));
+      windows.metric.push_back(counter_value(static_cast<double>(m.windows), model, version));
+      if (!m.latest) continue;
+      const CheckReport& r = m.latest->report;
+      share.metric.push_back(gauge_value(r.drift_share, {model, version}));
+      dataset.metric.push_back(gauge_value(r.dataset_drift ? 1 : 0, {model, version}));
+      rows.metric.push_back(gauge_value(static_cast<double>(r.rows), {model, version}));
+      if (m.window.kind == WindowSettings::Kind::kTime) {
+        window_end.metric.push_back(
+            gauge_value(static_cast<double>(m.latest->end) / 1000.0, {model, version}));
+      }
+      for (const auto& f : r.features) {
+        const prometheus::ClientMetric::Label feature{"feature", f.name};
+        drift.metric.push_back(gauge_value(f.drift ? 1 : 0, {model, version, feature}));
+        missing.metric.push_back(gauge_value(f.missing_rate, {model, version, feature}));
+        for (const auto& s : f.stats) {
+          if (!s.value) continue;
+          stat.metric.push_back(
+              gauge_value(*s.value, {model, version, feature, {"statistic", s.key}}));
+        }
+      }
+    }
+    MetricFamily ckpt = family("driftd_checkpoint_last_success_timestamp_seconds",
+                               "Wall time of the last checkpoint written", MetricType::Gauge);
+    ckpt.metric.push_back(gauge_value(p_.last_checkpoint_unix, {}));
+    MetricFamily ckpt_fail = family("driftd_checkpoint_failures_total",
+                                    "Checkpoints that could not be written", MetricType::Counter);
+    ckpt_fail.metric.push_back(counter_value(static_cast<double>(p_.checkpoint_failures)));
+    MetricFamily reload_fail =
+        family("driftd_config_reload_failures_total",
+               "SIGHUP reloads refused (the old config kept running)", MetricType::Counter);
+    reload_fail.metric.push_back(counter_value(static_cast<double>(p_.reload_failures)));
+    return {received,   rejected, late,       labels, offset,    events,
+            model_late, windows,  stat,       drift,  missing,   share,
+            dataset,    rows,     window_end, ckpt,   ckpt_fail, reload_fail};
+  }
+
+ private:
+  const Published& p_;
+};
+
+std::string json_error(std::string_view message) {
+  JsonWriter w(-1);
+  w.begin_object().key("error").value(message).end_object();
+  return std::move(w.str()) + "\n";
+}
+
+}  // namespace
+
+std::string render_metrics(const Published& published) {
+  PublishedCollector collector(published);
+  return prometheus::TextSerializer().Serialize(collector.Collect());
+}
+
+struct HttpServer::Impl {
+  const Published& published;
+  std::string listen;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  std::shared_ptr<PublishedCollector> collector;
+
+  Impl(const Published& p, std::string l) : published(p), listen(std::move(l)) {
+    requests = &prometheus::BuildCounter()
+                    .Name("driftd_http_requests_total")
+                    .Help("HTTP requests served, by path class and status")
+                    .Register(*registry);
+    collector = std::make_shared<PublishedCollector>(published);
+  }
+
+  http::response<http::string_body> handle(const http::request<http::string_body>& req) {
+    http::response<http::string_body> res;
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    auto reply = [&](http::status status, std::string body, const char* type) {
+      res.result(status);
+      res.set(http::field::content_type, type);
+      res.body() = std::move(body);
+      res.prepare_payload();
+    };
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    const std::string_view query =
+        target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
+    std::string path_class = "other";
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      reply(http::status::method_not_allowed, json_error("only GET is served here"),
+            "application/json");
+      res.set(http::field::allow, "GET, HEAD");
+    } else if (path == "/healthz") {
+      path_class = "healthz";
+      reply(http::status::ok, "ok\n", "text/plain");
+    } else if (path == "/readyz") {
+      path_class = "readyz";
+      if (published.ready.load()) {
+        reply(http::status::ok, "ready\n", "text/plain");
+      } else {
+        reply(http::status::service_unavailable,
+              "not ready: loading baselines or opening sources\n", "text/plain");
+      }
+    } else if (path == "/metrics") {
+      path_class = "metrics";
+      std::vector<prometheus::MetricFamily> families = collector->Collect();
+      for (auto& f : registry->Collect()) families.push_back(std::move(f));
+      reply(http::status::ok, prometheus::TextSerializer().Serialize(families),
+            "text/plain; version=0.0.4");
+    } else if (path == "/v1/models") {
+      path_class = "models";
+      JsonWriter w;
+      w.begin_object().key("models").begin_array();
+      std::lock_guard<std::mutex> lock(published.mu);
+      for (const auto& m : published.models) {
+        w.begin_object();
+        w.key("name").value(m.name);
+        w.key("version").value(m.version);
+        w.key("baseline").value(m.baseline_path);
+        w.key("window").begin_object();
+        w.key("kind").value(m.window.kind == WindowSettings::Kind::kCount ? "count" : "time");
+        w.key("size").value(m.window.size);
+        w.key("step").value(m.window.step);
+        w.key("allowed_lateness").value(m.window.allowed_lateness);
+        w.end_object();
+        w.key("events").value(m.events);
+        w.key("late_events").value(m.late);
+        w.key("windows_closed").value(m.windows);
+        w.key("latest_window");
+        if (m.latest) {
+          w.value(m.latest->id);
+        } else {
+          w.null();
+        }
+        w.key("features").begin_array();
+        for (const auto& f : m.features) w.value(f);
+        w.end_array();
+        w.end_object();
+      }
+      w.end_array().end_object();
+      reply(http::status::ok, std::move(w.str()) + "\n", "application/json");
+    } else if (path.rfind("/v1/models/", 0) == 0 && path.size() > 17 &&
+               path.substr(path.size() - 6) == "/drift") {
+      path_class = "drift";
+      const std::string_view model = path.substr(11, path.size() - 11 - 6);
+      std::string_view version;
+      if (query.rfind("version=", 0) == 0) version = query.substr(8, query.find('&') - 8);
+      std::lock_guard<std::mutex> lock(published.mu);
+      std::vector<const ModelView*> matches;
+      for (const auto& m : published.models) {
+        if (m.name == model && (version.empty() || m.version == version)) matches.push_back(&m);
+      }
+      if (matches.empty()) {
+        reply(http::status::not_found,
+              json_error("no monitored model '" + std::string(model) +
+                         (version.empty() ? "'" : "' version '" + std::string(version) + "'")),
+              "application/json");
+      } else if (matches.size() > 1) {
+        std::string versions;
+        for (const auto* m : matches) versions += (versions.empty() ? "" : ", ") + m->version;
+        reply(http::status::bad_request,
+              json_error("model '" + std::string(model) + "' has several versions (" + versions +
+                         "): add ?version=V"),
+              "application/json");
+      } else if (matches[0]->latest_json.empty()) {
+        reply(http::status::not_found, json_error("no window has closed yet for this model"),
+              "application/json");
+      } else {
+        reply(http::status::ok, matches[0]->latest_json, "application/json");
+      }
+    } else {
+      reply(http::status::not_found, json_error("no such endpoint"), "application/json");
+    }
+    requests->Add({{"path", path_class}, {"code", std::to_string(res.result_int())}}).Increment();
+    if (req.method() == http::verb::head) res.body().clear();
+    return res;
+  }
+
+  void serve(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      stream.expires_after(std::chrono::seconds(5));
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(64 * 1024);
+      beast::error_code ec;
+      http::read(stream, buffer, parser, ec);
+      if (ec) return;  // closed, timed out or malformed: drop the connection
+      auto res = handle(parser.get());
+      http::write(stream, res, ec);
+      if (ec || !res.keep_alive() || stopping.load()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+};
+
+HttpServer::HttpServer(const Published& published, std::string listen)
+    : impl_(std::make_unique<Impl>(published, std::move(listen))) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+Status HttpServer::start() {
+  const std::string& listen = impl_->listen;
+  const size_t colon = listen.rfind(':');
+  const std::string host = listen.substr(0, colon);
+  const std::string port = listen.substr(colon + 1);
+  beast::error_code ec;
+  tcp::resolver resolver(impl_->io);
+  auto endpoints = resolver.resolve(host, port, ec);
+  if (ec || endpoints.empty())
+    return Error{"cannot resolve listen address " + listen + ": " + ec.message()};
+  const tcp::endpoint ep = *endpoints.begin();
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"cannot listen on " + listen + ": " + ec.message()};
+  port_ = impl_->acceptor.local_endpoint().port();
+  impl_->thread = std::thread([this] {
+    while (!impl_->stopping.load()) {
+      beast::error_code aec;
+      tcp::socket socket(impl_->io);
+      impl_->acceptor.accept(socket, aec);
+      if (aec) {
+        if (impl_->stopping.load()) break;
+        continue;
+      }
+      impl_->serve(std::move(socket));
+    }
+  });
+  return {};
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  beast::error_code ec;
+  // Unblock accept(): shutting the listening socket down makes it return.
+  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  impl_->acceptor.close(ec);
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace driftd

@@ -1,0 +1,78 @@
+// What the ingest thread shows the HTTP thread: copies of counters and the
+// latest window of each model, refreshed once per batch and at window
+// closes under one mutex (the event path never takes it).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "driftd/event_decoder.h"
+#include "driftd/window.h"
+
+namespace driftd {
+
+inline constexpr size_t kRejectReasons = 7;  // RejectReason values
+
+struct SourceCounters {
+  std::string name, type, path;
+  uint64_t received = 0;                            // events read (lines)
+  uint64_t added = 0;                               // added to a window
+  uint64_t late = 0;                                // too late for every open window
+  uint64_t labels = 0;                              // label events (join not built yet)
+  std::array<uint64_t, kRejectReasons> rejected{};  // by RejectReason
+  uint64_t offset = 0;                              // byte offset of the next event
+  bool open = false;                                // readable (for /readyz)
+  bool at_end = false;
+};
+
+struct ModelView {
+  std::string name, version, baseline_path;
+  WindowSettings window;
+  uint64_t events = 0, late = 0, windows = 0;
+  std::vector<std::string> features;
+  // The latest closed window: the windows-log line, and its parsed report
+  // (for metrics).
+  std::string latest_json;
+  std::shared_ptr<const WindowResult> latest;
+  uint64_t latest_version = 0;
+};
+
+struct Published {
+  mutable std::mutex mu;
+  std::vector<SourceCounters> sources;
+  std::vector<ModelView> models;
+  double last_checkpoint_unix = 0;
+  uint64_t checkpoints = 0, checkpoint_failures = 0;
+  uint64_t windows_log_failures = 0;
+  uint64_t reloads = 0, reload_failures = 0;
+  bool baselines_loaded = false;
+  std::atomic<bool> ready{false};
+};
+
+// Serves the HTTP API until stop() (runs its own thread).
+class HttpServer {
+ public:
+  HttpServer(const Published& published, std::string listen);
+  ~HttpServer();
+  // Binds and starts serving; the error names the address on failure.
+  Status start();
+  void stop();
+  // The bound port (useful with port 0).
+  uint16_t port() const { return port_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint16_t port_ = 0;
+};
+
+// The Prometheus text exposition of the published state.
+std::string render_metrics(const Published& published);
+
+}  // namespace driftd
