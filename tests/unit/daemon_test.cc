@@ -1,0 +1,217 @@
+// The daemon's pieces without a process: event decoding and routing, event
+// times, durations, and the checkpoint framing (golden file, truncation,
+// corruption).
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "driftd/daemon.h"
+#include "driftd/event_decoder.h"
+#include "test_util.h"
+
+namespace driftd {
+namespace {
+
+std::shared_ptr<const Baseline> golden_baseline() {
+  auto b = load_baseline(test::data_path("golden/baseline_v1.json"));
+  REQUIRE(b.ok());
+  return std::make_shared<const Baseline>(std::move(*b));
+}
+
+// Decodes one line with simdjson's padding after it.
+struct Feeder {
+  std::string buf;
+  DecodedEvent operator()(EventDecoder& d, std::string_view line) {
+    buf.assign(line);
+    const size_t len = buf.size();
+    buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
+    return d.decode(buf.data(), len, buf.size(), [](WindowResult&&) {});
+  }
+};
+
+TEST_CASE("ISO 8601 event times with zones and fractions", "[daemon]") {
+  int64_t ms = 0;
+  REQUIRE(parse_iso8601_ms("1970-01-01T00:00:00Z", &ms));
+  CHECK(ms == 0);
+  REQUIRE(parse_iso8601_ms("2026-11-22T10:00:00Z", &ms));
+  CHECK(ms == 1795341600000);
+  REQUIRE(parse_iso8601_ms("2026-11-22T10:00:00.25Z", &ms));
+  CHECK(ms == 1795341600250);
+  REQUIRE(parse_iso8601_ms("2026-11-22T11:30:00+01:30", &ms));
+  CHECK(ms == 1795341600000);
+  REQUIRE(parse_iso8601_ms("2024-02-29 23:59:59Z", &ms));
+  CHECK(ms == 1709251199000);
+  for (const char* bad :
+       {"2026-11-22T10:00:00", "2026-13-01T00:00:00Z", "2026-11-22T25:00:00Z", "2026-11-22",
+        "yesterday", "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00Zjunk"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_iso8601_ms(bad, &ms));
+  }
+}
+
+TEST_CASE("durations in the configuration", "[daemon]") {
+  CHECK(*parse_duration_ms("250ms") == 250);
+  CHECK(*parse_duration_ms("30s") == 30000);
+  CHECK(*parse_duration_ms("5m") == 300000);
+  CHECK(*parse_duration_ms("1.5h") == 5400000);
+  CHECK(*parse_duration_ms("1d") == 86400000);
+  CHECK_FALSE(parse_duration_ms("5 minutes").ok());
+  CHECK_FALSE(parse_duration_ms("-1s").ok());
+  CHECK_FALSE(parse_duration_ms("s").ok());
+}
+
+TEST_CASE("events are routed, decoded in any key order, and bad ones rejected", "[daemon]") {
+  const auto base = golden_baseline();
+  MonitorSettings s;
+  s.window.kind = WindowSettings::Kind::kCount;
+  s.window.size = s.window.step = 1000;
+  ModelMonitor m(base, s);
+  Router router;
+  router.add(base->model_name, base->model_version, &m);
+  EventDecoder d(EventFields{}, router);
+  Feeder feed;
+  const std::string model = base->model_name;
+
+  auto ev = feed(d, R"({"model":")" + model + R"(","model_version":"3","ts":1,"features":{}})");
+  CHECK(ev.outcome == EventOutcome::kAdded);
+  CHECK(m.events() == 1);
+  // Features before the model, a numeric version, an ISO time.
+  ev = feed(d, R"({"features":{"x":1},"prediction":0.5,"model_version":3,"model":")" + model +
+                   R"(","ts":"2026-11-22T10:00:00Z"})");
+  CHECK(ev.outcome == EventOutcome::kAdded);
+  CHECK(ev.ts_ms == 1795341600000);
+  // No version: the model's only one.
+  ev = feed(d, R"({"model":")" + model + R"(","ts":2,"features":{}})");
+  CHECK(ev.outcome == EventOutcome::kAdded);
+  // A label event is recognized, not added.
+  ev = feed(d, R"({"model":")" + model + R"(","id":"r1","label":1})");
+  CHECK(ev.outcome == EventOutcome::kLabel);
+
+  struct Bad {
+    const char* line;
+    RejectReason reason;
+  };
+  const std::string unknown = R"({"model":"nobody","ts":1,"features":{}})";
+  const std::string wrong_version = R"({"model":")" + model + R"(","model_version":"9","ts":1})";
+  const std::string bad_ts = R"({"model":")" + model + R"(","ts":"last tuesday","features":{}})";
+  const std::string ts_type = R"({"model":")" + model + R"(","ts":[1],"features":{}})";
+  for (const auto& [line, reason] : std::vector<std::pair<std::string, RejectReason>>{
+           {"not json", RejectReason::kNotAnObject},  // "an event must be a JSON object"
+           {R"({"model":"x", "features": {"a": 1}, broken)", RejectReason::kInvalidJson},
+           {R"({"model":"x"} trailing)", RejectReason::kInvalidJson},
+           {"[1,2]", RejectReason::kNotAnObject},
+           {R"({"ts":1,"features":{}})", RejectReason::kMissingModel},
+           {unknown, RejectReason::kUnknownModel},
+           {wrong_version, RejectReason::kUnknownModel},
+           {bad_ts, RejectReason::kBadTimestamp},
+           {ts_type, RejectReason::kBadTimestamp},
+       }) {
+    INFO(line);
+    ev = feed(d, line);
+    CHECK(ev.outcome == EventOutcome::kRejected);
+    CHECK(ev.reason == reason);
+    CHECK_FALSE(ev.detail.empty());
+  }
+  CHECK(m.events() == 3);
+}
+
+TEST_CASE("a rejected event leaves nothing staged for the next one", "[daemon]") {
+  const auto base = golden_baseline();
+  MonitorSettings s;
+  s.window.kind = WindowSettings::Kind::kCount;
+  s.window.size = s.window.step = 2;
+  ModelMonitor m(base, s);
+  Router router;
+  router.add(base->model_name, base->model_version, &m);
+  EventDecoder d(EventFields{}, router);
+  Feeder feed;
+  // Pick a numeric feature of the golden baseline.
+  std::string numeric;
+  for (const auto* c : m.columns()) {
+    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
+  }
+  REQUIRE_FALSE(numeric.empty());
+  const std::string model = base->model_name;
+  // Staged, then rejected for its timestamp.
+  auto ev = feed(
+      d, R"({"model":")" + model + R"(","features":{")" + numeric + R"(":12345.0},"ts":"never"})");
+  REQUIRE(ev.outcome == EventOutcome::kRejected);
+  std::vector<WindowResult> out;
+  for (int i = 0; i < 2; ++i) {
+    feed.buf.assign(R"({"model":")" + model + R"(","ts":1,"features":{}})");
+    const size_t len = feed.buf.size();
+    feed.buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
+    ev = d.decode(feed.buf.data(), len, feed.buf.size(),
+                  [&](WindowResult&& w) { out.push_back(std::move(w)); });
+    REQUIRE(ev.outcome == EventOutcome::kAdded);
+  }
+  REQUIRE(out.size() == 1);
+  for (const auto& f : out[0].report.features) {
+    if (f.name == numeric) CHECK(f.missing == 2);  // the rejected value did not leak in
+  }
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_CASE("checkpoint framing: golden file, truncation, corruption", "[daemon][golden]") {
+  // The golden file frames a fixed monitor state: regenerate only on a
+  // deliberate format change (and bump kCheckpointFormatVersion).
+  const auto base = golden_baseline();
+  MonitorSettings s;
+  s.window.size = 4000;
+  s.window.step = 1000;
+  ModelMonitor m(base, s);
+  for (int i = 0; i < 50; ++i) {
+    for (const auto* c : m.columns()) {
+      const int col = m.column_of(c->name);
+      if (c->kind == ColumnKind::kNumeric) {
+        m.stage_number(col, 0.25 * i);
+      } else {
+        m.stage_text(col, i % 3 ? "DE" : "new-place");
+      }
+    }
+    (void)m.commit(100 * i, [](WindowResult&&) {});
+  }
+  ByteWriter w;
+  m.save(w);
+  const std::string framed = frame_checkpoint(w.bytes());
+  const std::string golden_path = test::data_path("golden/monitor_state_v1.bin");
+  if (std::getenv("DRIFTD_WRITE_GOLDEN")) {
+    std::ofstream(golden_path, std::ios::binary) << framed;
+  }
+  const std::string golden = read_all(golden_path);
+  CHECK(golden == framed);
+
+  auto payload = unframe_checkpoint(golden, "golden");
+  REQUIRE(payload.ok());
+  ModelMonitor restored(base, s);
+  ByteReader r(*payload);
+  REQUIRE(restored.load(r));
+  CHECK(r.at_end());
+  CHECK(restored.events() == 50);
+
+  for (size_t len = 0; len < golden.size(); ++len) {
+    CHECK_FALSE(unframe_checkpoint(golden.substr(0, len), "cut").ok());
+  }
+  for (size_t at : {size_t{0}, size_t{9}, golden.size() / 2, golden.size() - 1}) {
+    std::string bad = golden;
+    bad[at] = static_cast<char>(bad[at] ^ 0x20);
+    INFO("flipped byte " << at);
+    CHECK_FALSE(unframe_checkpoint(bad, "flipped").ok());
+  }
+  std::string other_version = golden;
+  other_version[8] = 2;
+  auto refused = unframe_checkpoint(other_version, "v2");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("format version 2") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace driftd
