@@ -148,7 +148,8 @@ class ModelMonitor {
 
   const Baseline& baseline() const { return *baseline_; }
   const MonitorSettings& settings() const { return settings_; }
-  // Profiled baseline columns, in report order (ids and timestamps excluded).
+  // Profiled baseline columns, in report order (ids, timestamps and the
+  // label excluded).
   const std::vector<const ColumnProfile*>& columns() const { return columns_; }
   // Column index for an event field name, or -1.
   int column_of(std::string_view name) const;

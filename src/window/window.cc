@@ -240,7 +240,12 @@ stats::EcdfDistances ecdf_of(const NumericGrid& grid, const NumericSummary& s) {
 ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSettings settings)
     : baseline_(std::move(baseline)), settings_(std::move(settings)) {
   for (const auto& c : baseline_->columns) {
-    if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp) continue;
+    // Labels arrive later, as their own events; until the label join is
+    // built they are not a column of the prediction windows.
+    if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp ||
+        c.role == ColumnRole::kLabel) {
+      continue;
+    }
     const int index = static_cast<int>(columns_.size());
     columns_.push_back(&c);
     column_index_.emplace(c.name, static_cast<uint32_t>(index));

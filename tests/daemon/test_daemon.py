@@ -2,7 +2,8 @@
 """End-to-end tests of `driftd run` and `driftd config check` on real files,
 real HTTP and real signals.
 
-    test_daemon.py DRIFTD_BINARY TRAINING_CSV   (data/demo/train.csv)
+    test_daemon.py DRIFTD_BINARY TRAINING_CSV EXAMPLE_CONFIG
+                   (data/demo/train.csv, config/driftd.example.toml)
 
 - config check: unknown keys, wrong types, bad window sizes, missing
   baselines are errors naming the key and line (exit 2).
@@ -31,6 +32,7 @@ import urllib.request
 
 DRIFTD = os.path.abspath(sys.argv[1])
 TRAIN = os.path.abspath(sys.argv[2])
+EXAMPLE = os.path.abspath(sys.argv[3])
 failures = []
 
 
@@ -144,6 +146,10 @@ def test_config_check(work):
     good = write_config(work, free_port())
     r = subprocess.run([DRIFTD, "config", "check", good], capture_output=True, text=True)
     check(r.returncode == 0 and "ok" in r.stdout, "config check accepts a valid file")
+    shutil.copy(EXAMPLE, os.path.join(work, "example.toml"))
+    r = subprocess.run([DRIFTD, "config", "check", os.path.join(work, "example.toml")],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, f"the documented example config is valid ({r.stderr.strip()})")
     base = open(good).read()
     cases = [
         ("unknown key", base.replace('dir = "state"', 'dir = "state"\ncheckpoint_intervall = "1s"'),
@@ -211,7 +217,11 @@ def test_windows_match_batch_check(work):
                              text=True)
         batch = json.loads(out.stdout)
         worst = 0.0
+        check(set(batch["features"]) - set(w["features"]) == {"label"},
+              "windows hold every column but the label (joined later)")
         for col, fb in batch["features"].items():
+            if col == "label":
+                continue
             fw = w["features"][col]
             for key in ["psi", "jensen_shannon", "hellinger", "mean_shift", "std_ratio",
                         "skewness", "l_infinity", "chi2_statistic", "new_category_rate",

@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""The demo's live terminal view: polls a running driftd for its models'
+latest windows and prints the worst features, until the daemon's sources
+are done (or Ctrl-C).
+
+    scripts/demo_watch.py http://127.0.0.1:9108 [--model fraud]
+"""
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+BOLD, RED, YELLOW, DIM, RESET = "\033[1m", "\033[31;1m", "\033[33m", "\033[2m", "\033[0m"
+if not sys.stdout.isatty():
+    BOLD = RED = YELLOW = DIM = RESET = ""
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def fmt_time(ms):
+    return time.strftime("%H:%M:%S", time.gmtime(ms / 1000))
+
+
+def show(snap, models):
+    w = snap["window"]
+    lines = [f"{BOLD}driftd live: model {snap['model']['name']} v{snap['model']['version']}"
+             f"{RESET}   window {fmt_time(w['start'])}-{fmt_time(w['end'])} UTC "
+             f"({snap['rows']} rows)   events {models['events']}   windows {models['windows_closed']}",
+             f"drifting: {snap['features_drifted']}/{snap['features_compared']} features"
+             + (f"   {RED}DATASET DRIFT{RESET}" if snap["dataset_drift"] else ""),
+             f"{'feature':<14}{'method':<10}{'value':>9}{'psi':>9}{'ks D':>9}{'missing':>9}"]
+    feats = sorted(snap["features"].items(),
+                   key=lambda kv: -(kv[1].get("drift_value") or 0) / (kv[1].get("threshold") or 1))
+    for name, f in feats[:8]:
+        mark = f"{RED}DRIFT{RESET}" if f["drift"] else ""
+        val = f.get("drift_value")
+        lines.append(f"{name:<14}{f['drift_method']:<10}"
+                     f"{(val if val is not None else float('nan')):>9.4f}"
+                     f"{(f.get('psi') or 0):>9.4f}{(f.get('ks_statistic') or 0):>9.4f}"
+                     f"{f['missing_rate']:>9.3f}  {mark}")
+    return lines
+
+
+def main():
+    base = sys.argv[1]
+    model = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--model" else "fraud"
+    shown = 0
+    last_id = None
+    while True:
+        try:
+            models = {m["name"]: m for m in get(base + "/v1/models")["models"]}
+            if models[model]["latest_window"] and models[model]["latest_window"] != last_id:
+                snap = get(f"{base}/v1/models/{model}/drift")
+                last_id = snap["window"]["id"]
+                lines = show(snap, models[model])
+                if shown and sys.stdout.isatty():
+                    sys.stdout.write(f"\033[{shown}A\033[J")
+                print("\n".join(lines), flush=True)
+                shown = len(lines)
+        except (urllib.error.URLError, ConnectionError, KeyError):
+            return  # the daemon stopped
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass
