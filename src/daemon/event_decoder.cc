@@ -272,7 +272,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
         continue;
       }
       simdjson::ondemand::object f;
-      if (auto err = v.get_object().get(f)) {
+      if (v.get_object().get(f)) {
         return reject(RejectReason::kInvalidJson, "features must be an object");
       }
       stage_features(f, *monitor);

@@ -35,8 +35,9 @@ NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
   if (m > 0) {
     const size_t g = std::max<size_t>(resolution, 1);
     for (size_t k = 0; k <= g; ++k) {
-      // Rank k (m-1) / G, exact in integers.
-      const size_t rank = static_cast<size_t>((static_cast<unsigned __int128>(k) * (m - 1)) / g);
+      // Rank k (m-1) / G, exact in integers (k <= G <= 65536 and m < 2^40:
+      // no overflow).
+      const size_t rank = static_cast<size_t>(static_cast<uint64_t>(k) * (m - 1) / g);
       pts.push_back(s[rank]);
     }
     // And G/2 evenly spaced points between the sample's min and max, so that
