@@ -38,8 +38,14 @@ Rows make_rows(size_t n, double shift, uint64_t seed) {
 Table to_table(const Rows& r) {
   Table t;
   t.rows = r.x.size();
-  Column x{"x", ColumnKind::kNumeric}, y{"y", ColumnKind::kNumeric};
-  Column c{"country", ColumnKind::kCategorical};
+  auto column = [](const char* name, ColumnKind kind) {
+    Column col;
+    col.name = name;
+    col.kind = kind;
+    return col;
+  };
+  Column x = column("x", ColumnKind::kNumeric), y = column("y", ColumnKind::kNumeric);
+  Column c = column("country", ColumnKind::kCategorical);
   for (size_t i = 0; i < r.x.size(); ++i) {
     x.numbers.push_back(r.x[i]);
     if (std::isnan(r.x[i])) ++x.missing;
