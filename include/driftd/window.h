@@ -14,7 +14,7 @@
 // points, from which KS, W1, PSI bins and moments are computed.
 //   The grid holds the baseline's PSI cut points, G+1 order statistics of
 //   the baseline sample (ranks k(m-1)/G, k = 0..G; G = ks_resolution) and
-//   G/2 evenly spaced points between the sample's min and max, sorted and
+//   G/2 - 1 evenly spaced points strictly between the sample's min and max, sorted and
 //   distinct. A value falls either exactly on a grid point or strictly
 //   between two: 2K+1 slots for K points. Per slot a count, and per open
 //   cell the sum of its values.
