@@ -61,6 +61,9 @@ class NumericGrid {
   // Slot of a finite value: 2i+1 when it equals point i, else 2i where i is
   // the number of points below it.
   uint32_t slot_of(double v) const;
+  // The same by binary search over every point: the reference slot_of is
+  // tested against.
+  uint32_t slot_of_by_search(double v) const;
   uint32_t bin_of_slot(uint32_t slot) const { return slot_bin_[slot]; }
   size_t bins() const { return bins_; }
   double center() const { return center_; }
@@ -77,6 +80,10 @@ class NumericGrid {
   std::vector<double> cdf_before_;  // F_b(p_i-): share < p_i
   std::vector<double> cell_area_;   // integral of F_b over (p_{i-1}, p_i), i in 1..K-1
   std::vector<uint32_t> slot_bin_;  // PSI bin of each slot
+  // Equal-width bucket index over the points (see build_index).
+  void build_index();
+  std::vector<uint32_t> bucket_first_;
+  double index_origin_ = 0, index_scale_ = 0;
   size_t bins_ = 1;
   double center_ = 0, scale_ = 1;
   uint64_t sample_size_ = 0;

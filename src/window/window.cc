@@ -74,6 +74,7 @@ NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
       cell_area_[i] = cdf_at_[i - 1] * (point_[i] - point_[i - 1]) + inside / dm;
     }
   }
+  build_index();
   // PSI bin of a value = number of cut points <= it; every cut is a point.
   const auto& cuts = np.cut_points;
   bins_ = cuts.size() + 1;
@@ -90,7 +91,7 @@ NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
   }
 }
 
-uint32_t NumericGrid::slot_of(double v) const {
+uint32_t NumericGrid::slot_of_by_search(double v) const {
   // Branch-free lower bound: the number of points below v.
   const double* first = point_.data();
   size_t n = point_.size();
@@ -103,6 +104,48 @@ uint32_t NumericGrid::slot_of(double v) const {
   if (n == 1 && *first < v) ++i;
   const bool on_point = i < point_.size() && point_[i] == v;
   return static_cast<uint32_t>(2 * i + (on_point ? 1 : 0));
+}
+
+void NumericGrid::build_index() {
+  // Equal-width buckets over [first point, last point]; per bucket the
+  // number of points below its start. A value's lower bound is then found
+  // among the few points of its own bucket.
+  const size_t k = point_.size();
+  bucket_first_.clear();
+  if (k < 2 || !std::isfinite(point_.back() - point_.front())) return;
+  const size_t buckets = std::min<size_t>(4 * k, 1 << 14);
+  index_origin_ = point_.front();
+  index_scale_ = static_cast<double>(buckets) / (point_.back() - point_.front());
+  bucket_first_.resize(buckets + 2);
+  size_t i = 0;
+  for (size_t b = 0; b <= buckets + 1; ++b) {
+    // Points strictly below the bucket's start (its first value).
+    const double start = index_origin_ + static_cast<double>(b) / index_scale_;
+    while (i < k && point_[i] < start) ++i;
+    bucket_first_[b] = static_cast<uint32_t>(i);
+  }
+}
+
+uint32_t NumericGrid::slot_of(double v) const {
+  if (bucket_first_.empty() || !(v >= point_.front()) || !(v <= point_.back())) {
+    return slot_of_by_search(v);
+  }
+  const double pos = (v - index_origin_) * index_scale_;
+  const size_t b = std::min(static_cast<size_t>(pos), bucket_first_.size() - 2);
+  // Bucket bounds are computed in floating point: widen by one bucket on
+  // each side so a value at a rounded edge still finds its lower bound.
+  size_t lo = b > 0 ? bucket_first_[b - 1] : 0;
+  size_t hi = bucket_first_[std::min(b + 2, bucket_first_.size() - 1)];
+  if (hi < point_.size()) ++hi;
+  if (hi - lo > 16) {  // a crowded bucket (a far outlier stretched the range)
+    lo = static_cast<size_t>(std::lower_bound(point_.begin() + static_cast<ptrdiff_t>(lo),
+                                              point_.begin() + static_cast<ptrdiff_t>(hi), v) -
+                             point_.begin());
+  } else {
+    while (lo < hi && point_[lo] < v) ++lo;
+  }
+  const bool on_point = lo < point_.size() && point_[lo] == v;
+  return static_cast<uint32_t>(2 * lo + (on_point ? 1 : 0));
 }
 
 // ---- summaries --------------------------------------------------------------

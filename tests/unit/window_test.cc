@@ -140,6 +140,47 @@ TEST_CASE("a count window reproduces the batch check on the same rows", "[window
   }
 }
 
+TEST_CASE("the bucket index finds the same grid slot as a binary search", "[window]") {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> normal(0, 1);
+  std::lognormal_distribution<double> heavy(0, 2.5);
+  std::vector<std::vector<double>> trainings(5);
+  for (int i = 0; i < 5000; ++i) {
+    trainings[0].push_back(normal(rng));
+    trainings[1].push_back(heavy(rng) * (i == 7 ? 1e9 : 1));  // one far outlier
+    trainings[2].push_back(std::round(normal(rng) * 2) / 2);  // ties
+    trainings[3].push_back(4.0);                              // constant
+    trainings[4].push_back(i % 2 ? -1e300 : 1e300);           // huge, two values
+  }
+  for (size_t t = 0; t < trainings.size(); ++t) {
+    Table table;
+    table.rows = trainings[t].size();
+    Column c;
+    c.name = "v";
+    c.numbers = trainings[t];
+    table.columns.push_back(std::move(c));
+    auto b = profile_table(table, BaselineBuildOptions{});
+    REQUIRE(b.ok());
+    for (const size_t g : {16u, 512u}) {
+      const NumericGrid grid(b->columns[0], g);
+      std::vector<double> probes = grid.point();  // every point, and its neighbours
+      for (const double p : grid.point()) {
+        probes.push_back(std::nextafter(p, -HUGE_VAL));
+        probes.push_back(std::nextafter(p, HUGE_VAL));
+      }
+      for (int i = 0; i < 20000; ++i) {
+        probes.push_back(trainings[t][static_cast<size_t>(i) % 5000] * (1 + 1e-3 * normal(rng)));
+        probes.push_back(normal(rng) * 1e3);
+      }
+      for (const double v : {-HUGE_VAL, HUGE_VAL, -1e308, 1e308, 0.0, -0.0}) probes.push_back(v);
+      size_t mismatches = 0;
+      for (const double v : probes) mismatches += grid.slot_of(v) != grid.slot_of_by_search(v);
+      INFO("training " << t << ", G = " << g);
+      CHECK(mismatches == 0);
+    }
+  }
+}
+
 TEST_CASE("KS D stays within 1/G of the exact value at every resolution", "[window]") {
   const Rows train = make_rows(30000, 0.0, 3);
   const auto base = baseline_of(train);
