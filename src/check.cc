@@ -36,6 +36,26 @@ class VectorSink final : public StatisticSink {
 // values are copied.
 }  // namespace
 
+FeatureResult start_feature(const ColumnProfile& base, const DriftRules& rules, uint64_t rows,
+                            uint64_t missing, uint64_t type_errors, uint64_t infinite) {
+  FeatureResult r;
+  r.name = base.name;
+  r.kind = base.kind;
+  r.role = base.role;
+  r.rule = rules.rule_for(base.name);
+  r.rows = rows;
+  r.baseline_missing_rate =
+      base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
+  r.missing = missing;
+  r.type_errors = type_errors;
+  r.infinite = infinite;
+  const double n = static_cast<double>(rows);
+  r.missing_rate = n > 0 ? static_cast<double>(missing) / n : 0.0;
+  r.type_error_rate = n > 0 ? static_cast<double>(type_errors) / n : 0.0;
+  r.infinite_rate = n > 0 ? static_cast<double>(infinite) / n : 0.0;
+  return r;
+}
+
 CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile) {
   for (const auto& c : profile.categories) {
     index_.emplace(c.category, static_cast<uint32_t>(index_.size()));
@@ -186,25 +206,13 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
     const ColumnProfile& base = baseline.columns[profiled[k]];
     const Column* col = table.find(base.name);
     FeatureResult& r = rep.features[k];
-    r.name = base.name;
-    r.kind = base.kind;
-    r.role = base.role;
-    r.rule = options.rules.rule_for(base.name);
-    r.rows = table.rows;
-    r.baseline_missing_rate =
-        base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
-    if (col == nullptr || !col->present_in_input) {
+    const bool present = col != nullptr && col->present_in_input;
+    if (!present) {
+      r = start_feature(base, options.rules, table.rows, table.rows, 0, 0);
       r.status = "missing_in_serving";
-      r.missing = table.rows;
-      r.missing_rate = 1.0;
     } else {
-      r.missing = col->missing;
-      r.type_errors = col->type_errors;
-      r.infinite = col->infinite;
-      const double n = static_cast<double>(table.rows);
-      r.missing_rate = n > 0 ? static_cast<double>(col->missing) / n : 0.0;
-      r.type_error_rate = n > 0 ? static_cast<double>(col->type_errors) / n : 0.0;
-      r.infinite_rate = n > 0 ? static_cast<double>(col->infinite) / n : 0.0;
+      r = start_feature(base, options.rules, table.rows, col->missing, col->type_errors,
+                        col->infinite);
       if (base.kind == ColumnKind::kNumeric) {
         std::vector<double>* scratch = nullptr;
         if (consumable != nullptr) {

@@ -60,16 +60,21 @@ Status DriftRules::validate() const {
   return {};
 }
 
-Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& source) {
-  toml::table doc;
+Result<toml::table> parse_toml(std::string_view text, const std::string& source) {
   try {
-    doc = toml::parse(text, source);
+    return toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     std::ostringstream os;
     os << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
        << e.description();
     return Error{os.str()};
   }
+}
+
+Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& source) {
+  auto parsed = parse_toml(text, source);
+  if (!parsed) return parsed.error();
+  const toml::table& doc = *parsed;
   for (const auto& [k, node] : doc) {
     if (k.str() != "drift") {
       return Error{source + ":" + std::to_string(node.source().begin.line) + ": " +

@@ -109,6 +109,9 @@ class CategoryBins {
   size_t size_ = 0;
 };
 
+// A column's result before its statistics: identity, rule, counts and rates.
+FeatureResult start_feature(const ColumnProfile& base, const DriftRules& rules, uint64_t rows,
+                            uint64_t missing, uint64_t type_errors, uint64_t infinite);
 // Runs every detector on a numeric column's comparison, appending to r.stats.
 void run_numeric_detectors(const NumericComparison& in, FeatureResult& r);
 // Runs every detector on a categorical column: `current_bins` per baseline

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -273,15 +272,9 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
 }  // namespace
 
 Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::string& source) {
-  toml::table doc;
-  try {
-    doc = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream os;
-    os << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-       << e.description();
-    return Error{os.str()};
-  }
+  auto parsed = parse_toml(text, source);
+  if (!parsed) return parsed.error();
+  const toml::table& doc = *parsed;
   DaemonConfig c;
   c.source_file = source;
   TableReader top(doc, "", source);

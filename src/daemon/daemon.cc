@@ -241,14 +241,13 @@ class FileSource {
       start = end + 1;
     }
     if (start == 0 && filled_ >= kMaxLine) {
-      // One line longer than any event may be: skip it to its end.
-      on_line(nullptr, 0, 0, offset_);
+      // One line longer than any event may be: reported once, skipped to its end.
+      if (!skipping_) on_line(nullptr, 0, 0, offset_);
       skipping_ = true;
       offset_ += filled_;
       filled_ = 0;
       return true;
     }
-    if (skipping_ && start > 0) skipping_ = false;
     std::memmove(buf_.data(), base + start, filled_ - start);
     filled_ -= start;
     return true;
@@ -434,7 +433,6 @@ class Daemon {
       for (const auto* c : slot.monitor->columns()) v.features.push_back(c->name);
       published_.models.push_back(std::move(v));
     }
-    published_.baselines_loaded = true;
   }
 
   MonitorSlot* slot_of(const ModelMonitor* m) {
@@ -629,7 +627,6 @@ class Daemon {
     }
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.last_checkpoint_unix = unix_now();
-    ++published_.checkpoints;
     return true;
   }
 

@@ -139,13 +139,17 @@ class PublishedCollector final : public prometheus::Collectable {
     MetricFamily ckpt_fail = family("driftd_checkpoint_failures_total",
                                     "Checkpoints that could not be written", MetricType::Counter);
     ckpt_fail.metric.push_back(counter_value(static_cast<double>(p_.checkpoint_failures)));
+    MetricFamily log_fail =
+        family("driftd_windows_log_write_failures_total",
+               "Closed windows that could not be appended to the windows log", MetricType::Counter);
+    log_fail.metric.push_back(counter_value(static_cast<double>(p_.windows_log_failures)));
     MetricFamily reload_fail =
         family("driftd_config_reload_failures_total",
                "SIGHUP reloads refused (the old config kept running)", MetricType::Counter);
     reload_fail.metric.push_back(counter_value(static_cast<double>(p_.reload_failures)));
-    return {received,   rejected, late,       labels, offset,    events,
-            model_late, windows,  stat,       drift,  missing,   share,
-            dataset,    rows,     window_end, ckpt,   ckpt_fail, reload_fail};
+    return {received,   rejected, late,      labels,   offset,     events,  model_late,
+            windows,    stat,     drift,     missing,  share,      dataset, rows,
+            window_end, ckpt,     ckpt_fail, log_fail, reload_fail};
   }
 
  private:

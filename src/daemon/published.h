@@ -48,10 +48,9 @@ struct Published {
   std::vector<SourceCounters> sources;
   std::vector<ModelView> models;
   double last_checkpoint_unix = 0;
-  uint64_t checkpoints = 0, checkpoint_failures = 0;
+  uint64_t checkpoint_failures = 0;
   uint64_t windows_log_failures = 0;
-  uint64_t reloads = 0, reload_failures = 0;
-  bool baselines_loaded = false;
+  uint64_t reload_failures = 0;
   std::atomic<bool> ready{false};
 };
 

@@ -478,24 +478,11 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
   rep.share_threshold = settings_.rules.share_threshold;
   rep.baseline_performance = baseline_->performance;
   rep.features.resize(columns_.size());
-  const double rows = static_cast<double>(merged.rows);
   for (size_t c = 0; c < columns_.size(); ++c) {
     const ColumnProfile& base = *columns_[c];
     const ColumnSummary& cs = merged.columns[c];
     FeatureResult& r = rep.features[c];
-    r.name = base.name;
-    r.kind = base.kind;
-    r.role = base.role;
-    r.rule = settings_.rules.rule_for(base.name);
-    r.rows = merged.rows;
-    r.baseline_missing_rate =
-        base.rows > 0 ? static_cast<double>(base.missing) / static_cast<double>(base.rows) : 0.0;
-    r.missing = cs.missing;
-    r.type_errors = cs.type_errors;
-    r.infinite = cs.infinite;
-    r.missing_rate = rows > 0 ? static_cast<double>(cs.missing) / rows : 0.0;
-    r.type_error_rate = rows > 0 ? static_cast<double>(cs.type_errors) / rows : 0.0;
-    r.infinite_rate = rows > 0 ? static_cast<double>(cs.infinite) / rows : 0.0;
+    r = start_feature(base, settings_.rules, merged.rows, cs.missing, cs.type_errors, cs.infinite);
     if (base.kind == ColumnKind::kNumeric) {
       const NumericGrid& grid = grids_[c];
       const Moments moments = moments_of(grid, cs.numeric);
