@@ -15,16 +15,20 @@
 // loses one or counts an event twice.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "driftd/daemon_config.h"
+#include "driftd/event_decoder.h"
 #include "driftd/result.h"
 
 namespace driftd {
 
-inline constexpr uint32_t kCheckpointFormatVersion = 1;
+// 2: a source's position is an opaque record (file offset or Kafka offsets).
+inline constexpr uint32_t kCheckpointFormatVersion = 2;
 inline constexpr char kCheckpointMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'C', 'K'};
 
 struct RunOptions {
@@ -34,6 +38,31 @@ struct RunOptions {
 // Runs until SIGTERM/SIGINT (or, with exit_when_done, the end of the input).
 // Returns the process exit status.
 int run_daemon(const std::string& config_path, const RunOptions& options);
+
+// The checkpoint's contents. Sources and models are matched by name and key
+// on restore; a record that matches nothing is dropped with a log line.
+struct CheckpointSource {
+  std::string name;
+  std::string identity;  // a file's path, "kafka": a different one is not applied
+  std::string position;  // the source's own record (Source::save_position)
+  uint64_t received = 0, added = 0, late = 0, labels = 0;
+  std::array<uint64_t, kRejectReasons> rejected{};  // by RejectReason
+};
+struct CheckpointModel {
+  std::string key;  // model, version, baseline identity, window layout
+  uint64_t windows = 0;
+  std::string latest_json;  // the last closed window's windows-log line
+  std::string state;        // ModelMonitor::save
+};
+struct Checkpoint {
+  std::vector<CheckpointSource> sources;
+  std::vector<CheckpointModel> models;
+};
+
+// The framed file (magic, version, payload, checksum) and its reading,
+// with every length checked; exposed for the golden-file tests.
+std::string encode_checkpoint(const Checkpoint& checkpoint);
+Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& source);
 
 // Checkpoint framing, exposed for the golden-file and truncation tests:
 // magic, u32 version, payload, XXH3-64 of everything before it.

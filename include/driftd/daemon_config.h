@@ -29,14 +29,22 @@ struct EventFields {
 
 struct SourceConfig {
   std::string name;
-  std::string type;  // "file" (kafka and http: later)
+  std::string type;  // "file" or "kafka"
   EventFields fields;
+  bool from_end = false;  // with no checkpoint position: start at the end
+  // At the end of a bounded input (a file without follow; Kafka with every
+  // assigned partition at its end), close the open windows. Default: true
+  // for files, false for Kafka.
+  bool close_windows_at_end = true;
+  double replay_speed = 0;  // 0: as fast as possible; 1: event-time pace
   // file
   std::string path;  // "-" for stdin
-  bool from_end = false;
   bool follow = false;
-  double replay_speed = 0;           // 0: as fast as possible; 1: event-time pace
-  bool close_windows_at_end = true;  // without follow: flush open windows at EOF
+  // kafka
+  std::string brokers;  // bootstrap.servers
+  std::vector<std::string> topics;
+  std::string group_id = "driftd";
+  std::vector<std::pair<std::string, std::string>> kafka_properties;  // passed to librdkafka
 };
 
 struct ModelConfig {
@@ -63,6 +71,9 @@ struct DaemonConfig {
 // baseline of another model is reported at start-up, not at the first event).
 Result<DaemonConfig> load_daemon_config(const std::string& path);
 Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::string& source);
+
+// Checks librdkafka property names and values (kafka source `[sources.kafka]`).
+Status check_kafka_properties(const std::vector<std::pair<std::string, std::string>>& properties);
 
 // "30s", "5m", "1h", "250ms", "2d" -> milliseconds.
 Result<int64_t> parse_duration_ms(std::string_view text);

@@ -48,6 +48,7 @@ enum class RejectReason {
   kMissingTimestamp,
   kBadTimestamp,
 };
+inline constexpr size_t kRejectReasons = 7;  // RejectReason values
 const char* to_string(RejectReason r);
 
 struct DecodedEvent {

@@ -161,30 +161,79 @@ Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefi
   DRIFTD_TRY(r.str("name", s.name));
   DRIFTD_TRY(r.str("type", s.type));
   DRIFTD_TRY(parse_fields(r, s.fields));
-  if (s.type != "file") {
+  if (s.type != "file" && s.type != "kafka") {
     const toml::node* n = t.get("type");
     return Error{(n ? r.where(*n, "type") : r.where_table()) +
-                 ": expected \"file\" (kafka and http sources are not built yet)"};
+                 ": expected \"file\" or \"kafka\" (http ingest is not built yet)"};
   }
-  DRIFTD_TRY(r.str("path", s.path));
+  const bool kafka = s.type == "kafka";
   std::string start = "beginning";
   DRIFTD_TRY(r.str("start", start));
   if (start != "beginning" && start != "end") {
     return Error{r.where(*t.get("start"), "start") + ": expected \"beginning\" or \"end\""};
   }
   s.from_end = start == "end";
-  DRIFTD_TRY(r.boolean("follow", s.follow));
   DRIFTD_TRY(r.number("replay_speed", s.replay_speed));
   if (!(s.replay_speed >= 0)) {
     return Error{r.where(*t.get("replay_speed"), "replay_speed") +
                  ": must be 0 (as fast as possible) or a positive factor"};
   }
+  s.close_windows_at_end = !kafka;
   DRIFTD_TRY(r.boolean("close_windows_at_end", s.close_windows_at_end));
+  if (!kafka) {
+    DRIFTD_TRY(r.str("path", s.path));
+    DRIFTD_TRY(r.boolean("follow", s.follow));
+    DRIFTD_TRY(r.finish(
+        "name, type, path, start, follow, replay_speed, close_windows_at_end, *_field keys"));
+    if (s.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
+    s.path = resolve(source, s.path);
+    if (s.name.empty()) s.name = s.path;
+    return s;
+  }
+  DRIFTD_TRY(r.str("brokers", s.brokers));
+  DRIFTD_TRY(r.str("group_id", s.group_id));
+  if (const toml::node* n = r.node("topics")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr || a->empty()) {
+      return Error{r.where(*n, "topics") + ": expected a non-empty array of topic names"};
+    }
+    for (const auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!v || v->empty()) return Error{r.where(e, "topics") + ": expected a topic name"};
+      s.topics.push_back(*v);
+    }
+  }
+  if (const toml::node* n = r.node("kafka")) {
+    const toml::table* props = n->as_table();
+    if (props == nullptr) {
+      return Error{r.where(*n, "kafka") + ": expected a table of librdkafka properties"};
+    }
+    for (const auto& [k, v] : *props) {
+      std::string value;
+      if (auto str = v.value<std::string>()) {
+        value = *str;
+      } else if (auto i = v.value_exact<int64_t>()) {
+        value = std::to_string(*i);
+      } else if (auto b = v.value_exact<bool>()) {
+        value = *b ? "true" : "false";
+      } else {
+        return Error{r.where(v, "kafka." + std::string(k.str())) +
+                     ": expected a string, integer or boolean"};
+      }
+      s.kafka_properties.emplace_back(std::string(k.str()), value);
+    }
+    // librdkafka checks names and values now, not at the first connection.
+    if (auto st = check_kafka_properties(s.kafka_properties); !st) {
+      return Error{r.where(*n, "kafka") + ": " + st.error().message};
+    }
+  }
   DRIFTD_TRY(r.finish(
-      "name, type, path, start, follow, replay_speed, close_windows_at_end, *_field keys"));
-  if (s.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
-  s.path = resolve(source, s.path);
-  if (s.name.empty()) s.name = s.path;
+      "name, type, brokers, topics, group_id, start, replay_speed, close_windows_at_end, kafka, "
+      "*_field keys"));
+  if (s.brokers.empty()) return Error{r.where_table() + ": brokers is required for a kafka source"};
+  if (s.topics.empty()) return Error{r.where_table() + ": topics is required for a kafka source"};
+  if (s.group_id.empty()) return Error{r.where_table() + ": group_id must not be empty"};
+  if (s.name.empty()) s.name = "kafka:" + s.topics.front();
   return s;
 }
 

@@ -17,7 +17,9 @@
 #include "driftd/binary_io.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_writer.h"
+#include "src/daemon/log.h"
 #include "src/daemon/published.h"
+#include "src/daemon/source.h"
 
 namespace driftd {
 
@@ -56,6 +58,63 @@ Result<std::string_view> unframe_checkpoint(std::string_view file, const std::st
   return file.substr(kHeader, file.size() - kHeader - sizeof stored);
 }
 
+std::string encode_checkpoint(const Checkpoint& c) {
+  ByteWriter w;
+  w.u64(c.sources.size());
+  for (const auto& s : c.sources) {
+    w.str(s.name);
+    w.str(s.identity);
+    w.str(s.position);
+    w.u64(s.received);
+    w.u64(s.added);
+    w.u64(s.late);
+    w.u64(s.labels);
+    for (uint64_t r : s.rejected) w.u64(r);
+  }
+  w.u64(c.models.size());
+  for (const auto& m : c.models) {
+    w.str(m.key);
+    w.u64(m.windows);
+    w.str(m.latest_json);
+    w.str(m.state);
+  }
+  return frame_checkpoint(w.bytes());
+}
+
+Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& source) {
+  auto payload = unframe_checkpoint(file, source);
+  if (!payload) return payload.error();
+  ByteReader r(*payload);
+  Checkpoint c;
+  const uint64_t n_sources = r.count(3 * 8 + 11 * 8);
+  for (uint64_t i = 0; i < n_sources && r.ok(); ++i) {
+    CheckpointSource s;
+    s.name = r.str();
+    s.identity = r.str();
+    s.position = r.str();
+    s.received = r.u64();
+    s.added = r.u64();
+    s.late = r.u64();
+    s.labels = r.u64();
+    for (uint64_t& v : s.rejected) v = r.u64();
+    c.sources.push_back(std::move(s));
+  }
+  const uint64_t n_models = r.count(4 * 8);
+  for (uint64_t i = 0; i < n_models && r.ok(); ++i) {
+    CheckpointModel m;
+    m.key = r.str();
+    m.windows = r.u64();
+    m.latest_json = r.str();
+    m.state = r.str();
+    c.models.push_back(std::move(m));
+  }
+  if (!r.ok() || !r.at_end()) {
+    return Error{source + ": checkpoint payload is malformed: " +
+                 (r.ok() ? std::string("bytes after the end") : r.error())};
+  }
+  return c;
+}
+
 namespace {
 
 std::atomic<bool> g_stop{false};
@@ -70,16 +129,6 @@ extern "C" void on_hup_signal(int) {
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// Structured logs: one JSON object per line; messages are escaped here.
-template <class... Args>
-void jlog(spdlog::level::level_enum level, fmt::format_string<Args...> f, Args&&... args) {
-  if (!spdlog::should_log(level)) return;
-  std::string escaped;
-  JsonWriter::append_escaped(escaped, fmt::format(f, std::forward<Args>(args)...));
-  // append_escaped writes the quotes; the pattern supplies them.
-  spdlog::log(level, "{}", std::string_view(escaped).substr(1, escaped.size() - 2));
 }
 
 void setup_logging(const std::string& level) {
@@ -144,157 +193,6 @@ class AppendFile {
   int fd_ = -1;
 };
 
-// Reads JSON lines from a file (or stdin) in batches, tracking the byte
-// offset of the first unprocessed line; follows a growing file.
-class FileSource {
- public:
-  explicit FileSource(const SourceConfig& c) : config_(c) {
-    buf_.resize(kChunk + simdjson::SIMDJSON_PADDING);
-  }
-  ~FileSource() {
-    if (fd_ > 0) ::close(fd_);
-  }
-
-  // Opens at `offset` (a checkpoint's) or per the configuration.
-  Status open(std::optional<uint64_t> offset) {
-    if (config_.path == "-") {
-      fd_ = 0;
-      offset_ = 0;
-      if (offset && *offset > 0) {
-        jlog(spdlog::level::warn, "source {}: stdin cannot resume at byte {}; reading on",
-             config_.name, *offset);
-      }
-      return {};
-    }
-    fd_ = ::open(config_.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      return Error{"source " + config_.name + ": cannot open " + config_.path + ": " +
-                   std::strerror(errno)};
-    }
-    struct stat st {};
-    ::fstat(fd_, &st);
-    inode_ = st.st_ino;
-    uint64_t start = 0;
-    if (offset) {
-      start = *offset;
-      if (start > static_cast<uint64_t>(st.st_size)) {
-        jlog(spdlog::level::warn,
-             "source {}: checkpoint offset {} is past the end of {} ({} bytes): the file was "
-             "replaced; reading it from the start",
-             config_.name, start, config_.path, st.st_size);
-        start = 0;
-      }
-    } else if (config_.from_end) {
-      start = static_cast<uint64_t>(st.st_size);
-    }
-    if (::lseek(fd_, static_cast<off_t>(start), SEEK_SET) < 0) {
-      return Error{"source " + config_.name + ": cannot seek " + config_.path};
-    }
-    offset_ = start;
-    return {};
-  }
-
-  uint64_t offset() const { return offset_; }
-  bool at_end() const { return at_end_; }
-  const SourceConfig& config() const { return config_; }
-
-  // Reads one batch and hands every complete line to on_line(data, len,
-  // capacity, line_offset). Returns false when nothing new was available.
-  template <class OnLine>
-  bool poll(OnLine&& on_line) {
-    if (at_end_) return false;
-    if (buf_.size() < filled_ + kChunk + simdjson::SIMDJSON_PADDING) {
-      // A line longer than the buffer: grow (bounded by kMaxLine).
-      buf_.resize(filled_ + kChunk + simdjson::SIMDJSON_PADDING);
-    }
-    const ssize_t n = ::read(fd_, buf_.data() + filled_, kChunk);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) return false;
-      jlog(spdlog::level::err, "source {}: read failed: {}", config_.name, std::strerror(errno));
-      return false;
-    }
-    if (n == 0) {
-      if (config_.follow) {
-        check_rotation();
-        return false;
-      }
-      // End of a bounded input: a last line without its newline still counts.
-      if (filled_ > 0) {
-        std::memset(buf_.data() + filled_, 0, simdjson::SIMDJSON_PADDING);
-        deliver(buf_.data(), filled_, filled_ + simdjson::SIMDJSON_PADDING, on_line);
-        offset_ += filled_;
-        filled_ = 0;
-      }
-      at_end_ = true;
-      return false;
-    }
-    filled_ += static_cast<size_t>(n);
-    std::memset(buf_.data() + filled_, 0, simdjson::SIMDJSON_PADDING);
-    size_t start = 0;
-    const char* base = buf_.data();
-    for (;;) {
-      const void* nl = std::memchr(base + start, '\n', filled_ - start);
-      if (nl == nullptr) break;
-      const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - base);
-      deliver(base + start, end - start, buf_.size() - start, on_line);
-      offset_ += end + 1 - start;
-      start = end + 1;
-    }
-    if (start == 0 && filled_ >= kMaxLine) {
-      // One line longer than any event may be: reported once, skipped to its end.
-      if (!skipping_) on_line(nullptr, 0, 0, offset_);
-      skipping_ = true;
-      offset_ += filled_;
-      filled_ = 0;
-      return true;
-    }
-    std::memmove(buf_.data(), base + start, filled_ - start);
-    filled_ -= start;
-    return true;
-  }
-
- private:
-  static constexpr size_t kChunk = 1 << 20;
-  static constexpr size_t kMaxLine = 16 << 20;
-
-  template <class OnLine>
-  void deliver(const char* p, size_t len, size_t capacity, OnLine& on_line) {
-    if (skipping_) {  // the tail of an over-long line
-      skipping_ = false;
-      return;
-    }
-    if (len > 0 && p[len - 1] == '\r') --len;
-    bool blank = true;
-    for (size_t i = 0; i < len && blank; ++i) blank = p[i] == ' ' || p[i] == '\t';
-    if (!blank) on_line(p, len, capacity, offset_);
-  }
-
-  void check_rotation() {
-    if (config_.path == "-") return;
-    struct stat now {};
-    struct stat mine {};
-    if (::stat(config_.path.c_str(), &now) != 0 || ::fstat(fd_, &mine) != 0) return;
-    if (now.st_ino != inode_ || static_cast<uint64_t>(mine.st_size) < offset_ + filled_) {
-      jlog(spdlog::level::warn, "source {}: {} was rotated or truncated; reading it from the start",
-           config_.name, config_.path);
-      ::close(fd_);
-      fd_ = ::open(config_.path.c_str(), O_RDONLY | O_CLOEXEC);
-      inode_ = now.st_ino;
-      offset_ = 0;
-      filled_ = 0;
-    }
-  }
-
-  SourceConfig config_;
-  int fd_ = -1;
-  ino_t inode_ = 0;
-  std::vector<char> buf_;
-  size_t filled_ = 0;
-  uint64_t offset_ = 0;
-  bool at_end_ = false;
-  bool skipping_ = false;
-};
-
 struct MonitorSlot {
   ModelConfig config;
   std::unique_ptr<ModelMonitor> monitor;
@@ -305,7 +203,7 @@ struct MonitorSlot {
 };
 
 struct SourceSlot {
-  std::unique_ptr<FileSource> source;
+  std::unique_ptr<Source> source;
   std::unique_ptr<EventDecoder> decoder;
   SourceCounters counters;
   // Replay pacing: the first event's time and the wall time it was read.
@@ -333,13 +231,14 @@ class Daemon {
     auto restored = restore();
     if (!restored) return fatal(restored.error().message);
     for (auto& slot : sources_) {
-      std::optional<uint64_t> offset;
-      if (auto it = restored->find(slot.counters.name); it != restored->end()) offset = it->second;
-      if (auto st = slot.source->open(offset); !st) return fatal(st.error().message);
-      slot.counters.open = true;
-      slot.counters.offset = slot.source->offset();
-      jlog(spdlog::level::info, "source {} reading {} from byte {}", slot.counters.name,
-           slot.source->config().path, slot.source->offset());
+      const std::string* position = nullptr;
+      if (auto it = restored->find(slot.counters.name); it != restored->end()) {
+        position = &it->second;
+      }
+      if (auto st = slot.source->open(position); !st) return fatal(st.error().message);
+      // A rebalance takes partitions away only after the state covering
+      // them is checkpointed.
+      slot.source->before_revoke = [this] { checkpoint(); };
     }
     HttpServer server(published_, config_.listen);
     if (auto st = server.start(); !st) return fatal(st.error().message);
@@ -385,6 +284,7 @@ class Daemon {
       }
     });
     const bool saved = checkpoint();
+    for (auto& slot : sources_) slot.source->close();
     finished.store(true);
     watchdog.join();
     server.stop();
@@ -414,11 +314,11 @@ class Daemon {
     if (sources_.empty()) {
       for (const auto& s : config_.sources) {
         SourceSlot slot;
-        slot.source = std::make_unique<FileSource>(s);
+        slot.source = s.type == "kafka" ? make_kafka_source(s) : make_file_source(s);
         slot.decoder = std::make_unique<EventDecoder>(s.fields, router_);
         slot.counters.name = s.name;
         slot.counters.type = s.type;
-        slot.counters.path = s.path;
+        slot.counters.path = s.type == "kafka" ? s.brokers : s.path;
         sources_.push_back(std::move(slot));
       }
     }
@@ -459,20 +359,22 @@ class Daemon {
     ++slot.latest_version;
   }
 
-  bool poll(SourceSlot& slot) {
-    const double speed = slot.source->config().replay_speed;
-    return slot.source->poll([&](const char* data, size_t len, size_t capacity, uint64_t offset) {
-      SourceCounters& c = slot.counters;
+  // Decodes every line of a batch into its model's windows.
+  class BatchHandler final : public LineHandler {
+   public:
+    BatchHandler(Daemon& d, SourceSlot& slot) : d_(d), slot_(slot) {}
+    void on_line(const char* data, size_t len, size_t capacity, const LineOrigin& origin) override {
+      SourceCounters& c = slot_.counters;
       ++c.received;
       if (data == nullptr) {
-        dead_letter(slot, offset, RejectReason::kInvalidJson, "line longer than 16 MiB", {});
+        d_.dead_letter(slot_, origin, RejectReason::kInvalidJson, "line longer than 16 MiB", {});
         return;
       }
-      DecodedEvent ev = slot.decoder->decode(data, len, capacity, [&](WindowResult&& w) {
+      DecodedEvent ev = slot_.decoder->decode(data, len, capacity, [&](WindowResult&& w) {
         // decode() commits before returning: find the slot by the window's model.
-        for (auto& m : monitors_) {
+        for (auto& m : d_.monitors_) {
           if (m.config.name == w.report.model_name && m.config.version == w.report.model_version) {
-            this->on_window(m, std::move(w));
+            d_.on_window(m, std::move(w));
             return;
           }
         }
@@ -489,11 +391,21 @@ class Daemon {
           break;
         case EventOutcome::kRejected:
           ++c.rejected[static_cast<size_t>(ev.reason)];
-          dead_letter(slot, offset, ev.reason, ev.detail, std::string_view(data, len));
+          d_.dead_letter(slot_, origin, ev.reason, ev.detail, std::string_view(data, len));
           break;
       }
-      if (speed > 0 && ev.outcome == EventOutcome::kAdded) pace(slot, ev.ts_ms, speed);
-    });
+      const double speed = slot_.source->config().replay_speed;
+      if (speed > 0 && ev.outcome == EventOutcome::kAdded) d_.pace(slot_, ev.ts_ms, speed);
+    }
+
+   private:
+    Daemon& d_;
+    SourceSlot& slot_;
+  };
+
+  bool poll(SourceSlot& slot) {
+    BatchHandler handler(*this, slot);
+    return slot.source->poll(handler);
   }
 
   void pace(SourceSlot& slot, int64_t ts_ms, double speed) {
@@ -520,11 +432,21 @@ class Daemon {
     if (now - last_publish_ > std::chrono::milliseconds(200)) publish();
   }
 
-  void dead_letter(SourceSlot& slot, uint64_t offset, RejectReason reason, std::string_view detail,
-                   std::string_view raw) {
+  void dead_letter(SourceSlot& slot, const LineOrigin& origin, RejectReason reason,
+                   std::string_view detail, std::string_view raw) {
     std::string line = "{\"source\":";
     JsonWriter::append_escaped(line, slot.counters.name);
-    line += ",\"offset\":" + std::to_string(offset) + ",\"reason\":\"";
+    std::string where;
+    if (origin.partition >= 0) {
+      line += ",\"topic\":";
+      JsonWriter::append_escaped(line, origin.topic);
+      line += ",\"partition\":" + std::to_string(origin.partition);
+      where = std::string(origin.topic) + " [" + std::to_string(origin.partition) + "] offset " +
+              std::to_string(origin.offset);
+    } else {
+      where = "byte " + std::to_string(origin.offset);
+    }
+    line += ",\"offset\":" + std::to_string(origin.offset) + ",\"reason\":\"";
     line += to_string(reason);
     line += "\",\"detail\":";
     JsonWriter::append_escaped(line, detail);
@@ -534,8 +456,8 @@ class Daemon {
     dead_letter_.append(line);
     ++rejected_logged_;
     if (rejected_logged_ <= 100 || rejected_logged_ % 10000 == 0) {
-      jlog(spdlog::level::warn, "source {} byte {}: rejected ({}): {}{}", slot.counters.name,
-           offset, to_string(reason), detail,
+      jlog(spdlog::level::warn, "source {} {}: rejected ({}): {}{}", slot.counters.name, where,
+           to_string(reason), detail,
            rejected_logged_ == 100 ? " (further rejections are logged every 10000th)" : "");
     }
   }
@@ -559,6 +481,8 @@ class Daemon {
     for (size_t i = 0; i < sources_.size(); ++i) {
       sources_[i].counters.offset = sources_[i].source->offset();
       sources_[i].counters.at_end = sources_[i].source->at_end();
+      sources_[i].counters.open = sources_[i].source->connected();
+      sources_[i].counters.partitions = sources_[i].source->partitions();
       published_.sources[i] = sources_[i].counters;
     }
     for (size_t i = 0; i < monitors_.size() && i < published_.models.size(); ++i) {
@@ -598,107 +522,95 @@ class Daemon {
       jlog(spdlog::level::err, "cannot fsync {}: {}", config_.windows_log, std::strerror(errno));
       return false;
     }
-    ByteWriter w;
-    w.u64(sources_.size());
+    Checkpoint c;
     for (const auto& s : sources_) {
-      w.str(s.counters.name);
-      w.str(s.counters.path);
-      w.u64(s.source->offset());
-      w.u64(s.counters.received);
-      w.u64(s.counters.added);
-      w.u64(s.counters.late);
-      w.u64(s.counters.labels);
-      for (uint64_t r : s.counters.rejected) w.u64(r);
+      CheckpointSource r;
+      r.name = s.counters.name;
+      r.identity = s.source->identity();
+      r.position = s.source->save_position();
+      r.received = s.counters.received;
+      r.added = s.counters.added;
+      r.late = s.counters.late;
+      r.labels = s.counters.labels;
+      r.rejected = s.counters.rejected;
+      c.sources.push_back(std::move(r));
     }
-    w.u64(monitors_.size());
     for (const auto& m : monitors_) {
-      w.str(model_key(m.config));
-      w.u64(m.windows);
-      w.str(m.latest_json);
+      CheckpointModel r;
+      r.key = model_key(m.config);
+      r.windows = m.windows;
+      r.latest_json = m.latest_json;
       ByteWriter state;
       m.monitor->save(state);
-      w.str(state.bytes());
+      r.state = std::move(state.bytes());
+      c.models.push_back(std::move(r));
     }
-    const std::string framed = frame_checkpoint(w.bytes());
+    const std::string framed = encode_checkpoint(c);
     if (auto st = write_file_atomic(checkpoint_path_, framed); !st) {
       ++checkpoint_failures_;
       jlog(spdlog::level::err, "checkpoint failed: {}", st.error().message);
       return false;
     }
+    for (auto& src : sources_) src.source->checkpointed();
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.last_checkpoint_unix = unix_now();
     return true;
   }
 
-  // Restores monitors and counters; returns each source's saved offset.
-  Result<std::map<std::string, uint64_t>> restore() {
-    std::map<std::string, uint64_t> offsets;
+  // Restores monitors and counters; returns each source's saved position.
+  Result<std::map<std::string, std::string>> restore() {
+    std::map<std::string, std::string> positions;
     if (!std::filesystem::exists(checkpoint_path_)) {
       jlog(spdlog::level::info, "no checkpoint at {}: starting fresh", checkpoint_path_);
-      return offsets;
+      return positions;
     }
     auto file = FileBuffer::load(checkpoint_path_);
     if (!file) return Error{file.error().message};
-    auto payload = unframe_checkpoint(file->text(), checkpoint_path_);
-    if (!payload) {
-      return Error{payload.error().message +
+    auto c = decode_checkpoint(file->text(), checkpoint_path_);
+    if (!c) {
+      return Error{c.error().message +
                    "; move it away to start afresh (events since it would be read again)"};
     }
-    ByteReader r(*payload);
-    const uint64_t n_sources = r.count(8);
-    for (uint64_t i = 0; i < n_sources && r.ok(); ++i) {
-      const std::string name = r.str();
-      const std::string path = r.str();
-      SourceCounters saved;
-      const uint64_t offset = r.u64();
-      saved.received = r.u64();
-      saved.added = r.u64();
-      saved.late = r.u64();
-      saved.labels = r.u64();
-      for (uint64_t& v : saved.rejected) v = r.u64();
+    for (auto& saved : c->sources) {
+      bool matched = false;
       for (auto& s : sources_) {
-        if (s.counters.name != name) continue;
-        if (s.counters.path != path) {
+        if (s.counters.name != saved.name) continue;
+        matched = true;
+        if (s.source->identity() != saved.identity) {
           jlog(spdlog::level::warn, "source {} now reads {} (checkpoint: {}): starting it afresh",
-               name, s.counters.path, path);
+               saved.name, s.source->identity(), saved.identity);
           continue;
         }
-        offsets[name] = offset;
+        positions[saved.name] = std::move(saved.position);
         s.counters.received = saved.received;
         s.counters.added = saved.added;
         s.counters.late = saved.late;
         s.counters.labels = saved.labels;
         s.counters.rejected = saved.rejected;
       }
+      if (!matched) {
+        jlog(spdlog::level::warn, "checkpoint source {} is no longer configured: dropped",
+             saved.name);
+      }
     }
-    const uint64_t n_models = r.count(8);
-    for (uint64_t i = 0; i < n_models && r.ok(); ++i) {
-      const std::string key = r.str();
-      const uint64_t windows = r.u64();
-      std::string latest_json = r.str();
-      const std::string state = r.str();
-      if (!r.ok()) break;
+    for (auto& saved : c->models) {
       for (auto& m : monitors_) {
-        if (model_key(m.config) != key) continue;
-        ByteReader sr(state);
+        if (model_key(m.config) != saved.key) continue;
+        ByteReader sr(saved.state);
         if (!m.monitor->load(sr) || !sr.at_end()) {
           return Error{checkpoint_path_ + ": the state of model " + m.config.name +
                        " does not load: " + sr.error()};
         }
-        m.windows = windows;
+        m.windows = saved.windows;
         // The API serves the restored snapshot at once; its per-feature
         // metrics return with the next window close.
-        m.latest_json = std::move(latest_json);
+        m.latest_json = std::move(saved.latest_json);
         ++m.latest_version;
       }
     }
-    if (!r.ok() || !r.at_end()) {
-      return Error{checkpoint_path_ + ": checkpoint payload is malformed: " +
-                   (r.ok() ? std::string("bytes after the end") : r.error())};
-    }
     jlog(spdlog::level::info, "restored checkpoint {}", checkpoint_path_);
     publish();
-    return offsets;
+    return positions;
   }
 
   // ---- reload ----
@@ -715,7 +627,8 @@ class Daemon {
     bool sources_changed = fresh->sources.size() != config_.sources.size();
     for (size_t i = 0; !sources_changed && i < fresh->sources.size(); ++i) {
       sources_changed = fresh->sources[i].name != config_.sources[i].name ||
-                        fresh->sources[i].path != config_.sources[i].path;
+                        fresh->sources[i].path != config_.sources[i].path ||
+                        fresh->sources[i].type != config_.sources[i].type;
     }
     if (sources_changed || fresh->listen != config_.listen ||
         fresh->state_dir != config_.state_dir) {

@@ -69,8 +69,16 @@ class PublishedCollector final : public prometheus::Collectable {
                "Events later than every open window (counted, not added)", MetricType::Counter);
     MetricFamily labels = family("driftd_source_label_events_total",
                                  "Label events read from a source", MetricType::Counter);
-    MetricFamily offset = family("driftd_source_offset_bytes",
-                                 "Byte offset of the next event to read", MetricType::Gauge);
+    MetricFamily offset =
+        family("driftd_source_offset_bytes", "File source: byte offset of the next event to read",
+               MetricType::Gauge);
+    MetricFamily kafka_offset =
+        family("driftd_kafka_partition_next_offset",
+               "Kafka source: the next offset to read in an assigned partition", MetricType::Gauge);
+    MetricFamily kafka_lag =
+        family("driftd_kafka_consumer_lag_messages",
+               "Kafka source: high watermark minus the next offset, per assigned partition",
+               MetricType::Gauge);
     for (const auto& s : p_.sources) {
       received.metric.push_back(counter_value(static_cast<double>(s.received), {"source", s.name}));
       late.metric.push_back(counter_value(static_cast<double>(s.late), {"source", s.name}));
@@ -80,7 +88,21 @@ class PublishedCollector final : public prometheus::Collectable {
             counter_value(static_cast<double>(s.rejected[r]), {"source", s.name},
                           {"reason", to_string(static_cast<RejectReason>(r))}));
       }
-      offset.metric.push_back(gauge_value(static_cast<double>(s.offset), {{"source", s.name}}));
+      if (s.type == "file") {
+        offset.metric.push_back(gauge_value(static_cast<double>(s.offset), {{"source", s.name}}));
+      }
+      for (const auto& p : s.partitions) {
+        std::vector<prometheus::ClientMetric::Label> labels_of_partition = {
+            {"source", s.name}, {"topic", p.topic}, {"partition", std::to_string(p.partition)}};
+        if (p.next_offset >= 0) {
+          kafka_offset.metric.push_back(
+              gauge_value(static_cast<double>(p.next_offset), labels_of_partition));
+        }
+        if (p.lag >= 0) {
+          kafka_lag.metric.push_back(
+              gauge_value(static_cast<double>(p.lag), std::move(labels_of_partition)));
+        }
+      }
     }
     MetricFamily events = family("driftd_model_events_total", "Events added to a model's windows",
                                  MetricType::Counter);
@@ -147,9 +169,9 @@ class PublishedCollector final : public prometheus::Collectable {
         family("driftd_config_reload_failures_total",
                "SIGHUP reloads refused (the old config kept running)", MetricType::Counter);
     reload_fail.metric.push_back(counter_value(static_cast<double>(p_.reload_failures)));
-    return {received,   rejected, late,      labels,   offset,     events,  model_late,
-            windows,    stat,     drift,     missing,  share,      dataset, rows,
-            window_end, ckpt,     ckpt_fail, log_fail, reload_fail};
+    return {received, rejected,   late,       labels, offset,    kafka_offset, kafka_lag,
+            events,   model_late, windows,    stat,   drift,     missing,      share,
+            dataset,  rows,       window_end, ckpt,   ckpt_fail, log_fail,     reload_fail};
   }
 
  private:

@@ -14,10 +14,9 @@
 
 #include "driftd/event_decoder.h"
 #include "driftd/window.h"
+#include "src/daemon/source.h"
 
 namespace driftd {
-
-inline constexpr size_t kRejectReasons = 7;  // RejectReason values
 
 struct SourceCounters {
   std::string name, type, path;
@@ -26,9 +25,10 @@ struct SourceCounters {
   uint64_t late = 0;                                // too late for every open window
   uint64_t labels = 0;                              // label events (join not built yet)
   std::array<uint64_t, kRejectReasons> rejected{};  // by RejectReason
-  uint64_t offset = 0;                              // byte offset of the next event
-  bool open = false;                                // readable (for /readyz)
+  uint64_t offset = 0;  // file: byte offset of the next event; Kafka: sum of next offsets
+  bool open = false;    // readable (for /readyz)
   bool at_end = false;
+  std::vector<PartitionView> partitions;  // Kafka: the assigned partitions
 };
 
 struct ModelView {

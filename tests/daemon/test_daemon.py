@@ -22,69 +22,18 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
-DRIFTD = os.path.abspath(sys.argv[1])
-TRAIN = os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemon_common  # noqa: E402
+from daemon_common import (check, free_port, http_get, make_baseline, make_events,  # noqa: E402
+                           read_windows, wait_for)
+
+daemon_common.init(sys.argv[1], sys.argv[2])
+DRIFTD = daemon_common.DRIFTD
 EXAMPLE = os.path.abspath(sys.argv[3])
-failures = []
-
-
-def check(cond, what):
-    if cond:
-        print(f"ok   {what}")
-    else:
-        print(f"FAIL {what}")
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def make_baseline(work):
-    subprocess.run([DRIFTD, "baseline", "build", "--input", TRAIN,
-                    "--out", os.path.join(work, "baseline.json"), "--categorical", "country,device",
-                    "--prediction", "score", "--label", "label", "--id", "request_id",
-                    "--model", "fraud", "--model-version", "3"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_events(path, n, seed, t0=1764115200000, step_ms=50, bad_every=0):
-    """Serving-like events with drift growing over time; returns the rows."""
-    rng = random.Random(seed)
-    rows = []
-    with open(path, "w") as f:
-        for i in range(n):
-            drift = i / n
-            amount = round(rng.lognormvariate(3 + drift, 1), 2)
-            age = float(rng.randint(18, 80))
-            tenure = round(rng.expovariate(1 / (300 - 200 * drift)), 1)
-            country = rng.choice(["DE", "FR", "US", "GB"] + (["BR"] if drift > 0.5 else []))
-            device = rng.choice(["ios", "android", "web"])
-            score = round(min(1, max(0, rng.gauss(0.2 + 0.3 * drift, 0.1))), 4)
-            ts = t0 + i * step_ms
-            rows.append({"ts": ts, "amount": amount, "age": age, "tenure_days": tenure,
-                         "country": country, "device": device, "score": score})
-            ev = {"model": "fraud", "model_version": "3", "id": f"req-{i}", "ts": ts,
-                  "features": {"amount": amount, "age": age, "tenure_days": tenure,
-                               "country": country, "device": device},
-                  "prediction": score}
-            f.write(json.dumps(ev) + "\n")
-            if bad_every and i % bad_every == bad_every - 1:
-                f.write('{"model": "fraud", "features": {"amount": 1}, broken\n')
-                f.write('{"model": "nobody", "ts": 1, "features": {}}\n')
-    return rows
-
-
 def write_config(work, port, extra_source="", window='type = "time"\nsize = "10m"\nstep = "5m"',
                  interval="200ms"):
     path = os.path.join(work, "driftd.toml")
@@ -110,34 +59,6 @@ baseline = "baseline.json"
 {window}
 """)
     return path
-
-
-def read_windows(work):
-    p = os.path.join(work, "state", "windows.jsonl")
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return [json.loads(l) for l in f if l.strip()]
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def wait_for(pred, timeout=20):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if pred():
-                return True
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.05)
-    return False
 
 
 # ---------------------------------------------------------------- config check
@@ -358,19 +279,8 @@ def test_kill9_file_source(work):
 
 
 def main():
-    tests = [test_config_check, test_windows_match_batch_check, test_http_and_signals,
-             test_kill9_file_source]
-    for t in tests:
-        work = tempfile.mkdtemp(prefix="driftd-daemon-")
-        print(f"== {t.__name__}")
-        try:
-            t(work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} failed")
-        sys.exit(1)
-    print("all passed")
+    daemon_common.run_tests([test_config_check, test_windows_match_batch_check,
+                             test_http_and_signals, test_kill9_file_source])
 
 
 if __name__ == "__main__":

@@ -160,8 +160,9 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-TEST_CASE("checkpoint framing: golden file, truncation, corruption", "[daemon][golden]") {
-  // The golden file frames a fixed monitor state: regenerate only on a
+TEST_CASE("checkpoint: golden file, truncation, corruption, other versions", "[daemon][golden]") {
+  // The golden file holds a fixed checkpoint: a file source, a Kafka
+  // source and one model's window state. Regenerate it only on a
   // deliberate format change (and bump kCheckpointFormatVersion).
   const auto base = golden_baseline();
   MonitorSettings s;
@@ -179,38 +180,93 @@ TEST_CASE("checkpoint framing: golden file, truncation, corruption", "[daemon][g
     }
     (void)m.commit(100 * i, [](WindowResult&&) {});
   }
-  ByteWriter w;
-  m.save(w);
-  const std::string framed = frame_checkpoint(w.bytes());
-  const std::string golden_path = test::data_path("golden/monitor_state_v1.bin");
+  Checkpoint c;
+  CheckpointSource file;
+  file.name = "events";
+  file.identity = "/var/log/serving/events.jsonl";
+  ByteWriter file_position;
+  file_position.u64(123456);
+  file.position = file_position.bytes();
+  file.received = 1000;
+  file.added = 990;
+  file.late = 3;
+  file.labels = 5;
+  file.rejected[static_cast<size_t>(RejectReason::kInvalidJson)] = 2;
+  c.sources.push_back(file);
+  CheckpointSource kafka;
+  kafka.name = "stream";
+  kafka.identity = "kafka";
+  ByteWriter kafka_position;  // the Kafka source's record: (topic, partition, next offset)*
+  kafka_position.u64(2);
+  kafka_position.str("predictions");
+  kafka_position.u32(0);
+  kafka_position.i64(4242);
+  kafka_position.str("predictions");
+  kafka_position.u32(1);
+  kafka_position.i64(17);
+  kafka.position = kafka_position.bytes();
+  kafka.received = 4259;
+  kafka.added = 4259;
+  c.sources.push_back(kafka);
+  CheckpointModel model;
+  model.key = "fraud\n3\nkey";
+  model.windows = 7;
+  model.latest_json = "{\"window\":{}}\n";
+  ByteWriter state;
+  m.save(state);
+  model.state = state.bytes();
+  c.models.push_back(model);
+  const std::string framed = encode_checkpoint(c);
+
+  const std::string golden_path = test::data_path("golden/checkpoint_v2.bin");
   if (std::getenv("DRIFTD_WRITE_GOLDEN")) {
     std::ofstream(golden_path, std::ios::binary) << framed;
   }
   const std::string golden = read_all(golden_path);
   CHECK(golden == framed);
 
-  auto payload = unframe_checkpoint(golden, "golden");
-  REQUIRE(payload.ok());
+  auto decoded = decode_checkpoint(golden, "golden");
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->sources.size() == 2);
+  CHECK(decoded->sources[0].name == "events");
+  CHECK(decoded->sources[0].identity == file.identity);
+  CHECK(decoded->sources[0].position == file.position);
+  CHECK(decoded->sources[0].added == 990);
+  CHECK(decoded->sources[0].late == 3);
+  CHECK(decoded->sources[0].labels == 5);
+  CHECK(decoded->sources[0].rejected == file.rejected);
+  CHECK(decoded->sources[1].position == kafka.position);
+  REQUIRE(decoded->models.size() == 1);
+  CHECK(decoded->models[0].key == model.key);
+  CHECK(decoded->models[0].windows == 7);
+  CHECK(decoded->models[0].latest_json == model.latest_json);
   ModelMonitor restored(base, s);
-  ByteReader r(*payload);
+  ByteReader r(decoded->models[0].state);
   REQUIRE(restored.load(r));
   CHECK(r.at_end());
   CHECK(restored.events() == 50);
 
   for (size_t len = 0; len < golden.size(); ++len) {
-    CHECK_FALSE(unframe_checkpoint(golden.substr(0, len), "cut").ok());
+    CHECK_FALSE(decode_checkpoint(golden.substr(0, len), "cut").ok());
   }
   for (size_t at : {size_t{0}, size_t{9}, golden.size() / 2, golden.size() - 1}) {
     std::string bad = golden;
     bad[at] = static_cast<char>(bad[at] ^ 0x20);
     INFO("flipped byte " << at);
-    CHECK_FALSE(unframe_checkpoint(bad, "flipped").ok());
+    CHECK_FALSE(decode_checkpoint(bad, "flipped").ok());
   }
   std::string other_version = golden;
-  other_version[8] = 2;
-  auto refused = unframe_checkpoint(other_version, "v2");
+  other_version[8] = 1;
+  auto refused = decode_checkpoint(other_version, "v1");
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().message.find("format version 2") != std::string::npos);
+  CHECK(refused.error().message.find("format version 1") != std::string::npos);
+  // A payload whose checksum is right but whose lengths are not is refused
+  // by the reader's bounds checks, not trusted.
+  ByteWriter lying;
+  lying.u64(1u << 30);  // a billion sources in a few bytes
+  auto malformed = decode_checkpoint(frame_checkpoint(lying.bytes()), "lying");
+  REQUIRE_FALSE(malformed.ok());
+  CHECK(malformed.error().message.find("malformed") != std::string::npos);
 }
 
 }  // namespace

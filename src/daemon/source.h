@@ -1,0 +1,77 @@
+// Where events come from. A source hands the daemon's single ingest thread
+// batches of lines (one JSON event each) and owns a position that the
+// checkpoint stores atomically with the window state: a byte offset for a
+// file, the next offset of every partition for Kafka. A restart reopens the
+// source at that position, so every event is counted exactly once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "driftd/daemon_config.h"
+#include "driftd/result.h"
+
+namespace driftd {
+
+// Where a line came from, for dead letters and log lines.
+struct LineOrigin {
+  uint64_t offset = 0;     // file: byte offset; Kafka: message offset
+  std::string_view topic;  // Kafka only
+  int32_t partition = -1;  // Kafka only
+};
+
+class LineHandler {
+ public:
+  virtual ~LineHandler() = default;
+  // `data` stays readable for `capacity` >= len + simdjson::SIMDJSON_PADDING
+  // bytes. data == nullptr: a line too long to be an event (skipped).
+  virtual void on_line(const char* data, size_t len, size_t capacity, const LineOrigin& origin) = 0;
+};
+
+// What the metrics and the API show of a Kafka partition.
+struct PartitionView {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = -1;  // -1: nothing read yet
+  int64_t lag = -1;          // high watermark - next offset; -1: unknown
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const SourceConfig& config() const = 0;
+  // What a saved position means (a file's path, "kafka"): a checkpoint made
+  // for another identity is not applied.
+  virtual std::string identity() const = 0;
+  // Opens at a checkpoint's saved position (nullptr: per the configuration).
+  virtual Status open(const std::string* saved_position) = 0;
+  // Reads one batch; returns false when nothing new was available.
+  virtual bool poll(LineHandler& handler) = 0;
+  // The position after the last line handed out, for the checkpoint.
+  virtual std::string save_position() const = 0;
+  // Every line of a bounded input was handed out (never for a followed file;
+  // Kafka: every assigned partition is at its end).
+  virtual bool at_end() const = 0;
+  // Readable (file open; Kafka: joined the group and got an assignment).
+  virtual bool connected() const = 0;
+  // The file offset (bytes) or the sum of partitions' next offsets.
+  virtual uint64_t offset() const = 0;
+  virtual std::vector<PartitionView> partitions() const { return {}; }
+  // A checkpoint with this source's save_position() is durable.
+  virtual void checkpointed() {}
+  // Leaves (Kafka: the group) after the final checkpoint.
+  virtual void close() {}
+
+  // Kafka rebalances call this before partitions are taken away, so the
+  // state covering them is checkpointed first.
+  std::function<void()> before_revoke;
+};
+
+std::unique_ptr<Source> make_file_source(const SourceConfig& config);
+std::unique_ptr<Source> make_kafka_source(const SourceConfig& config);
+
+}  // namespace driftd

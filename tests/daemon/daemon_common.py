@@ -1,0 +1,117 @@
+"""Helpers shared by the daemon's end-to-end tests (test_daemon.py,
+test_kafka.py): events, baselines, HTTP, polling and the pass/fail tally."""
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+DRIFTD = None  # set by init()
+TRAIN = None
+failures = []
+
+
+def check(cond, what):
+    if cond:
+        print(f"ok   {what}")
+    else:
+        print(f"FAIL {what}")
+        failures.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_baseline(work):
+    """The fraud@3 baseline of the demo's training data, as baseline.json in work."""
+    subprocess.run([DRIFTD, "baseline", "build", "--input", TRAIN,
+                    "--out", os.path.join(work, "baseline.json"), "--categorical", "country,device",
+                    "--prediction", "score", "--label", "label", "--id", "request_id",
+                    "--model", "fraud", "--model-version", "3"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_events(path, n, seed, t0=1764115200000, step_ms=50, bad_every=0):
+    """Serving-like events with drift growing over time; returns the rows."""
+    rng = random.Random(seed)
+    rows = []
+    with open(path, "w") as f:
+        for i in range(n):
+            drift = i / n
+            amount = round(rng.lognormvariate(3 + drift, 1), 2)
+            age = float(rng.randint(18, 80))
+            tenure = round(rng.expovariate(1 / (300 - 200 * drift)), 1)
+            country = rng.choice(["DE", "FR", "US", "GB"] + (["BR"] if drift > 0.5 else []))
+            device = rng.choice(["ios", "android", "web"])
+            score = round(min(1, max(0, rng.gauss(0.2 + 0.3 * drift, 0.1))), 4)
+            ts = t0 + i * step_ms
+            rows.append({"ts": ts, "amount": amount, "age": age, "tenure_days": tenure,
+                         "country": country, "device": device, "score": score})
+            ev = {"model": "fraud", "model_version": "3", "id": f"req-{i}", "ts": ts,
+                  "features": {"amount": amount, "age": age, "tenure_days": tenure,
+                               "country": country, "device": device},
+                  "prediction": score}
+            f.write(json.dumps(ev) + "\n")
+            if bad_every and i % bad_every == bad_every - 1:
+                f.write('{"model": "fraud", "features": {"amount": 1}, broken\n')
+                f.write('{"model": "nobody", "ts": 1, "features": {}}\n')
+    return rows
+
+
+def read_windows(work):
+    p = os.path.join(work, "state", "windows.jsonl")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def wait_for(pred, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if pred():
+                return True
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.05)
+    return False
+
+
+
+def init(driftd, train):
+    global DRIFTD, TRAIN
+    DRIFTD = os.path.abspath(driftd)
+    TRAIN = os.path.abspath(train)
+
+
+def run_tests(tests):
+    """Runs each test in its own temporary directory; exits 1 on any failure."""
+    for t in tests:
+        work = tempfile.mkdtemp(prefix="driftd-daemon-")
+        print(f"== {t.__name__}", flush=True)
+        try:
+            t(work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} failed: " + "; ".join(failures))
+        sys.exit(1)
+    print("all passed")
