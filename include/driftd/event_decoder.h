@@ -6,8 +6,8 @@
 //         "ts":"2026-11-22T10:00:00Z" (or epoch ms),
 //         "features":{"amount":12.5,"country":"DE"},"prediction":0.83}
 // Field names come from the source's configuration. Keys may come in any
-// order. A label event ({"model":..,"id":..,"label":1}) is recognized and
-// counted; joining labels to predictions is not built yet.
+// order. A label event ({"model":..,"id":..,"label":1,"ts":..}) is joined
+// to its prediction by id (ModelMonitor::join_label).
 #pragma once
 
 #include <cstdint>
@@ -47,8 +47,9 @@ enum class RejectReason {
   kUnknownModel,
   kMissingTimestamp,
   kBadTimestamp,
+  kBadLabel,
 };
-inline constexpr size_t kRejectReasons = 7;  // RejectReason values
+inline constexpr size_t kRejectReasons = 8;  // RejectReason values
 const char* to_string(RejectReason r);
 
 struct DecodedEvent {
@@ -57,6 +58,7 @@ struct DecodedEvent {
   std::string_view detail;  // human-readable, valid until the next decode
   ModelMonitor* monitor = nullptr;
   int64_t ts_ms = 0;
+  LabelOutcome label = LabelOutcome::kUnmatched;  // kLabel events
 };
 
 // "2026-11-22T10:00:00Z", with optional fraction and a Z or +hh:mm offset.

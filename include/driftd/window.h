@@ -32,6 +32,22 @@
 //     The evenly spaced points keep such cells narrow in sparse tails.
 //   - Moments: power sums of (v - baseline mean) / baseline std, so that
 //     skewness and kurtosis keep their precision for data near the baseline.
+// Delayed labels: a prediction with an id waits in a bounded table (id hash
+//   -> score and time) until its label arrives, at most label_ttl of event
+//   time (then it expires) and at most max_pending entries (the oldest is
+//   evicted); both are counted. A joined (score, label) pair is added to the
+//   pane of the label's event time, so a window reports the performance of
+//   the labels that arrived in it (and label drift against the baseline's
+//   label column). Per pane, mergeable: the confusion counts at the
+//   threshold, the log-loss sum, per-class counts on the prediction grid
+//   for ROC AUC, and error sums for regression. Ids are keyed by XXH3-64:
+//   with 1e6 pending ids a false join has a probability below 1e-7.
+//   - accuracy, precision, recall, f1, log_loss, mae, rmse: exact (sums).
+//   - r2: from sums of the label shifted by the baseline's label mean.
+//   - roc_auc: pairs of a positive and a negative in the same grid slot
+//     count one half, as ties do; exact when no open cell holds both
+//     classes, else off by at most half their pair share (below 1/G for
+//     scores spread like the baseline's).
 // Categorical summary: counts per baseline bin (categories, then 'other'),
 // and per new category up to max_new_categories names; rows of further new
 // names are counted in one pooled new bin.
@@ -41,6 +57,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +65,7 @@
 #include "driftd/baseline.h"
 #include "driftd/binary_io.h"
 #include "driftd/check.h"
+#include "driftd/performance.h"
 
 namespace driftd {
 
@@ -116,10 +134,70 @@ struct ColumnSummary {
   CategoricalSummary categorical;
 };
 
+// The performance of joined (prediction, label) pairs, mergeable.
+struct PerformanceSummary {
+  uint64_t n = 0;
+  // classification
+  uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
+  double log_loss_sum = 0;
+  std::vector<uint64_t> positive_slots, negative_slots;  // on the prediction grid
+  // regression (label shifted by the baseline's label mean)
+  double abs_error_sum = 0, sq_error_sum = 0, y_sum = 0, y2_sum = 0;
+
+  void merge(const PerformanceSummary& other);
+};
+
 struct Pane {
   uint64_t rows = 0;
   std::vector<ColumnSummary> columns;  // ModelMonitor::columns() order
+  uint64_t labels = 0;                 // labels joined into this pane
+  ColumnSummary label;                 // their values (label drift)
+  PerformanceSummary performance;
 };
+
+struct LabelJoinSettings {
+  int64_t ttl_ms = 6 * 3600 * 1000;  // a prediction waits this long (event time)
+  size_t max_pending = 100000;       // predictions waiting at most (oldest evicted)
+  double threshold = 0.5;            // classification: class = score >= threshold
+};
+
+// Predictions waiting for their label: open addressing on the id's hash
+// (linear probing, backward-shift deletion), with an arrival-order queue
+// for expiry and eviction. Grows by doubling up to the cap, so a steady
+// state allocates nothing per event.
+class PendingLabels {
+ public:
+  struct Entry {
+    uint64_t key = 0;  // XXH3-64 of the id; 0 marks an empty slot
+    double score = 0;
+    int64_t ts = 0;
+  };
+  size_t size() const { return size_; }
+  // Inserts or replaces; returns the entry evicted to make room, if any.
+  bool insert(uint64_t key, double score, int64_t ts, size_t cap, uint64_t* evicted);
+  // Removes and returns the entry of `key`.
+  bool take(uint64_t key, Entry* out);
+  // Drops entries older than `before`, in arrival order; returns how many.
+  uint64_t expire(int64_t before);
+
+  void save(ByteWriter& out) const;
+  bool load(ByteReader& in, size_t cap);
+
+ private:
+  size_t find(uint64_t key) const;  // slot of key, or the empty slot where it would go
+  void erase_slot(size_t slot);
+  void grow();
+  void compact_ring();
+  std::vector<Entry> slots_;
+  size_t size_ = 0;
+  // Arrival order: (key, ts) in a ring; stale entries (taken or replaced)
+  // are skipped when they reach the front.
+  std::vector<std::pair<uint64_t, int64_t>> ring_;
+  size_t ring_head_ = 0, ring_size_ = 0;
+  void ring_push(uint64_t key, int64_t ts);
+};
+
+enum class LabelOutcome { kJoined, kUnmatched, kLate };
 
 struct WindowSettings {
   enum class Kind { kTime, kCount };
@@ -131,6 +209,7 @@ struct WindowSettings {
 
 struct MonitorSettings {
   WindowSettings window;
+  LabelJoinSettings labels;
   size_t ks_resolution = 512;
   size_t max_new_categories = 1000;
   DriftRules rules;
@@ -172,6 +251,10 @@ class ModelMonitor {
     text_[column] = s;
   }
   void stage_null(int column) { state_[column] = CellState::kNull; }
+  // The key of an event id for the label join: XXH3-64, never 0 (0: no id).
+  static uint64_t id_key(std::string_view id);
+  // The staged event's id key (0: none); its prediction then waits for a label.
+  void stage_id_key(uint64_t key) { staged_id_ = key; }
   void stage_bad_type(int column) { state_[column] = CellState::kBadType; }
   void clear_stage();
 
@@ -183,8 +266,19 @@ class ModelMonitor {
   // Closes every window that holds events (end of a bounded input).
   void flush(const OnWindow& on_window);
 
+  // Joins a label to its waiting prediction and adds the pair to the pane
+  // of `ts_ms` (the label's event time; without one, the prediction's).
+  LabelOutcome join_label(uint64_t id_key, double label, std::optional<int64_t> ts_ms);
+  // The label join works when the baseline names a numeric prediction.
+  bool joins_labels() const { return prediction_column_ >= 0 && prediction_numeric_; }
+
   uint64_t events() const { return events_; }
   uint64_t late_events() const { return late_; }
+  struct LabelCounters {
+    uint64_t joined = 0, unmatched = 0, late = 0, expired = 0, evicted = 0;
+  };
+  const LabelCounters& label_counters() const { return label_counters_; }
+  size_t pending_labels() const { return pending_.size(); }
   int64_t watermark() const { return watermark_; }
 
   void save(ByteWriter& out) const;
@@ -196,6 +290,9 @@ class ModelMonitor {
   void add_to_pane(Pane& pane);
   void close_through(int64_t watermark, const OnWindow& on_window);
   WindowResult evaluate(int64_t start, int64_t end);
+  FeatureResult compare_summary(const ColumnProfile& base, const NumericGrid& grid,
+                                const ColumnSummary& cs, uint64_t rows) const;
+  Performance performance_of(const PerformanceSummary& p) const;
   int64_t pane_of(int64_t t) const;
 
   std::shared_ptr<const Baseline> baseline_;
@@ -209,6 +306,17 @@ class ModelMonitor {
   std::vector<CellState> state_;
   std::vector<double> number_;
   std::vector<std::string_view> text_;
+  uint64_t staged_id_ = 0;  // XXH3-64 of the staged event's id; 0: none
+
+  // Label join.
+  bool prediction_numeric_ = false;
+  const ColumnProfile* label_profile_ = nullptr;  // the baseline's label column
+  NumericGrid label_grid_;
+  std::unique_ptr<CategoryBins> label_bins_;
+  Task task_ = Task::kClassification;
+  double label_center_ = 0;  // the baseline label mean (regression sums' shift)
+  PendingLabels pending_;
+  LabelCounters label_counters_;
 
   std::map<int64_t, Pane> panes_;  // by pane index (time / step)
   bool started_ = false;

@@ -297,12 +297,30 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
     w.step = step;
     w.allowed_lateness = lateness;
   }
+  if (const toml::node* ln = r.node("labels")) {
+    const toml::table* lt = ln->as_table();
+    if (!lt) return Error{r.where(*ln, "labels") + ": expected a table"};
+    TableReader lr(*lt, prefix + ".labels", source);
+    LabelJoinSettings& l = m.monitor.labels;
+    DRIFTD_TRY(lr.duration("ttl", l.ttl_ms));
+    int64_t max_pending = static_cast<int64_t>(l.max_pending);
+    DRIFTD_TRY(lr.integer("max_pending", max_pending));
+    DRIFTD_TRY(lr.number("threshold", l.threshold));
+    DRIFTD_TRY(lr.finish("ttl, max_pending, threshold"));
+    if (l.ttl_ms <= 0) return Error{lr.where(*lt->get("ttl"), "ttl") + ": must be positive"};
+    if (max_pending < 0 || max_pending > 100000000) {
+      return Error{lr.where(*lt->get("max_pending"), "max_pending") +
+                   ": must be in [0, 100000000] (0 turns the label join off)"};
+    }
+    l.max_pending = static_cast<size_t>(max_pending);
+  }
   if (const toml::node* dn = r.node("drift")) {
     auto rules = parse_drift_node(*dn, source, prefix + ".drift");
     if (!rules) return rules.error();
     m.monitor.rules = std::move(*rules);
   }
-  DRIFTD_TRY(r.finish("name, version, baseline, window, drift, ks_resolution, max_new_categories"));
+  DRIFTD_TRY(r.finish(
+      "name, version, baseline, window, labels, drift, ks_resolution, max_new_categories"));
   if (m.name.empty()) return Error{r.where_table() + ": name is required"};
   if (m.baseline_path.empty()) return Error{r.where_table() + ": baseline is required"};
   m.baseline_path = resolve(source, m.baseline_path);

@@ -490,6 +490,8 @@ class Daemon {
       const MonitorSlot& s = monitors_[i];
       v.events = s.monitor->events();
       v.late = s.monitor->late_events();
+      v.labels = s.monitor->label_counters();
+      v.pending_labels = s.monitor->pending_labels();
       v.windows = s.windows;
       if (v.latest_version != s.latest_version) {
         v.latest_version = s.latest_version;
@@ -513,7 +515,9 @@ class Daemon {
            std::to_string(m.monitor.max_new_categories) + "\n" +
            (w.kind == WindowSettings::Kind::kCount ? "count" : "time") + "\n" +
            std::to_string(w.size) + "\n" + std::to_string(w.step) + "\n" +
-           std::to_string(w.allowed_lateness);
+           std::to_string(w.allowed_lateness) + "\n" + std::to_string(m.monitor.labels.ttl_ms) +
+           "\n" + std::to_string(m.monitor.labels.max_pending) + "\n" +
+           std::to_string(m.monitor.labels.threshold);
   }
 
   bool checkpoint() {

@@ -1,5 +1,7 @@
 #include "driftd/event_decoder.h"
 
+#include <charconv>
+
 #include <cmath>
 
 namespace driftd {
@@ -34,6 +36,8 @@ const char* to_string(RejectReason r) {
       return "missing_timestamp";
     case RejectReason::kBadTimestamp:
       return "bad_timestamp";
+    case RejectReason::kBadLabel:
+      return "bad_label";
   }
   return "unknown";
 }
@@ -189,6 +193,34 @@ void EventDecoder::stage_value(simdjson::ondemand::value v, ModelMonitor& m, int
   }
 }
 
+namespace {
+
+// A label: a number, a boolean (true = 1), or a string holding a number.
+bool read_label(simdjson::ondemand::value v, double* out) {
+  simdjson::ondemand::json_type t;
+  if (v.type().get(t)) return false;
+  switch (t) {
+    case simdjson::ondemand::json_type::number:
+      return !v.get_double().get(*out) && std::isfinite(*out);
+    case simdjson::ondemand::json_type::boolean: {
+      bool b = false;
+      if (v.get_bool().get(b)) return false;
+      *out = b ? 1 : 0;
+      return true;
+    }
+    case simdjson::ondemand::json_type::string: {
+      std::string_view text;
+      if (v.get_string().get(text)) return false;
+      const auto res = std::from_chars(text.data(), text.data() + text.size(), *out);
+      return res.ec == std::errc() && res.ptr == text.data() + text.size() && std::isfinite(*out);
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                                   const ModelMonitor::OnWindow& on_window) {
   DecodedEvent out;
@@ -223,6 +255,9 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   bool have_ts = false, ts_is_number = false, features_skipped = false, has_label = false;
   bool has_features = false;
   double ts_number = 0;
+  uint64_t id_key = 0;  // XXH3-64 of the id, hashed at once (string views die on rewind)
+  double label = 0;
+  bool label_ok = false;
   int prediction_col = -1;
   auto resolve = [&]() {
     if (monitor == nullptr && !model.empty()) monitor = router_.find(model, version);
@@ -286,6 +321,16 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
       if (prediction_col >= 0) stage_value(v, *monitor, prediction_col);
     } else if (key == fields_.label) {
       has_label = true;
+      label_ok = read_label(v, &label);
+    } else if (key == fields_.id) {
+      simdjson::ondemand::json_type t;
+      std::string_view id;
+      if (!v.type().get(t) && t == simdjson::ondemand::json_type::string) {
+        if (v.get_string().get(id)) return reject(RejectReason::kInvalidJson, "bad id");
+      } else {
+        id = trim(v.raw_json_token());  // a numeric id: its literal
+      }
+      id_key = ModelMonitor::id_key(id);
     }
   }
   if (model.empty()) {
@@ -305,7 +350,23 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   }
   if (!has_features && has_label) {
     monitor->clear_stage();
+    if (!label_ok) return reject(RejectReason::kBadLabel, "a label must be a number or a boolean");
+    if (id_key == 0) {
+      return reject(RejectReason::kBadLabel,
+                    "a label event needs its prediction's '" + fields_.id + "'");
+    }
+    std::optional<int64_t> label_ts;
+    if (have_ts) {
+      int64_t t = 0;
+      if (ts_is_number ? (std::isfinite(ts_number) && std::fabs(ts_number) <= 9e15)
+                       : parse_iso8601_ms(ts_text, &t)) {
+        label_ts = ts_is_number ? static_cast<int64_t>(ts_number) : t;
+      } else {
+        return reject(RejectReason::kBadTimestamp, "label timestamp is not valid");
+      }
+    }
     out.outcome = EventOutcome::kLabel;
+    out.label = monitor->join_label(id_key, label, label_ts);
     out.monitor = monitor;
     return out;
   }
@@ -342,6 +403,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
       }
     }
   }
+  monitor->stage_id_key(id_key);
   out.monitor = monitor;
   out.ts_ms = ts;
   out.outcome = monitor->commit(ts, on_window) ? EventOutcome::kAdded : EventOutcome::kLate;

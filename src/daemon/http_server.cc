@@ -130,9 +130,39 @@ class PublishedCollector final : public prometheus::Collectable {
         family("driftd_model_window_rows", "Rows in the latest window", MetricType::Gauge);
     MetricFamily window_end = family("driftd_model_window_end_timestamp_seconds",
                                      "End of the latest window (event time)", MetricType::Gauge);
+    MetricFamily label_events =
+        family("driftd_model_labels_total",
+               "Label events by outcome: joined to their prediction, unmatched (no waiting "
+               "prediction), late (its window closed)",
+               MetricType::Counter);
+    MetricFamily label_dropped =
+        family("driftd_model_label_predictions_dropped_total",
+               "Predictions that stopped waiting for a label: expired (ttl) or evicted (cap)",
+               MetricType::Counter);
+    MetricFamily pending = family(
+        "driftd_model_label_pending_predictions",
+        "Predictions waiting for their label (bounded by labels.max_pending)", MetricType::Gauge);
+    MetricFamily perf =
+        family("driftd_model_performance",
+               "A performance metric of the latest window's joined labels", MetricType::Gauge);
     for (const auto& m : p_.models) {
       const prometheus::ClientMetric::Label model{"model", m.name}, version{"version", m.version};
       events.metric.push_back(counter_value(static_cast<double>(m.events), model, version));
+      for (const auto& [outcome, v] : {std::pair{"joined", m.labels.joined},
+                                       {"unmatched", m.labels.unmatched},
+                                       {"late", m.labels.late}}) {
+        auto c = counter_value(static_cast<double>(v), model, version);
+        c.label.push_back({"outcome", outcome});
+        label_events.metric.push_back(std::move(c));
+      }
+      for (const auto& [why, v] :
+           {std::pair{"expired", m.labels.expired}, {"evicted", m.labels.evicted}}) {
+        auto c = counter_value(static_cast<double>(v), model, version);
+        c.label.push_back({"reason", why});
+        label_dropped.metric.push_back(std::move(c));
+      }
+      pending.metric.push_back(
+          gauge_value(static_cast<double>(m.pending_labels), {model, version}));
       model_late.metric.push_back(counter_value(static_cast<double>(m.late), model, version));
       windows.metric.push_back(counter_value(static_cast<double>(m.windows), model, version));
       if (!m.latest) continue;
@@ -143,6 +173,13 @@ class PublishedCollector final : public prometheus::Collectable {
       if (m.window.kind == WindowSettings::Kind::kTime) {
         window_end.metric.push_back(
             gauge_value(static_cast<double>(m.latest->end) / 1000.0, {model, version}));
+      }
+      if (r.performance) {
+        for (const auto& metric : r.performance->metrics) {
+          if (!metric.value) continue;
+          perf.metric.push_back(
+              gauge_value(*metric.value, {model, version, {"metric", metric.name}}));
+        }
       }
       for (const auto& f : r.features) {
         const prometheus::ClientMetric::Label feature{"feature", f.name};
@@ -169,9 +206,10 @@ class PublishedCollector final : public prometheus::Collectable {
         family("driftd_config_reload_failures_total",
                "SIGHUP reloads refused (the old config kept running)", MetricType::Counter);
     reload_fail.metric.push_back(counter_value(static_cast<double>(p_.reload_failures)));
-    return {received, rejected,   late,       labels, offset,    kafka_offset, kafka_lag,
-            events,   model_late, windows,    stat,   drift,     missing,      share,
-            dataset,  rows,       window_end, ckpt,   ckpt_fail, log_fail,     reload_fail};
+    return {received,     rejected,      late,       labels, offset,    kafka_offset, kafka_lag,
+            events,       model_late,    windows,    stat,   drift,     missing,      share,
+            dataset,      rows,          window_end, ckpt,   ckpt_fail, log_fail,     reload_fail,
+            label_events, label_dropped, pending,    perf};
   }
 
  private:

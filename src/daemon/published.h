@@ -23,7 +23,7 @@ struct SourceCounters {
   uint64_t received = 0;                            // events read (lines)
   uint64_t added = 0;                               // added to a window
   uint64_t late = 0;                                // too late for every open window
-  uint64_t labels = 0;                              // label events (join not built yet)
+  uint64_t labels = 0;                              // label events (joined or not: see ModelView)
   std::array<uint64_t, kRejectReasons> rejected{};  // by RejectReason
   uint64_t offset = 0;  // file: byte offset of the next event; Kafka: sum of next offsets
   bool open = false;    // readable (for /readyz)
@@ -35,6 +35,8 @@ struct ModelView {
   std::string name, version, baseline_path;
   WindowSettings window;
   uint64_t events = 0, late = 0, windows = 0;
+  ModelMonitor::LabelCounters labels;
+  uint64_t pending_labels = 0;
   std::vector<std::string> features;
   // The latest closed window: the windows-log line, and its parsed report
   // (for metrics).

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <xxhash.h>
+
 #include "driftd/detector.h"
 #include "driftd/json_writer.h"
 #include "driftd/summary.h"
@@ -284,8 +286,8 @@ stats::EcdfDistances ecdf_of(const NumericGrid& grid, const NumericSummary& s) {
 ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSettings settings)
     : baseline_(std::move(baseline)), settings_(std::move(settings)) {
   for (const auto& c : baseline_->columns) {
-    // Labels arrive later, as their own events; until the label join is
-    // built they are not a column of the prediction windows.
+    // Labels arrive later, as their own events: the label join summarizes
+    // them apart (Pane::label), in the window of their arrival.
     if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp ||
         c.role == ColumnRole::kLabel) {
       continue;
@@ -305,6 +307,33 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   state_.assign(columns_.size(), CellState::kAbsent);
   number_.assign(columns_.size(), 0.0);
   text_.assign(columns_.size(), {});
+  prediction_numeric_ =
+      prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
+  for (const auto& c : baseline_->columns) {
+    if (c.role != ColumnRole::kLabel) continue;
+    label_profile_ = &c;
+    if (c.kind == ColumnKind::kNumeric) {
+      label_grid_ = NumericGrid(c, settings_.ks_resolution);
+      if (c.numeric.moments.count > 0) label_center_ = c.numeric.moments.mean;
+    } else {
+      label_bins_ = std::make_unique<CategoryBins>(c.categorical);
+    }
+  }
+  // The task: the baseline's (built from its prediction and label columns),
+  // else classification when the baseline's labels are 0 and 1 only.
+  if (baseline_->performance) {
+    task_ = baseline_->performance->task;
+  } else if (label_profile_ != nullptr && label_profile_->kind == ColumnKind::kNumeric) {
+    const auto& m = label_profile_->numeric.moments;
+    task_ = m.count > 0 && m.min == 0 && m.max == 1 && label_grid_.points() == 2
+                ? Task::kClassification
+                : Task::kRegression;
+  }
+}
+
+uint64_t ModelMonitor::id_key(std::string_view id) {
+  if (id.empty()) return 0;
+  return std::max<uint64_t>(1, XXH3_64bits(id.data(), id.size()));  // 0 marks "no id"
 }
 
 int ModelMonitor::column_of(std::string_view name) const {
@@ -314,11 +343,73 @@ int ModelMonitor::column_of(std::string_view name) const {
 
 void ModelMonitor::clear_stage() {
   std::fill(state_.begin(), state_.end(), CellState::kAbsent);
+  staged_id_ = 0;
 }
 
 int64_t ModelMonitor::pane_of(int64_t t) const {
   return floor_div(t, settings_.window.step);
 }
+
+namespace {
+
+void init_summary(ColumnSummary& cs, const ColumnProfile& base, const NumericGrid& grid,
+                  const CategoryBins* bins) {
+  if (base.kind == ColumnKind::kNumeric) {
+    cs.numeric.init(grid);
+  } else {
+    cs.categorical.bin_counts.assign(bins->size(), 0);
+  }
+}
+
+// Adds one cell to a column's summary, as the batch reader would count it.
+void add_cell(ColumnSummary& cs, const ColumnProfile& base, const NumericGrid& grid,
+              const CategoryBins* bins, size_t max_new, CellState st, double number,
+              std::string_view text) {
+  if (st == CellState::kAbsent || st == CellState::kNull) {
+    ++cs.missing;
+    return;
+  }
+  if (base.kind == ColumnKind::kNumeric) {
+    if (st != CellState::kNumber) {
+      ++cs.type_errors;
+    } else if (std::isnan(number)) {
+      ++cs.missing;
+    } else if (std::isinf(number)) {
+      ++cs.infinite;
+    } else {
+      cs.numeric.add(grid, number);
+    }
+    return;
+  }
+  // Categorical: numbers and booleans count by their text, as in the batch reader.
+  if (st == CellState::kBadType) {
+    ++cs.type_errors;
+    return;
+  }
+  char buf[32];
+  if (st == CellState::kNumber) {  // decoders stage raw literals; this is a fallback
+    const auto res = std::to_chars(buf, buf + sizeof buf, number);
+    text = std::string_view(buf, static_cast<size_t>(res.ptr - buf));
+  }
+  CategoricalSummary& cat = cs.categorical;
+  ++cat.present;
+  const uint32_t bin = bins->bin_of(text);
+  if (bin != CategoryBins::kNew) {
+    ++cat.bin_counts[bin];
+    return;
+  }
+  auto it = std::find_if(cat.new_categories.begin(), cat.new_categories.end(),
+                         [&](const auto& e) { return e.first == text; });
+  if (it != cat.new_categories.end()) {
+    ++it->second;
+  } else if (cat.new_categories.size() < max_new) {
+    cat.new_categories.emplace_back(std::string(text), 1);
+  } else {
+    ++cat.new_pooled;
+  }
+}
+
+}  // namespace
 
 Pane& ModelMonitor::pane_for(int64_t index) {
   auto [it, inserted] = panes_.try_emplace(index);
@@ -326,11 +417,14 @@ Pane& ModelMonitor::pane_for(int64_t index) {
     Pane& p = it->second;
     p.columns.resize(columns_.size());
     for (size_t c = 0; c < columns_.size(); ++c) {
-      if (columns_[c]->kind == ColumnKind::kNumeric) {
-        p.columns[c].numeric.init(grids_[c]);
-      } else {
-        p.columns[c].categorical.bin_counts.assign(bins_[c]->size(), 0);
-      }
+      init_summary(p.columns[c], *columns_[c], grids_[c], bins_[c].get());
+    }
+    if (label_profile_ != nullptr) {
+      init_summary(p.label, *label_profile_, label_grid_, label_bins_.get());
+    }
+    if (joins_labels() && task_ == Task::kClassification) {
+      p.performance.positive_slots.assign(grids_[prediction_column_].slots(), 0);
+      p.performance.negative_slots.assign(grids_[prediction_column_].slots(), 0);
     }
   }
   return it->second;
@@ -339,51 +433,8 @@ Pane& ModelMonitor::pane_for(int64_t index) {
 void ModelMonitor::add_to_pane(Pane& pane) {
   ++pane.rows;
   for (size_t c = 0; c < columns_.size(); ++c) {
-    ColumnSummary& cs = pane.columns[c];
-    const CellState st = state_[c];
-    if (st == CellState::kAbsent || st == CellState::kNull) {
-      ++cs.missing;
-      continue;
-    }
-    if (columns_[c]->kind == ColumnKind::kNumeric) {
-      if (st != CellState::kNumber) {
-        ++cs.type_errors;
-      } else if (std::isnan(number_[c])) {
-        ++cs.missing;
-      } else if (std::isinf(number_[c])) {
-        ++cs.infinite;
-      } else {
-        cs.numeric.add(grids_[c], number_[c]);
-      }
-      continue;
-    }
-    // Categorical: numbers and booleans count by their text, as in the batch reader.
-    if (st == CellState::kBadType) {
-      ++cs.type_errors;
-      continue;
-    }
-    std::string_view text = text_[c];
-    char buf[32];
-    if (st == CellState::kNumber) {  // decoders stage raw literals; this is a fallback
-      const auto res = std::to_chars(buf, buf + sizeof buf, number_[c]);
-      text = std::string_view(buf, static_cast<size_t>(res.ptr - buf));
-    }
-    CategoricalSummary& cat = cs.categorical;
-    ++cat.present;
-    const uint32_t bin = bins_[c]->bin_of(text);
-    if (bin != CategoryBins::kNew) {
-      ++cat.bin_counts[bin];
-      continue;
-    }
-    auto it = std::find_if(cat.new_categories.begin(), cat.new_categories.end(),
-                           [&](const auto& e) { return e.first == text; });
-    if (it != cat.new_categories.end()) {
-      ++it->second;
-    } else if (cat.new_categories.size() < settings_.max_new_categories) {
-      cat.new_categories.emplace_back(std::string(text), 1);
-    } else {
-      ++cat.new_pooled;
-    }
+    add_cell(pane.columns[c], *columns_[c], grids_[c], bins_[c].get(), settings_.max_new_categories,
+             state_[c], number_[c], text_[c]);
   }
 }
 
@@ -402,12 +453,70 @@ bool ModelMonitor::commit(int64_t ts_ms, const OnWindow& on_window) {
   }
   add_to_pane(pane_for(pane_of(t)));
   ++events_;
+  if (staged_id_ != 0 && joins_labels() && state_[prediction_column_] == CellState::kNumber &&
+      std::isfinite(number_[prediction_column_])) {
+    uint64_t evicted = 0;
+    pending_.insert(staged_id_, number_[prediction_column_], ts_ms, settings_.labels.max_pending,
+                    &evicted);
+    label_counters_.evicted += evicted;
+  }
   clear_stage();
   max_time_ = std::max(max_time_, t);
   watermark_ =
       w.kind == WindowSettings::Kind::kCount ? max_time_ + 1 : max_time_ - w.allowed_lateness;
+  if (pending_.size() > 0 && w.kind == WindowSettings::Kind::kTime) {
+    label_counters_.expired += pending_.expire(max_time_ - settings_.labels.ttl_ms);
+  }
   close_through(watermark_, on_window);
   return true;
+}
+
+LabelOutcome ModelMonitor::join_label(uint64_t key, double label, std::optional<int64_t> ts_ms) {
+  PendingLabels::Entry e;
+  if (key == 0 || !joins_labels() || !pending_.take(key, &e)) {
+    ++label_counters_.unmatched;
+    return LabelOutcome::kUnmatched;
+  }
+  const WindowSettings& w = settings_.window;
+  const int64_t t =
+      w.kind == WindowSettings::Kind::kCount ? static_cast<int64_t>(events_) : ts_ms.value_or(e.ts);
+  if (!started_ || t < next_end_ - w.size) {
+    ++label_counters_.late;
+    return LabelOutcome::kLate;
+  }
+  Pane& pane = pane_for(pane_of(t));
+  ++pane.labels;
+  ++label_counters_.joined;
+  if (label_profile_ != nullptr) {
+    char buf[32];
+    const auto res = std::to_chars(buf, buf + sizeof buf, label);
+    add_cell(pane.label, *label_profile_, label_grid_, label_bins_.get(),
+             settings_.max_new_categories, CellState::kNumber, label,
+             std::string_view(buf, static_cast<size_t>(res.ptr - buf)));
+  }
+  PerformanceSummary& perf = pane.performance;
+  ++perf.n;
+  if (task_ == Task::kClassification) {
+    const bool predicted = e.score >= settings_.labels.threshold;
+    const bool actual = label == 1;
+    perf.tp += predicted && actual;
+    perf.fp += predicted && !actual;
+    perf.tn += !predicted && !actual;
+    perf.fn += !predicted && actual;
+    constexpr double eps = 0x1p-52;  // numpy.finfo(float64).eps, as sklearn's log_loss
+    const double q = std::clamp(e.score, eps, 1 - eps);
+    perf.log_loss_sum -= actual ? std::log(q) : std::log(1 - q);
+    const uint32_t slot = grids_[prediction_column_].slot_of(e.score);
+    ++(actual ? perf.positive_slots : perf.negative_slots)[slot];
+  } else {
+    const double err = label - e.score;
+    const double y = label - label_center_;
+    perf.abs_error_sum += std::fabs(err);
+    perf.sq_error_sum += err * err;
+    perf.y_sum += y;
+    perf.y2_sum += y * y;
+  }
+  return LabelOutcome::kJoined;
 }
 
 void ModelMonitor::flush(const OnWindow& on_window) {
@@ -423,7 +532,7 @@ void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
     bool has_rows = false;
     for (auto it = panes_.lower_bound(pane_of(start)); it != panes_.end(); ++it) {
       if (it->first >= pane_of(next_end_)) break;
-      has_rows = has_rows || it->second.rows > 0;
+      has_rows = has_rows || it->second.rows > 0 || it->second.labels > 0;
     }
     if (has_rows) on_window(evaluate(start, next_end_));
     next_end_ += w.step;
@@ -440,15 +549,84 @@ void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
   }
 }
 
+FeatureResult ModelMonitor::compare_summary(const ColumnProfile& base, const NumericGrid& grid,
+                                            const ColumnSummary& cs, uint64_t rows) const {
+  FeatureResult r =
+      start_feature(base, settings_.rules, rows, cs.missing, cs.type_errors, cs.infinite);
+  if (base.kind == ColumnKind::kNumeric) {
+    const Moments moments = moments_of(grid, cs.numeric);
+    std::vector<uint64_t> bin_counts(grid.bins(), 0);
+    for (size_t s = 0; s < cs.numeric.slot_counts.size(); ++s) {
+      bin_counts[grid.bin_of_slot(static_cast<uint32_t>(s))] += cs.numeric.slot_counts[s];
+    }
+    std::vector<double> current_props;
+    if (base.numeric.moments.count > 0) current_props = proportions(bin_counts);
+    const std::vector<double> base_props = proportions(base.numeric.bin_counts);
+    const stats::EcdfDistances ecdf = ecdf_of(grid, cs.numeric);
+    const NumericComparison in{base, base_props, cs.numeric.count, current_props, moments, ecdf};
+    run_numeric_detectors(in, r);
+  } else {
+    const CategoricalSummary& cat = cs.categorical;
+    std::vector<uint64_t> new_counts;
+    new_counts.reserve(cat.new_categories.size() + 1);
+    for (const auto& e : cat.new_categories) new_counts.push_back(e.second);
+    if (cat.new_pooled > 0) new_counts.push_back(cat.new_pooled);
+    compare_categorical_bins(base, cat.bin_counts, new_counts, cat.present, r);
+  }
+  decide_drift(r);
+  return r;
+}
+
+Performance ModelMonitor::performance_of(const PerformanceSummary& p) const {
+  Performance out;
+  out.task = task_;
+  out.rows = p.n;
+  const double n = static_cast<double>(p.n);
+  if (task_ == Task::kClassification) {
+    const double tp = static_cast<double>(p.tp), fp = static_cast<double>(p.fp);
+    const double tn = static_cast<double>(p.tn), fn = static_cast<double>(p.fn);
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    out.metrics.push_back({"accuracy", (tp + tn) / n});
+    out.metrics.push_back({"precision", ratio(tp, tp + fp)});
+    out.metrics.push_back({"recall", ratio(tp, tp + fn)});
+    out.metrics.push_back({"f1", ratio(2 * tp, 2 * tp + fp + fn)});
+    // Mann-Whitney over the grid slots: a positive above a negative counts
+    // 1, in the same slot 1/2 (exact ties, and pairs sharing an open cell).
+    double positives = 0, negatives = 0, wins = 0;
+    for (size_t s = 0; s < p.positive_slots.size(); ++s) {
+      const double pos = static_cast<double>(p.positive_slots[s]);
+      const double neg = static_cast<double>(p.negative_slots[s]);
+      wins += pos * negatives + 0.5 * pos * neg;
+      positives += pos;
+      negatives += neg;
+    }
+    std::optional<double> auc;
+    if (positives > 0 && negatives > 0) auc = wins / (positives * negatives);
+    out.metrics.push_back({"roc_auc", auc});
+    out.metrics.push_back({"log_loss", p.log_loss_sum / n});
+  } else {
+    out.metrics.push_back({"mae", p.abs_error_sum / n});
+    out.metrics.push_back({"rmse", std::sqrt(p.sq_error_sum / n)});
+    const double ss_tot = std::max(0.0, p.y2_sum - p.y_sum * p.y_sum / n);
+    double r2;
+    if (ss_tot == 0) {
+      r2 = p.sq_error_sum == 0 ? 1.0 : 0.0;  // sklearn's force_finite
+    } else {
+      r2 = 1 - p.sq_error_sum / ss_tot;
+    }
+    out.metrics.push_back({"r2", r2});
+  }
+  return out;
+}
+
 WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
   Pane merged;
   merged.columns.resize(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
-    if (columns_[c]->kind == ColumnKind::kNumeric) {
-      merged.columns[c].numeric.init(grids_[c]);
-    } else {
-      merged.columns[c].categorical.bin_counts.assign(bins_[c]->size(), 0);
-    }
+    init_summary(merged.columns[c], *columns_[c], grids_[c], bins_[c].get());
+  }
+  if (label_profile_ != nullptr) {
+    init_summary(merged.label, *label_profile_, label_grid_, label_bins_.get());
   }
   for (auto it = panes_.lower_bound(pane_of(start)); it != panes_.end(); ++it) {
     if (it->first >= pane_of(end)) break;
@@ -463,6 +641,13 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
       dst.numeric.merge(src.numeric);
       dst.categorical.merge(src.categorical, settings_.max_new_categories);
     }
+    merged.labels += p.labels;
+    merged.label.missing += p.label.missing;
+    merged.label.type_errors += p.label.type_errors;
+    merged.label.infinite += p.label.infinite;
+    merged.label.numeric.merge(p.label.numeric);
+    merged.label.categorical.merge(p.label.categorical, settings_.max_new_categories);
+    merged.performance.merge(p.performance);
   }
 
   WindowResult out;
@@ -479,71 +664,303 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
   rep.baseline_performance = baseline_->performance;
   rep.features.resize(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
-    const ColumnProfile& base = *columns_[c];
-    const ColumnSummary& cs = merged.columns[c];
-    FeatureResult& r = rep.features[c];
-    r = start_feature(base, settings_.rules, merged.rows, cs.missing, cs.type_errors, cs.infinite);
-    if (base.kind == ColumnKind::kNumeric) {
-      const NumericGrid& grid = grids_[c];
-      const Moments moments = moments_of(grid, cs.numeric);
-      std::vector<uint64_t> bin_counts(grid.bins(), 0);
-      for (size_t s = 0; s < cs.numeric.slot_counts.size(); ++s) {
-        bin_counts[grid.bin_of_slot(static_cast<uint32_t>(s))] += cs.numeric.slot_counts[s];
-      }
-      std::vector<double> current_props;
-      if (base.numeric.moments.count > 0) current_props = proportions(bin_counts);
-      const std::vector<double> base_props = proportions(base.numeric.bin_counts);
-      const stats::EcdfDistances ecdf = ecdf_of(grid, cs.numeric);
-      const NumericComparison in{base, base_props, cs.numeric.count, current_props, moments, ecdf};
-      run_numeric_detectors(in, r);
-    } else {
-      const CategoricalSummary& cat = cs.categorical;
-      std::vector<uint64_t> new_counts;
-      new_counts.reserve(cat.new_categories.size() + 1);
-      for (const auto& e : cat.new_categories) new_counts.push_back(e.second);
-      if (cat.new_pooled > 0) new_counts.push_back(cat.new_pooled);
-      compare_categorical_bins(base, cat.bin_counts, new_counts, cat.present, r);
+    rep.features[c] = compare_summary(*columns_[c], grids_[c], merged.columns[c], merged.rows);
+  }
+  if (merged.labels > 0) {
+    // Label drift: the labels that arrived in this window against the
+    // baseline's label column (a label role: outside the drift share).
+    if (label_profile_ != nullptr) {
+      rep.features.push_back(
+          compare_summary(*label_profile_, label_grid_, merged.label, merged.labels));
     }
-    decide_drift(r);
+    rep.performance = performance_of(merged.performance);
   }
   summarize_features(rep);
   return out;
+}
+
+// ---- label join ------------------------------------------------------------------
+
+void PerformanceSummary::merge(const PerformanceSummary& o) {
+  n += o.n;
+  tp += o.tp;
+  fp += o.fp;
+  tn += o.tn;
+  fn += o.fn;
+  log_loss_sum += o.log_loss_sum;
+  if (positive_slots.size() < o.positive_slots.size()) {
+    positive_slots.resize(o.positive_slots.size(), 0);
+    negative_slots.resize(o.negative_slots.size(), 0);
+  }
+  for (size_t s = 0; s < o.positive_slots.size(); ++s) {
+    positive_slots[s] += o.positive_slots[s];
+    negative_slots[s] += o.negative_slots[s];
+  }
+  abs_error_sum += o.abs_error_sum;
+  sq_error_sum += o.sq_error_sum;
+  y_sum += o.y_sum;
+  y2_sum += o.y2_sum;
+}
+
+size_t PendingLabels::find(uint64_t key) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>(key) & mask;
+  while (slots_[i].key != 0 && slots_[i].key != key) i = (i + 1) & mask;
+  return i;
+}
+
+void PendingLabels::grow() {
+  std::vector<Entry> old = std::move(slots_);
+  slots_.assign(old.empty() ? 1024 : old.size() * 2, Entry{});
+  for (const Entry& e : old) {
+    if (e.key != 0) slots_[find(e.key)] = e;
+  }
+}
+
+void PendingLabels::erase_slot(size_t slot) {
+  // Backward-shift deletion keeps every probe chain unbroken.
+  const size_t mask = slots_.size() - 1;
+  size_t hole = slot;
+  size_t i = (slot + 1) & mask;
+  while (slots_[i].key != 0) {
+    const size_t home = static_cast<size_t>(slots_[i].key) & mask;
+    // Move entry i into the hole when its home is not cyclically in (hole, i].
+    const bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+    if (!stays) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+    i = (i + 1) & mask;
+  }
+  slots_[hole] = Entry{};
+  --size_;
+}
+
+void PendingLabels::ring_push(uint64_t key, int64_t ts) {
+  if (ring_size_ == ring_.size()) {
+    // Grow the ring, unrolling it so that the head is at 0.
+    std::vector<std::pair<uint64_t, int64_t>> bigger(ring_.empty() ? 1024 : ring_.size() * 2);
+    for (size_t k = 0; k < ring_size_; ++k) bigger[k] = ring_[(ring_head_ + k) % ring_.size()];
+    ring_ = std::move(bigger);
+    ring_head_ = 0;
+  }
+  ring_[(ring_head_ + ring_size_) % ring_.size()] = {key, ts};
+  ++ring_size_;
+}
+
+bool PendingLabels::insert(uint64_t key, double score, int64_t ts, size_t cap, uint64_t* evicted) {
+  if (cap == 0) return false;
+  if (slots_.empty() || (size_ + 1) * 4 > slots_.size() * 3) grow();
+  size_t slot = find(key);
+  if (slots_[slot].key == 0) {
+    // Room first: the oldest live entry goes when the cap is reached.
+    while (size_ >= cap && ring_size_ > 0) {
+      const auto [k, t] = ring_[ring_head_];
+      ring_head_ = (ring_head_ + 1) % ring_.size();
+      --ring_size_;
+      const size_t at = find(k);
+      if (slots_[at].key == k && slots_[at].ts == t) {
+        erase_slot(at);
+        ++*evicted;
+      }
+    }
+    slot = find(key);
+    ++size_;
+  }
+  slots_[slot] = Entry{key, score, ts};
+  ring_push(key, ts);
+  // Stale ring entries (replaced or taken ids) are bounded by the live ones.
+  if (ring_size_ > 2 * cap + 1024) compact_ring();
+  return true;
+}
+
+void PendingLabels::compact_ring() {
+  std::vector<std::pair<uint64_t, int64_t>> live;
+  live.reserve(ring_.size());
+  for (size_t k = 0; k < ring_size_; ++k) {
+    const auto [key, ts] = ring_[(ring_head_ + k) % ring_.size()];
+    const size_t at = find(key);
+    if (slots_[at].key == key && slots_[at].ts == ts) live.emplace_back(key, ts);
+  }
+  const size_t n = live.size();
+  live.resize(ring_.size());
+  ring_ = std::move(live);
+  ring_head_ = 0;
+  ring_size_ = n;
+}
+
+bool PendingLabels::take(uint64_t key, Entry* out) {
+  if (size_ == 0) return false;
+  const size_t slot = find(key);
+  if (slots_[slot].key != key) return false;
+  *out = slots_[slot];
+  erase_slot(slot);
+  return true;
+}
+
+uint64_t PendingLabels::expire(int64_t before) {
+  uint64_t dropped = 0;
+  while (ring_size_ > 0) {
+    const auto [key, ts] = ring_[ring_head_];
+    const size_t at = size_ > 0 ? find(key) : 0;
+    const bool live = size_ > 0 && slots_[at].key == key && slots_[at].ts == ts;
+    if (live && ts >= before) break;  // arrival order: the rest are younger (roughly)
+    ring_head_ = (ring_head_ + 1) % ring_.size();
+    --ring_size_;
+    if (live) {
+      erase_slot(at);
+      ++dropped;
+    }
+  }
+  return dropped;
+}
+
+void PendingLabels::save(ByteWriter& out) const {
+  // The live entries in arrival order: enough to rebuild table and ring.
+  std::vector<Entry> live;
+  live.reserve(size_);
+  for (size_t k = 0; k < ring_size_; ++k) {
+    const auto [key, ts] = ring_[(ring_head_ + k) % ring_.size()];
+    const size_t at = find(key);
+    if (slots_[at].key == key && slots_[at].ts == ts) live.push_back(slots_[at]);
+  }
+  out.u64(live.size());
+  for (const Entry& e : live) {
+    out.u64(e.key);
+    out.f64(e.score);
+    out.i64(e.ts);
+  }
+}
+
+bool PendingLabels::load(ByteReader& in, size_t cap) {
+  *this = PendingLabels();
+  const uint64_t n = in.count(24);
+  uint64_t evicted = 0;
+  for (uint64_t i = 0; i < n && in.ok(); ++i) {
+    const uint64_t key = in.u64();
+    const double score = in.f64();
+    const int64_t ts = in.i64();
+    if (key == 0) {
+      in.fail("a pending label entry without an id");
+      break;
+    }
+    if (in.ok()) insert(key, score, ts, cap, &evicted);
+  }
+  return in.ok();
 }
 
 // ---- state ----------------------------------------------------------------------
 
 namespace {
 
-void save_pane(ByteWriter& out, const Pane& p) {
+void save_column(ByteWriter& out, const ColumnSummary& c) {
+  out.u64(c.missing);
+  out.u64(c.type_errors);
+  out.u64(c.infinite);
+  const NumericSummary& n = c.numeric;
+  out.u64(n.count);
+  out.f64(n.min);
+  out.f64(n.max);
+  for (double v : n.power) out.f64(v);
+  uint64_t nonzero = 0;
+  for (uint64_t v : n.slot_counts) nonzero += v != 0;
+  out.u64(nonzero);
+  for (size_t s = 0; s < n.slot_counts.size(); ++s) {
+    if (n.slot_counts[s] == 0) continue;
+    out.u32(static_cast<uint32_t>(s));
+    out.u64(n.slot_counts[s]);
+    if ((s & 1) == 0) out.f64(n.cell_sums[s / 2]);
+  }
+  const CategoricalSummary& k = c.categorical;
+  out.u64(k.present);
+  out.u64(k.new_pooled);
+  out.u64(k.bin_counts.size());
+  for (uint64_t v : k.bin_counts) out.u64(v);
+  out.u64(k.new_categories.size());
+  for (const auto& [name, count] : k.new_categories) {
+    out.str(name);
+    out.u64(count);
+  }
+}
+
+void save_counts(ByteWriter& out, const std::vector<uint64_t>& v) {
+  uint64_t nonzero = 0;
+  for (uint64_t x : v) nonzero += x != 0;
+  out.u64(nonzero);
+  for (size_t s = 0; s < v.size(); ++s) {
+    if (v[s] == 0) continue;
+    out.u32(static_cast<uint32_t>(s));
+    out.u64(v[s]);
+  }
+}
+
+void load_counts(ByteReader& in, std::vector<uint64_t>& v) {
+  const uint64_t nonzero = in.count(12);
+  for (uint64_t k = 0; k < nonzero && in.ok(); ++k) {
+    const uint32_t slot = in.u32();
+    const uint64_t count = in.u64();
+    if (slot >= v.size()) {
+      in.fail("a performance slot past the prediction grid");
+      return;
+    }
+    v[slot] = count;
+  }
+}
+
+void save_pane(ByteWriter& out, const Pane& p, bool has_label) {
   out.u64(p.rows);
-  for (const ColumnSummary& c : p.columns) {
-    out.u64(c.missing);
-    out.u64(c.type_errors);
-    out.u64(c.infinite);
-    const NumericSummary& n = c.numeric;
-    out.u64(n.count);
-    out.f64(n.min);
-    out.f64(n.max);
-    for (double v : n.power) out.f64(v);
-    uint64_t nonzero = 0;
-    for (uint64_t v : n.slot_counts) nonzero += v != 0;
-    out.u64(nonzero);
-    for (size_t s = 0; s < n.slot_counts.size(); ++s) {
-      if (n.slot_counts[s] == 0) continue;
-      out.u32(static_cast<uint32_t>(s));
-      out.u64(n.slot_counts[s]);
-      if ((s & 1) == 0) out.f64(n.cell_sums[s / 2]);
+  for (const ColumnSummary& c : p.columns) save_column(out, c);
+  out.u64(p.labels);
+  if (has_label) save_column(out, p.label);
+  const PerformanceSummary& f = p.performance;
+  out.u64(f.n);
+  out.u64(f.tp);
+  out.u64(f.fp);
+  out.u64(f.tn);
+  out.u64(f.fn);
+  out.f64(f.log_loss_sum);
+  save_counts(out, f.positive_slots);
+  save_counts(out, f.negative_slots);
+  out.f64(f.abs_error_sum);
+  out.f64(f.sq_error_sum);
+  out.f64(f.y_sum);
+  out.f64(f.y2_sum);
+}
+
+void load_column(ByteReader& in, ColumnSummary& cs) {
+  cs.missing = in.u64();
+  cs.type_errors = in.u64();
+  cs.infinite = in.u64();
+  NumericSummary& n = cs.numeric;
+  n.count = in.u64();
+  n.min = in.f64();
+  n.max = in.f64();
+  for (double& v : n.power) v = in.f64();
+  const uint64_t nonzero = in.count(12);
+  for (uint64_t k = 0; k < nonzero && in.ok(); ++k) {
+    const uint32_t slot = in.u32();
+    const uint64_t count = in.u64();
+    if (slot >= n.slot_counts.size()) {
+      in.fail("a grid slot past the baseline's grid (another baseline or resolution?)");
+      return;
     }
-    const CategoricalSummary& k = c.categorical;
-    out.u64(k.present);
-    out.u64(k.new_pooled);
-    out.u64(k.bin_counts.size());
-    for (uint64_t v : k.bin_counts) out.u64(v);
-    out.u64(k.new_categories.size());
-    for (const auto& [name, count] : k.new_categories) {
-      out.str(name);
-      out.u64(count);
-    }
+    n.slot_counts[slot] = count;
+    if ((slot & 1) == 0) n.cell_sums[slot / 2] = in.f64();
+  }
+  CategoricalSummary& k = cs.categorical;
+  k.present = in.u64();
+  k.new_pooled = in.u64();
+  const uint64_t nbins = in.count(8);
+  if (in.ok() && nbins != k.bin_counts.size()) {
+    in.fail("category bins differ from the baseline's");
+    return;
+  }
+  for (uint64_t& v : k.bin_counts) v = in.u64();
+  const uint64_t n_new = in.count(16);
+  for (uint64_t e = 0; e < n_new && in.ok(); ++e) {
+    std::string name = in.str();
+    const uint64_t count = in.u64();
+    k.new_categories.emplace_back(std::move(name), count);
   }
 }
 
@@ -559,8 +976,11 @@ void ModelMonitor::save(ByteWriter& out) const {
   out.u64(panes_.size());
   for (const auto& [index, pane] : panes_) {
     out.i64(index);
-    save_pane(out, pane);
+    save_pane(out, pane, label_profile_ != nullptr);
   }
+  const LabelCounters& l = label_counters_;
+  for (uint64_t v : {l.joined, l.unmatched, l.late, l.expired, l.evicted}) out.u64(v);
+  pending_.save(out);
 }
 
 bool ModelMonitor::load(ByteReader& in) {
@@ -575,44 +995,26 @@ bool ModelMonitor::load(ByteReader& in) {
   for (uint64_t i = 0; i < n_panes && in.ok(); ++i) {
     Pane& p = pane_for(in.i64());
     p.rows = in.u64();
-    for (size_t c = 0; c < columns_.size() && in.ok(); ++c) {
-      ColumnSummary& cs = p.columns[c];
-      cs.missing = in.u64();
-      cs.type_errors = in.u64();
-      cs.infinite = in.u64();
-      NumericSummary& n = cs.numeric;
-      n.count = in.u64();
-      n.min = in.f64();
-      n.max = in.f64();
-      for (double& v : n.power) v = in.f64();
-      const uint64_t nonzero = in.count(12);
-      for (uint64_t k = 0; k < nonzero && in.ok(); ++k) {
-        const uint32_t slot = in.u32();
-        const uint64_t count = in.u64();
-        if (slot >= n.slot_counts.size()) {
-          in.fail("a grid slot past the baseline's grid (another baseline or resolution?)");
-          break;
-        }
-        n.slot_counts[slot] = count;
-        if ((slot & 1) == 0) n.cell_sums[slot / 2] = in.f64();
-      }
-      CategoricalSummary& k = cs.categorical;
-      k.present = in.u64();
-      k.new_pooled = in.u64();
-      const uint64_t nbins = in.count(8);
-      if (in.ok() && nbins != k.bin_counts.size()) {
-        in.fail("category bins differ from the baseline's");
-        break;
-      }
-      for (uint64_t& v : k.bin_counts) v = in.u64();
-      const uint64_t n_new = in.count(16);
-      for (uint64_t e = 0; e < n_new && in.ok(); ++e) {
-        std::string name = in.str();
-        const uint64_t count = in.u64();
-        k.new_categories.emplace_back(std::move(name), count);
-      }
-    }
+    for (size_t c = 0; c < columns_.size() && in.ok(); ++c) load_column(in, p.columns[c]);
+    p.labels = in.u64();
+    if (label_profile_ != nullptr) load_column(in, p.label);
+    PerformanceSummary& f = p.performance;
+    f.n = in.u64();
+    f.tp = in.u64();
+    f.fp = in.u64();
+    f.tn = in.u64();
+    f.fn = in.u64();
+    f.log_loss_sum = in.f64();
+    load_counts(in, f.positive_slots);
+    load_counts(in, f.negative_slots);
+    f.abs_error_sum = in.f64();
+    f.sq_error_sum = in.f64();
+    f.y_sum = in.f64();
+    f.y2_sum = in.f64();
   }
+  LabelCounters& l = label_counters_;
+  for (uint64_t* v : {&l.joined, &l.unmatched, &l.late, &l.expired, &l.evicted}) *v = in.u64();
+  if (in.ok()) pending_.load(in, settings_.labels.max_pending);
   return in.ok();
 }
 

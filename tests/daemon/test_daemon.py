@@ -278,9 +278,72 @@ def test_kill9_file_source(work):
           "every window equals the uninterrupted run's: no event lost, none counted twice")
 
 
+# ---------------------------------------------------------------- delayed labels
+def test_delayed_labels(work):
+    """Labels 200 events after their prediction: each window's performance is
+    sklearn's on the pairs whose label arrived in it."""
+    from sklearn import metrics as skm
+    make_baseline(work)
+    rows = make_events(os.path.join(work, "preds.jsonl"), 20000, seed=13, step_ms=30)
+    rng = random.Random(14)
+    labels = {}
+    with open(os.path.join(work, "preds.jsonl")) as f:
+        preds = f.read().splitlines()
+    with open(os.path.join(work, "events.jsonl"), "w") as out:
+        for i, line in enumerate(preds):
+            out.write(line + "\n")
+            j = i - 200
+            if j >= 0 and j % 4 != 0:  # every fourth prediction never gets a label
+                y = 1 if rng.random() < rows[j]["score"] else 0
+                ts = rows[i]["ts"] + 1
+                labels[j] = (y, ts)
+                out.write(json.dumps({"model": "fraud", "id": f"req-{j}", "label": y,
+                                      "ts": ts}) + "\n")
+        out.write(json.dumps({"model": "fraud", "id": "req-5", "label": "yes"}) + "\n")
+        out.write(json.dumps({"model": "fraud", "label": 1}) + "\n")
+    cfg = write_config(work, free_port(),
+                       window='type = "time"\nsize = "2m"\nstep = "2m"\n'
+                              '[models.labels]\nttl = "1h"\nthreshold = 0.3')
+    subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=work, check=True,
+                   stderr=subprocess.DEVNULL, timeout=300)
+    windows = read_windows(work)
+    with_perf = [w for w in windows if w["performance"].get("current")]
+    check(len(with_perf) >= 4, f"windows report performance once labels arrive ({len(with_perf)})")
+    worst = 0.0
+    auc_worst = 0.0
+    for w in with_perf:
+        start, end = w["window"]["start"], w["window"]["end"]
+        pairs = [(rows[j]["score"], y) for j, (y, ts) in labels.items() if start <= ts < end]
+        s = [p for p, _ in pairs]
+        y = [t for _, t in pairs]
+        cur = w["performance"]["current"]
+        if cur["rows"] != len(pairs):
+            worst = float("inf")
+            continue
+        pred = [1 if p >= 0.3 else 0 for p in s]
+        want = {"accuracy": skm.accuracy_score(y, pred),
+                "precision": skm.precision_score(y, pred, zero_division=0),
+                "recall": skm.recall_score(y, pred, zero_division=0),
+                "f1": skm.f1_score(y, pred, zero_division=0),
+                "log_loss": skm.log_loss(y, s, labels=[0, 1])}
+        for k, v in want.items():
+            worst = max(worst, abs(cur[k] - v) / max(abs(v), 1e-12))
+        if len(set(y)) == 2:
+            auc_worst = max(auc_worst, abs(cur["roc_auc"] - skm.roc_auc_score(y, s)))
+    check(worst < 1e-9, f"accuracy, precision, recall, f1, log_loss equal sklearn's on the joined "
+                        f"pairs (worst relative difference {worst:.2e})")
+    check(auc_worst < 0.005, f"roc_auc within 0.005 of sklearn's ({auc_worst:.2e})")
+    check(all("label" in w["features"] and w["features"]["label"]["role"] == "label"
+              for w in with_perf), "each window with labels reports label drift")
+    with open(os.path.join(work, "state", "dead-letter.jsonl")) as f:
+        dead = [json.loads(line) for line in f]
+    check(sum(d["reason"] == "bad_label" for d in dead) == 2,
+          "a label that is not a number, and a label without an id, are dead-lettered")
+
+
 def main():
     daemon_common.run_tests([test_config_check, test_windows_match_batch_check,
-                             test_http_and_signals, test_kill9_file_source])
+                             test_http_and_signals, test_kill9_file_source, test_delayed_labels])
 
 
 if __name__ == "__main__":
