@@ -42,6 +42,17 @@ def show(snap, models):
                      f"{(val if val is not None else float('nan')):>9.4f}"
                      f"{(f.get('psi') or 0):>9.4f}{(f.get('ks_statistic') or 0):>9.4f}"
                      f"{f['missing_rate']:>9.3f}  {mark}")
+    perf = (snap.get("performance") or {})
+    cur, base = perf.get("current"), perf.get("baseline") or {}
+    if cur:
+        keys = [k for k in ("accuracy", "f1", "roc_auc", "log_loss", "mae", "rmse", "r2")
+                if k in cur]
+        lines.append(f"labels joined in this window: {cur['rows']}   " + "   ".join(
+            f"{k} {cur[k] if cur[k] is not None else float('nan'):.3f}"
+            f" (train {base.get(k) if base.get(k) is not None else float('nan'):.3f})"
+            for k in keys))
+    else:
+        lines.append("labels joined in this window: none yet (labels arrive 10 min late)")
     return lines
 
 
