@@ -25,13 +25,26 @@ namespace driftd {
 
 // ---- checkpoint framing ---------------------------------------------------------
 
-std::string frame_checkpoint(std::string_view payload) {
-  std::string out(kCheckpointMagic, sizeof kCheckpointMagic);
+namespace {
+
+void put_frame_header(std::string& out) {
+  out.append(kCheckpointMagic, sizeof kCheckpointMagic);
   const uint32_t version = kCheckpointFormatVersion;
   out.append(reinterpret_cast<const char*>(&version), sizeof version);
-  out.append(payload);
+}
+
+void put_frame_trailer(std::string& out) {
   const uint64_t sum = XXH3_64bits(out.data(), out.size());
   out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+}
+
+}  // namespace
+
+std::string frame_checkpoint(std::string_view payload) {
+  std::string out;
+  put_frame_header(out);
+  out.append(payload);
+  put_frame_trailer(out);
   return out;
 }
 
@@ -59,7 +72,9 @@ Result<std::string_view> unframe_checkpoint(std::string_view file, const std::st
 }
 
 std::string encode_checkpoint(const Checkpoint& c) {
+  // Framed in place: the payload (every model's state) is not copied again.
   ByteWriter w;
+  put_frame_header(w.bytes());
   w.u64(c.sources.size());
   for (const auto& s : c.sources) {
     w.str(s.name);
@@ -78,7 +93,8 @@ std::string encode_checkpoint(const Checkpoint& c) {
     w.str(m.latest_json);
     w.str(m.state);
   }
-  return frame_checkpoint(w.bytes());
+  put_frame_trailer(w.bytes());
+  return std::move(w.bytes());
 }
 
 Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& source) {
