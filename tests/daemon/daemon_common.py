@@ -96,6 +96,31 @@ def wait_for(pred, timeout=20):
 
 
 
+def write_config(work, port, source, window, interval="200ms"):
+    """driftd.toml in work: one source (the body of its [[sources]] table),
+    the fraud@3 model on baseline.json with `window` as its [models.window]
+    body (later model tables may follow it)."""
+    path = os.path.join(work, "driftd.toml")
+    with open(path, "w") as f:
+        f.write(f"""[server]
+listen = "127.0.0.1:{port}"
+
+[state]
+dir = "state"
+checkpoint_interval = "{interval}"
+
+[[sources]]
+{source}
+[[models]]
+name = "fraud"
+version = "3"
+baseline = "baseline.json"
+[models.window]
+{window}
+""")
+    return path
+
+
 def init(driftd, train):
     global DRIFTD, TRAIN
     DRIFTD = os.path.abspath(driftd)

@@ -36,29 +36,8 @@ DRIFTD = daemon_common.DRIFTD
 EXAMPLE = os.path.abspath(sys.argv[3])
 def write_config(work, port, extra_source="", window='type = "time"\nsize = "10m"\nstep = "5m"',
                  interval="200ms"):
-    path = os.path.join(work, "driftd.toml")
-    with open(path, "w") as f:
-        f.write(f"""[server]
-listen = "127.0.0.1:{port}"
-
-[state]
-dir = "state"
-checkpoint_interval = "{interval}"
-
-[[sources]]
-name = "events"
-type = "file"
-path = "events.jsonl"
-{extra_source}
-
-[[models]]
-name = "fraud"
-version = "3"
-baseline = "baseline.json"
-[models.window]
-{window}
-""")
-    return path
+    source = f'name = "events"\ntype = "file"\npath = "events.jsonl"\n{extra_source}\n'
+    return daemon_common.write_config(work, port, source, window, interval)
 
 
 # ---------------------------------------------------------------- config check
