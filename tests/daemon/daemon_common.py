@@ -121,6 +121,23 @@ baseline = "baseline.json"
     return path
 
 
+def check_same_windows(crash_dir, expected, min_windows=1):
+    """The windows a killed-and-restarted run logged equal the uninterrupted
+    run's (`expected`: id -> window); a window logged twice is identical."""
+    got = {}
+    duplicates_differ = 0
+    for w in read_windows(crash_dir):
+        wid = w["window"]["id"]
+        if wid in got and got[wid] != w:
+            duplicates_differ += 1
+        got[wid] = w
+    check(duplicates_differ == 0, "a window written again has the same content")
+    check(set(got) == set(expected) and len(expected) >= min_windows,
+          f"the same windows as an uninterrupted run ({len(got)} vs {len(expected)})")
+    check(all(got[k] == expected[k] for k in expected if k in got),
+          "every window equals the uninterrupted run's: no event lost, none counted twice")
+
+
 def init(driftd, train):
     global DRIFTD, TRAIN
     DRIFTD = os.path.abspath(driftd)

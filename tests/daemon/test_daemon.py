@@ -28,8 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon_common  # noqa: E402
-from daemon_common import (check, free_port, http_get, make_baseline, make_events,  # noqa: E402
-                           read_windows, wait_for)
+from daemon_common import (check, check_same_windows, free_port, http_get,  # noqa: E402
+                           make_baseline, make_events, read_windows, wait_for)
 
 daemon_common.init(sys.argv[1], sys.argv[2])
 DRIFTD = daemon_common.DRIFTD
@@ -243,18 +243,7 @@ def test_kill9_file_source(work):
         proc = subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=crash,
                               stderr=subprocess.DEVNULL, timeout=300)
     check(kills >= 3, f"the daemon was killed mid-stream {kills} times")
-    got = {}
-    duplicates_differ = 0
-    for w in read_windows(crash):
-        wid = w["window"]["id"]
-        if wid in got and got[wid] != w:
-            duplicates_differ += 1
-        got[wid] = w
-    check(duplicates_differ == 0, "a window written again has the same content")
-    check(set(got) == set(expected), f"the same windows as an uninterrupted run "
-                                     f"({len(got)} vs {len(expected)})")
-    check(all(got[k] == expected[k] for k in expected if k in got),
-          "every window equals the uninterrupted run's: no event lost, none counted twice")
+    check_same_windows(crash, expected)
 
 
 # ---------------------------------------------------------------- delayed labels
