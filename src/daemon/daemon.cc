@@ -378,7 +378,8 @@ class Daemon {
   // Decodes every line of a batch into its model's windows.
   class BatchHandler final : public LineHandler {
    public:
-    BatchHandler(Daemon& d, SourceSlot& slot) : d_(d), slot_(slot) {}
+    BatchHandler(Daemon& d, SourceSlot& slot)
+        : d_(d), slot_(slot), speed_(slot.source->config().replay_speed) {}
     void on_line(const char* data, size_t len, size_t capacity, const LineOrigin& origin) override {
       SourceCounters& c = slot_.counters;
       ++c.received;
@@ -410,13 +411,13 @@ class Daemon {
           d_.dead_letter(slot_, origin, ev.reason, ev.detail, std::string_view(data, len));
           break;
       }
-      const double speed = slot_.source->config().replay_speed;
-      if (speed > 0 && ev.outcome == EventOutcome::kAdded) d_.pace(slot_, ev.ts_ms, speed);
+      if (speed_ > 0 && ev.outcome == EventOutcome::kAdded) d_.pace(slot_, ev.ts_ms, speed_);
     }
 
    private:
     Daemon& d_;
     SourceSlot& slot_;
+    const double speed_;  // replay pacing, read once per batch
   };
 
   bool poll(SourceSlot& slot) {

@@ -4,6 +4,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,6 +120,25 @@ baseline = "baseline.json"
 {window}
 """)
     return path
+
+
+def kill_repeatedly(start, finish, rng, delay, max_kills):
+    """SIGKILLs runs at random moments: start() returns a running driftd,
+    killed after uniform(*delay) seconds, until a run ends by itself (exit 0
+    expected) or max_kills kills, after which finish() runs to the end.
+    Returns how many times it killed."""
+    kills = 0
+    while kills < max_kills:
+        proc = start()
+        time.sleep(rng.uniform(*delay))
+        if proc.poll() is not None:
+            check(proc.returncode == 0, "the last run finishes cleanly")
+            return kills
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    check(finish().returncode == 0, "the last run finishes cleanly")
+    return kills
 
 
 def check_same_windows(crash_dir, expected, min_windows=1):

@@ -24,12 +24,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon_common  # noqa: E402
 from daemon_common import (check, check_same_windows, free_port, http_get,  # noqa: E402
-                           make_baseline, make_events, read_windows, wait_for)
+                           kill_repeatedly, make_baseline, make_events, read_windows,
+                           wait_for)
 
 daemon_common.init(sys.argv[1], sys.argv[2])
 DRIFTD = daemon_common.DRIFTD
@@ -226,22 +226,17 @@ def test_kill9_file_source(work):
     os.makedirs(crash)
     shutil.copy(os.path.join(work, "baseline.json"), crash)
     os.symlink(os.path.join(work, "events.jsonl"), os.path.join(crash, "events.jsonl"))
-    rng = random.Random(3)
-    kills = 0
-    for attempt in range(80):
+    def start():
         cfg = write_config(crash, free_port(), window=window, interval="50ms")
-        proc = subprocess.Popen([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=crash,
+        return subprocess.Popen([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=crash,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.01, 0.15))
-        if proc.poll() is not None:
-            check(proc.returncode == 0, "the last run finishes cleanly")
-            break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-    else:
-        proc = subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=crash,
+
+    def finish():
+        cfg = write_config(crash, free_port(), window=window, interval="50ms")
+        return subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=crash,
                               stderr=subprocess.DEVNULL, timeout=300)
+
+    kills = kill_repeatedly(start, finish, random.Random(3), (0.01, 0.15), max_kills=80)
     check(kills >= 3, f"the daemon was killed mid-stream {kills} times")
     check_same_windows(crash, expected)
 

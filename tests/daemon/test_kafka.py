@@ -31,7 +31,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon_common  # noqa: E402
 from daemon_common import (check, check_same_windows, free_port, http_get,  # noqa: E402
-                           make_baseline, make_events, read_windows, wait_for)
+                           kill_repeatedly, make_baseline, make_events, read_windows,
+                           wait_for)
 
 daemon_common.init(sys.argv[1], sys.argv[3])
 DRIFTD = daemon_common.DRIFTD
@@ -306,29 +307,28 @@ def test_kill9_kafka_source(work):
                        stderr=subprocess.DEVNULL, timeout=300)
         expected = {w["window"]["id"]: w for w in read_windows(ref)}
         crash = new_dir(work, "crash")
-        rng = random.Random(4)
-        kills = 0
-        for attempt in range(40):
-            cfg = write_kafka_config(crash, free_port(), cluster.bootstrap, "events", "crash",
-                                     window, extra="close_windows_at_end = true",
-                                     interval="50ms")
-            log = os.path.join(crash, f"err{attempt}.log")
+        attempt = [0]
+
+        def config():
+            return write_kafka_config(crash, free_port(), cluster.bootstrap, "events", "crash",
+                                      window, extra="close_windows_at_end = true",
+                                      interval="50ms")
+
+        def start():
+            # Killed only once it holds its partition: mid-stream, not mid-join.
+            attempt[0] += 1
+            log = os.path.join(crash, f"err{attempt[0]}.log")
             with open(log, "w") as err:
-                proc = subprocess.Popen([DRIFTD, "run", "--config", cfg, "--exit-when-done"],
+                proc = subprocess.Popen([DRIFTD, "run", "--config", config(), "--exit-when-done"],
                                         cwd=crash, stderr=err)
             wait_for_log(log, "assigned events", timeout=60)
-            time.sleep(rng.uniform(0.02, 0.4))
-            if proc.poll() is not None:
-                check(proc.returncode == 0, "the last run finishes cleanly")
-                break
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            if kills == 6:
-                r = subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"],
-                                   cwd=crash, stderr=subprocess.DEVNULL, timeout=300)
-                check(r.returncode == 0, "the last run finishes cleanly")
-                break
+            return proc
+
+        def finish():
+            return subprocess.run([DRIFTD, "run", "--config", config(), "--exit-when-done"],
+                                  cwd=crash, stderr=subprocess.DEVNULL, timeout=300)
+
+        kills = kill_repeatedly(start, finish, random.Random(4), (0.02, 0.4), max_kills=6)
         check(kills >= 3, f"the daemon was killed mid-stream {kills} times")
         check_same_windows(crash, expected, min_windows=20)
     finally:

@@ -479,7 +479,6 @@ TEST_CASE("pending labels: the hash table agrees with a map under inserts, takes
     const int op = static_cast<int>(rng() % 10);
     if (op < 6) {
       ++now;
-      uint64_t before = evicted;
       table.insert(key, static_cast<double>(step), now, cap, &evicted);
       // The reference: evict the oldest live entries first, then insert.
       if (!ref.count(key)) {
@@ -492,7 +491,6 @@ TEST_CASE("pending labels: the hash table agrees with a map under inserts, takes
       }
       ref[key] = {static_cast<double>(step), now};
       order.emplace_back(key, now);
-      (void)before;
     } else if (op < 9) {
       PendingLabels::Entry e;
       const bool found = table.take(key, &e);
