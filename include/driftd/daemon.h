@@ -1,10 +1,12 @@
 // `driftd run`: the long-running monitor.
 //
 // Threads: one ingest thread owns every source, decoder and monitor (no
-// locks on the event path); one HTTP thread serves /healthz, /readyz,
-// /metrics and the JSON API from a published copy of the counters and
-// snapshots, which the ingest thread refreshes once per batch and at every
-// window close (never per event).
+// locks on the event path); HTTP connection threads serve /healthz,
+// /readyz, /metrics and the JSON API from a published copy of the counters
+// and snapshots, which the ingest thread refreshes once per batch and at
+// every window close (never per event), and hand POSTed events to the HTTP
+// source's queue (src/daemon/http_ingest.h), whose committer thread makes
+// them durable.
 //
 // Crash safety: a checkpoint holds every monitor's state and every source's
 // offset, taken together between batches, written atomically (temp file,

@@ -29,7 +29,7 @@ struct EventFields {
 
 struct SourceConfig {
   std::string name;
-  std::string type;  // "file" or "kafka"
+  std::string type;  // "file", "kafka" or "http"
   EventFields fields;
   bool from_end = false;  // with no checkpoint position: start at the end
   // At the end of a bounded input (a file without follow; Kafka with every
@@ -45,6 +45,12 @@ struct SourceConfig {
   std::vector<std::string> topics;
   std::string group_id = "driftd";
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // passed to librdkafka
+  // http (POST /v1/predictions, /v1/labels on the server's listen address)
+  bool durable = true;                 // ingest log + fsync before the 2xx
+  uint64_t max_body_bytes = 8u << 20;  // larger bodies: 413
+  uint64_t queue_bytes = 64u << 20;    // accepted, not yet applied; beyond: 429
+  uint64_t segment_bytes = 64u << 20;  // ingest log segment size
+  std::string log_dir = "ingest";      // relative to the state dir unless absolute
 };
 
 struct ModelConfig {
@@ -57,6 +63,7 @@ struct ModelConfig {
 struct DaemonConfig {
   std::string source_file;  // the configuration file itself
   std::string listen = "127.0.0.1:9108";
+  size_t max_connections = 256;  // HTTP connections served at once (one thread each)
   std::string state_dir = "driftd-state";
   double checkpoint_interval_s = 10;
   double shutdown_deadline_s = 10;
@@ -77,5 +84,7 @@ Status check_kafka_properties(const std::vector<std::pair<std::string, std::stri
 
 // "30s", "5m", "1h", "250ms", "2d" -> milliseconds.
 Result<int64_t> parse_duration_ms(std::string_view text);
+// "8MiB", "512KiB", "1GB", "1000" -> bytes.
+Result<uint64_t> parse_size_bytes(std::string_view text);
 
 }  // namespace driftd

@@ -36,6 +36,31 @@ Result<int64_t> parse_duration_ms(std::string_view text) {
   return static_cast<int64_t>(ms);
 }
 
+Result<uint64_t> parse_size_bytes(std::string_view text) {
+  uint64_t value = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [ptr, ec] = std::from_chars(b, e, value);
+  if (ec != std::errc() || ptr == b) {
+    return Error{"'" + std::string(text) + "' is not a size (e.g. 512KiB, 8MiB, 1GiB, 1000000)"};
+  }
+  const std::string_view unit(ptr, static_cast<size_t>(e - ptr));
+  uint64_t scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  if (unit == "KiB") scale = 1ull << 10;
+  if (unit == "MiB") scale = 1ull << 20;
+  if (unit == "GiB") scale = 1ull << 30;
+  if (unit == "KB" || unit == "kB") scale = 1000;
+  if (unit == "MB") scale = 1000 * 1000;
+  if (unit == "GB") scale = 1000 * 1000 * 1000;
+  if (scale == 0) {
+    return Error{"'" + std::string(text) + "': unknown unit '" + std::string(unit) +
+                 "' (B, KiB, MiB, GiB, KB, MB, GB)"};
+  }
+  if (value > (1ull << 50) / scale) return Error{"'" + std::string(text) + "' is out of range"};
+  return value * scale;
+}
+
 namespace {
 
 // Reads the keys of one table, refusing unknown ones and wrong types.
@@ -109,6 +134,24 @@ class TableReader {
     }
     return Error{where(*n, key) + ": expected a duration such as \"30s\" or \"5m\""};
   }
+  // A size: a string with a unit ("8MiB") or an integer of bytes.
+  Status bytes(std::string_view key, uint64_t& out) {
+    known_.insert(std::string(key));
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return {};
+    if (auto v = n->value_exact<int64_t>()) {
+      if (*v < 0) return Error{where(*n, key) + ": must not be negative"};
+      out = static_cast<uint64_t>(*v);
+      return {};
+    }
+    if (auto s = n->value<std::string>()) {
+      auto d = parse_size_bytes(*s);
+      if (!d) return Error{where(*n, key) + ": " + d.error().message};
+      out = *d;
+      return {};
+    }
+    return Error{where(*n, key) + ": expected a size such as \"8MiB\" or a number of bytes"};
+  }
   const toml::node* node(std::string_view key) {
     known_.insert(std::string(key));
     return t_.get(key);
@@ -161,10 +204,35 @@ Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefi
   DRIFTD_TRY(r.str("name", s.name));
   DRIFTD_TRY(r.str("type", s.type));
   DRIFTD_TRY(parse_fields(r, s.fields));
-  if (s.type != "file" && s.type != "kafka") {
+  if (s.type != "file" && s.type != "kafka" && s.type != "http") {
     const toml::node* n = t.get("type");
     return Error{(n ? r.where(*n, "type") : r.where_table()) +
-                 ": expected \"file\" or \"kafka\" (http ingest is not built yet)"};
+                 ": expected \"file\", \"kafka\" or \"http\""};
+  }
+  if (s.type == "http") {
+    s.close_windows_at_end = false;
+    DRIFTD_TRY(r.boolean("durable", s.durable));
+    DRIFTD_TRY(r.bytes("max_body_bytes", s.max_body_bytes));
+    DRIFTD_TRY(r.bytes("queue_bytes", s.queue_bytes));
+    DRIFTD_TRY(r.bytes("segment_bytes", s.segment_bytes));
+    DRIFTD_TRY(r.str("log_dir", s.log_dir));
+    DRIFTD_TRY(r.finish(
+        "name, type, durable, max_body_bytes, queue_bytes, segment_bytes, log_dir, *_field keys"));
+    auto at = [&](std::string_view key) {
+      const toml::node* n = t.get(key);
+      return n ? r.where(*n, key) : r.where_table();
+    };
+    if (s.max_body_bytes < 1024 || s.max_body_bytes > (1ull << 30)) {
+      return Error{at("max_body_bytes") + ": must be in [1KiB, 1GiB]"};
+    }
+    if (s.queue_bytes < s.max_body_bytes) {
+      return Error{at("queue_bytes") + ": must be at least max_body_bytes (" +
+                   std::to_string(s.max_body_bytes) + ")"};
+    }
+    if (s.segment_bytes < (1u << 20)) return Error{at("segment_bytes") + ": must be at least 1MiB"};
+    if (s.log_dir.empty()) return Error{at("log_dir") + ": must not be empty"};
+    if (s.name.empty()) s.name = "http";
+    return s;
   }
   const bool kafka = s.type == "kafka";
   std::string start = "beginning";
@@ -351,7 +419,14 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     TableReader r(*t, "server", source);
     DRIFTD_TRY(r.str("listen", c.listen));
     DRIFTD_TRY(r.str("log_level", c.log_level));
-    DRIFTD_TRY(r.finish("listen, log_level"));
+    int64_t max_connections = static_cast<int64_t>(c.max_connections);
+    DRIFTD_TRY(r.integer("max_connections", max_connections));
+    DRIFTD_TRY(r.finish("listen, log_level, max_connections"));
+    if (max_connections < 1 || max_connections > 10000) {
+      return Error{r.where(*t->get("max_connections"), "max_connections") +
+                   ": must be in [1, 10000]"};
+    }
+    c.max_connections = static_cast<size_t>(max_connections);
     if (c.listen.rfind(':') == std::string::npos) {
       return Error{r.where(*t->get("listen"), "listen") + ": expected host:port"};
     }
@@ -427,10 +502,16 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
   if (c.models.empty()) return Error{source + ": no [[models]]: nothing to monitor"};
   if (c.sources.empty()) return Error{source + ": no [[sources]]: nothing to read"};
   std::set<std::string> names;
+  size_t http_sources = 0;
   for (const auto& s : c.sources) {
     if (!names.insert(s.name).second) {
       return Error{source + ": two sources are named '" + s.name + "' (names key the checkpoint)"};
     }
+    http_sources += s.type == "http";
+  }
+  if (http_sources > 1) {
+    return Error{source + ": more than one source of type \"http\" (the server has one " +
+                 "/v1/predictions endpoint)"};
   }
   return c;
 }

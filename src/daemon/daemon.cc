@@ -17,6 +17,7 @@
 #include "driftd/binary_io.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_writer.h"
+#include "src/daemon/http_ingest.h"
 #include "src/daemon/log.h"
 #include "src/daemon/published.h"
 #include "src/daemon/source.h"
@@ -256,7 +257,7 @@ class Daemon {
       // them is checkpointed.
       slot.source->before_revoke = [this] { checkpoint(); };
     }
-    HttpServer server(published_, config_.listen);
+    HttpServer server(published_, config_.listen, ingest_.get(), config_.max_connections);
     if (auto st = server.start(); !st) return fatal(st.error().message);
     jlog(spdlog::level::info, "listening on {} (port {}); /metrics, /v1/models", config_.listen,
          server.port());
@@ -299,6 +300,14 @@ class Daemon {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });
+    // Accepted HTTP events are applied before the final checkpoint (a
+    // durable log would replay them anyway; this keeps restarts short).
+    for (auto& slot : sources_) slot.source->stop_intake();
+    for (auto& slot : sources_) {
+      if (!slot.source->drains_on_stop()) continue;
+      while (poll(slot)) {
+      }
+    }
     const bool saved = checkpoint();
     for (auto& slot : sources_) slot.source->close();
     finished.store(true);
@@ -330,13 +339,27 @@ class Daemon {
     if (sources_.empty()) {
       for (const auto& s : config_.sources) {
         SourceSlot slot;
-        slot.source = s.type == "kafka" ? make_kafka_source(s) : make_file_source(s);
+        if (s.type == "kafka") {
+          slot.source = make_kafka_source(s);
+        } else if (s.type == "http") {
+          ingest_ = std::make_shared<IngestQueue>(s);
+          slot.source = make_http_source(s, ingest_, config_.state_dir);
+        } else {
+          slot.source = make_file_source(s);
+        }
         slot.decoder = std::make_unique<EventDecoder>(s.fields, router_);
         slot.counters.name = s.name;
         slot.counters.type = s.type;
-        slot.counters.path = s.type == "kafka" ? s.brokers : s.path;
+        slot.counters.path = s.type == "kafka"  ? s.brokers
+                             : s.type == "http" ? config_.listen
+                                                : s.path;
         sources_.push_back(std::move(slot));
       }
+    }
+    if (ingest_) {
+      auto known = std::make_shared<KnownModels>();
+      for (const auto& slot : monitors_) (*known)[slot.config.name].push_back(slot.config.version);
+      ingest_->set_models(std::move(known));
     }
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.models.clear();
@@ -413,6 +436,13 @@ class Daemon {
       }
       if (speed_ > 0 && ev.outcome == EventOutcome::kAdded) d_.pace(slot_, ev.ts_ms, speed_);
     }
+    void on_refused(std::string_view raw, RejectReason reason, std::string_view why,
+                    const LineOrigin& origin) override {
+      SourceCounters& c = slot_.counters;
+      ++c.received;
+      ++c.rejected[static_cast<size_t>(reason)];
+      d_.dead_letter(slot_, origin, reason, why, raw);
+    }
 
    private:
     Daemon& d_;
@@ -460,6 +490,12 @@ class Daemon {
       line += ",\"partition\":" + std::to_string(origin.partition);
       where = std::string(origin.topic) + " [" + std::to_string(origin.partition) + "] offset " +
               std::to_string(origin.offset);
+    } else if (!origin.topic.empty()) {
+      line += ",\"endpoint\":";
+      JsonWriter::append_escaped(line, origin.topic);
+      where = std::string(origin.topic) + (origin.offset > 0
+                                               ? " record " + std::to_string(origin.offset)
+                                               : std::string(" (refused before the log)"));
     } else {
       where = "byte " + std::to_string(origin.offset);
     }
@@ -687,6 +723,7 @@ class Daemon {
   Router router_;
   std::vector<MonitorSlot> monitors_;
   std::vector<SourceSlot> sources_;
+  std::shared_ptr<IngestQueue> ingest_;  // with an http source
   AppendFile windows_log_, dead_letter_;
   std::string checkpoint_path_;
   bool flushed_ = false;

@@ -1,7 +1,9 @@
 // The daemon's HTTP endpoints on Boost.Beast: /healthz, /readyz, /metrics,
-// GET /v1/models and GET /v1/models/{model}/drift. One thread accepts and
-// serves connections one request at a time with a read deadline, enough for
-// scrapes and API calls (ingest over HTTP will get its own async server).
+// GET /v1/models, GET /v1/models/{model}/drift and, with an http source,
+// POST /v1/predictions and /v1/labels. One thread accepts; each connection
+// gets a thread of its own (synchronous Beast with read deadlines), up to
+// max_connections, so an ingest request waiting for its group commit never
+// holds up a scrape.
 #include <utility>  // before Asio: Boost 1.74 with GCC 12 in C++20 needs std::exchange
 
 #include <prometheus/collectable.h>
@@ -12,9 +14,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <set>
 #include <thread>
 
 #include "driftd/json_writer.h"
+#include "src/daemon/http_ingest.h"
 #include "src/daemon/published.h"
 
 namespace driftd {
@@ -232,15 +237,23 @@ std::string render_metrics(const Published& published) {
 struct HttpServer::Impl {
   const Published& published;
   std::string listen;
+  IngestQueue* ingest;
+  size_t max_connections;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread thread;
   std::atomic<bool> stopping{false};
+  // Open connections: their sockets are shut down at stop().
+  std::mutex conn_mu;
+  std::condition_variable conn_cv;
+  std::set<int> open_fds;
+  size_t active = 0;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>* requests = nullptr;
   std::shared_ptr<PublishedCollector> collector;
 
-  Impl(const Published& p, std::string l) : published(p), listen(std::move(l)) {
+  Impl(const Published& p, std::string l, IngestQueue* q, size_t max_conn)
+      : published(p), listen(std::move(l)), ingest(q), max_connections(max_conn) {
     requests = &prometheus::BuildCounter()
                     .Name("driftd_http_requests_total")
                     .Help("HTTP requests served, by path class and status")
@@ -248,7 +261,8 @@ struct HttpServer::Impl {
     collector = std::make_shared<PublishedCollector>(published);
   }
 
-  http::response<http::string_body> handle(const http::request<http::string_body>& req) {
+  http::response<http::string_body> handle(const http::request<http::string_body>& req,
+                                           IngestHandler* ingest_handler) {
     http::response<http::string_body> res;
     res.version(req.version());
     res.keep_alive(req.keep_alive());
@@ -263,7 +277,28 @@ struct HttpServer::Impl {
     const std::string_view query =
         target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1);
     std::string path_class = "other";
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    const bool ingest_path = path == "/v1/predictions" || path == "/v1/labels";
+    if (ingest_path) {
+      path_class = path == "/v1/labels" ? "labels" : "predictions";
+      if (ingest_handler == nullptr) {
+        reply(http::status::not_found,
+              json_error("HTTP ingest is off: add a [[sources]] table with type = \"http\""),
+              "application/json");
+      } else if (req.method() != http::verb::post) {
+        reply(http::status::method_not_allowed, json_error("send events with POST"),
+              "application/json");
+        res.set(http::field::allow, "POST");
+      } else if (!published.ready.load()) {
+        reply(http::status::service_unavailable, json_error("not ready"), "application/json");
+        res.set(http::field::retry_after, "1");
+      } else {
+        IngestReply r = ingest_handler->handle(
+            path == "/v1/labels" ? IngestKind::kLabel : IngestKind::kPrediction,
+            std::string_view(req.body().data(), req.body().size()));
+        reply(static_cast<http::status>(r.status), std::move(r.body), "application/json");
+        if (r.retry_after) res.set(http::field::retry_after, "1");
+      }
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       reply(http::status::method_not_allowed, json_error("only GET is served here"),
             "application/json");
       res.set(http::field::allow, "GET, HEAD");
@@ -282,6 +317,9 @@ struct HttpServer::Impl {
       path_class = "metrics";
       std::vector<prometheus::MetricFamily> families = collector->Collect();
       for (auto& f : registry->Collect()) families.push_back(std::move(f));
+      if (ingest != nullptr) {
+        for (auto& f : ingest_metric_families(*ingest)) families.push_back(std::move(f));
+      }
       reply(http::status::ok, prometheus::TextSerializer().Serialize(families),
             "text/plain; version=0.0.4");
     } else if (path == "/v1/models") {
@@ -353,27 +391,117 @@ struct HttpServer::Impl {
     return res;
   }
 
-  void serve(tcp::socket socket) {
+  // Serves one connection's requests until it closes, errs or idles.
+  void serve(tcp::socket& socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    std::unique_ptr<IngestHandler> ingest_handler;
+    if (ingest != nullptr) ingest_handler = std::make_unique<IngestHandler>(*ingest);
     for (;;) {
       stream.expires_after(std::chrono::seconds(5));
       http::request_parser<http::string_body> parser;
-      parser.body_limit(64 * 1024);
+      parser.header_limit(16 * 1024);
       beast::error_code ec;
-      http::read(stream, buffer, parser, ec);
-      if (ec) return;  // closed, timed out or malformed: drop the connection
-      auto res = handle(parser.get());
+      http::read_header(stream, buffer, parser, ec);
+      if (ec) break;  // closed, timed out or malformed: drop the connection
+      const auto target = parser.get().target();
+      const bool ingest_path =
+          ingest != nullptr && parser.get().method() == http::verb::post &&
+          (target.starts_with("/v1/predictions") || target.starts_with("/v1/labels"));
+      const uint64_t limit = ingest_path ? ingest->config().max_body_bytes : 64 * 1024;
+      parser.body_limit(limit);
+      bool too_large = parser.content_length() && *parser.content_length() > limit;
+      if (!too_large) {
+        if (ingest_path && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+          http::write(stream, cont, ec);
+          if (ec) break;
+        }
+        stream.expires_after(std::chrono::seconds(30));
+        http::read(stream, buffer, parser, ec);
+        if (ec == http::error::body_limit) {
+          too_large = true;
+        } else if (ec) {
+          break;
+        }
+      }
+      if (too_large) {
+        // The rest of the body is not read: answer and close.
+        http::response<http::string_body> res{http::status::payload_too_large,
+                                              parser.get().version()};
+        res.set(http::field::content_type, "application/json");
+        res.body() = json_error("request body over " + std::to_string(limit) +
+                                " bytes (max_body_bytes): send smaller batches");
+        res.keep_alive(false);
+        res.prepare_payload();
+        requests->Add({{"path", ingest_path ? "ingest" : "other"}, {"code", "413"}}).Increment();
+        http::write(stream, res, ec);
+        break;
+      }
+      auto res = handle(parser.get(), ingest_handler.get());
+      stream.expires_after(std::chrono::seconds(30));
       http::write(stream, res, ec);
       if (ec || !res.keep_alive() || stopping.load()) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket = std::move(stream.socket());
+  }
+
+  void refuse_busy(tcp::socket& socket) {
+    http::response<http::string_body> res{http::status::service_unavailable, 11};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::retry_after, "1");
+    res.body() = json_error(
+        "too many connections (max_connections = " + std::to_string(max_connections) + ")");
+    res.keep_alive(false);
+    res.prepare_payload();
+    beast::error_code ec;
+    http::write(socket, res, ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  void accept_loop() {
+    while (!stopping.load()) {
+      beast::error_code aec;
+      auto socket = std::make_shared<tcp::socket>(io);
+      acceptor.accept(*socket, aec);
+      if (aec) {
+        if (stopping.load()) break;
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(conn_mu);
+        if (active >= max_connections) {
+          refuse_busy(*socket);
+          continue;
+        }
+        ++active;
+        open_fds.insert(socket->native_handle());
+      }
+      std::thread([this, socket] {
+        const int fd = socket->native_handle();
+        serve(*socket);
+        std::lock_guard<std::mutex> lock(conn_mu);
+        open_fds.erase(fd);  // before close: stop() never shuts a reused descriptor
+        beast::error_code ec;
+        socket->close(ec);
+        --active;
+        conn_cv.notify_all();
+      }).detach();
+    }
+  }
+
+  void stop_connections() {
+    std::unique_lock<std::mutex> lock(conn_mu);
+    for (int fd : open_fds) ::shutdown(fd, SHUT_RDWR);
+    conn_cv.wait(lock, [&] { return active == 0; });
   }
 };
 
-HttpServer::HttpServer(const Published& published, std::string listen)
-    : impl_(std::make_unique<Impl>(published, std::move(listen))) {}
+HttpServer::HttpServer(const Published& published, std::string listen, IngestQueue* ingest,
+                       size_t max_connections)
+    : impl_(std::make_unique<Impl>(published, std::move(listen), ingest, max_connections)) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -396,18 +524,7 @@ Status HttpServer::start() {
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"cannot listen on " + listen + ": " + ec.message()};
   port_ = impl_->acceptor.local_endpoint().port();
-  impl_->thread = std::thread([this] {
-    while (!impl_->stopping.load()) {
-      beast::error_code aec;
-      tcp::socket socket(impl_->io);
-      impl_->acceptor.accept(socket, aec);
-      if (aec) {
-        if (impl_->stopping.load()) break;
-        continue;
-      }
-      impl_->serve(std::move(socket));
-    }
-  });
+  impl_->thread = std::thread([this] { impl_->accept_loop(); });
   return {};
 }
 
@@ -418,6 +535,7 @@ void HttpServer::stop() {
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
   impl_->acceptor.close(ec);
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->stop_connections();
 }
 
 }  // namespace driftd

@@ -56,10 +56,15 @@ struct Published {
   std::atomic<bool> ready{false};
 };
 
-// Serves the HTTP API until stop() (runs its own thread).
+class IngestQueue;
+
+// Serves the HTTP API until stop(): one thread accepts, one thread per
+// connection (at most max_connections; more get 503) serves its requests.
+// With an ingest queue, POST /v1/predictions and /v1/labels feed it.
 class HttpServer {
  public:
-  HttpServer(const Published& published, std::string listen);
+  HttpServer(const Published& published, std::string listen, IngestQueue* ingest = nullptr,
+             size_t max_connections = 256);
   ~HttpServer();
   // Binds and starts serving; the error names the address on failure.
   Status start();

@@ -13,14 +13,15 @@
 #include <vector>
 
 #include "driftd/daemon_config.h"
+#include "driftd/event_decoder.h"
 #include "driftd/result.h"
 
 namespace driftd {
 
 // Where a line came from, for dead letters and log lines.
 struct LineOrigin {
-  uint64_t offset = 0;     // file: byte offset; Kafka: message offset
-  std::string_view topic;  // Kafka only
+  uint64_t offset = 0;     // file: byte offset; Kafka: message offset; HTTP: log sequence number
+  std::string_view topic;  // Kafka: the topic; HTTP: the endpoint
   int32_t partition = -1;  // Kafka only
 };
 
@@ -30,6 +31,10 @@ class LineHandler {
   // `data` stays readable for `capacity` >= len + simdjson::SIMDJSON_PADDING
   // bytes. data == nullptr: a line too long to be an event (skipped).
   virtual void on_line(const char* data, size_t len, size_t capacity, const LineOrigin& origin) = 0;
+  // A line the source itself refused (HTTP ingest checks events' shape
+  // before answering): counted and dead-lettered with the reason.
+  virtual void on_refused(std::string_view raw, RejectReason reason, std::string_view why,
+                          const LineOrigin& origin) = 0;
 };
 
 // What the metrics and the API show of a Kafka partition.
@@ -65,6 +70,11 @@ class Source {
   virtual void checkpointed() {}
   // Leaves (Kafka: the group) after the final checkpoint.
   virtual void close() {}
+  // At shutdown: take no new input (HTTP: answer 503); with
+  // drains_on_stop(), what was accepted is then polled to the end before
+  // the final checkpoint.
+  virtual void stop_intake() {}
+  virtual bool drains_on_stop() const { return false; }
 
   // Kafka rebalances call this before partitions are taken away, so the
   // state covering them is checkpointed first.

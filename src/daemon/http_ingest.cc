@@ -1,0 +1,628 @@
+#include "src/daemon/http_ingest.h"
+
+#include <filesystem>
+
+#include "driftd/binary_io.h"
+#include "driftd/json_writer.h"
+#include "src/daemon/log.h"
+
+namespace driftd {
+
+// ---- IngestBatch ----------------------------------------------------------------
+
+void IngestBatch::add(std::string_view line, IngestKind kind) {
+  Entry e;
+  e.offset = static_cast<uint32_t>(bytes.size());
+  e.len = static_cast<uint32_t>(line.size());
+  e.kind = kind;
+  bytes.append(line);
+  bytes.push_back('\n');
+  entries.push_back(e);
+  ++accepted;
+}
+
+void IngestBatch::refuse(std::string_view line, IngestKind kind, RejectReason reason,
+                         std::string_view why) {
+  Entry e;
+  e.offset = static_cast<uint32_t>(bytes.size());
+  e.len = static_cast<uint32_t>(line.size());
+  e.kind = kind;
+  e.reason = reason;
+  bytes.append(line);
+  bytes.push_back('\n');
+  e.detail_offset = static_cast<uint32_t>(bytes.size());
+  e.detail_len = static_cast<uint32_t>(why.size());
+  bytes.append(why);
+  bytes.push_back('\n');
+  entries.push_back(e);
+}
+
+void IngestBatch::append(const IngestBatch& other) {
+  const auto shift = static_cast<uint32_t>(bytes.size());
+  bytes.append(other.bytes);
+  for (Entry e : other.entries) {
+    e.offset += shift;
+    e.detail_offset += shift;
+    entries.push_back(e);
+  }
+  accepted += other.accepted;
+}
+
+// ---- IngestQueue ----------------------------------------------------------------
+
+IngestQueue::IngestQueue(const SourceConfig& config) : config_(config) {
+  stats_.limit_bytes = config.queue_bytes;
+  stats_.durable = config.durable;
+  models_ = std::make_shared<const KnownModels>();
+}
+
+IngestQueue::~IngestQueue() {
+  close();
+}
+
+void IngestQueue::preload(const IngestRecord& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ready_.add(r.payload, r.kind);
+  ready_.entries.back().seq = r.seq;
+  ++stats_.replayed;
+}
+
+void IngestQueue::start(std::unique_ptr<IngestLog> log) {
+  std::lock_guard<std::mutex> lock(mu_);
+  log_ = std::move(log);
+  if (log_) {
+    stats_.log_bytes = log_->bytes_on_disk();
+    stats_.log_segments = log_->segments();
+    committer_ = std::thread([this] { commit_loop(); });
+  }
+  started_ = true;
+}
+
+IngestQueue::Submitted IngestQueue::submit(IngestBatch& batch, std::string* why) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_ || !started_) {
+    *why = closed_ ? "driftd is shutting down" : "driftd is starting";
+    return Submitted::kClosed;
+  }
+  const uint64_t queued = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
+  // An empty queue takes any body (max_body_bytes bounds it), so a large
+  // request cannot be refused for ever.
+  if (queued > 0 && queued + batch.bytes.size() > config_.queue_bytes) {
+    ++stats_.throttled;
+    *why = "the ingest queue is full (" + std::to_string(queued) +
+           " bytes queued, queue_bytes = " + std::to_string(config_.queue_bytes) + "); retry later";
+    return Submitted::kFull;
+  }
+  uint64_t predictions = 0;
+  for (const auto& e : batch.entries) {
+    predictions += e.reason == RejectReason::kNone && e.kind == IngestKind::kPrediction;
+  }
+  const uint64_t labels = batch.accepted - predictions;
+  const uint64_t refused = batch.entries.size() - batch.accepted;
+  if (!log_) {
+    // In memory only: sequence numbers here, ready at once.
+    const size_t first = ready_.entries.size();
+    ready_.append(batch);
+    for (size_t i = first; i < ready_.entries.size(); ++i) {
+      if (ready_.entries[i].reason == RejectReason::kNone)
+        ready_.entries[i].seq = next_memory_seq_++;
+    }
+    stats_.accepted_predictions += predictions;
+    stats_.accepted_labels += labels;
+    stats_.refused += refused;
+    stats_.queued_bytes = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
+    batch.clear();
+    return Submitted::kAccepted;
+  }
+  if (batch.accepted == 0) {
+    // Only refused lines: nothing to make durable, only to dead-letter.
+    ready_.append(batch);
+    stats_.refused += refused;
+    batch.clear();
+    return Submitted::kAccepted;
+  }
+  Waiter waiter;
+  pending_.append(batch);
+  pending_waiters_.push_back(&waiter);
+  stats_.queued_bytes = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
+  batch.clear();
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return waiter.done; });
+  if (!waiter.ok) {
+    *why = waiter.error;
+    return Submitted::kFailed;
+  }
+  stats_.accepted_predictions += predictions;
+  stats_.accepted_labels += labels;
+  stats_.refused += refused;
+  return Submitted::kAccepted;
+}
+
+void IngestQueue::commit_loop() {
+  std::vector<Waiter*> waiters;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
+      return !pending_.entries.empty() || closed_ || release_before_ > released_;
+    });
+    if (!pending_.entries.empty()) {
+      // Group commit: every request that arrived while the last fsync ran
+      // goes into this one.
+      std::swap(pending_, writing_);
+      waiters.swap(pending_waiters_);
+      const uint64_t first_seq = log_->next_seq();
+      lock.unlock();
+      encoded_.clear();
+      uint64_t seq = first_seq;
+      for (auto& e : writing_.entries) {
+        if (e.reason != RejectReason::kNone) continue;
+        e.seq = seq++;
+        append_ingest_record(encoded_, e.seq, e.kind,
+                             std::string_view(writing_.bytes.data() + e.offset, e.len));
+      }
+      const Status st = log_->append(encoded_, seq - first_seq);
+      lock.lock();
+      ++stats_.log_fsyncs;
+      if (st) {
+        ready_.append(writing_);
+      } else {
+        ++stats_.log_failures;
+        jlog(spdlog::level::err, "ingest log: {} ({} events refused with 503)", st.error().message,
+             seq - first_seq);
+      }
+      for (Waiter* w : waiters) {
+        w->done = true;
+        w->ok = static_cast<bool>(st);
+        if (!st) w->error = "cannot write the ingest log: " + st.error().message;
+      }
+      waiters.clear();
+      writing_.clear();
+      stats_.log_bytes = log_->bytes_on_disk();
+      stats_.log_segments = log_->segments();
+      stats_.queued_bytes = pending_.bytes.size() + ready_.bytes.size();
+      done_cv_.notify_all();
+    }
+    if (release_before_ > released_) {
+      const uint64_t seq = release_before_;
+      released_ = seq;
+      // Runs under the lock: the log is this thread's, and deleting files
+      // is rare (a segment at a time).
+      if (auto st = log_->release_before(seq); !st) {
+        jlog(spdlog::level::err, "ingest log: {}", st.error().message);
+      }
+      stats_.log_bytes = log_->bytes_on_disk();
+      stats_.log_segments = log_->segments();
+    }
+    if (closed_ && pending_.entries.empty()) return;
+  }
+}
+
+bool IngestQueue::take(IngestBatch& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ready_.entries.empty()) return false;
+  std::swap(ready_, out);
+  stats_.queued_bytes = pending_.bytes.size() + writing_.bytes.size();
+  return true;
+}
+
+void IngestQueue::release_before(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (seq > release_before_) {
+    release_before_ = seq;
+    work_cv_.notify_one();
+  }
+}
+
+void IngestQueue::close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    work_cv_.notify_one();
+  }
+  if (committer_.joinable()) committer_.join();
+}
+
+void IngestQueue::set_models(std::shared_ptr<const KnownModels> models) {
+  std::lock_guard<std::mutex> lock(mu_);
+  models_ = std::move(models);
+}
+
+std::shared_ptr<const KnownModels> IngestQueue::models() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_;
+}
+
+IngestQueue::Stats IngestQueue::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+// ---- the source -----------------------------------------------------------------
+
+namespace {
+
+class HttpSource final : public Source {
+ public:
+  HttpSource(const SourceConfig& c, std::shared_ptr<IngestQueue> q, std::string log_dir)
+      : config_(c), queue_(std::move(q)), log_dir_(std::move(log_dir)) {}
+  ~HttpSource() override { queue_->close(); }
+
+  const SourceConfig& config() const override { return config_; }
+  std::string identity() const override { return config_.durable ? "http:" + log_dir_ : "http"; }
+  bool connected() const override { return opened_; }
+  bool at_end() const override { return false; }  // requests never end
+  uint64_t offset() const override { return next_seq_; }
+
+  std::string save_position() const override {
+    ByteWriter w;
+    w.u64(next_seq_);
+    return std::move(w.bytes());
+  }
+
+  Status open(const std::string* saved_position) override {
+    std::optional<uint64_t> from;
+    if (saved_position != nullptr) {
+      ByteReader r(*saved_position);
+      const uint64_t v = r.u64();
+      if (!r.ok() || !r.at_end()) {
+        return Error{"source " + config_.name + ": the checkpoint's ingest position is malformed"};
+      }
+      from = v;
+    }
+    if (!config_.durable) {
+      queue_->start(nullptr);
+      opened_ = true;
+      return {};
+    }
+    auto log = IngestLog::open(log_dir_, config_.segment_bytes);
+    if (!log) return Error{"source " + config_.name + ": " + log.error().message};
+    // With no checkpoint everything on disk is new to this state.
+    const uint64_t start = from.value_or((*log)->first_seq());
+    if (start < (*log)->first_seq()) {
+      jlog(spdlog::level::err,
+           "source {}: the checkpoint resumes at record {} but the ingest log starts at {}: "
+           "{} records are gone",
+           config_.name, start, (*log)->first_seq(), (*log)->first_seq() - start);
+    }
+    uint64_t replayed = 0;
+    auto st = (*log)->replay(start, [&](const IngestRecord& r) {
+      queue_->preload(r);
+      ++replayed;
+    });
+    if (!st) return Error{"source " + config_.name + ": " + st.error().message};
+    next_seq_ = std::max(start, (*log)->first_seq());
+    jlog(spdlog::level::info,
+         "source {}: ingest log {} holds records {}..{}; replaying {} from record {}", config_.name,
+         log_dir_, (*log)->first_seq(), (*log)->next_seq(), replayed, next_seq_);
+    queue_->start(std::move(*log));
+    opened_ = true;
+    return {};
+  }
+
+  bool poll(LineHandler& handler) override {
+    batch_.clear();
+    if (!queue_->take(batch_)) return false;
+    // simdjson reads up to SIMDJSON_PADDING bytes past a line's end.
+    batch_.bytes.append(simdjson::SIMDJSON_PADDING, '\0');
+    const char* base = batch_.bytes.data();
+    const size_t size = batch_.bytes.size();
+    for (const auto& e : batch_.entries) {
+      LineOrigin origin;
+      origin.offset = e.seq;
+      origin.topic = e.kind == IngestKind::kLabel ? "/v1/labels" : "/v1/predictions";
+      if (e.reason != RejectReason::kNone) {
+        handler.on_refused(std::string_view(base + e.offset, e.len), e.reason,
+                           std::string_view(base + e.detail_offset, e.detail_len), origin);
+        continue;
+      }
+      handler.on_line(base + e.offset, e.len, size - e.offset, origin);
+      next_seq_ = e.seq + 1;
+    }
+    return true;
+  }
+
+  void checkpointed() override {
+    if (config_.durable) queue_->release_before(next_seq_);
+  }
+
+  void stop_intake() override { queue_->close(); }
+  bool drains_on_stop() const override { return true; }
+
+ private:
+  SourceConfig config_;
+  std::shared_ptr<IngestQueue> queue_;
+  std::string log_dir_;
+  IngestBatch batch_;
+  uint64_t next_seq_ = 1;
+  bool opened_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Source> make_http_source(const SourceConfig& config,
+                                         std::shared_ptr<IngestQueue> queue,
+                                         const std::string& state_dir) {
+  std::string dir = config.log_dir;
+  if (!std::filesystem::path(dir).is_absolute()) {
+    dir = (std::filesystem::path(state_dir) / dir).string();
+  }
+  return std::make_unique<HttpSource>(config, std::move(queue), dir);
+}
+
+// ---- request handling -----------------------------------------------------------
+
+namespace {
+
+constexpr size_t kMaxListedErrors = 100;
+
+bool blank(std::string_view s) {
+  for (char c : s) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+std::string_view trim_cr(std::string_view s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+}  // namespace
+
+RejectReason IngestHandler::check(simdjson::dom::element event, IngestKind kind,
+                                  std::string* why) const {
+  const EventFields& f = queue_.config().fields;
+  simdjson::dom::object obj;
+  if (event.get_object().get(obj)) {
+    *why = "an event must be a JSON object";
+    return RejectReason::kNotAnObject;
+  }
+  std::string_view model, version;
+  bool has_version = false, has_label = false, has_features = false;
+  std::string version_text;
+  for (auto field : obj) {
+    if (field.key == f.model) {
+      if (field.value.get_string().get(model)) {
+        *why = "\"" + f.model + "\" must be a string";
+        return RejectReason::kMissingModel;
+      }
+    } else if (field.key == f.model_version) {
+      has_version = true;
+      if (field.value.get_string().get(version)) {
+        version_text = simdjson::minify(field.value);  // a numeric version: its literal
+        version = version_text;
+      }
+    } else if (field.key == f.label) {
+      has_label = true;
+    } else if (field.key == f.features) {
+      has_features = true;
+    }
+  }
+  if (model.empty()) {
+    *why = "no \"" + f.model + "\" field";
+    return RejectReason::kMissingModel;
+  }
+  const auto it = models_->find(model);
+  bool known = it != models_->end();
+  if (known && has_version) {
+    known = std::find(it->second.begin(), it->second.end(), version) != it->second.end();
+  } else if (known) {
+    known = it->second.size() == 1;  // no version: the model's only one
+  }
+  if (!known) {
+    *why = "no monitored model '" + std::string(model) + "'" +
+           (has_version ? " version '" + std::string(version) + "'" : std::string());
+    if (it != models_->end() && !has_version) *why += ": it has several versions, name one";
+    return RejectReason::kUnknownModel;
+  }
+  if (kind == IngestKind::kLabel && (!has_label || has_features)) {
+    *why = "a label event has \"" + f.label + "\" and no \"" + f.features + "\"";
+    return RejectReason::kBadLabel;
+  }
+  return RejectReason::kNone;
+}
+
+void IngestHandler::consider(std::string_view text, size_t line, IngestKind kind, bool* parsed) {
+  simdjson::dom::element doc;
+  std::string why;
+  RejectReason reason;
+  if (auto err = parser_.parse(text.data(), text.size()).get(doc)) {
+    why = std::string("invalid JSON: ") + simdjson::error_message(err);
+    reason = RejectReason::kInvalidJson;
+    *parsed = false;
+  } else {
+    *parsed = true;
+    reason = check(doc, kind, &why);
+  }
+  if (reason == RejectReason::kNone) {
+    batch_.add(text, kind);
+  } else {
+    batch_.refuse(text, kind, reason, why);
+    errors_.push_back(LineError{line, std::move(why)});
+  }
+}
+
+IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
+  batch_.clear();
+  errors_.clear();
+  models_ = queue_.models();
+  IngestReply reply;
+  auto error_reply = [&](int status, std::string_view message) {
+    JsonWriter w(-1);
+    w.begin_object().key("error").value(message).end_object();
+    reply.status = status;
+    reply.body = std::move(w.str()) + "\n";
+    return reply;
+  };
+  std::string_view rest = body;
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n' || rest.front() == '\r' ||
+                           rest.front() == '\t')) {
+    rest.remove_prefix(1);
+  }
+  if (rest.empty()) return error_reply(400, "empty body: send a JSON object, an array or NDJSON");
+  if (rest.front() == '[') {
+    // A JSON array of events: parsed whole; each element checked alone.
+    simdjson::dom::array events;
+    if (auto err = parser_.parse(body.data(), body.size()).get_array().get(events)) {
+      const std::string why = std::string("invalid JSON array: ") + simdjson::error_message(err);
+      batch_.refuse(body, kind, RejectReason::kInvalidJson, why);
+      errors_.push_back(LineError{1, why});
+    } else {
+      size_t index = 0;
+      for (simdjson::dom::element e : events) {
+        ++index;
+        std::string why;
+        const RejectReason reason = check(e, kind, &why);
+        minified_ = simdjson::minify(e);
+        if (reason == RejectReason::kNone) {
+          batch_.add(minified_, kind);
+        } else {
+          batch_.refuse(minified_, kind, reason, why);
+          errors_.push_back(LineError{index, std::move(why)});
+        }
+      }
+    }
+  } else {
+    // NDJSON (one object is one line). A single object spread over several
+    // lines is taken whole when no line parses alone.
+    size_t line = 0, start = 0, parsed_lines = 0, lines = 0;
+    while (start <= body.size()) {
+      const size_t nl = body.find('\n', start);
+      const size_t end = nl == std::string_view::npos ? body.size() : nl;
+      ++line;
+      const std::string_view text = trim_cr(body.substr(start, end - start));
+      if (!blank(text)) {
+        ++lines;
+        bool parsed = false;
+        consider(text, line, kind, &parsed);
+        parsed_lines += parsed;
+      }
+      if (nl == std::string_view::npos) break;
+      start = nl + 1;
+    }
+    if (lines > 1 && parsed_lines == 0) {
+      simdjson::dom::element doc;
+      if (!parser_.parse(body.data(), body.size()).get(doc) && doc.is_object()) {
+        batch_.clear();
+        errors_.clear();
+        minified_ = simdjson::minify(doc);
+        bool whole_parsed = false;
+        consider(minified_, 1, kind, &whole_parsed);
+      }
+    }
+  }
+  const uint64_t accepted = batch_.accepted;
+  std::string why;
+  switch (queue_.submit(batch_, &why)) {
+    case IngestQueue::Submitted::kAccepted:
+      break;
+    case IngestQueue::Submitted::kFull:
+      reply.retry_after = true;
+      return error_reply(429, why);
+    case IngestQueue::Submitted::kClosed:
+      reply.retry_after = true;
+      return error_reply(503, why);
+    case IngestQueue::Submitted::kFailed:
+      reply.retry_after = true;
+      return error_reply(503, why);
+  }
+  JsonWriter w(-1);
+  w.begin_object().key("accepted").value(accepted);
+  if (!errors_.empty()) {
+    w.key("rejected").value(static_cast<uint64_t>(errors_.size()));
+    w.key("errors").begin_array();
+    for (size_t i = 0; i < errors_.size() && i < kMaxListedErrors; ++i) {
+      w.begin_object().key("line").value(static_cast<uint64_t>(errors_[i].line));
+      w.key("reason").value(errors_[i].reason).end_object();
+    }
+    w.end_array();
+    if (errors_.size() > kMaxListedErrors) w.key("errors_truncated").value(true);
+  }
+  w.end_object();
+  reply.status = errors_.empty() ? 202 : 400;
+  reply.body = std::move(w.str()) + "\n";
+  return reply;
+}
+
+// ---- metrics --------------------------------------------------------------------
+
+std::vector<prometheus::MetricFamily> ingest_metric_families(const IngestQueue& queue) {
+  using prometheus::ClientMetric;
+  using prometheus::MetricFamily;
+  using prometheus::MetricType;
+  const IngestQueue::Stats s = queue.stats();
+  auto family = [](std::string name, std::string help, MetricType type) {
+    MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = type;
+    return f;
+  };
+  auto value = [](MetricFamily& f, double v, std::vector<ClientMetric::Label> labels = {}) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter) {
+      m.counter.value = v;
+    } else {
+      m.gauge.value = v;
+    }
+    f.metric.push_back(std::move(m));
+  };
+  std::vector<MetricFamily> out;
+  MetricFamily events = family("driftd_ingest_events_total",
+                               "HTTP ingest: events accepted (durable when the log is on) or "
+                               "refused (400, dead-lettered), by endpoint",
+                               MetricType::Counter);
+  value(events, static_cast<double>(s.accepted_predictions),
+        {{"endpoint", "predictions"}, {"outcome", "accepted"}});
+  value(events, static_cast<double>(s.accepted_labels),
+        {{"endpoint", "labels"}, {"outcome", "accepted"}});
+  value(events, static_cast<double>(s.refused), {{"outcome", "refused"}});
+  out.push_back(std::move(events));
+  MetricFamily throttled =
+      family("driftd_ingest_throttled_requests_total",
+             "HTTP ingest: requests refused with 429 (queue full)", MetricType::Counter);
+  value(throttled, static_cast<double>(s.throttled));
+  out.push_back(std::move(throttled));
+  MetricFamily queued =
+      family("driftd_ingest_queue_bytes", "HTTP ingest: bytes accepted and not yet applied",
+             MetricType::Gauge);
+  value(queued, static_cast<double>(s.queued_bytes));
+  out.push_back(std::move(queued));
+  MetricFamily limit =
+      family("driftd_ingest_queue_limit_bytes",
+             "HTTP ingest: queue_bytes, past which requests get 429", MetricType::Gauge);
+  value(limit, static_cast<double>(s.limit_bytes));
+  out.push_back(std::move(limit));
+  if (s.durable) {
+    MetricFamily fsyncs = family("driftd_ingest_log_fsyncs_total",
+                                 "HTTP ingest: group commits (write + fdatasync) of the ingest log",
+                                 MetricType::Counter);
+    value(fsyncs, static_cast<double>(s.log_fsyncs));
+    out.push_back(std::move(fsyncs));
+    MetricFamily failures = family("driftd_ingest_log_write_failures_total",
+                                   "HTTP ingest: ingest log writes that failed (requests got 503)",
+                                   MetricType::Counter);
+    value(failures, static_cast<double>(s.log_failures));
+    out.push_back(std::move(failures));
+    MetricFamily replayed =
+        family("driftd_ingest_log_replayed_events_total",
+               "HTTP ingest: events replayed from the ingest log at start-up", MetricType::Counter);
+    value(replayed, static_cast<double>(s.replayed));
+    out.push_back(std::move(replayed));
+    MetricFamily bytes = family("driftd_ingest_log_bytes",
+                                "HTTP ingest: bytes of ingest log on disk (not yet checkpointed)",
+                                MetricType::Gauge);
+    value(bytes, static_cast<double>(s.log_bytes));
+    out.push_back(std::move(bytes));
+    MetricFamily segments = family("driftd_ingest_log_segments",
+                                   "HTTP ingest: ingest log segment files", MetricType::Gauge);
+    value(segments, static_cast<double>(s.log_segments));
+    out.push_back(std::move(segments));
+  }
+  return out;
+}
+
+}  // namespace driftd

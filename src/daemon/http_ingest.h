@@ -1,0 +1,168 @@
+// HTTP ingest (the sidecar mode): POST /v1/predictions and /v1/labels.
+//
+// Threads and invariants:
+// - HTTP connection threads check each event's shape (JSON object, a known
+//   model, a label on /v1/labels) with simdjson's DOM parser and submit the
+//   request's events as one batch. A refused line never stops the good ones;
+//   it is answered (400 with its line and reason) and handed on for the
+//   dead-letter file.
+// - With `durable = true` one committer thread appends submitted batches to
+//   the ingest log and fsyncs them, many requests per fsync (group commit);
+//   a request is answered 2xx only once its events are on disk. Sequence
+//   numbers are given by the committer, in log order.
+// - The ingest thread takes everything committed with one swap under the
+//   queue's mutex per batch (never a lock per event) and hands the lines to
+//   the decoder like any other source. Its position is the next sequence
+//   number to apply; the checkpoint stores it, and the log below it is
+//   deleted once the checkpoint is durable.
+// - Memory is bounded: submissions that would take the queued bytes over
+//   `queue_bytes` are refused whole with 429 and Retry-After.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+#include <simdjson.h>
+
+#include "driftd/daemon_config.h"
+#include "driftd/event_decoder.h"
+#include "driftd/ingest_log.h"
+#include "src/daemon/source.h"
+
+namespace driftd {
+
+// Models the daemon monitors: name -> versions (for the shape check).
+using KnownModels = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+// Events on their way from HTTP threads to the ingest thread.
+struct IngestBatch {
+  struct Entry {
+    uint64_t seq = 0;  // 0 for a refused line (never logged)
+    uint32_t offset = 0, len = 0;
+    IngestKind kind = IngestKind::kPrediction;
+    RejectReason reason = RejectReason::kNone;  // kNone: an event to decode
+    uint32_t detail_offset = 0, detail_len = 0;
+  };
+  std::string bytes;  // lines, each followed by '\n'; refusal details
+  std::vector<Entry> entries;
+  uint64_t accepted = 0;
+  void clear() {
+    bytes.clear();
+    entries.clear();
+    accepted = 0;
+  }
+  void add(std::string_view line, IngestKind kind);
+  void refuse(std::string_view line, IngestKind kind, RejectReason reason, std::string_view why);
+  // Appends another batch's entries (offsets moved).
+  void append(const IngestBatch& other);
+};
+
+class IngestQueue {
+ public:
+  explicit IngestQueue(const SourceConfig& config);
+  ~IngestQueue();
+  IngestQueue(const IngestQueue&) = delete;
+  IngestQueue& operator=(const IngestQueue&) = delete;
+
+  const SourceConfig& config() const { return config_; }
+
+  // Start-up, before any submission: records replayed from the log, then
+  // the committer (log == nullptr when not durable).
+  void preload(const IngestRecord& record);
+  void start(std::unique_ptr<IngestLog> log);
+
+  enum class Submitted { kAccepted, kFull, kClosed, kFailed };
+  // From an HTTP thread: queues the batch (emptied) and, when durable,
+  // returns once its events are on disk. `why` says what went wrong.
+  Submitted submit(IngestBatch& batch, std::string* why);
+
+  // From the ingest thread: swaps everything committed into `out` (which
+  // must be empty); false when there was nothing.
+  bool take(IngestBatch& out);
+  // After a checkpoint covering every record below `seq`.
+  void release_before(uint64_t seq);
+  // Refuses new submissions, writes what is pending, stops the committer.
+  void close();
+
+  void set_models(std::shared_ptr<const KnownModels> models);
+  std::shared_ptr<const KnownModels> models() const;
+
+  // Metrics (read at scrape time).
+  struct Stats {
+    uint64_t queued_bytes = 0, limit_bytes = 0;
+    uint64_t accepted_predictions = 0, accepted_labels = 0, refused = 0;
+    uint64_t throttled = 0, log_fsyncs = 0, log_failures = 0, replayed = 0;
+    uint64_t log_bytes = 0, log_segments = 0;
+    bool durable = false;
+  };
+  Stats stats() const;
+
+ private:
+  struct Waiter {
+    bool done = false;
+    bool ok = false;
+    std::string error;
+  };
+  void commit_loop();
+
+  SourceConfig config_;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  IngestBatch pending_, writing_, ready_;
+  std::vector<Waiter*> pending_waiters_;
+  std::unique_ptr<IngestLog> log_;
+  std::thread committer_;
+  uint64_t next_memory_seq_ = 1;  // not durable: sequence numbers in memory
+  uint64_t release_before_ = 0, released_ = 0;
+  bool closed_ = false, started_ = false;
+  std::shared_ptr<const KnownModels> models_;
+  Stats stats_;
+  std::string encoded_;  // the committer's log bytes, reused
+};
+
+// The ingest thread's side: a Source over the queue.
+std::unique_ptr<Source> make_http_source(const SourceConfig& config,
+                                         std::shared_ptr<IngestQueue> queue,
+                                         const std::string& state_dir);
+
+// An HTTP ingest request, answered.
+struct IngestReply {
+  int status = 202;
+  std::string body;  // JSON
+  bool retry_after = false;
+};
+
+// Checks and submits one request body. One per connection thread (it
+// keeps its parser and buffers between requests).
+class IngestHandler {
+ public:
+  explicit IngestHandler(IngestQueue& queue) : queue_(queue) {}
+  IngestReply handle(IngestKind kind, std::string_view body);
+
+ private:
+  struct LineError {
+    size_t line;
+    std::string reason;
+  };
+  // The reason an event is refused, or kNone.
+  RejectReason check(simdjson::dom::element event, IngestKind kind, std::string* why) const;
+  void consider(std::string_view text, size_t line, IngestKind kind, bool* parsed);
+
+  IngestQueue& queue_;
+  simdjson::dom::parser parser_;
+  IngestBatch batch_;
+  std::vector<LineError> errors_;
+  std::shared_ptr<const KnownModels> models_;
+  std::string minified_;
+};
+
+std::vector<prometheus::MetricFamily> ingest_metric_families(const IngestQueue& queue);
+
+}  // namespace driftd
