@@ -32,7 +32,7 @@ std::string numbers(int from, int to, const std::string& header) {
 }
 }  // namespace
 
-TEST_CASE("default rule: PSI >= 0.2 flags drift; dataset drift at half the features", "[check]") {
+TEST_CASE("default rule: PSI >= 0.2 flags drift, dataset drift at half the features", "[check]") {
   const auto b = baseline_of(numbers(0, 1000, "a,b"));
   const auto same = check_of(b, numbers(0, 1000, "a,b"));
   CHECK_FALSE(feature(same, "a").drift);

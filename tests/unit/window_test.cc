@@ -210,7 +210,7 @@ TEST_CASE("KS D stays within 1/G of the exact value at every resolution", "[wind
   }
 }
 
-TEST_CASE("sliding time windows are unions of panes; late events are counted", "[window]") {
+TEST_CASE("sliding time windows are unions of panes, late events are counted", "[window]") {
   const Rows train = make_rows(10000, 0.0, 5);
   const auto base = baseline_of(train);
   const Rows serving = make_rows(6000, 0.2, 9);
