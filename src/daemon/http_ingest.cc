@@ -78,21 +78,30 @@ void IngestQueue::start(std::unique_ptr<IngestLog> log) {
   started_ = true;
 }
 
+bool IngestQueue::full_locked(size_t bytes, std::string* why) {
+  const uint64_t queued = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
+  // An empty queue takes any body (max_body_bytes bounds it), so a large
+  // request cannot be refused for ever.
+  if (queued == 0 || queued + bytes <= config_.queue_bytes) return false;
+  ++stats_.throttled;
+  *why = "the ingest queue is full (" + std::to_string(queued) +
+         " bytes queued, queue_bytes = " + std::to_string(config_.queue_bytes) + "); retry later";
+  return true;
+}
+
+bool IngestQueue::admits(size_t bytes, std::string* why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_ || !started_) return true;  // submit() answers 503
+  return !full_locked(bytes, why);
+}
+
 IngestQueue::Submitted IngestQueue::submit(IngestBatch& batch, std::string* why) {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_ || !started_) {
     *why = closed_ ? "driftd is shutting down" : "driftd is starting";
     return Submitted::kClosed;
   }
-  const uint64_t queued = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
-  // An empty queue takes any body (max_body_bytes bounds it), so a large
-  // request cannot be refused for ever.
-  if (queued > 0 && queued + batch.bytes.size() > config_.queue_bytes) {
-    ++stats_.throttled;
-    *why = "the ingest queue is full (" + std::to_string(queued) +
-           " bytes queued, queue_bytes = " + std::to_string(config_.queue_bytes) + "); retry later";
-    return Submitted::kFull;
-  }
+  if (full_locked(batch.bytes.size(), why)) return Submitted::kFull;
   uint64_t predictions = 0;
   for (const auto& e : batch.entries) {
     predictions += e.reason == RejectReason::kNone && e.kind == IngestKind::kPrediction;
@@ -462,6 +471,10 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
     rest.remove_prefix(1);
   }
   if (rest.empty()) return error_reply(400, "empty body: send a JSON object, an array or NDJSON");
+  if (std::string why; !queue_.admits(body.size(), &why)) {
+    reply.retry_after = true;
+    return error_reply(429, why);
+  }
   if (rest.front() == '[') {
     // A JSON array of events: parsed whole; each element checked alone.
     simdjson::dom::array events;

@@ -83,6 +83,11 @@ class IngestQueue {
   // returns once its events are on disk. `why` says what went wrong.
   Submitted submit(IngestBatch& batch, std::string* why);
 
+  // A cheap look before checking a body: false (counted as throttled, with
+  // the reason) when `bytes` more would not be taken now. submit() decides;
+  // this only spares an overloaded daemon the work of checking the body.
+  bool admits(size_t bytes, std::string* why);
+
   // From the ingest thread: swaps everything committed into `out` (which
   // must be empty); false when there was nothing.
   bool take(IngestBatch& out);
@@ -111,6 +116,7 @@ class IngestQueue {
     std::string error;
   };
   void commit_loop();
+  bool full_locked(size_t bytes, std::string* why);  // counts a refusal
 
   SourceConfig config_;
   mutable std::mutex mu_;
