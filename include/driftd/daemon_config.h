@@ -58,6 +58,10 @@ struct ModelConfig {
   std::string baseline_path;
   MonitorSettings monitor;
   std::shared_ptr<const Baseline> baseline;  // loaded and checked by load_daemon_config
+  // A second reference (e.g. the last healthy week), compared next to the
+  // training baseline; empty path: none.
+  std::string reference_path, reference_name = "reference";
+  std::shared_ptr<const Baseline> reference;
 };
 
 struct DaemonConfig {

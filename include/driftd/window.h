@@ -32,6 +32,13 @@
 //     The evenly spaced points keep such cells narrow in sparse tails.
 //   - Moments: power sums of (v - baseline mean) / baseline std, so that
 //     skewness and kurtosis keep their precision for data near the baseline.
+// Second reference: a model may also be compared with another baseline of
+//   the same schema (e.g. the last healthy week of serving data, built with
+//   `driftd baseline build`). A second monitor on that baseline gets every
+//   event the first adds (the same cells, before the same window decision),
+//   so its windows have the same bounds and rows; each window result
+//   carries both reports. It doubles the memory and per-event work of its
+//   model; labels and performance stay with the training baseline.
 // Delayed labels: a prediction with an id waits in a bounded table (id hash
 //   -> score and time) until its label arrives, at most label_ttl of event
 //   time (then it expires) and at most max_pending entries (the oldest is
@@ -220,6 +227,9 @@ struct WindowResult {
   std::string id;              // stable: model, version, kind and bounds
   int64_t start = 0, end = 0;  // [start, end): ms since epoch, or event sequence numbers
   CheckReport report;
+  // The same rows against the second reference baseline, when configured.
+  std::shared_ptr<const CheckReport> reference;
+  std::string reference_name;
 };
 
 // The core report shape plus model, window id, bounds and row count, on one line.
@@ -282,11 +292,19 @@ class ModelMonitor {
   int64_t watermark() const { return watermark_; }
 
   void save(ByteWriter& out) const;
-  // Restores state saved by save() with the same baseline and settings.
+  // Restores state saved by save() with the same baseline and settings
+  // (and the same reference).
   bool load(ByteReader& in);
+
+  // Compares every window with a second baseline too (see the top of this
+  // file). Its schema must match (check_reference_schema). Call before the
+  // first event.
+  void attach_reference(std::shared_ptr<const Baseline> reference, std::string name);
+  const ModelMonitor* reference() const { return reference_.get(); }
 
  private:
   Pane& pane_for(int64_t index);
+  bool commit_own(int64_t ts_ms, const OnWindow& on_window);
   void add_to_pane(Pane& pane);
   void close_through(int64_t watermark, const OnWindow& on_window);
   WindowResult evaluate(int64_t start, int64_t end);
@@ -324,6 +342,19 @@ class ModelMonitor {
   int64_t max_time_ = 0;   // largest event time (or count) seen
   int64_t watermark_ = 0;  // max_time - allowed lateness
   uint64_t events_ = 0, late_ = 0;
+
+  // Second reference: a monitor on the other baseline, fed the same cells.
+  std::unique_ptr<ModelMonitor> reference_;
+  std::string reference_name_;
+  std::vector<uint32_t> reference_column_;       // our column -> its column
+  std::vector<WindowResult> reference_results_;  // its closes, until ours take them
+  void feed_reference(int64_t ts_ms);
+  void take_reference(WindowResult& w);
 };
+
+// A second reference must hold every column the baseline monitors, with the
+// same kind; the error names the first that does not.
+Status check_reference_schema(const Baseline& baseline, const Baseline& reference,
+                              const std::string& reference_source);
 
 }  // namespace driftd

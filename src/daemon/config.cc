@@ -312,6 +312,8 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
   DRIFTD_TRY(r.str("name", m.name));
   DRIFTD_TRY(r.str("version", m.version));
   DRIFTD_TRY(r.str("baseline", m.baseline_path));
+  DRIFTD_TRY(r.str("reference", m.reference_path));
+  DRIFTD_TRY(r.str("reference_name", m.reference_name));
   int64_t ks_resolution = static_cast<int64_t>(m.monitor.ks_resolution);
   DRIFTD_TRY(r.integer("ks_resolution", ks_resolution));
   int64_t max_new = static_cast<int64_t>(m.monitor.max_new_categories);
@@ -387,8 +389,9 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
     if (!rules) return rules.error();
     m.monitor.rules = std::move(*rules);
   }
-  DRIFTD_TRY(r.finish(
-      "name, version, baseline, window, labels, drift, ks_resolution, max_new_categories"));
+  DRIFTD_TRY(
+      r.finish("name, version, baseline, reference, reference_name, window, labels, drift, "
+               "ks_resolution, max_new_categories"));
   if (m.name.empty()) return Error{r.where_table() + ": name is required"};
   if (m.baseline_path.empty()) return Error{r.where_table() + ": baseline is required"};
   m.baseline_path = resolve(source, m.baseline_path);
@@ -401,6 +404,25 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
   }
   if (m.version.empty()) m.version = baseline->model_version;
   m.baseline = std::make_shared<const Baseline>(std::move(*baseline));
+  if (!m.reference_path.empty()) {
+    const toml::node* rn = t.get("reference");
+    m.reference_path = resolve(source, m.reference_path);
+    auto reference = load_baseline(m.reference_path);
+    if (!reference) return Error{r.where(*rn, "reference") + ": " + reference.error().message};
+    // Of the same model (any version: it may be built from serving data).
+    if (auto st = check_baseline_identity(*reference, m.reference_path, m.name, ""); !st) {
+      return Error{r.where(*rn, "reference") + ": " + st.error().message};
+    }
+    if (auto st = check_reference_schema(*m.baseline, *reference, m.reference_path); !st) {
+      return Error{r.where(*rn, "reference") + ": " + st.error().message};
+    }
+    m.reference = std::make_shared<const Baseline>(std::move(*reference));
+  }
+  if (m.reference_name.empty() || m.reference_name == "training") {
+    const toml::node* nn = t.get("reference_name");
+    return Error{(nn ? r.where(*nn, "reference_name") : r.where_table()) +
+                 ": must be a non-empty name other than \"training\""};
+  }
   return m;
 }
 

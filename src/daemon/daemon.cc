@@ -331,6 +331,7 @@ class Daemon {
       MonitorSlot slot;
       slot.config = m;
       slot.monitor = std::make_unique<ModelMonitor>(m.baseline, m.monitor);
+      if (m.reference) slot.monitor->attach_reference(m.reference, m.reference_name);
       monitors_.push_back(std::move(slot));
     }
     for (auto& slot : monitors_) {
@@ -368,6 +369,8 @@ class Daemon {
       v.name = slot.config.name;
       v.version = slot.config.version;
       v.baseline_path = slot.config.baseline_path;
+      v.reference_path = slot.config.reference_path;
+      v.reference_name = slot.config.reference_name;
       v.window = slot.config.monitor.window;
       for (const auto* c : slot.monitor->columns()) v.features.push_back(c->name);
       published_.models.push_back(std::move(v));
@@ -570,7 +573,10 @@ class Daemon {
            std::to_string(w.size) + "\n" + std::to_string(w.step) + "\n" +
            std::to_string(w.allowed_lateness) + "\n" + std::to_string(m.monitor.labels.ttl_ms) +
            "\n" + std::to_string(m.monitor.labels.max_pending) + "\n" +
-           std::to_string(m.monitor.labels.threshold);
+           std::to_string(m.monitor.labels.threshold) +
+           (m.reference ? "\nreference\n" + m.reference->input.xxh3_64 + "\n" +
+                              m.reference->built_at + "\n" + m.reference_name
+                        : std::string());
   }
 
   bool checkpoint() {

@@ -196,6 +196,24 @@ class PublishedCollector final : public prometheus::Collectable {
               gauge_value(*s.value, {model, version, feature, {"statistic", s.key}}));
         }
       }
+      // The second reference: the same series with a `reference` label
+      // (the training baseline's series have none).
+      if (const CheckReport* ref = m.latest->reference.get()) {
+        const prometheus::ClientMetric::Label reference{"reference", m.latest->reference_name};
+        share.metric.push_back(gauge_value(ref->drift_share, {model, version, reference}));
+        dataset.metric.push_back(
+            gauge_value(ref->dataset_drift ? 1 : 0, {model, version, reference}));
+        for (const auto& f : ref->features) {
+          const prometheus::ClientMetric::Label feature{"feature", f.name};
+          drift.metric.push_back(
+              gauge_value(f.drift ? 1 : 0, {model, version, feature, reference}));
+          for (const auto& s : f.stats) {
+            if (!s.value) continue;
+            stat.metric.push_back(
+                gauge_value(*s.value, {model, version, feature, {"statistic", s.key}, reference}));
+          }
+        }
+      }
     }
     MetricFamily ckpt = family("driftd_checkpoint_last_success_timestamp_seconds",
                                "Wall time of the last checkpoint written", MetricType::Gauge);
@@ -332,6 +350,13 @@ struct HttpServer::Impl {
         w.key("name").value(m.name);
         w.key("version").value(m.version);
         w.key("baseline").value(m.baseline_path);
+        w.key("reference");
+        if (m.reference_path.empty()) {
+          w.null();
+        } else {
+          w.begin_object().key("name").value(m.reference_name);
+          w.key("baseline").value(m.reference_path).end_object();
+        }
         w.key("window").begin_object();
         w.key("kind").value(m.window.kind == WindowSettings::Kind::kCount ? "count" : "time");
         w.key("size").value(m.window.size);

@@ -33,6 +33,7 @@ struct SourceCounters {
 
 struct ModelView {
   std::string name, version, baseline_path;
+  std::string reference_path, reference_name;  // the second reference, if any
   WindowSettings window;
   uint64_t events = 0, late = 0, windows = 0;
   ModelMonitor::LabelCounters labels;

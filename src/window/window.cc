@@ -438,7 +438,48 @@ void ModelMonitor::add_to_pane(Pane& pane) {
   }
 }
 
+void ModelMonitor::attach_reference(std::shared_ptr<const Baseline> reference, std::string name) {
+  reference_ = std::make_unique<ModelMonitor>(std::move(reference), settings_);
+  reference_name_ = std::move(name);
+  reference_column_.clear();
+  for (const auto* c : columns_) {
+    const int rc = reference_->column_of(c->name);
+    // check_reference_schema guarantees every column is there.
+    reference_column_.push_back(rc < 0 ? 0 : static_cast<uint32_t>(rc));
+  }
+}
+
+void ModelMonitor::feed_reference(int64_t ts_ms) {
+  ModelMonitor& r = *reference_;
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    const uint32_t rc = reference_column_[c];
+    r.state_[rc] = state_[c];
+    r.number_[rc] = number_[c];
+    r.text_[rc] = text_[c];
+  }
+  r.commit(ts_ms, [this](WindowResult&& w) { reference_results_.push_back(std::move(w)); });
+}
+
+void ModelMonitor::take_reference(WindowResult& w) {
+  for (auto& r : reference_results_) {
+    if (r.start == w.start && r.end == w.end) {
+      w.reference = std::make_shared<const CheckReport>(std::move(r.report));
+      w.reference_name = reference_name_;
+      return;
+    }
+  }
+}
+
 bool ModelMonitor::commit(int64_t ts_ms, const OnWindow& on_window) {
+  // The reference sees the same event first: its windows close at the same
+  // event, before ours, so ours find its result (take_reference).
+  if (reference_) feed_reference(ts_ms);
+  const bool added = commit_own(ts_ms, on_window);
+  reference_results_.clear();
+  return added;
+}
+
+bool ModelMonitor::commit_own(int64_t ts_ms, const OnWindow& on_window) {
   const WindowSettings& w = settings_.window;
   const int64_t t = w.kind == WindowSettings::Kind::kCount ? static_cast<int64_t>(events_) : ts_ms;
   if (!started_) {
@@ -520,9 +561,14 @@ LabelOutcome ModelMonitor::join_label(uint64_t key, double label, std::optional<
 }
 
 void ModelMonitor::flush(const OnWindow& on_window) {
-  if (panes_.empty()) return;
-  const int64_t last_end = panes_.rbegin()->first * settings_.window.step + settings_.window.size;
-  close_through(last_end, on_window);
+  if (reference_) {
+    reference_->flush([this](WindowResult&& w) { reference_results_.push_back(std::move(w)); });
+  }
+  if (!panes_.empty()) {
+    const int64_t last_end = panes_.rbegin()->first * settings_.window.step + settings_.window.size;
+    close_through(last_end, on_window);
+  }
+  reference_results_.clear();
 }
 
 void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
@@ -534,7 +580,11 @@ void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
       if (it->first >= pane_of(next_end_)) break;
       has_rows = has_rows || it->second.rows > 0 || it->second.labels > 0;
     }
-    if (has_rows) on_window(evaluate(start, next_end_));
+    if (has_rows) {
+      WindowResult result = evaluate(start, next_end_);
+      if (reference_) take_reference(result);
+      on_window(std::move(result));
+    }
     next_end_ += w.step;
     // Panes no open window covers any more.
     const int64_t first_needed = pane_of(next_end_ - w.size);
@@ -981,6 +1031,7 @@ void ModelMonitor::save(ByteWriter& out) const {
   const LabelCounters& l = label_counters_;
   for (uint64_t v : {l.joined, l.unmatched, l.late, l.expired, l.evicted}) out.u64(v);
   pending_.save(out);
+  if (reference_) reference_->save(out);
 }
 
 bool ModelMonitor::load(ByteReader& in) {
@@ -1015,7 +1066,31 @@ bool ModelMonitor::load(ByteReader& in) {
   LabelCounters& l = label_counters_;
   for (uint64_t* v : {&l.joined, &l.unmatched, &l.late, &l.expired, &l.evicted}) *v = in.u64();
   if (in.ok()) pending_.load(in, settings_.labels.max_pending);
+  if (in.ok() && reference_) return reference_->load(in);
   return in.ok();
+}
+
+Status check_reference_schema(const Baseline& baseline, const Baseline& reference,
+                              const std::string& reference_source) {
+  for (const auto& c : baseline.columns) {
+    if (c.role == ColumnRole::kId || c.role == ColumnRole::kTimestamp ||
+        c.role == ColumnRole::kLabel) {
+      continue;
+    }
+    const ColumnProfile* r = reference.find(c.name);
+    if (r == nullptr) {
+      return Error{reference_source + ": the reference lacks column '" + c.name +
+                   "' of the baseline"};
+    }
+    if (r->kind != c.kind) {
+      return Error{reference_source + ": column '" + c.name + "' is " +
+                   (r->kind == ColumnKind::kNumeric ? "numeric" : "categorical") +
+                   " in the reference but " +
+                   (c.kind == ColumnKind::kNumeric ? "numeric" : "categorical") +
+                   " in the baseline (pass --categorical when building it)"};
+    }
+  }
+  return {};
 }
 
 // ---- output ----------------------------------------------------------------------
@@ -1033,6 +1108,12 @@ std::string window_json_line(const WindowResult& w, const WindowSettings& settin
   j.key("step").value(settings.step);
   j.end_object();
   write_report_fields(j, w.report);
+  if (w.reference) {
+    j.key("reference").begin_object();
+    j.key("name").value(w.reference_name);
+    write_report_fields(j, *w.reference);
+    j.end_object();
+  }
   j.end_object();
   std::string out = std::move(j.str());
   out += '\n';

@@ -15,6 +15,9 @@ real HTTP and real signals.
   SIGTERM drains, checkpoints and exits 0.
 - crash safety: SIGKILL at random moments, restart each time; the windows
   equal those of an uninterrupted run (same ids, same content, none missing).
+- delayed labels: per-window performance equals sklearn's on the joined pairs.
+- a second reference baseline: each window also reports against it, equal
+  to `driftd check` with that baseline; metrics labelled by its name.
 """
 import csv
 import json
@@ -304,9 +307,108 @@ def test_delayed_labels(work):
           "a label that is not a number, and a label without an id, are dead-lettered")
 
 
+# ---------------------------------------------------------- second reference
+def write_rows_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["amount", "age", "tenure_days", "country", "device", "score"])
+        for x in rows:
+            wr.writerow([x["amount"], x["age"], x["tenure_days"], x["country"], x["device"],
+                         x["score"]])
+
+
+def test_second_reference(work):
+    """Each window against training and against a second reference built
+    from last week's serving rows: both reports equal `driftd check` with
+    that baseline on the window's rows."""
+    make_baseline(work)
+    week = make_events(os.path.join(work, "week.jsonl"), 8000, seed=41, step_ms=50)
+    write_rows_csv(os.path.join(work, "week.csv"), week)
+    subprocess.run([DRIFTD, "baseline", "build", "--input", os.path.join(work, "week.csv"),
+                    "--out", os.path.join(work, "week.json"), "--categorical", "country,device",
+                    "--prediction", "score", "--model", "fraud", "--model-version", "3-week"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = make_events(os.path.join(work, "events.jsonl"), 12000, seed=42, step_ms=50)
+    port = free_port()
+    cfg = write_config(work, port, window='type = "time"\nsize = "5m"\nstep = "5m"')
+    text = open(cfg).read().replace('baseline = "baseline.json"',
+                                    'baseline = "baseline.json"\nreference = "week.json"\n'
+                                    'reference_name = "last_week"')
+    with open(cfg, "w") as f:
+        f.write(text)
+    proc = subprocess.Popen([DRIFTD, "run", "--config", cfg], cwd=work,
+                            stderr=subprocess.DEVNULL)
+    try:
+        check(wait_for(lambda: len(read_windows(work)) >= 1, timeout=60), "windows close")
+        status, body = http_get(port, "/v1/models")
+        ref = json.loads(body)["models"][0]["reference"]
+        check(ref["name"] == "last_week" and ref["baseline"].endswith("week.json"),
+              f"/v1/models names the reference ({ref})")
+        check(wait_for(lambda: 'reference="last_week"' in http_get(port, "/metrics")[1]),
+              "/metrics has the reference's series")
+        _, metrics = http_get(port, "/metrics")
+        check('driftd_feature_statistic{model="fraud",version="3",feature="amount",'
+              'statistic="psi",reference="last_week"}' in metrics,
+              "per-feature PSI against the reference, labelled reference=\"last_week\"")
+        lint = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                              capture_output=True, text=True)
+        check(lint.returncode == 0, f"promtool accepts it {lint.stdout}{lint.stderr}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    windows = read_windows(work)
+    check(all(w.get("reference", {}).get("name") == "last_week" for w in windows),
+          "every window line carries the reference's report")
+    worst = 0.0
+    for w in windows[:2]:
+        start, end = w["window"]["start"], w["window"]["end"]
+        sub = [x for x in rows if start <= x["ts"] < end]
+        write_rows_csv(os.path.join(work, "sub.csv"), sub)
+        for baseline, report in (("baseline.json", w), ("week.json", w["reference"])):
+            out = subprocess.run([DRIFTD, "check", "--baseline", os.path.join(work, baseline),
+                                  "--input", os.path.join(work, "sub.csv"), "--format", "json"],
+                                 capture_output=True, text=True)
+            batch = json.loads(out.stdout)
+            check(report["rows"] == batch["rows"] == len(sub),
+                  f"{w['window']['id']} vs {baseline}: {len(sub)} rows")
+            for col, fb in batch["features"].items():
+                if col not in report["features"]:
+                    continue
+                for key in ("psi", "jensen_shannon", "mean_shift", "chi2_statistic"):
+                    if fb.get(key) is not None:
+                        fw = report["features"][col][key]
+                        worst = max(worst, abs(fw - fb[key]) / max(1e-12, abs(fb[key])))
+    check(worst < 1e-6, f"both reports agree with driftd check on the window's rows "
+                        f"(largest relative difference {worst:.2e})")
+    # Config errors: a reference of another model, or lacking a column.
+    for bad, needle in (("other.json", "baseline is for model 'churn'"),
+                        ("narrow.json", "the reference lacks column 'device'")):
+        src = os.path.join(work, "bad.csv")
+        if bad == "other.json":
+            write_rows_csv(src, week[:500])
+            args = ["--categorical", "country,device", "--model", "churn"]
+        else:
+            with open(src, "w") as f:
+                f.write("amount,age,tenure_days,country,score\n")
+                for x in week[:500]:
+                    f.write(f"{x['amount']},{x['age']},{x['tenure_days']},{x['country']},"
+                            f"{x['score']}\n")
+            args = ["--categorical", "country", "--model", "fraud"]
+        subprocess.run([DRIFTD, "baseline", "build", "--input", src, "--out",
+                        os.path.join(work, bad), *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(work, "bad.toml"), "w") as f:
+            f.write(text.replace('reference = "week.json"', f'reference = "{bad}"'))
+        r = subprocess.run([DRIFTD, "config", "check", os.path.join(work, "bad.toml")],
+                           capture_output=True, text=True)
+        check(r.returncode == 2 and needle in r.stderr and "models[0].reference" in r.stderr,
+              f"config check refuses {bad} naming the key ({r.stderr.strip()[:160]})")
+
+
 def main():
     daemon_common.run_tests([test_config_check, test_windows_match_batch_check,
-                             test_http_and_signals, test_kill9_file_source, test_delayed_labels])
+                             test_http_and_signals, test_kill9_file_source, test_delayed_labels,
+                             test_second_reference])
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "driftd/check.h"
+#include "driftd/json_writer.h"
 #include "driftd/window.h"
 #include "test_util.h"
 
@@ -291,6 +292,97 @@ TEST_CASE("a monitor restored from its saved state continues exactly", "[window]
     ByteReader t(std::string_view(w.bytes()).substr(0, len));
     CHECK_FALSE(d.load(t));
   }
+}
+
+TEST_CASE("a second reference: every window also carries the reference's report", "[window]") {
+  const auto base = baseline_of(make_rows(10000, 0.0, 5));
+  // The reference: "last week", already shifted; its columns in another order.
+  Rows week = make_rows(6000, 0.3, 77);
+  Table wt = to_table(week);
+  std::swap(wt.columns[0], wt.columns[2]);
+  BaselineBuildOptions o;
+  o.model_name = "fraud";
+  o.model_version += '2';
+  o.built_at = "2026-11-20T00:00:00Z";
+  auto built = profile_table(wt, o);
+  REQUIRE(built.ok());
+  const auto reference = std::make_shared<const Baseline>(std::move(*built));
+  REQUIRE(check_reference_schema(*base, *reference, "week.json").ok());
+
+  const Rows serving = make_rows(7000, 0.4, 13);
+  MonitorSettings s;
+  s.window.size = 2000;
+  s.window.step = 1000;
+  // Windows of the monitor with a reference, of one on the training
+  // baseline and of one on the reference alone, over the same events.
+  auto run = [&](ModelMonitor& m, size_t from, size_t to, std::vector<WindowResult>& out) {
+    for (size_t i = from; i < to; ++i) {
+      stage_row(m, serving, i);
+      (void)m.commit(static_cast<int64_t>(i) - (i % 5 == 0 ? 300 : 0),
+                     [&](WindowResult&& w) { out.push_back(std::move(w)); });
+    }
+  };
+  ModelMonitor both(base, s), training(base, s), alone(reference, s);
+  both.attach_reference(reference, "last_week");
+  std::vector<WindowResult> got, want_training, want_reference;
+  run(both, 0, serving.x.size(), got);
+  run(training, 0, serving.x.size(), want_training);
+  run(alone, 0, serving.x.size(), want_reference);
+  REQUIRE(got.size() == want_training.size());
+  REQUIRE(got.size() == want_reference.size());
+  REQUIRE(got.size() == 7);
+  auto json = [](const CheckReport& r) {
+    JsonWriter w(-1);
+    w.begin_object();
+    write_report_fields(w, r);
+    w.end_object();
+    return w.str();
+  };
+  for (size_t k = 0; k < got.size(); ++k) {
+    INFO("window " << got[k].id);
+    CHECK(json(got[k].report) == json(want_training[k].report));
+    REQUIRE(got[k].reference != nullptr);
+    CHECK(got[k].reference_name == "last_week");
+    CHECK(json(*got[k].reference) == json(want_reference[k].report));
+  }
+  // The logged line carries both; the reference is told apart by name.
+  const std::string line = window_json_line(got.back(), s.window);
+  CHECK(line.find("\"reference\":{\"name\":\"last_week\",\"model\"") != std::string::npos);
+  // Drift against the shifted week is smaller than against training.
+  CHECK(got.back().reference->drift_share <= got.back().report.drift_share);
+
+  // A restored monitor with its reference continues exactly.
+  ModelMonitor b(base, s);
+  b.attach_reference(reference, "last_week");
+  std::vector<WindowResult> resumed;
+  run(b, 0, 3333, resumed);
+  ByteWriter w;
+  b.save(w);
+  ModelMonitor c(base, s);
+  c.attach_reference(reference, "last_week");
+  ByteReader r(w.bytes());
+  REQUIRE(c.load(r));
+  CHECK(r.at_end());
+  run(c, 3333, serving.x.size(), resumed);
+  REQUIRE(resumed.size() == got.size());
+  for (size_t k = 0; k < got.size(); ++k) {
+    CHECK(json(*resumed[k].reference) == json(*got[k].reference));
+  }
+  // Flush closes the reference's last window with ours.
+  std::vector<WindowResult> flushed;
+  both.flush([&](WindowResult&& x) { flushed.push_back(std::move(x)); });
+  REQUIRE_FALSE(flushed.empty());
+  CHECK(flushed.back().reference != nullptr);
+
+  // A reference without a monitored column, or with another kind, is refused.
+  Rows narrow = make_rows(500, 0.0, 3);
+  Table nt = to_table(narrow);
+  nt.columns.pop_back();  // no country
+  auto missing = profile_table(nt, o);
+  REQUIRE(missing.ok());
+  auto st = check_reference_schema(*base, *missing, "narrow.json");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message == "narrow.json: the reference lacks column 'country' of the baseline");
 }
 
 }  // namespace
