@@ -234,6 +234,10 @@ struct WindowResult {
 
 // The core report shape plus model, window id, bounds and row count, on one line.
 std::string window_json_line(const WindowResult& w, const WindowSettings& settings);
+// Reads such a line back: id, bounds, and per feature its statistics, drift
+// and missing rate, drift share, performance and the reference's report
+// (what the metrics show; what they do not need may be left out).
+Result<WindowResult> parse_window_line(std::string_view line, const std::string& source);
 
 // One value of one column of the event being staged.
 enum class CellState : uint8_t { kAbsent, kNumber, kText, kNull, kBadType };
@@ -249,6 +253,24 @@ class ModelMonitor {
   const std::vector<const ColumnProfile*>& columns() const { return columns_; }
   // Column index for an event field name, or -1.
   int column_of(std::string_view name) const;
+  // The same for the key at `position` in an event's features object.
+  // Producers write keys in the same order event after event, so the key
+  // seen at this position last time is compared first (one memcmp); the
+  // hash lookup runs only when it differs. Not part of the state.
+  int column_at(size_t position, std::string_view key) {
+    if (position < key_order_.size()) {
+      KeyAt& k = key_order_[position];
+      if (k.key == key) return k.column;
+      k.key.assign(key);
+      k.column = column_of(key);
+      return k.column;
+    }
+    const int column = column_of(key);
+    if (position == key_order_.size() && position < kMaxKeyOrder) {
+      key_order_.push_back(KeyAt{std::string(key), column});
+    }
+    return column;
+  }
   int prediction_column() const { return prediction_column_; }
 
   // Staging of one event: set cells, then commit.
@@ -320,6 +342,12 @@ class ModelMonitor {
   std::vector<std::unique_ptr<CategoryBins>> bins_;
   StringIndex column_index_;
   int prediction_column_ = -1;
+  struct KeyAt {
+    std::string key;
+    int column = -1;
+  };
+  static constexpr size_t kMaxKeyOrder = 4096;
+  std::vector<KeyAt> key_order_;  // column_at's cache
 
   std::vector<CellState> state_;
   std::vector<double> number_;

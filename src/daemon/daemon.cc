@@ -665,9 +665,17 @@ class Daemon {
                        " does not load: " + sr.error()};
         }
         m.windows = saved.windows;
-        // The API serves the restored snapshot at once; its per-feature
-        // metrics return with the next window close.
+        // The API and the metrics serve the restored latest window at once.
         m.latest_json = std::move(saved.latest_json);
+        if (!m.latest_json.empty()) {
+          auto latest = parse_window_line(m.latest_json, checkpoint_path_);
+          if (latest) {
+            m.latest = std::make_shared<const WindowResult>(std::move(*latest));
+          } else {
+            jlog(spdlog::level::warn, "{} (its metrics return with the next window)",
+                 latest.error().message);
+          }
+        }
         ++m.latest_version;
       }
     }

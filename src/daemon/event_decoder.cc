@@ -127,10 +127,11 @@ EventDecoder::EventDecoder(EventFields fields, const Router& router)
     : fields_(std::move(fields)), router_(router) {}
 
 void EventDecoder::stage_features(simdjson::ondemand::object features, ModelMonitor& m) {
+  size_t position = 0;
   for (auto field : features) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return;
-    const int col = m.column_of(key);
+    const int col = m.column_at(position++, key);
     if (col < 0) continue;  // a feature the baseline lacks
     simdjson::ondemand::value v;
     if (field.value().get(v)) return;
@@ -140,6 +141,20 @@ void EventDecoder::stage_features(simdjson::ondemand::object features, ModelMoni
 
 void EventDecoder::stage_value(simdjson::ondemand::value v, ModelMonitor& m, int col) {
   const bool numeric = m.columns()[static_cast<size_t>(col)]->kind == ColumnKind::kNumeric;
+  if (numeric) {
+    // The common case first: a number in a numeric column. Any other type
+    // answers INCORRECT_TYPE without moving on, and is looked at below.
+    double d;
+    const auto err = v.get_double().get(d);
+    if (!err) {
+      m.stage_number(col, d);
+      return;
+    }
+    if (err != simdjson::INCORRECT_TYPE) {
+      m.stage_bad_type(col);  // out of double range, or not a valid number
+      return;
+    }
+  }
   simdjson::ondemand::json_type type;
   if (v.type().get(type)) {
     m.stage_bad_type(col);

@@ -356,6 +356,17 @@ def test_second_reference(work):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+    # A restart serves the restored latest window's metrics at once.
+    proc = subprocess.Popen([DRIFTD, "run", "--config", cfg], cwd=work,
+                            stderr=subprocess.DEVNULL)
+    try:
+        check(wait_for(lambda: http_get(port, "/readyz")[0] == 200), "the restart is ready")
+        _, again = http_get(port, "/metrics")
+        check('statistic="psi"}' in again and 'statistic="psi",reference="last_week"}' in again,
+              "after a restart the latest window's statistics are exported at once")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
     windows = read_windows(work)
     check(all(w.get("reference", {}).get("name") == "last_week" for w in windows),
           "every window line carries the reference's report")

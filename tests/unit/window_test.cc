@@ -121,6 +121,53 @@ void expect_matches_batch(const CheckReport& streamed, const CheckReport& batch,
   CHECK(streamed.drift_share == batch.drift_share);
 }
 
+// A windows-log line read back holds what the metrics show.
+void expect_round_trip(const WindowResult& w, const WindowSettings& settings) {
+  const std::string line = window_json_line(w, settings);
+  auto back = parse_window_line(line, "line");
+  REQUIRE(back.ok());
+  CHECK(back->id == w.id);
+  CHECK(back->start == w.start);
+  CHECK(back->end == w.end);
+  auto same = [](const CheckReport& a, const CheckReport& b) {
+    CHECK(a.rows == b.rows);
+    CHECK(a.drift_share == b.drift_share);
+    CHECK(a.dataset_drift == b.dataset_drift);
+    CHECK(a.model_name == b.model_name);
+    REQUIRE(a.features.size() == b.features.size());
+    for (size_t i = 0; i < a.features.size(); ++i) {
+      const FeatureResult &x = a.features[i], &y = b.features[i];
+      INFO("feature " << x.name);
+      CHECK(x.name == y.name);
+      CHECK(x.role == y.role);
+      CHECK(x.drift == y.drift);
+      CHECK(x.missing_rate == y.missing_rate);
+      REQUIRE(x.stats.size() == y.stats.size());
+      for (size_t k = 0; k < x.stats.size(); ++k) {
+        CHECK(x.stats[k].key == y.stats[k].key);
+        CHECK(x.stats[k].value == y.stats[k].value);  // doubles print round-trip exact
+      }
+    }
+    REQUIRE(a.performance.has_value() == b.performance.has_value());
+    if (a.performance) {
+      CHECK(a.performance->task == b.performance->task);
+      REQUIRE(a.performance->metrics.size() == b.performance->metrics.size());
+      for (size_t k = 0; k < a.performance->metrics.size(); ++k) {
+        CHECK(a.performance->metrics[k].name == b.performance->metrics[k].name);
+        CHECK(a.performance->metrics[k].value == b.performance->metrics[k].value);
+      }
+    }
+  };
+  same(back->report, w.report);
+  REQUIRE((back->reference != nullptr) == (w.reference != nullptr));
+  if (w.reference) {
+    CHECK(back->reference_name == w.reference_name);
+    same(*back->reference, *w.reference);
+  }
+  CHECK_FALSE(parse_window_line(line.substr(0, line.size() / 2), "cut").ok());
+  CHECK_FALSE(parse_window_line("{}", "empty").ok());
+}
+
 TEST_CASE("a count window reproduces the batch check on the same rows", "[window]") {
   const Rows train = make_rows(20000, 0.0, 1);
   const auto base = baseline_of(train);
@@ -345,6 +392,7 @@ TEST_CASE("a second reference: every window also carries the reference's report"
     CHECK(got[k].reference_name == "last_week");
     CHECK(json(*got[k].reference) == json(want_reference[k].report));
   }
+  for (const auto& w : got) expect_round_trip(w, s.window);
   // The logged line carries both; the reference is told apart by name.
   const std::string line = window_json_line(got.back(), s.window);
   CHECK(line.find("\"reference\":{\"name\":\"last_week\",\"model\"") != std::string::npos);
@@ -468,6 +516,7 @@ TEST_CASE("label join: per-window performance equals the batch metrics of the jo
   REQUIRE(m.joins_labels());
   auto windows = run_scored(m, s, 0, 6000, 50);
   m.flush([&](WindowResult&& w) { windows.push_back(std::move(w)); });
+  for (const auto& w : windows) expect_round_trip(w, m.settings().window);
   REQUIRE(windows.size() == 3);
   for (const WindowResult& w : windows) {
     INFO("window " << w.id);

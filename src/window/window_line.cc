@@ -1,0 +1,127 @@
+// Reading a windows-log line back into a WindowResult: what a restart needs
+// to serve the latest window's metrics at once (the checkpoint keeps the
+// line, not the report).
+#include <simdjson.h>
+
+#include "driftd/window.h"
+
+namespace driftd {
+
+namespace {
+
+bool is_report_field(std::string_view key) {
+  static constexpr std::string_view kFields[] = {"kind",
+                                                 "role",
+                                                 "status",
+                                                 "missing_rate",
+                                                 "baseline_missing_rate",
+                                                 "type_error_rate",
+                                                 "infinite_rate",
+                                                 "drift",
+                                                 "drift_method",
+                                                 "threshold",
+                                                 "drift_value"};
+  for (auto k : kFields) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+std::optional<double> number_or_null(simdjson::dom::element e) {
+  double v;
+  if (e.get_double().get(v)) return std::nullopt;
+  return v;
+}
+
+Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string& source) {
+  auto bad = [&](const char* what) { return Error{source + ": window line: " + what}; };
+  std::string_view s;
+  if (!obj["model"]["name"].get_string().get(s)) r.model_name = s;
+  if (!obj["model"]["version"].get_string().get(s)) r.model_version = s;
+  if (obj["rows"].get_uint64().get(r.rows)) return bad("no rows");
+  simdjson::dom::object features;
+  if (obj["features"].get_object().get(features)) return bad("no features");
+  for (auto entry : features) {
+    simdjson::dom::object f;
+    if (entry.value.get_object().get(f)) return bad("a feature is not an object");
+    FeatureResult fr;
+    fr.name = entry.key;
+    std::string_view role;
+    if (!f["role"].get_string().get(role)) {
+      for (ColumnRole c : {ColumnRole::kFeature, ColumnRole::kPrediction, ColumnRole::kLabel,
+                           ColumnRole::kId, ColumnRole::kTimestamp}) {
+        if (role == to_string(c)) fr.role = c;
+      }
+    }
+    std::string_view kind;
+    if (!f["kind"].get_string().get(kind)) {
+      fr.kind = kind == to_string(ColumnKind::kCategorical) ? ColumnKind::kCategorical
+                                                            : ColumnKind::kNumeric;
+    }
+    if (!f["status"].get_string().get(s)) fr.status = s;
+    if (f["drift"].get_bool().get(fr.drift) ||
+        f["missing_rate"].get_double().get(fr.missing_rate)) {
+      return bad("a feature without drift or missing_rate");
+    }
+    if (!f["drift_method"].get_string().get(s)) fr.rule.method = s;
+    for (auto field : f) {
+      if (!is_report_field(field.key)) {
+        fr.stats.push_back(StatValue{std::string(field.key), number_or_null(field.value)});
+      }
+    }
+    r.features.push_back(std::move(fr));
+  }
+  if (obj["features_compared"].get_uint64().get(r.features_compared) ||
+      obj["features_drifted"].get_uint64().get(r.features_drifted) ||
+      obj["drift_share"].get_double().get(r.drift_share) ||
+      obj["drift_share_threshold"].get_double().get(r.share_threshold) ||
+      obj["dataset_drift"].get_bool().get(r.dataset_drift)) {
+    return bad("no drift share or dataset drift");
+  }
+  simdjson::dom::object current;
+  if (!obj["performance"]["current"].get_object().get(current)) {
+    Performance p;
+    if (!obj["performance"]["task"].get_string().get(s)) {
+      p.task = s == to_string(Task::kRegression) ? Task::kRegression : Task::kClassification;
+    }
+    for (auto field : current) {
+      if (field.key == "rows") {
+        if (field.value.get_uint64().get(p.rows)) return bad("performance rows");
+      } else {
+        p.metrics.push_back(Metric{std::string(field.key), number_or_null(field.value)});
+      }
+    }
+    r.performance = std::move(p);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<WindowResult> parse_window_line(std::string_view line, const std::string& source) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  if (auto err = parser.parse(line.data(), line.size()).get_object().get(doc)) {
+    return Error{source + ": window line: " + simdjson::error_message(err)};
+  }
+  WindowResult w;
+  simdjson::dom::object window;
+  std::string_view id;
+  if (doc["window"].get_object().get(window) || window["id"].get_string().get(id) ||
+      window["start"].get_int64().get(w.start) || window["end"].get_int64().get(w.end)) {
+    return Error{source + ": window line: no window id and bounds"};
+  }
+  w.id = id;
+  if (auto st = parse_report(doc, w.report, source); !st) return st.error();
+  simdjson::dom::object ref;
+  if (!doc["reference"].get_object().get(ref)) {
+    std::string_view name;
+    if (!ref["name"].get_string().get(name)) w.reference_name = name;
+    auto report = std::make_shared<CheckReport>();
+    if (auto st = parse_report(ref, *report, source); !st) return st.error();
+    w.reference = std::move(report);
+  }
+  return w;
+}
+
+}  // namespace driftd
