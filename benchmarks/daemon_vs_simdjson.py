@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""The daemon's file ingest, end to end, next to simdjson's raw parse rate of
-all fields of the same bytes, in one run.
+"""The daemon's file and Kafka ingest, end to end, next to simdjson's raw
+parse rate of all fields of the same bytes, in one run.
 
-    /usr/bin/python3 benchmarks/daemon_vs_simdjson.py build/release [--events 1000000]
+    /usr/bin/python3 benchmarks/daemon_vs_simdjson.py build/release [--events 1000000] [--no-kafka]
 
 Events: 20 numeric + 3 categorical features, about 350 bytes each, one
 model. driftd runs `run --exit-when-done` on a file source with count
@@ -10,12 +10,19 @@ windows of 100,000 events (every window evaluated and logged, checkpoints
 every 10 s); its rate is events per CPU second (user + sys of the process,
 start-up and the final checkpoint included). simdjson_raw reads every field
 of every line with one On-Demand parser (best of 3).
+
+Kafka: the same events in 32 partitions of librdkafka's mock cluster
+(tests/kafka/mock_kafka: the real protocol over TCP on 127.0.0.1; it keeps
+about 5 MB per partition, hence the many partitions), produced with kcat
+before driftd starts; driftd consumes them as a consumer group to the end
+(librdkafka's fetch and decompression threads count in its CPU time).
 """
 import argparse
 import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import time
 
@@ -41,11 +48,55 @@ def make(dirname, n, seed=1):
                                 "prediction": round(rng.random(), 4)}, separators=(",", ":")) + "\n")
 
 
+def run_kafka(driftd, mock, args, partitions=32):
+    """driftd consuming the events from the mock cluster: (events/CPU s, wall, cpu)."""
+    kdir = os.path.join(args.dir, "kafka")
+    shutil.rmtree(kdir, ignore_errors=True)
+    os.makedirs(kdir)
+    cluster = subprocess.Popen([mock, "--topic", f"events:{partitions}"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        bootstrap = cluster.stdout.readline().strip().split("=", 1)[1]
+        with open(os.path.join(args.dir, "events.jsonl")) as f:
+            lines = f.readlines()
+        for p in range(partitions):
+            part = os.path.join(kdir, f"part{p}.jsonl")
+            with open(part, "w") as f:
+                f.writelines(lines[p::partitions])
+            subprocess.run(["kcat", "-P", "-q", "-z", "zstd", "-b", bootstrap, "-t", "events",
+                            "-p", str(p), "-l", part], check=True)
+        cfg = open(os.path.join(args.dir, "driftd.toml")).read()
+        cfg = cfg.replace('type = "file"\npath = "events.jsonl"',
+                          f'type = "kafka"\nbrokers = "{bootstrap}"\ntopics = ["events"]\n'
+                          f'group_id = "bench"\nclose_windows_at_end = true')
+        with open(os.path.join(kdir, "driftd.toml"), "w") as f:
+            f.write(cfg)
+        shutil.copy(os.path.join(args.dir, "baseline.json"), kdir)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.time()
+        subprocess.run([driftd, "run", "--config", os.path.join(kdir, "driftd.toml"),
+                        "--exit-when-done"], check=True, cwd=kdir)
+        wall = time.time() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        rows = 0
+        with open(os.path.join(kdir, "state", "windows.jsonl")) as f:
+            for line in f:
+                rows += json.loads(line)["rows"]
+        if rows != args.events:
+            raise SystemExit(f"Kafka run counted {rows} of {args.events} events")
+        return args.events / cpu, wall, cpu
+    finally:
+        cluster.stdin.close()
+        cluster.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("--events", type=int, default=1000000)
     ap.add_argument("--dir", default="/tmp/driftd-daemon-bench")
+    ap.add_argument("--no-kafka", action="store_true", help="skip the mock Kafka run")
     args = ap.parse_args()
     driftd = os.path.abspath(os.path.join(args.build, "driftd"))
     raw = os.path.abspath(os.path.join(args.build, "benchmarks", "driftd_simdjson_raw"))
@@ -92,11 +143,20 @@ size = 100000
             best = (wall, cpu)
     windows = sum(1 for _ in open(os.path.join(args.dir, "state", "windows.jsonl")))
     d_rate = args.events / best[1]
+    kafka = None
+    mock = os.path.abspath(os.path.join(args.build, "tests", "driftd_mock_kafka"))
+    if not args.no_kafka and os.path.exists(mock) and shutil.which("kcat"):
+        kafka = run_kafka(driftd, mock, args)
     print(f"events: {args.events} ({size / args.events:.0f} bytes each, {size / 1e6:.0f} MB)")
     print(f"simdjson raw ({r['kernel']}), all fields : {r['events_per_s'] / 1e6:6.2f} M events/s per core")
     print(f"driftd run, file source, {windows} windows : {d_rate / 1e6:6.2f} M events/s per core "
           f"(wall {best[0]:.2f} s, cpu {best[1]:.2f} s)")
     print(f"monitoring cost over the raw parse       : {r['events_per_s'] / d_rate - 1:+.0%}")
+    if kafka is not None:
+        k_rate, k_wall, k_cpu = kafka
+        print(f"driftd run, mock Kafka, 32 partitions  : {k_rate / 1e6:6.2f} M events/s per core "
+              f"(wall {k_wall:.2f} s, cpu {k_cpu:.2f} s)")
+        print(f"monitoring cost over the raw parse       : {r['events_per_s'] / k_rate - 1:+.0%}")
 
 
 if __name__ == "__main__":
