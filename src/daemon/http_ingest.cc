@@ -5,6 +5,7 @@
 #include "driftd/binary_io.h"
 #include "driftd/json_writer.h"
 #include "src/daemon/log.h"
+#include "src/daemon/metric_family.h"
 
 namespace driftd {
 
@@ -562,78 +563,43 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
 // ---- metrics --------------------------------------------------------------------
 
 std::vector<prometheus::MetricFamily> ingest_metric_families(const IngestQueue& queue) {
-  using prometheus::ClientMetric;
-  using prometheus::MetricFamily;
   using prometheus::MetricType;
   const IngestQueue::Stats s = queue.stats();
-  auto family = [](std::string name, std::string help, MetricType type) {
-    MetricFamily f;
-    f.name = std::move(name);
-    f.help = std::move(help);
-    f.type = type;
-    return f;
+  std::vector<prometheus::MetricFamily> out;
+  auto single = [&](const char* name, const char* help, MetricType type, uint64_t v) {
+    out.push_back(metric_family(name, help, type));
+    add_sample(out.back(), static_cast<double>(v));
   };
-  auto value = [](MetricFamily& f, double v, std::vector<ClientMetric::Label> labels = {}) {
-    ClientMetric m;
-    m.label = std::move(labels);
-    if (f.type == MetricType::Counter) {
-      m.counter.value = v;
-    } else {
-      m.gauge.value = v;
-    }
-    f.metric.push_back(std::move(m));
-  };
-  std::vector<MetricFamily> out;
-  MetricFamily events = family("driftd_ingest_events_total",
-                               "HTTP ingest: events accepted (durable when the log is on) or "
-                               "refused (400, dead-lettered), by endpoint",
-                               MetricType::Counter);
-  value(events, static_cast<double>(s.accepted_predictions),
-        {{"endpoint", "predictions"}, {"outcome", "accepted"}});
-  value(events, static_cast<double>(s.accepted_labels),
-        {{"endpoint", "labels"}, {"outcome", "accepted"}});
-  value(events, static_cast<double>(s.refused), {{"outcome", "refused"}});
-  out.push_back(std::move(events));
-  MetricFamily throttled =
-      family("driftd_ingest_throttled_requests_total",
-             "HTTP ingest: requests refused with 429 (queue full)", MetricType::Counter);
-  value(throttled, static_cast<double>(s.throttled));
-  out.push_back(std::move(throttled));
-  MetricFamily queued =
-      family("driftd_ingest_queue_bytes", "HTTP ingest: bytes accepted and not yet applied",
-             MetricType::Gauge);
-  value(queued, static_cast<double>(s.queued_bytes));
-  out.push_back(std::move(queued));
-  MetricFamily limit =
-      family("driftd_ingest_queue_limit_bytes",
-             "HTTP ingest: queue_bytes, past which requests get 429", MetricType::Gauge);
-  value(limit, static_cast<double>(s.limit_bytes));
-  out.push_back(std::move(limit));
+  out.push_back(metric_family("driftd_ingest_events_total",
+                              "HTTP ingest: events accepted (durable when the log is on) or "
+                              "refused (400, dead-lettered), by endpoint",
+                              MetricType::Counter));
+  add_sample(out.back(), static_cast<double>(s.accepted_predictions),
+             {{"endpoint", "predictions"}, {"outcome", "accepted"}});
+  add_sample(out.back(), static_cast<double>(s.accepted_labels),
+             {{"endpoint", "labels"}, {"outcome", "accepted"}});
+  add_sample(out.back(), static_cast<double>(s.refused), {{"outcome", "refused"}});
+  single("driftd_ingest_throttled_requests_total",
+         "HTTP ingest: requests refused with 429 (queue full)", MetricType::Counter, s.throttled);
+  single("driftd_ingest_queue_bytes", "HTTP ingest: bytes accepted and not yet applied",
+         MetricType::Gauge, s.queued_bytes);
+  single("driftd_ingest_queue_limit_bytes", "HTTP ingest: queue_bytes, past which requests get 429",
+         MetricType::Gauge, s.limit_bytes);
   if (s.durable) {
-    MetricFamily fsyncs = family("driftd_ingest_log_fsyncs_total",
-                                 "HTTP ingest: group commits (write + fdatasync) of the ingest log",
-                                 MetricType::Counter);
-    value(fsyncs, static_cast<double>(s.log_fsyncs));
-    out.push_back(std::move(fsyncs));
-    MetricFamily failures = family("driftd_ingest_log_write_failures_total",
-                                   "HTTP ingest: ingest log writes that failed (requests got 503)",
-                                   MetricType::Counter);
-    value(failures, static_cast<double>(s.log_failures));
-    out.push_back(std::move(failures));
-    MetricFamily replayed =
-        family("driftd_ingest_log_replayed_events_total",
-               "HTTP ingest: events replayed from the ingest log at start-up", MetricType::Counter);
-    value(replayed, static_cast<double>(s.replayed));
-    out.push_back(std::move(replayed));
-    MetricFamily bytes = family("driftd_ingest_log_bytes",
-                                "HTTP ingest: bytes of ingest log on disk (not yet checkpointed)",
-                                MetricType::Gauge);
-    value(bytes, static_cast<double>(s.log_bytes));
-    out.push_back(std::move(bytes));
-    MetricFamily segments = family("driftd_ingest_log_segments",
-                                   "HTTP ingest: ingest log segment files", MetricType::Gauge);
-    value(segments, static_cast<double>(s.log_segments));
-    out.push_back(std::move(segments));
+    single("driftd_ingest_log_fsyncs_total",
+           "HTTP ingest: group commits (write + fdatasync) of the ingest log", MetricType::Counter,
+           s.log_fsyncs);
+    single("driftd_ingest_log_write_failures_total",
+           "HTTP ingest: ingest log writes that failed (requests got 503)", MetricType::Counter,
+           s.log_failures);
+    single("driftd_ingest_log_replayed_events_total",
+           "HTTP ingest: events replayed from the ingest log at start-up", MetricType::Counter,
+           s.replayed);
+    single("driftd_ingest_log_bytes",
+           "HTTP ingest: bytes of ingest log on disk (not yet checkpointed)", MetricType::Gauge,
+           s.log_bytes);
+    single("driftd_ingest_log_segments", "HTTP ingest: ingest log segment files", MetricType::Gauge,
+           s.log_segments);
   }
   return out;
 }

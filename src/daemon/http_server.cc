@@ -20,6 +20,7 @@
 
 #include "driftd/json_writer.h"
 #include "src/daemon/http_ingest.h"
+#include "src/daemon/metric_family.h"
 #include "src/daemon/published.h"
 
 namespace driftd {
@@ -57,13 +58,7 @@ class PublishedCollector final : public prometheus::Collectable {
     using prometheus::MetricFamily;
     using prometheus::MetricType;
     std::lock_guard<std::mutex> lock(p_.mu);
-    auto family = [](std::string name, std::string help, MetricType type) {
-      MetricFamily f;
-      f.name = std::move(name);
-      f.help = std::move(help);
-      f.type = type;
-      return f;
-    };
+    const auto family = metric_family;
     MetricFamily received = family("driftd_source_events_received_total",
                                    "Events read from a source", MetricType::Counter);
     MetricFamily rejected =

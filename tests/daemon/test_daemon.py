@@ -43,6 +43,16 @@ def write_config(work, port, extra_source="", window='type = "time"\nsize = "10m
     return daemon_common.write_config(work, port, source, window, interval)
 
 
+def write_rows_csv(path, rows):
+    """The rows make_events returned, as the CSV `driftd check` reads."""
+    with open(path, "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["amount", "age", "tenure_days", "country", "device", "score"])
+        for x in rows:
+            wr.writerow([x["amount"], x["age"], x["tenure_days"], x["country"], x["device"],
+                         x["score"]])
+
+
 # ---------------------------------------------------------------- config check
 def test_config_check(work):
     make_baseline(work)
@@ -109,12 +119,7 @@ def test_windows_match_batch_check(work):
         sub = [x for x in rows if start <= x["ts"] < end]
         check(w["rows"] == len(sub), f"window {w['window']['id']} holds its {len(sub)} rows")
         csv_path = os.path.join(work, "sub.csv")
-        with open(csv_path, "w", newline="") as f:
-            wr = csv.writer(f)
-            wr.writerow(["amount", "age", "tenure_days", "country", "device", "score"])
-            for x in sub:
-                wr.writerow([x["amount"], x["age"], x["tenure_days"], x["country"], x["device"],
-                             x["score"]])
+        write_rows_csv(csv_path, sub)
         out = subprocess.run([DRIFTD, "check", "--baseline", os.path.join(work, "baseline.json"),
                               "--input", csv_path, "--format", "json"], capture_output=True,
                              text=True)
@@ -308,15 +313,6 @@ def test_delayed_labels(work):
 
 
 # ---------------------------------------------------------- second reference
-def write_rows_csv(path, rows):
-    with open(path, "w", newline="") as f:
-        wr = csv.writer(f)
-        wr.writerow(["amount", "age", "tenure_days", "country", "device", "score"])
-        for x in rows:
-            wr.writerow([x["amount"], x["age"], x["tenure_days"], x["country"], x["device"],
-                         x["score"]])
-
-
 def test_second_reference(work):
     """Each window against training and against a second reference built
     from last week's serving rows: both reports equal `driftd check` with
