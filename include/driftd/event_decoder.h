@@ -1,6 +1,7 @@
-// Decodes prediction events (one JSON object each) with simdjson On-Demand
-// and feeds them to the monitor of their model. One parser is reused for
-// every event; nothing is allocated per event on the accepted path.
+// Decodes prediction events (one JSON object each) and feeds them to the
+// monitor of their model: src/daemon/event_scan.h reads the JSON (simdjson
+// On-Demand, one reused parser, into reused arrays), this gives the fields
+// their meaning. Nothing is allocated per event on the accepted path.
 //
 // Event: {"model":"fraud","model_version":"3","id":"req-81",
 //         "ts":"2026-11-22T10:00:00Z" (or epoch ms),
@@ -16,8 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "driftd/daemon_config.h"
 #include "driftd/window.h"
@@ -64,21 +63,30 @@ struct DecodedEvent {
 // "2026-11-22T10:00:00Z", with optional fraction and a Z or +hh:mm offset.
 bool parse_iso8601_ms(std::string_view text, int64_t* ms);
 
+namespace scan {
+class Scanner;
+struct Event;
+struct Field;
+struct Value;
+}  // namespace scan
+
 class EventDecoder {
  public:
   EventDecoder(EventFields fields, const Router& router);
+  ~EventDecoder();
   // `data` must stay readable for `capacity` bytes with capacity >= len +
   // simdjson::SIMDJSON_PADDING (the following lines of a buffer serve).
   DecodedEvent decode(const char* data, size_t len, size_t capacity,
                       const ModelMonitor::OnWindow& on_window);
 
  private:
-  void stage_features(simdjson::ondemand::object features, ModelMonitor& m);
-  void stage_value(simdjson::ondemand::value v, ModelMonitor& m, int column);
+  void stage(const scan::Value& v, ModelMonitor& m, int column);
 
   EventFields fields_;
   const Router& router_;
-  simdjson::ondemand::parser parser_;
+  std::unique_ptr<scan::Scanner> scanner_;
+  std::unique_ptr<scan::Event> event_;
+  std::vector<scan::Field> top_, features_;  // the scanner's output arrays
   std::string detail_;
 };
 

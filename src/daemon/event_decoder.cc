@@ -1,5 +1,12 @@
 #include "driftd/event_decoder.h"
 
+#include <simdjson.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "src/daemon/event_scan.h"
+
 #include <charconv>
 
 #include <cmath>
@@ -123,64 +130,72 @@ bool parse_iso8601_ms(std::string_view s, int64_t* ms) {
   return true;
 }
 
-EventDecoder::EventDecoder(EventFields fields, const Router& router)
-    : fields_(std::move(fields)), router_(router) {}
+namespace {
 
-void EventDecoder::stage_features(simdjson::ondemand::object features, ModelMonitor& m) {
-  size_t position = 0;
-  for (auto field : features) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return;
-    const int col = m.column_at(position++, key);
-    if (col < 0) continue;  // a feature the baseline lacks
-    simdjson::ondemand::value v;
-    if (field.value().get(v)) return;
-    stage_value(v, m, col);
+std::string_view text_of(const scan::Value& v) {
+  return {v.text, v.text_len};
+}
+std::string_view raw_of(const scan::Value& v) {
+  return trim(std::string_view(v.raw, v.raw_len));
+}
+std::string_view key_of(const scan::Field& f) {
+  return {f.key, f.key_len};
+}
+
+// A label: a number, a boolean (true = 1), or a string holding a number.
+bool read_label(const scan::Value& v, double* out) {
+  switch (v.type) {
+    case scan::Type::kNumber:
+      *out = v.number;
+      return v.number_ok && std::isfinite(*out);
+    case scan::Type::kTrue:
+    case scan::Type::kFalse:
+      *out = v.type == scan::Type::kTrue ? 1 : 0;
+      return true;
+    case scan::Type::kString: {
+      const std::string_view text = text_of(v);
+      const auto res = std::from_chars(text.data(), text.data() + text.size(), *out);
+      return res.ec == std::errc() && res.ptr == text.data() + text.size() && std::isfinite(*out);
+    }
+    default:
+      return false;
   }
 }
 
-void EventDecoder::stage_value(simdjson::ondemand::value v, ModelMonitor& m, int col) {
+constexpr uint32_t kInitialTop = 32, kInitialFeatures = 256;
+constexpr uint32_t kMaxTop = 1 << 12, kMaxFeatures = 1 << 16;
+
+}  // namespace
+
+EventDecoder::EventDecoder(EventFields fields, const Router& router)
+    : fields_(std::move(fields)),
+      router_(router),
+      scanner_(std::make_unique<scan::Scanner>()),
+      event_(std::make_unique<scan::Event>()) {
+  top_.resize(kInitialTop);
+  features_.resize(kInitialFeatures);
+}
+
+EventDecoder::~EventDecoder() = default;
+
+void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
   const bool numeric = m.columns()[static_cast<size_t>(col)]->kind == ColumnKind::kNumeric;
-  if (numeric) {
-    // The common case first: a number in a numeric column. Any other type
-    // answers INCORRECT_TYPE without moving on, and is looked at below.
-    double d;
-    const auto err = v.get_double().get(d);
-    if (!err) {
-      m.stage_number(col, d);
-      return;
-    }
-    if (err != simdjson::INCORRECT_TYPE) {
-      m.stage_bad_type(col);  // out of double range, or not a valid number
-      return;
-    }
-  }
-  simdjson::ondemand::json_type type;
-  if (v.type().get(type)) {
-    m.stage_bad_type(col);
-    return;
-  }
-  switch (type) {
-    case simdjson::ondemand::json_type::null:
+  switch (v.type) {
+    case scan::Type::kNull:
       m.stage_null(col);
       return;
-    case simdjson::ondemand::json_type::number:
-      if (numeric) {
-        double d;
-        if (v.get_double().get(d)) {
-          m.stage_bad_type(col);  // out of double range
-        } else {
-          m.stage_number(col, d);
-        }
+    case scan::Type::kNumber:
+      if (!numeric) {
+        m.stage_text(col, raw_of(v));
+      } else if (v.number_ok) {
+        m.stage_number(col, v.number);
       } else {
-        m.stage_text(col, trim(v.raw_json_token()));
+        m.stage_bad_type(col);  // out of double range
       }
       return;
-    case simdjson::ondemand::json_type::string: {
-      std::string_view s;
-      if (v.get_string().get(s)) {
-        m.stage_bad_type(col);
-      } else if (numeric) {
+    case scan::Type::kString: {
+      const std::string_view s = text_of(v);
+      if (numeric) {
         // "NaN" and empty text are missing, as in the batch reader; other
         // text in a numeric column is a type error.
         if (s.empty() || s == "NaN" || s == "nan") {
@@ -195,11 +210,12 @@ void EventDecoder::stage_value(simdjson::ondemand::value v, ModelMonitor& m, int
       }
       return;
     }
-    case simdjson::ondemand::json_type::boolean:
+    case scan::Type::kTrue:
+    case scan::Type::kFalse:
       if (numeric) {
         m.stage_bad_type(col);
       } else {
-        m.stage_text(col, trim(v.raw_json_token()));
+        m.stage_text(col, raw_of(v));
       }
       return;
     default:
@@ -207,34 +223,6 @@ void EventDecoder::stage_value(simdjson::ondemand::value v, ModelMonitor& m, int
       return;
   }
 }
-
-namespace {
-
-// A label: a number, a boolean (true = 1), or a string holding a number.
-bool read_label(simdjson::ondemand::value v, double* out) {
-  simdjson::ondemand::json_type t;
-  if (v.type().get(t)) return false;
-  switch (t) {
-    case simdjson::ondemand::json_type::number:
-      return !v.get_double().get(*out) && std::isfinite(*out);
-    case simdjson::ondemand::json_type::boolean: {
-      bool b = false;
-      if (v.get_bool().get(b)) return false;
-      *out = b ? 1 : 0;
-      return true;
-    }
-    case simdjson::ondemand::json_type::string: {
-      std::string_view text;
-      if (v.get_string().get(text)) return false;
-      const auto res = std::from_chars(text.data(), text.data() + text.size(), *out);
-      return res.ec == std::errc() && res.ptr == text.data() + text.size() && std::isfinite(*out);
-    }
-    default:
-      return false;
-  }
-}
-
-}  // namespace
 
 DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                                   const ModelMonitor::OnWindow& on_window) {
@@ -254,104 +242,95 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   if (!whole.empty() && whole.front() == '{' && whole.back() != '}') {
     return reject(RejectReason::kInvalidJson, "content after the JSON object, or it is cut short");
   }
-  simdjson::ondemand::document doc;
-  if (auto err = parser_.iterate(simdjson::padded_string_view(data, len, capacity)).get(doc)) {
-    return reject(RejectReason::kInvalidJson, simdjson::error_message(err));
+  scan::Event& ev = *event_;
+  for (;;) {
+    ev.top = top_.data();
+    ev.top_capacity = static_cast<uint32_t>(top_.size());
+    ev.features = features_.data();
+    ev.features_capacity = static_cast<uint32_t>(features_.size());
+    scanner_->scan(data, len, capacity, fields_.features, ev);
+    // Room for more fields: grow (rarely, up to a bound) and scan again.
+    if (ev.stop == scan::Stop::kTooManyTop && top_.size() < kMaxTop) {
+      top_.resize(top_.size() * 2);
+    } else if (ev.stop == scan::Stop::kTooManyFeatures && features_.size() < kMaxFeatures) {
+      features_.resize(features_.size() * 2);
+    } else {
+      break;
+    }
   }
-  simdjson::ondemand::object obj;
-  if (auto err = doc.get_object().get(obj)) {
-    return reject(
-        err == simdjson::INCORRECT_TYPE ? RejectReason::kNotAnObject : RejectReason::kInvalidJson,
-        err == simdjson::INCORRECT_TYPE ? "an event must be a JSON object"
-                                        : simdjson::error_message(err));
+  switch (ev.stop) {
+    case scan::Stop::kNone:
+      break;
+    case scan::Stop::kNotObject:
+      return ev.error == simdjson::INCORRECT_TYPE
+                 ? reject(RejectReason::kNotAnObject, "an event must be a JSON object")
+                 : reject(RejectReason::kInvalidJson,
+                          simdjson::error_message(static_cast<simdjson::error_code>(ev.error)));
+    case scan::Stop::kTooManyTop:
+    case scan::Stop::kTooManyFeatures:
+      return reject(RejectReason::kInvalidJson, "more fields than an event may have");
+    default:
+      return reject(RejectReason::kInvalidJson,
+                    simdjson::error_message(static_cast<simdjson::error_code>(ev.error)));
   }
   std::string_view model, version, ts_text;
   char version_buf[32];
-  bool have_ts = false, ts_is_number = false, features_skipped = false, has_label = false;
-  bool has_features = false;
+  bool have_ts = false, ts_is_number = false, has_label = false, has_features = false;
+  bool features_bad = false;
   double ts_number = 0;
-  uint64_t id_key = 0;  // XXH3-64 of the id, hashed at once (string views die on rewind)
+  uint64_t id_key = 0;  // XXH3-64 of the id
   double label = 0;
   bool label_ok = false;
-  int prediction_col = -1;
-  auto resolve = [&]() {
-    if (monitor == nullptr && !model.empty()) monitor = router_.find(model, version);
-  };
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) {
-      return reject(RejectReason::kInvalidJson, simdjson::error_message(err));
-    }
-    simdjson::ondemand::value v;
-    if (auto err = field.value().get(v)) {
-      return reject(RejectReason::kInvalidJson, simdjson::error_message(err));
-    }
+  const scan::Value* prediction = nullptr;
+  for (uint32_t i = 0; i < ev.n_top; ++i) {
+    const std::string_view key = key_of(ev.top[i]);
+    const scan::Value& v = ev.top[i].value;
     if (key == fields_.model) {
-      if (v.get_string().get(model))
+      if (v.type != scan::Type::kString) {
         return reject(RejectReason::kMissingModel, "model is not a string");
+      }
+      model = text_of(v);
     } else if (key == fields_.model_version) {
-      simdjson::ondemand::json_type t;
-      if (!v.type().get(t) && t == simdjson::ondemand::json_type::string) {
-        if (v.get_string().get(version)) return reject(RejectReason::kInvalidJson, "bad version");
+      if (v.type == scan::Type::kString) {
+        version = text_of(v);
       } else {
         // A numeric version ("model_version": 3) matches "3".
-        const std::string_view raw = trim(v.raw_json_token());
+        const std::string_view raw = raw_of(v);
         const size_t n = std::min(raw.size(), sizeof version_buf);
         std::copy_n(raw.data(), n, version_buf);
         version = std::string_view(version_buf, n);
       }
     } else if (key == fields_.timestamp) {
-      simdjson::ondemand::json_type t;
-      if (v.type().get(t)) return reject(RejectReason::kInvalidJson, "bad timestamp value");
-      if (t == simdjson::ondemand::json_type::number) {
-        if (v.get_double().get(ts_number))
-          return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+      if (v.type == scan::Type::kNumber) {
+        if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+        ts_number = v.number;
         ts_is_number = have_ts = true;
-      } else if (t == simdjson::ondemand::json_type::string) {
-        if (v.get_string().get(ts_text)) return reject(RejectReason::kInvalidJson, "bad timestamp");
+      } else if (v.type == scan::Type::kString) {
+        ts_text = text_of(v);
         have_ts = true;
+      } else if (v.type == scan::Type::kBad) {
+        return reject(RejectReason::kInvalidJson, "bad timestamp value");
       } else {
         return reject(RejectReason::kBadTimestamp,
                       "timestamp must be an ISO 8601 string or epoch milliseconds");
       }
     } else if (key == fields_.features) {
       has_features = true;
-      resolve();
-      if (monitor == nullptr) {
-        features_skipped = true;  // the model comes later: read them again below
-        continue;
-      }
-      simdjson::ondemand::object f;
-      if (v.get_object().get(f)) {
-        return reject(RejectReason::kInvalidJson, "features must be an object");
-      }
-      stage_features(f, *monitor);
+      features_bad = v.type != scan::Type::kObject;
     } else if (key == fields_.prediction) {
-      resolve();
-      if (monitor == nullptr) {
-        features_skipped = true;
-        continue;
-      }
-      prediction_col = monitor->prediction_column();
-      if (prediction_col >= 0) stage_value(v, *monitor, prediction_col);
+      prediction = &v;
     } else if (key == fields_.label) {
       has_label = true;
       label_ok = read_label(v, &label);
     } else if (key == fields_.id) {
-      simdjson::ondemand::json_type t;
-      std::string_view id;
-      if (!v.type().get(t) && t == simdjson::ondemand::json_type::string) {
-        if (v.get_string().get(id)) return reject(RejectReason::kInvalidJson, "bad id");
-      } else {
-        id = trim(v.raw_json_token());  // a numeric id: its literal
-      }
-      id_key = ModelMonitor::id_key(id);
+      // A numeric id counts by its literal.
+      id_key = ModelMonitor::id_key(v.type == scan::Type::kString ? text_of(v) : raw_of(v));
     }
   }
   if (model.empty()) {
     return reject(RejectReason::kMissingModel, "no '" + fields_.model + "' field");
   }
-  resolve();
+  monitor = router_.find(model, version);
   if (monitor == nullptr) {
     detail_ = "no monitored model '";
     detail_.append(model);
@@ -399,24 +378,16 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
     return reject(RejectReason::kBadTimestamp,
                   "timestamp is not ISO 8601 with a zone (2026-11-22T10:00:00Z)");
   }
-  if (features_skipped) {
-    // Keys came before the model: one more pass, now that it is known.
-    doc.rewind();
-    if (doc.get_object().get(obj)) return reject(RejectReason::kInvalidJson, "rewind failed");
-    for (auto field : obj) {
-      std::string_view key;
-      simdjson::ondemand::value v;
-      if (field.unescaped_key().get(key) || field.value().get(v)) break;
-      if (key == fields_.features) {
-        simdjson::ondemand::object f;
-        if (v.get_object().get(f)) {
-          return reject(RejectReason::kInvalidJson, "features must be an object");
-        }
-        stage_features(f, *monitor);
-      } else if (key == fields_.prediction && monitor->prediction_column() >= 0) {
-        stage_value(v, *monitor, monitor->prediction_column());
-      }
+  if (features_bad) return reject(RejectReason::kInvalidJson, "features must be an object");
+  if (ev.features_field >= 0) {
+    for (uint32_t i = 0; i < ev.n_features; ++i) {
+      const int col = monitor->column_at(i, key_of(ev.features[i]));
+      if (col >= 0)
+        stage(ev.features[i].value, *monitor, col);  // else: a feature the baseline lacks
     }
+  }
+  if (prediction != nullptr && monitor->prediction_column() >= 0) {
+    stage(*prediction, *monitor, monitor->prediction_column());
   }
   monitor->stage_id_key(id_key);
   out.monitor = monitor;

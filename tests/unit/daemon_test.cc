@@ -7,8 +7,11 @@
 #include <sstream>
 #include <string>
 
+#include <simdjson.h>
+
 #include "driftd/daemon.h"
 #include "driftd/event_decoder.h"
+#include "src/daemon/event_scan.h"
 #include "test_util.h"
 
 namespace driftd {
@@ -267,6 +270,86 @@ TEST_CASE("checkpoint: golden file, truncation, corruption, other versions", "[d
   auto malformed = decode_checkpoint(frame_checkpoint(lying.bytes()), "lying");
   REQUIRE_FALSE(malformed.ok());
   CHECK(malformed.error().message.find("malformed") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace driftd
+
+namespace driftd {
+namespace {
+
+TEST_CASE("the event scanner records fields in order, with types, and grows for wide events",
+          "[daemon][scan]") {
+  scan::Scanner scanner;
+  std::vector<scan::Field> top(2), features(2);
+  scan::Event ev;
+  auto run = [&](const std::string& text) {
+    std::string buf = text;
+    buf.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+    for (;;) {
+      ev.top = top.data();
+      ev.top_capacity = static_cast<uint32_t>(top.size());
+      ev.features = features.data();
+      ev.features_capacity = static_cast<uint32_t>(features.size());
+      scanner.scan(buf.data(), text.size(), buf.size(), "features", ev);
+      if (ev.stop == scan::Stop::kTooManyTop) {
+        top.resize(top.size() * 2);
+      } else if (ev.stop == scan::Stop::kTooManyFeatures) {
+        features.resize(features.size() * 2);
+      } else {
+        return;
+      }
+    }
+  };
+  run(R"({"ts":17,"model":"fr\u0061ud","features":{"a":1.5,"b":"x","c":null,"d":true,"e":[1],"f":1e999},"big":{"nested":[1,2]},"v":false})");
+  REQUIRE(ev.stop == scan::Stop::kNone);
+  REQUIRE(ev.n_top == 5);
+  CHECK(std::string(ev.top[1].key, ev.top[1].key_len) == "model");
+  CHECK(std::string(ev.top[1].value.text, ev.top[1].value.text_len) == "fraud");
+  CHECK(ev.top[0].value.type == scan::Type::kNumber);
+  CHECK(ev.top[0].value.number == 17);
+  CHECK(ev.features_field == 2);
+  CHECK(ev.top[3].value.type == scan::Type::kObject);
+  CHECK(ev.top[4].value.type == scan::Type::kFalse);
+  REQUIRE(ev.n_features == 6);
+  const scan::Type want[] = {scan::Type::kNumber, scan::Type::kString, scan::Type::kNull,
+                             scan::Type::kTrue,   scan::Type::kArray,  scan::Type::kNumber};
+  for (size_t i = 0; i < 6; ++i) CHECK(ev.features[i].value.type == want[i]);
+  CHECK(ev.features[0].value.number_ok);
+  CHECK(ev.features[0].value.number == 1.5);
+  CHECK_FALSE(ev.features[5].value.number_ok);  // 1e999: out of range, flagged
+  CHECK(std::string(ev.features[3].value.raw, 4) == "true");
+
+  std::string wide = R"({"features":{)";
+  for (int i = 0; i < 300; ++i) {
+    if (i > 0) wide += ',';
+    wide += "\"f";
+    wide += std::to_string(i);
+    wide += "\":";
+    wide += std::to_string(i);
+  }
+  wide += '}';
+  for (int i = 0; i < 40; ++i) {
+    wide += ",\"t";
+    wide += std::to_string(i);
+    wide += "\":1";
+  }
+  wide += '}';
+  run(wide);
+  REQUIRE(ev.stop == scan::Stop::kNone);
+  CHECK(ev.n_features == 300);
+  CHECK(ev.n_top == 41);
+  CHECK(ev.features[299].value.number == 299);
+
+  run("[1,2]");
+  CHECK(ev.stop == scan::Stop::kNotObject);
+  CHECK(ev.error == simdjson::INCORRECT_TYPE);
+  run(R"({"a":1,"features":{"x":1,,}})");
+  CHECK(ev.stop == scan::Stop::kMalformed);
+  run(R"({"features":[1,2],"a":1})");
+  CHECK(ev.stop == scan::Stop::kNone);
+  CHECK(ev.features_field == -1);
+  CHECK(ev.top[0].value.type == scan::Type::kArray);  // features that are not an object: refused later
 }
 
 }  // namespace
