@@ -283,8 +283,9 @@ TEST_CASE("the event scanner records fields in order, with types, and grows for 
   scan::Scanner scanner;
   std::vector<scan::Field> top(2), features(2);
   scan::Event ev;
+  std::string buf;  // the views in ev point into it until the next run
   auto run = [&](const std::string& text) {
-    std::string buf = text;
+    buf = text;
     buf.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
     for (;;) {
       ev.top = top.data();
@@ -349,7 +350,8 @@ TEST_CASE("the event scanner records fields in order, with types, and grows for 
   run(R"({"features":[1,2],"a":1})");
   CHECK(ev.stop == scan::Stop::kNone);
   CHECK(ev.features_field == -1);
-  CHECK(ev.top[0].value.type == scan::Type::kArray);  // features that are not an object: refused later
+  CHECK(ev.top[0].value.type ==
+        scan::Type::kArray);  // features that are not an object: refused later
 }
 
 }  // namespace
