@@ -54,6 +54,34 @@ void read_value(od::value v, Value& out) {
   out.type = Type::kBad;
 }
 
+// Takes the next field of an object into `fields` (key and an empty value),
+// its value into `v`. False when the field is malformed or there is no room
+// (out.stop says which).
+template <class ObjectField>
+bool take_field(ObjectField& field, Field* fields, uint32_t& n, uint32_t capacity, Stop full,
+                od::value& v, Event& out) {
+  std::string_view key;
+  if (auto err = field.unescaped_key().get(key)) {
+    out.stop = Stop::kMalformed;
+    out.error = err;
+    return false;
+  }
+  if (auto err = field.value().get(v)) {
+    out.stop = Stop::kMalformed;
+    out.error = err;
+    return false;
+  }
+  if (n == capacity) {
+    out.stop = full;
+    return false;
+  }
+  Field& f = fields[n++];
+  f.key = key.data();
+  f.key_len = static_cast<uint32_t>(key.size());
+  f.value = Value{};
+  return true;
+}
+
 }  // namespace
 
 void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_view features_key,
@@ -76,61 +104,29 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
     return;
   }
   for (auto field : obj) {
-    std::string_view key;
     od::value v;
-    if (auto err = field.unescaped_key().get(key)) {
-      out.stop = Stop::kMalformed;
-      out.error = err;
+    if (!take_field(field, out.top, out.n_top, out.top_capacity, Stop::kTooManyTop, v, out)) {
       return;
     }
-    if (auto err = field.value().get(v)) {
-      out.stop = Stop::kMalformed;
-      out.error = err;
-      return;
-    }
-    if (out.n_top == out.top_capacity) {
-      out.stop = Stop::kTooManyTop;
-      return;
-    }
-    Field& f = out.top[out.n_top++];
-    f.key = key.data();
-    f.key_len = static_cast<uint32_t>(key.size());
-    f.value = Value{};
-    if (key != features_key) {
-      read_value(v, f.value);
-      continue;
-    }
+    Field& f = out.top[out.n_top - 1];
     od::object features;
-    if (v.get_object().get(features)) {
+    if (std::string_view(f.key, f.key_len) != features_key) {
+      read_value(v, f.value);
+    } else if (v.get_object().get(features)) {
       read_value(v, f.value);  // not an object: the decoder refuses it
       if (f.value.type == Type::kObject) f.value.type = Type::kBad;
-      continue;
-    }
-    f.value.type = Type::kObject;
-    out.features_field = static_cast<int32_t>(out.n_top - 1);
-    out.n_features = 0;  // a repeated features field: the last one counts
-    for (auto member : features) {
-      std::string_view name;
-      od::value mv;
-      if (auto err = member.unescaped_key().get(name)) {
-        out.stop = Stop::kMalformed;
-        out.error = err;
-        return;
+    } else {
+      f.value.type = Type::kObject;
+      out.features_field = static_cast<int32_t>(out.n_top - 1);
+      out.n_features = 0;  // a repeated features field: the last one counts
+      for (auto member : features) {
+        od::value mv;
+        if (!take_field(member, out.features, out.n_features, out.features_capacity,
+                        Stop::kTooManyFeatures, mv, out)) {
+          return;
+        }
+        read_value(mv, out.features[out.n_features - 1].value);
       }
-      if (auto err = member.value().get(mv)) {
-        out.stop = Stop::kMalformed;
-        out.error = err;
-        return;
-      }
-      if (out.n_features == out.features_capacity) {
-        out.stop = Stop::kTooManyFeatures;
-        return;
-      }
-      Field& m = out.features[out.n_features++];
-      m.key = name.data();
-      m.key_len = static_cast<uint32_t>(name.size());
-      m.value = Value{};
-      read_value(mv, m.value);
     }
   }
 }
