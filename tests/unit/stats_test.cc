@@ -91,7 +91,11 @@ TEST_CASE("ecdf_distances equals scipy's definitions by brute force, ties includ
   // D = max |cdf_a - cdf_b|; W1 = sum(|cdf_a - cdf_b|[:-1] * diff(sorted all)).
   std::mt19937_64 rng(5);
   for (int trial = 0; trial < 3000; ++trial) {
-    const size_t m = 1 + rng() % 40, n = 1 + rng() % 40;
+    // Every fourth trial: a few values against many, so the walk meets
+    // long runs of one side between two values of the other.
+    const bool lopsided = trial % 4 == 3;
+    const size_t m = lopsided ? 1 + rng() % 4 : 1 + rng() % 40;
+    const size_t n = lopsided ? 1 + rng() % 400 : 1 + rng() % 40;
     const int levels = 1 + static_cast<int>(rng() % 12);  // few levels: many ties
     std::vector<double> a(m), b(n);
     for (auto& x : a) x = static_cast<double>(rng() % levels) * 0.5;
