@@ -54,27 +54,15 @@ EcdfDistances ecdf_distances(std::span<const double> a, std::span<const double> 
     const double x = outer[k];
     size_t k_end = k + 1;
     while (k_end < m && outer[k_end] == x) ++k_end;
-    // The run of inner values strictly below x, [j, e): i = k outer values
-    // so far. Between two of them the gap is |k n - (t+1) m|, linear in t
-    // on either side of its zero, so its largest value over the run's
-    // candidate points (where the value changes) is at the first or the
-    // last of them: only those two are considered. The area terms go to
-    // the same partial sums in the same order as one step at a time would.
+    // Inner values strictly below x: i = k outer values so far.
     const double ci = static_cast<double>(k) * dn;
-    size_t e = j;
-    while (e < n && inner[e] < x) ++e;
-    if (e > j) {
-      for (size_t t = j; t + 1 < e; ++t) {
-        area_part[t & 3] +=
-            std::fabs(ci - static_cast<double>(t + 1) * dm) * (inner[t + 1] - inner[t]);
-      }
-      const double g_last = std::fabs(ci - static_cast<double>(e) * dm);
-      area_part[(e - 1) & 3] += g_last * (x - inner[e - 1]);
-      size_t first = j;  // the first point where the value changes (ties skipped)
-      while (first + 1 < e && inner[first + 1] == inner[first]) ++first;
-      consider(std::fabs(ci - static_cast<double>(first + 1) * dm), k, first + 1);
-      if (first + 1 != e) consider(g_last, k, e);
-      j = e;
+    while (j < n && inner[j] < x) {
+      const double v = inner[j];
+      const double next = j + 1 < n ? std::min(inner[j + 1], x) : x;
+      const double g = std::fabs(ci - static_cast<double>(j + 1) * dm);
+      area_part[j & 3] += g * (next - v);
+      if (next != v) consider(g, k, j + 1);
+      ++j;
     }
     while (j < n && inner[j] == x) ++j;
     // The point x closes the run of x on both sides.
