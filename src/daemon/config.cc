@@ -225,6 +225,7 @@ Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefi
     if (s.max_body_bytes < 1024 || s.max_body_bytes > (1ull << 30)) {
       return Error{at("max_body_bytes") + ": must be in [1KiB, 1GiB]"};
     }
+    if (s.queue_bytes > (2ull << 30)) return Error{at("queue_bytes") + ": must be at most 2GiB"};
     if (s.queue_bytes < s.max_body_bytes) {
       return Error{at("queue_bytes") + ": must be at least max_body_bytes (" +
                    std::to_string(s.max_body_bytes) + ")"};

@@ -364,6 +364,7 @@ std::unique_ptr<Source> make_http_source(const SourceConfig& config,
 namespace {
 
 constexpr size_t kMaxListedErrors = 100;
+constexpr size_t kKeepParserBytes = 1 << 20;
 
 bool blank(std::string_view s) {
   for (char c : s) {
@@ -528,6 +529,11 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
     }
   }
   const uint64_t accepted = batch_.accepted;
+  if (body.size() > kKeepParserBytes) {
+    // A whole large body was parsed at once (an array): give the parser's
+    // buffers back, so idle connections do not each hold a body's worth.
+    parser_ = simdjson::dom::parser();
+  }
   std::string why;
   switch (queue_.submit(batch_, &why)) {
     case IngestQueue::Submitted::kAccepted:

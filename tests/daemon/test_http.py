@@ -100,6 +100,7 @@ def test_config(work):
          "sources[0].queue_bytes: must be at least max_body_bytes"),
         ('path = "x"', "sources[0].path: unknown key"),
         ('segment_bytes = 1000', "sources[0].segment_bytes: must be at least 1MiB"),
+        ('queue_bytes = "3GiB"', "sources[0].queue_bytes: must be at most 2GiB"),
     ]
     for extra, needle in cases:
         path = os.path.join(work, "bad.toml")
