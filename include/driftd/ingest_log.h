@@ -88,6 +88,10 @@ class IngestLog {
   // Deletes the segments whose records are all below `seq`; the active
   // segment is rolled first when all of it is.
   Status release_before(uint64_t seq);
+  // Continues numbering at `seq` when the log is behind it (its files were
+  // lost or cleared while the checkpoint, which had applied up to `seq`,
+  // stayed): new records never take numbers the checkpoint counts as done.
+  Status continue_at(uint64_t seq);
   uint64_t bytes_on_disk() const { return bytes_on_disk_; }
   size_t segments() const { return segments_.size(); }
   // Damaged records found at open (skipped, logged).

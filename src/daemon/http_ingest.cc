@@ -288,6 +288,18 @@ class HttpSource final : public Source {
     if (!log) return Error{"source " + config_.name + ": " + log.error().message};
     // With no checkpoint everything on disk is new to this state.
     const uint64_t start = from.value_or((*log)->first_seq());
+    if (start > (*log)->next_seq()) {
+      // The checkpoint applied records this log no longer holds (its files
+      // were removed): number new records after them, or a replay after
+      // the next crash would skip them.
+      jlog(spdlog::level::warn,
+           "source {}: the ingest log ends at record {} but the checkpoint resumes at {}: "
+           "numbering continues from there",
+           config_.name, (*log)->next_seq(), start);
+      if (auto st = (*log)->continue_at(start); !st) {
+        return Error{"source " + config_.name + ": " + st.error().message};
+      }
+    }
     if (start < (*log)->first_seq()) {
       jlog(spdlog::level::err,
            "source {}: the checkpoint resumes at record {} but the ingest log starts at {}: "

@@ -317,6 +317,13 @@ Status IngestLog::release_before(uint64_t seq) {
   return {};
 }
 
+Status IngestLog::continue_at(uint64_t seq) {
+  if (seq <= next_seq_) return {};
+  next_seq_ = seq;
+  if (auto st = roll(); !st) return st;  // a segment whose first number is seq
+  return release_before(seq);
+}
+
 Status IngestLog::replay(uint64_t from,
                          const std::function<void(const IngestRecord&)>& on_record) const {
   for (size_t i = 0; i < segments_.size(); ++i) {

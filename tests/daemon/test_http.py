@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -322,6 +323,41 @@ def test_kill9_durable(work):
     check("replaying" in log, "restarts replay the ingest log")
 
 
+def test_lost_log_keeps_numbering(work):
+    """The ingest log's files are removed between runs while the checkpoint
+    stays: events accepted afterwards still survive a kill (numbering
+    continues after the checkpoint's position)."""
+    make_baseline(work)
+    events = os.path.join(work, "events.jsonl")
+    make_events(events, 2000, seed=35, step_ms=20)
+    lines = lines_of(events)
+    port = free_port()
+    cfg = write_http_config(work, port, 'type = "count"\nsize = 500', interval="1h")
+
+    def post_range(a, b):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        ok = all(post(conn, "/v1/predictions", "\n".join(lines[i:i + 100]))[0] == 202
+                 for i in range(a, b, 100))
+        conn.close()
+        return ok
+
+    proc = start(work, cfg)
+    check(wait_ready(port, proc) and post_range(0, 1000), "the first 1000 events are accepted")
+    check(stop(proc) == 0, "SIGTERM checkpoints them")
+    shutil.rmtree(os.path.join(work, "state", "ingest"))
+    proc = start(work, cfg)
+    check(wait_ready(port, proc) and post_range(1000, 2000),
+          "after the log is removed, 1000 more are accepted")
+    proc.send_signal(signal.SIGKILL)  # before any checkpoint covers them
+    proc.wait()
+    proc = start(work, cfg)
+    check(wait_for(lambda: len(read_windows(work)) >= 4, timeout=60),
+          f"the restart replays them: 4 windows of 500 ({len(read_windows(work))})")
+    check(stop(proc) == 0, "SIGTERM: exit 0")
+    check("numbering continues" in open(os.path.join(work, "err.log")).read(),
+          "the lost log is logged")
+
+
 def test_sigterm_applies_accepted(work):
     make_baseline(work)
     events = os.path.join(work, "events.jsonl")
@@ -346,5 +382,6 @@ def test_sigterm_applies_accepted(work):
 
 
 if __name__ == "__main__":
-    daemon_common.run_tests([test_config, test_ingest_equals_file, test_bad_requests, test_kill9_durable,
+    daemon_common.run_tests([test_config, test_ingest_equals_file, test_bad_requests,
+                             test_kill9_durable, test_lost_log_keeps_numbering,
                              test_sigterm_applies_accepted])

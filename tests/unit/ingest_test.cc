@@ -202,6 +202,33 @@ TEST_CASE("ingest log on disk: reopen continues, a torn tail is cut, release del
   REQUIRE(reopened.ok());
   CHECK((*reopened)->next_seq() == 302);
   std::filesystem::remove_all(dir);
+
+  // A log whose files were lost while the checkpoint (at 1000) stayed:
+  // numbering continues after what the checkpoint applied.
+  auto fresh = IngestLog::open(dir, 1 << 20);
+  REQUIRE(fresh.ok());
+  REQUIRE((*fresh)->continue_at(1000).ok());
+  REQUIRE((*fresh)->continue_at(5).ok());  // behind: nothing changes
+  CHECK((*fresh)->next_seq() == 1000);
+  CHECK((*fresh)->first_seq() == 1000);
+  CHECK((*fresh)->segments() == 1);
+  std::string rec;
+  append_ingest_record(rec, 1000, IngestKind::kPrediction, R"({"model":"m"})");
+  REQUIRE((*fresh)->append(rec, 1).ok());
+  fresh->reset();
+  auto again = IngestLog::open(dir, 1 << 20);
+  REQUIRE(again.ok());
+  CHECK((*again)->next_seq() == 1001);
+  size_t seen = 0;
+  REQUIRE((*again)
+              ->replay(1000,
+                       [&](const IngestRecord& r) {
+                         CHECK(r.seq == 1000);
+                         ++seen;
+                       })
+              .ok());
+  CHECK(seen == 1);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("sizes in the configuration", "[ingest]") {
