@@ -34,22 +34,12 @@ class FileSource final : public Source {
   bool at_end() const override { return at_end_; }
   bool connected() const override { return fd_ >= 0; }
 
-  std::string save_position() const override {
-    ByteWriter w;
-    w.u64(offset_);
-    return std::move(w.bytes());
-  }
+  std::string save_position() const override { return encode_number_position(offset_); }
 
   Status open(const std::string* saved_position) override {
-    std::optional<uint64_t> offset;
-    if (saved_position != nullptr) {
-      ByteReader r(*saved_position);
-      const uint64_t v = r.u64();
-      if (!r.ok() || !r.at_end()) {
-        return Error{"source " + config_.name + ": the checkpoint's file position is malformed"};
-      }
-      offset = v;
-    }
+    auto saved = decode_number_position(saved_position, config_.name, "file position");
+    if (!saved) return saved.error();
+    const std::optional<uint64_t> offset = *saved;
     if (config_.path == "-") {
       fd_ = 0;
       offset_ = 0;
@@ -183,6 +173,24 @@ class FileSource final : public Source {
 };
 
 }  // namespace
+
+std::string encode_number_position(uint64_t value) {
+  ByteWriter w;
+  w.u64(value);
+  return std::move(w.bytes());
+}
+
+Result<std::optional<uint64_t>> decode_number_position(const std::string* saved,
+                                                       const std::string& source,
+                                                       const char* what) {
+  if (saved == nullptr) return std::optional<uint64_t>();
+  ByteReader r(*saved);
+  const uint64_t v = r.u64();
+  if (!r.ok() || !r.at_end()) {
+    return Error{"source " + source + ": the checkpoint's " + what + " is malformed"};
+  }
+  return std::optional<uint64_t>(v);
+}
 
 std::unique_ptr<Source> make_file_source(const SourceConfig& config) {
   return std::make_unique<FileSource>(config);

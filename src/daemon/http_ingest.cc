@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-#include "driftd/binary_io.h"
 #include "driftd/json_writer.h"
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"
@@ -263,22 +262,12 @@ class HttpSource final : public Source {
   bool at_end() const override { return false; }  // requests never end
   uint64_t offset() const override { return next_seq_; }
 
-  std::string save_position() const override {
-    ByteWriter w;
-    w.u64(next_seq_);
-    return std::move(w.bytes());
-  }
+  std::string save_position() const override { return encode_number_position(next_seq_); }
 
   Status open(const std::string* saved_position) override {
-    std::optional<uint64_t> from;
-    if (saved_position != nullptr) {
-      ByteReader r(*saved_position);
-      const uint64_t v = r.u64();
-      if (!r.ok() || !r.at_end()) {
-        return Error{"source " + config_.name + ": the checkpoint's ingest position is malformed"};
-      }
-      from = v;
-    }
+    auto saved = decode_number_position(saved_position, config_.name, "ingest position");
+    if (!saved) return saved.error();
+    const std::optional<uint64_t> from = *saved;
     if (!config_.durable) {
       queue_->start(nullptr);
       opened_ = true;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,14 @@ class Source {
   // state covering them is checkpointed first.
   std::function<void()> before_revoke;
 };
+
+// A position that is one number (a file's byte offset, the HTTP source's
+// next log sequence number), as the checkpoint stores it.
+std::string encode_number_position(uint64_t value);
+// The number of a saved position (nullopt when there is none), or an error
+// naming the source and what the number is.
+Result<std::optional<uint64_t>> decode_number_position(const std::string* saved,
+                                                       const std::string& source, const char* what);
 
 std::unique_ptr<Source> make_file_source(const SourceConfig& config);
 std::unique_ptr<Source> make_kafka_source(const SourceConfig& config);

@@ -68,6 +68,19 @@ def lines_of(path):
         return [l.rstrip("\n") for l in f if l.strip()]
 
 
+def post_lines(port, lines, per_request):
+    """Posts lines in NDJSON bodies of per_request on one connection; returns
+    (events acknowledged with 202, statuses)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    acked, statuses = 0, []
+    for i in range(0, len(lines), per_request):
+        status, reply, _ = post(conn, "/v1/predictions", "\n".join(lines[i:i + per_request]))
+        statuses.append(status)
+        acked += reply.get("accepted", 0) if status == 202 else 0
+    conn.close()
+    return acked, statuses
+
+
 def metric(port, name):
     _, text = http_get(port, "/metrics")
     total = 0.0
@@ -335,11 +348,7 @@ def test_lost_log_keeps_numbering(work):
     cfg = write_http_config(work, port, 'type = "count"\nsize = 500', interval="1h")
 
     def post_range(a, b):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        ok = all(post(conn, "/v1/predictions", "\n".join(lines[i:i + 100]))[0] == 202
-                 for i in range(a, b, 100))
-        conn.close()
-        return ok
+        return set(post_lines(port, lines[a:b], 100)[1]) == {202}
 
     proc = start(work, cfg)
     check(wait_ready(port, proc) and post_range(0, 1000), "the first 1000 events are accepted")
@@ -367,12 +376,7 @@ def test_sigterm_applies_accepted(work):
     cfg = write_http_config(work, port, 'type = "count"\nsize = 1000', extra="durable = false")
     proc = start(work, cfg)
     check(wait_ready(port, proc), "ready (durable = false)")
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    acked = 0
-    for i in range(0, len(lines), 1000):
-        status, reply, _ = post(conn, "/v1/predictions", "\n".join(lines[i:i + 1000]))
-        acked += reply.get("accepted", 0) if status == 202 else 0
-    conn.close()
+    acked, _ = post_lines(port, lines, 1000)
     check(stop(proc) == 0, "SIGTERM right after the last 2xx: exit 0")
     rows = sum(w["rows"] for w in read_windows(work))
     check(acked == 8000 and rows == 8000,
