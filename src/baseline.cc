@@ -76,11 +76,11 @@ uint64_t name_hash(const std::string& s) {
 // `scratch`: the column's own array when the table was given away (the
 // values are compacted and sorted in place and end up as the sample), else
 // null and the values are copied.
-NumericProfile profile_numeric(const Column& col, std::vector<double>* scratch,
+NumericProfile profile_numeric(const Column& col, NumberVector* scratch,
                                const BaselineSettings& st) {
   NumericProfile p;
-  std::vector<double> copied;
-  std::vector<double>& values = finite_working_values(col, scratch, copied);
+  NumberVector copied;
+  NumberVector& values = finite_working_values(col, scratch, copied);
   p.moments = compute_moments(values);
   if (values.empty()) return p;
   if (values.size() > st.sample_cap) {

@@ -106,10 +106,10 @@ void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_
 
 namespace {
 
-void compare_numeric(const ColumnProfile& base, const Column& col, std::vector<double>* scratch,
+void compare_numeric(const ColumnProfile& base, const Column& col, NumberVector* scratch,
                      FeatureResult& r) {
-  std::vector<double> copied;
-  std::vector<double>& values = finite_working_values(col, scratch, copied);
+  NumberVector copied;
+  NumberVector& values = finite_working_values(col, scratch, copied);
   const Moments moments = compute_moments(values);
   kernels::sort(values.data(), values.size());
   const auto& cuts = base.numeric.cut_points;
@@ -214,7 +214,7 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
       r = start_feature(base, options.rules, table.rows, col->missing, col->type_errors,
                         col->infinite);
       if (base.kind == ColumnKind::kNumeric) {
-        std::vector<double>* scratch = nullptr;
+        NumberVector* scratch = nullptr;
         if (consumable != nullptr) {
           scratch = &consumable->columns[static_cast<size_t>(col - table.columns.data())].numbers;
         }

@@ -38,8 +38,8 @@ Moments compute_moments(std::span<const double> values) {
   return m;
 }
 
-std::vector<double> finite_values(const Column& column) {
-  std::vector<double> out;
+NumberVector finite_values(const Column& column) {
+  NumberVector out;
   out.reserve(column.numbers.size() - column.missing - column.type_errors - column.infinite);
   for (const double v : column.numbers) {
     if (std::isfinite(v)) out.push_back(v);
@@ -47,8 +47,8 @@ std::vector<double> finite_values(const Column& column) {
   return out;
 }
 
-std::vector<double>& finite_working_values(const Column& column, std::vector<double>* scratch,
-                                           std::vector<double>& copy) {
+NumberVector& finite_working_values(const Column& column, NumberVector* scratch,
+                                    NumberVector& copy) {
   if (scratch == nullptr) {
     copy = finite_values(column);
     return copy;

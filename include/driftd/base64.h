@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "driftd/number_vector.h"
+
 namespace driftd {
 
 void base64_append(std::string& out, std::span<const unsigned char> bytes);
@@ -18,6 +20,6 @@ std::optional<std::vector<unsigned char>> base64_decode(std::string_view text);
 
 // Doubles as little-endian IEEE 754 bytes, base64-encoded.
 std::string doubles_to_base64(std::span<const double> values);
-std::optional<std::vector<double>> doubles_from_base64(std::string_view text);
+std::optional<NumberVector> doubles_from_base64(std::string_view text);
 
 }  // namespace driftd

@@ -36,7 +36,7 @@ struct NumericProfile {
   Moments moments;                   // over present, finite values
   std::vector<double> cut_points;    // quantiles at k/B, duplicates removed
   std::vector<uint64_t> bin_counts;  // cut_points.size() + 1
-  std::vector<double> sample;        // sorted; every value, or a reservoir
+  NumberVector sample;               // sorted; every value, or a reservoir
   bool sample_is_complete = true;    // false: a seeded reservoir of sample_cap values
 };
 

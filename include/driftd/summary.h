@@ -24,13 +24,13 @@ struct Moments {
 Moments compute_moments(std::span<const double> values);
 
 // The finite values of a numeric column, in row order.
-std::vector<double> finite_values(const Column& column);
+NumberVector finite_values(const Column& column);
 
 // The finite values of a numeric column as a working array: compacted in
 // place in `scratch` (the column's own array, when the caller may reuse it),
 // else copied into `copy`. Returns whichever holds them.
-std::vector<double>& finite_working_values(const Column& column, std::vector<double>* scratch,
-                                           std::vector<double>& copy);
+NumberVector& finite_working_values(const Column& column, NumberVector* scratch,
+                                    NumberVector& copy);
 
 // Bin counts on cut points (size cuts.size() + 1).
 std::vector<uint64_t> bin_counts(std::span<const double> values, std::span<const double> cuts);

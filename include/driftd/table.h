@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "driftd/number_vector.h"
+
 namespace driftd {
 
 enum class ColumnKind : uint8_t { kNumeric, kCategorical };
@@ -38,7 +40,7 @@ struct Column {
   ColumnKind kind = ColumnKind::kNumeric;
   bool present_in_input = true;  // false: the schema has it, the input never did
 
-  std::vector<double> numbers;          // kNumeric: one per row
+  NumberVector numbers;                 // kNumeric: one per row
   std::vector<uint32_t> codes;          // kCategorical: one per row
   std::vector<std::string> dictionary;  // kCategorical: code -> category text
   StringIndex dictionary_index;         // category text -> code

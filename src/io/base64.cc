@@ -122,10 +122,10 @@ std::string doubles_to_base64(std::span<const double> values) {
   return out;
 }
 
-std::optional<std::vector<double>> doubles_from_base64(std::string_view text) {
+std::optional<NumberVector> doubles_from_base64(std::string_view text) {
   const auto size = decoded_size(text);
   if (!size || *size % 8 != 0) return std::nullopt;
-  std::vector<double> out(*size / 8);
+  NumberVector out(*size / 8);  // left uninitialised: decoded over
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
   if (!decode_into(text, bytes)) return std::nullopt;
   if constexpr (std::endian::native != std::endian::little) {

@@ -7,6 +7,7 @@
 // Files without any quote character are split at newlines and read by
 // several threads; a quoted field may hold a newline, so files with quotes
 // are read by one thread.
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -276,32 +277,53 @@ const char* parse_number_prefix(const char* p, double* out) {
   return p;
 }
 
-enum class Cell : uint8_t { kNumber, kText };
+// Lines in text[begin, end), a last one without its newline included: an
+// upper bound on the rows a range of an unquoted file holds.
+size_t count_lines(const char* text, size_t begin, size_t end) {
+  const char* p = text + begin;
+  const char* const stop = text + end;
+  size_t lines = 0;
+  while (p < stop) {
+    const void* nl = std::memchr(p, '\n', static_cast<size_t>(stop - p));
+    if (nl == nullptr) return lines + 1;
+    ++lines;
+    p = static_cast<const char*>(nl) + 1;
+  }
+  return lines;
+}
 
 // Reads one range of an unquoted file into `out`, a block at a time. For
 // each block a SIMD pass indexes every ',' and '\n' first (the CSV analogue
 // of simdjson's stage 1), so every field's bounds are known before any is
 // parsed and the fields of a row parse independently of each other. Numeric
 // fields go through parse_number_prefix, which must end exactly at the
-// field's end; anything else is a text cell. A line's cells are staged and
-// appended to the columns only when its field count is right.
+// field's end, and straight to their row in the table's arrays: `slot[s]` is
+// this range's first row in numeric schema column s (the arrays were sized
+// by counting lines, and a range has at most one row per line). A line that
+// turns out malformed leaves its numbers in the slot the next line
+// overwrites. Other cells are staged and applied when the line's field count
+// is right; categorical codes go to the chunk's own columns.
 void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_schema,
                    const std::vector<ColumnSpec>& schema, const std::vector<bool>& found,
-                   bool report, const ReadOptions& opts, ChunkResult& out) {
+                   const std::vector<double*>& slot, bool report, const ReadOptions& opts,
+                   ChunkResult& out) {
   const size_t n = to_schema.size();
   const char* const base = file.data();
-  // Per input field, the array its parsed numbers go to (null: not numeric).
-  std::vector<std::vector<double>*> dest(n, nullptr);
+  // Per input field, the rows its parsed numbers go to (null: not numeric).
+  std::vector<double*> dest(n, nullptr);
   for (size_t i = 0; i < n; ++i) {
-    if (to_schema[i] >= 0 && schema[to_schema[i]].kind == ColumnKind::kNumeric) {
-      dest[i] = &out.columns[static_cast<size_t>(to_schema[i])].numbers;
-    }
+    if (to_schema[i] >= 0) dest[i] = slot[static_cast<size_t>(to_schema[i])];
   }
-  std::vector<Cell> kind(n);
-  std::vector<double> number(n);
-  std::vector<std::string_view> text(n);
-  // Appends the staged line to the columns, or counts it as malformed.
-  // Returns false when the read should stop (too many malformed rows).
+  // The current line's cells that are not plain numbers: input field, text.
+  std::vector<std::pair<size_t, std::string_view>> texts;
+  texts.reserve(n);
+  // Schema columns the input lacks: missing in every row.
+  std::vector<size_t> absent;
+  for (size_t s = 0; s < schema.size(); ++s) {
+    if (!found[s]) absent.push_back(s);
+  }
+  // Applies the current line, or counts it as malformed. Returns false when
+  // the read should stop (too many malformed rows).
   auto commit = [&](size_t line_start, size_t fields) {
     if (fields != n) {
       io_detail::note_error(out, line_start,
@@ -309,17 +331,22 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
                                 std::to_string(fields));
       return out.error_count <= opts.max_errors;
     }
-    ++out.rows;
-    for (size_t i = 0; i < n; ++i) {
-      if (to_schema[i] < 0) continue;
-      if (kind[i] == Cell::kNumber) {
-        dest[i]->push_back(number[i]);
+    const uint64_t row = out.rows++;
+    for (const auto& [field, cell] : texts) {
+      Column& c = out.columns[static_cast<size_t>(to_schema[field])];
+      if (dest[field] != nullptr) {
+        dest[field][row] = io_detail::numeric_cell_value(c, cell);
       } else {
-        io_detail::append_text(out.columns[to_schema[i]], text[i]);
+        io_detail::append_text(c, cell);
       }
     }
-    for (size_t s = 0; s < schema.size(); ++s) {
-      if (!found[s]) io_detail::append_missing(out.columns[s]);
+    for (const size_t s : absent) {
+      if (slot[s] != nullptr) {
+        slot[s][row] = std::nan("");
+        ++out.columns[s].missing;
+      } else {
+        io_detail::append_missing(out.columns[s]);
+      }
     }
     return true;
   };
@@ -367,21 +394,19 @@ void read_unquoted(const FileBuffer& file, Range r, const std::vector<int>& to_s
       size_t field = 0;
       size_t start = row_start;
       size_t end;
+      texts.clear();
       while (true) {
         end = index[j++];
         const bool last = is_newline(end);
-        if (field < n) {
+        if (field < n && to_schema[field] >= 0) {
           size_t field_end = end;
           if (last && field_end > start && block[field_end - 1] == '\r') --field_end;
           double v = 0;
-          const char* after =
-              dest[field] != nullptr ? parse_number_prefix(block + start, &v) : nullptr;
-          if (after == block + field_end) {
-            kind[field] = Cell::kNumber;
-            number[field] = v;
+          double* const rows = dest[field];
+          if (rows != nullptr && parse_number_prefix(block + start, &v) == block + field_end) {
+            rows[out.rows] = v;
           } else {
-            kind[field] = Cell::kText;
-            text[field] = std::string_view(block + start, field_end - start);
+            texts.emplace_back(field, std::string_view(block + start, field_end - start));
           }
         }
         ++field;
@@ -494,19 +519,42 @@ Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpe
     if (to_schema[i] < 0) table.extra_columns.push_back(header->names[i]);
   }
   const Plan p = plan(file, header->body_start, opts);
+  // Unquoted files: each numeric column is one array for the whole file,
+  // sized by the line count, and each range writes its rows into it (no
+  // per-range arrays to concatenate afterwards). Range k starts at row
+  // first_row[k]; blank and malformed lines leave gaps closed at the end.
+  const size_t ranges = p.ranges.size();
+  std::vector<size_t> first_row(ranges + 1, 0);
+  std::vector<NumberVector> direct(schema.size());
+  if (!p.has_quotes) {
+    parallel_for(
+        ranges,
+        [&](size_t k) {
+          first_row[k + 1] = count_lines(file.data(), p.ranges[k].begin, p.ranges[k].end);
+        },
+        opts.threads);
+    for (size_t k = 0; k < ranges; ++k) first_row[k + 1] += first_row[k];
+    for (size_t s = 0; s < schema.size(); ++s) {
+      if (schema[s].kind == ColumnKind::kNumeric) direct[s].resize(first_row[ranges]);
+    }
+  }
   auto chunks = io_detail::run_chunks(p.ranges, opts, [&](size_t k, Range r, ChunkResult& out) {
     out.columns = io_detail::make_columns(schema);
     // Reserve from a guess of the row count to avoid regrowth.
     const size_t guess = (r.end - r.begin) / std::max<size_t>(1, 6 * n) + 16;
     for (auto& c : out.columns) {
-      if (c.kind == ColumnKind::kNumeric) {
-        c.numbers.reserve(guess);
-      } else {
+      if (c.kind == ColumnKind::kCategorical) {
         c.codes.reserve(guess);
+      } else if (p.has_quotes) {
+        c.numbers.reserve(guess);
       }
     }
     if (!p.has_quotes) {
-      read_unquoted(file, r, to_schema, schema, found, k == 0, opts, out);
+      std::vector<double*> slot(schema.size(), nullptr);
+      for (size_t s = 0; s < schema.size(); ++s) {
+        if (!direct[s].empty()) slot[s] = direct[s].data() + first_row[k];
+      }
+      read_unquoted(file, r, to_schema, schema, found, slot, k == 0, opts, out);
       return;
     }
     scan(file, r, n, opts.max_errors, k == 0, opts, out,
@@ -519,7 +567,36 @@ Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpe
            }
          });
   });
+  if (!p.has_quotes) {
+    // Close the gaps blank and malformed lines left, moving each range's
+    // rows down to follow the previous range's.
+    bool gaps = false;
+    for (size_t k = 0; k < ranges; ++k)
+      gaps = gaps || chunks[k].rows != first_row[k + 1] - first_row[k];
+    uint64_t rows = 0;
+    for (const auto& c : chunks) rows += c.rows;
+    parallel_for(schema.size(), [&](size_t s) {
+      NumberVector& values = direct[s];
+      if (values.empty()) return;
+      if (gaps) {
+        size_t at = 0;
+        for (size_t k = 0; k < ranges; ++k) {
+          std::memmove(values.data() + at, values.data() + first_row[k],
+                       chunks[k].rows * sizeof(double));
+          at += chunks[k].rows;
+        }
+      }
+      values.resize(rows);
+    });
+  }
   io_detail::merge_chunks(chunks);
+  if (!p.has_quotes) {
+    for (size_t s = 0; s < schema.size(); ++s) {
+      if (schema[s].kind == ColumnKind::kNumeric) {
+        chunks[0].columns[s].numbers = std::move(direct[s]);
+      }
+    }
+  }
   if (auto st = io_detail::finish_errors(file, chunks[0], opts.max_errors, table); !st) {
     return st.error();
   }

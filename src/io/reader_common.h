@@ -84,25 +84,30 @@ inline std::vector<Column> make_columns(const std::vector<ColumnSpec>& schema) {
   return cols;
 }
 
+// The value a text cell gives a numeric column: the number, or NaN with the
+// cell counted as missing, infinite or a type error.
+inline double numeric_cell_value(Column& c, std::string_view cell) {
+  double v = 0;
+  switch (parse_number(cell, &v)) {
+    case NumberParse::kFinite:
+      return v;
+    case NumberParse::kMissing:
+      ++c.missing;
+      break;
+    case NumberParse::kInfinite:
+      ++c.infinite;
+      break;
+    case NumberParse::kNotANumber:
+      ++c.type_errors;
+      break;
+  }
+  return std::nan("");
+}
+
 // Appends one text cell to a column.
 inline void append_text(Column& c, std::string_view cell) {
   if (c.kind == ColumnKind::kNumeric) {
-    double v = 0;
-    switch (parse_number(cell, &v)) {
-      case NumberParse::kFinite:
-        c.numbers.push_back(v);
-        return;
-      case NumberParse::kMissing:
-        ++c.missing;
-        break;
-      case NumberParse::kInfinite:
-        ++c.infinite;
-        break;
-      case NumberParse::kNotANumber:
-        ++c.type_errors;
-        break;
-    }
-    c.numbers.push_back(std::nan(""));
+    c.numbers.push_back(numeric_cell_value(c, cell));
   } else {
     if (is_missing_text(cell)) {
       ++c.missing;
@@ -143,11 +148,11 @@ inline void merge_chunks(std::vector<ChunkResult>& chunks) {
     size_t total = 0;
     for (const auto& c : chunks) total += c.columns[i].numbers.size() + c.columns[i].codes.size();
     if (dst.kind == ColumnKind::kNumeric) {
-      std::vector<double> all;
+      NumberVector all;
       all.reserve(total);
       for (auto& c : chunks) {
         all.insert(all.end(), c.columns[i].numbers.begin(), c.columns[i].numbers.end());
-        std::vector<double>().swap(c.columns[i].numbers);  // release early
+        NumberVector().swap(c.columns[i].numbers);  // release early
       }
       dst.numbers = std::move(all);
     } else {

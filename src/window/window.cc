@@ -26,7 +26,7 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
   const NumericProfile& np = base.numeric;
-  const std::vector<double>& s = np.sample;
+  const NumberVector& s = np.sample;
   const size_t m = s.size();
   sample_size_ = m;
   if (np.moments.count > 0) {

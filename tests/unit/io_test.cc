@@ -101,7 +101,7 @@ TEST_CASE("CSV: --max-errors skips and counts malformed rows, keeps the good one
   REQUIRE(t->skipped_examples.size() == 2);
   CHECK(t->skipped_examples[0].line == 3);
   CHECK(t->skipped_examples[1].line == 5);
-  CHECK(t->find("a")->numbers == std::vector<double>{1, 4, 9});
+  CHECK(t->find("a")->numbers == NumberVector{1, 4, 9});
   CHECK(error_of("a,b\n1,2\n3\n4,5\n6,7,8\n", "f.csv", 1).find("2 malformed rows in all") !=
         std::string::npos);
 }
@@ -146,7 +146,7 @@ TEST_CASE("JSON lines: a broken line is an error with its line, or skipped under
   REQUIRE(t.ok());
   CHECK(t->rows == 2);
   CHECK(t->skipped_rows == 3);
-  CHECK(t->find("a")->numbers == std::vector<double>{1, 4});
+  CHECK(t->find("a")->numbers == NumberVector{1, 4});
 }
 
 TEST_CASE("files: missing, empty, directory", "[io]") {
@@ -261,15 +261,22 @@ TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", 
       }
     }
     rows += (rng() % 10 == 0) ? "\r\n" : "\n";
+    if (rng() % 50 == 0) rows += (rng() % 2 == 0) ? "\n" : "\r\n";  // blank lines
   }
-  const std::vector<ColumnSpec> schema{
-      {"a", ColumnKind::kNumeric}, {"b", ColumnKind::kNumeric}, {"c", ColumnKind::kCategorical}};
+  // "z" and "w": columns the files lack, missing in every row.
+  const std::vector<ColumnSpec> schema{{"a", ColumnKind::kNumeric},
+                                       {"b", ColumnKind::kNumeric},
+                                       {"c", ColumnKind::kCategorical},
+                                       {"z", ColumnKind::kNumeric},
+                                       {"w", ColumnKind::kCategorical}};
   ReadOptions o;
   o.max_errors = 1000;
   // The same last row, quoted in one file: any quote sends a file down the
-  // general tokenizer.
-  const auto fused_file = FileBuffer::from_string("a,b,c\n" + rows + "1,2,z\n", "u.csv");
-  const auto general_file = FileBuffer::from_string("a,b,c\n" + rows + "\"1\",2,z\n", "q.csv");
+  // general tokenizer. Half the time the last line lacks its newline.
+  const std::string last_end = with_bad_rows ? "\n" : "";
+  const auto fused_file = FileBuffer::from_string("a,b,c\n" + rows + "1,2,z" + last_end, "u.csv");
+  const auto general_file =
+      FileBuffer::from_string("a,b,c\n" + rows + "\"1\",2,z" + last_end, "q.csv");
   auto fused = read_table(fused_file, InputFormat::kCsv, schema, o);
   auto general = read_table(general_file, InputFormat::kCsv, schema, o);
   REQUIRE(fused.ok());
@@ -278,6 +285,17 @@ TEST_CASE("the fused CSV path for unquoted files equals the general tokenizer", 
   CHECK(fused->skipped_rows == general->skipped_rows);
   CHECK((fused->skipped_rows > 0) == with_bad_rows);
   require_same_columns(*fused, *general);
+  // In parallel ranges, numbers go straight to their rows in one array per
+  // column; blank and malformed lines leave gaps that must close.
+  ReadOptions parallel = o;
+  parallel.threads = 3;
+  parallel.min_parallel_bytes = 0;
+  auto fused_parallel = read_table(fused_file, InputFormat::kCsv, schema, parallel);
+  REQUIRE(fused_parallel.ok());
+  CHECK(fused_parallel->rows == general->rows);
+  CHECK(fused_parallel->skipped_rows == general->skipped_rows);
+  require_same_columns(*fused_parallel, *general);
+  CHECK(fused_parallel->find("z")->missing == fused_parallel->rows);
 }
 
 TEST_CASE("reading in parallel chunks equals reading in one", "[io]") {

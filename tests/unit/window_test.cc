@@ -207,7 +207,7 @@ TEST_CASE("the bucket index finds the same grid slot as a binary search", "[wind
     table.rows = trainings[t].size();
     Column c;
     c.name = "v";
-    c.numbers = trainings[t];
+    c.numbers.assign(trainings[t].begin(), trainings[t].end());
     table.columns.push_back(std::move(c));
     auto b = profile_table(table, BaselineBuildOptions{});
     REQUIRE(b.ok());
@@ -466,7 +466,7 @@ std::shared_ptr<const Baseline> scored_baseline(const Scored& s) {
     Column c;
     c.name = name;
     c.kind = ColumnKind::kNumeric;
-    c.numbers = v;
+    c.numbers.assign(v.begin(), v.end());
     return c;
   };
   t.columns = {column("x", s.x), column("score", s.score), column("label", s.label)};
