@@ -53,9 +53,13 @@ NumberVector& finite_working_values(const Column& column, NumberVector* scratch,
     copy = finite_values(column);
     return copy;
   }
-  scratch->erase(
-      std::remove_if(scratch->begin(), scratch->end(), [](double v) { return !std::isfinite(v); }),
-      scratch->end());
+  // Every non-finite value was counted as missing, a type error or
+  // infinite when read: with none counted there is nothing to remove.
+  if (column.missing + column.type_errors + column.infinite != 0) {
+    scratch->erase(std::remove_if(scratch->begin(), scratch->end(),
+                                  [](double v) { return !std::isfinite(v); }),
+                   scratch->end());
+  }
   return *scratch;
 }
 

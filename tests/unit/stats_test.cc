@@ -93,10 +93,13 @@ TEST_CASE("ecdf_distances equals scipy's definitions by brute force, ties includ
   for (int trial = 0; trial < 3000; ++trial) {
     // Every fourth trial: a few values against many, so the walk meets
     // long runs of one side between two values of the other.
+    // Every tenth: thousands of values, so the walk is cut into parts
+    // walked in lockstep (see ecdf_distances).
     const bool lopsided = trial % 4 == 3;
-    const size_t m = lopsided ? 1 + rng() % 4 : 1 + rng() % 40;
-    const size_t n = lopsided ? 1 + rng() % 400 : 1 + rng() % 40;
-    const int levels = 1 + static_cast<int>(rng() % 12);  // few levels: many ties
+    const bool large = trial % 10 == 0;
+    const size_t m = large ? 1 + rng() % 3000 : lopsided ? 1 + rng() % 4 : 1 + rng() % 40;
+    const size_t n = large ? 1 + rng() % 3000 : lopsided ? 1 + rng() % 400 : 1 + rng() % 40;
+    const int levels = 1 + static_cast<int>(rng() % (large ? 2000 : 12));  // few: many ties
     std::vector<double> a(m), b(n);
     for (auto& x : a) x = static_cast<double>(rng() % levels) * 0.5;
     for (auto& x : b) x = static_cast<double>(rng() % levels) * 0.5 + (trial % 3 == 0 ? 0.25 : 0.0);
