@@ -157,22 +157,26 @@ double smirnov_sf(uint64_t n_int, double x) {
            (dj - 1) * std::log(x + dj / n) + log_x;
   };
   int64_t peak = 0;
-  if (jmax <= 4096) {
+  if (jmax <= 64) {
     double best = -HUGE_VAL;
     for (int64_t j = 0; j <= jmax; ++j) {
       const double t = log_term(j);
       if (t > best) best = t, peak = j;
     }
   } else {
-    // Coarse grid, then climb to the local (and only) maximum.
-    double best = -HUGE_VAL;
-    const int64_t step = jmax / 1024;
-    for (int64_t j = 0; j <= jmax; j += step) {
-      const double t = log_term(j);
-      if (t > best) best = t, peak = j;
+    // One peak: the first j whose next term is no larger, found by binary
+    // search on the sign of the step (about 2 log2(n) terms instead of a
+    // scan; the daemon evaluates this for every feature of every window).
+    int64_t lo = 0, hi = jmax;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (log_term(mid + 1) > log_term(mid)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
-    while (peak > 0 && log_term(peak - 1) > log_term(peak)) --peak;
-    while (peak < jmax && log_term(peak + 1) > log_term(peak)) ++peak;
+    peak = lo;
   }
   const double log_peak = log_term(peak);
   if (!std::isfinite(log_peak)) return 0.0;
