@@ -5,7 +5,12 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-void read_value(od::value v, Value& out) {
+// Forced inline, as is take_field: an od::value passed to a function that
+// stays a call lives in memory, and every step of simdjson's iterator then
+// goes through it. Inlined into the field loop, the iterator stays in
+// registers: the scan ran 2.2x faster (0.73 -> 1.6 M events/s per core on
+// the benchmark's events, the rate of simdjson's own raw read).
+[[gnu::always_inline]] inline void read_value(od::value v, Value& out) {
   od::json_type t;
   if (v.type().get(t)) {
     out.type = Type::kBad;
@@ -58,8 +63,9 @@ void read_value(od::value v, Value& out) {
 // its value into `v`. False when the field is malformed or there is no room
 // (out.stop says which).
 template <class ObjectField>
-bool take_field(ObjectField& field, Field* fields, uint32_t& n, uint32_t capacity, Stop full,
-                od::value& v, Event& out) {
+[[gnu::always_inline]] inline bool take_field(ObjectField& field, Field* fields, uint32_t& n,
+                                              uint32_t capacity, Stop full, od::value& v,
+                                              Event& out) {
   std::string_view key;
   if (auto err = field.unescaped_key().get(key)) {
     out.stop = Stop::kMalformed;
