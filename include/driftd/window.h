@@ -313,7 +313,8 @@ class ModelMonitor {
   size_t pending_labels() const { return pending_.size(); }
   int64_t watermark() const { return watermark_; }
 
-  void save(ByteWriter& out) const;
+  // Not const: numeric cells still batched are added to their panes first.
+  void save(ByteWriter& out);
   // Restores state saved by save() with the same baseline and settings
   // (and the same reference).
   bool load(ByteReader& in);
@@ -353,6 +354,22 @@ class ModelMonitor {
   std::vector<double> number_;
   std::vector<std::string_view> text_;
   uint64_t staged_id_ = 0;  // XXH3-64 of the staged event's id; 0: none
+
+  // Numeric cells of committed events, not yet in their panes. They are
+  // added a column at a time (apply_batch), so one column's grid and counts
+  // stay in cache across many events instead of every column's tables being
+  // touched by every event (with 20 columns these outgrow L2, and each
+  // event paid cache misses in each). Categorical cells go in at once: their
+  // text lives only as long as the event's bytes. A column's values are
+  // added in arrival order, so every sum is the one unbatched adds give.
+  // Applied before a window closes, before save() and by flush().
+  static constexpr size_t kBatchRows = 256;
+  std::vector<uint32_t> numeric_columns_;  // columns with grids, in order
+  std::vector<Pane*> batch_pane_;          // per row; panes are map nodes (stable)
+  std::vector<CellState> batch_state_;     // [numeric column k * kBatchRows + row]
+  std::vector<double> batch_number_;       // same layout
+  size_t batch_rows_ = 0;
+  void apply_batch();
 
   // Label join.
   bool prediction_numeric_ = false;

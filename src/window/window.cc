@@ -307,6 +307,13 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   state_.assign(columns_.size(), CellState::kAbsent);
   number_.assign(columns_.size(), 0.0);
   text_.assign(columns_.size(), {});
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c]->kind == ColumnKind::kNumeric)
+      numeric_columns_.push_back(static_cast<uint32_t>(c));
+  }
+  batch_pane_.resize(kBatchRows);
+  batch_state_.resize(numeric_columns_.size() * kBatchRows);
+  batch_number_.resize(numeric_columns_.size() * kBatchRows);
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
   for (const auto& c : baseline_->columns) {
@@ -361,24 +368,33 @@ void init_summary(ColumnSummary& cs, const ColumnProfile& base, const NumericGri
   }
 }
 
+// Adds one cell of a numeric column to its summary, as the batch reader
+// would count it.
+inline void add_numeric_cell(ColumnSummary& cs, const NumericGrid& grid, CellState st,
+                             double number) {
+  if (st == CellState::kAbsent || st == CellState::kNull) {
+    ++cs.missing;
+  } else if (st != CellState::kNumber) {
+    ++cs.type_errors;
+  } else if (std::isnan(number)) {
+    ++cs.missing;
+  } else if (std::isinf(number)) {
+    ++cs.infinite;
+  } else {
+    cs.numeric.add(grid, number);
+  }
+}
+
 // Adds one cell to a column's summary, as the batch reader would count it.
 void add_cell(ColumnSummary& cs, const ColumnProfile& base, const NumericGrid& grid,
               const CategoryBins* bins, size_t max_new, CellState st, double number,
               std::string_view text) {
-  if (st == CellState::kAbsent || st == CellState::kNull) {
-    ++cs.missing;
+  if (base.kind == ColumnKind::kNumeric) {
+    add_numeric_cell(cs, grid, st, number);
     return;
   }
-  if (base.kind == ColumnKind::kNumeric) {
-    if (st != CellState::kNumber) {
-      ++cs.type_errors;
-    } else if (std::isnan(number)) {
-      ++cs.missing;
-    } else if (std::isinf(number)) {
-      ++cs.infinite;
-    } else {
-      cs.numeric.add(grid, number);
-    }
+  if (st == CellState::kAbsent || st == CellState::kNull) {
+    ++cs.missing;
     return;
   }
   // Categorical: numbers and booleans count by their text, as in the batch reader.
@@ -433,8 +449,38 @@ Pane& ModelMonitor::pane_for(int64_t index) {
 void ModelMonitor::add_to_pane(Pane& pane) {
   ++pane.rows;
   for (size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c]->kind == ColumnKind::kNumeric) continue;
     add_cell(pane.columns[c], *columns_[c], grids_[c], bins_[c].get(), settings_.max_new_categories,
              state_[c], number_[c], text_[c]);
+  }
+  if (numeric_columns_.empty()) return;
+  const size_t row = batch_rows_++;
+  batch_pane_[row] = &pane;
+  for (size_t k = 0; k < numeric_columns_.size(); ++k) {
+    const uint32_t c = numeric_columns_[k];
+    batch_state_[k * kBatchRows + row] = state_[c];
+    batch_number_[k * kBatchRows + row] = number_[c];
+  }
+  if (batch_rows_ == kBatchRows) apply_batch();
+}
+
+void ModelMonitor::apply_batch() {
+  const size_t rows = batch_rows_;
+  batch_rows_ = 0;
+  for (size_t k = 0; k < numeric_columns_.size(); ++k) {
+    const uint32_t c = numeric_columns_[k];
+    const NumericGrid& grid = grids_[c];
+    const CellState* st = &batch_state_[k * kBatchRows];
+    const double* number = &batch_number_[k * kBatchRows];
+    // Rows come in runs of one pane (every row, unless the batch spans a
+    // pane boundary or holds out-of-order events).
+    for (size_t r = 0; r < rows;) {
+      Pane* const pane = batch_pane_[r];
+      size_t end = r + 1;
+      while (end < rows && batch_pane_[end] == pane) ++end;
+      ColumnSummary& cs = pane->columns[c];
+      for (; r < end; ++r) add_numeric_cell(cs, grid, st[r], number[r]);
+    }
   }
 }
 
@@ -561,6 +607,7 @@ LabelOutcome ModelMonitor::join_label(uint64_t key, double label, std::optional<
 }
 
 void ModelMonitor::flush(const OnWindow& on_window) {
+  apply_batch();
   if (reference_) {
     reference_->flush([this](WindowResult&& w) { reference_results_.push_back(std::move(w)); });
   }
@@ -573,6 +620,7 @@ void ModelMonitor::flush(const OnWindow& on_window) {
 
 void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
   const WindowSettings& w = settings_.window;
+  if (next_end_ <= watermark) apply_batch();  // a window closes: its panes complete
   while (next_end_ <= watermark) {
     const int64_t start = next_end_ - w.size;
     bool has_rows = false;
@@ -1016,7 +1064,8 @@ void load_column(ByteReader& in, ColumnSummary& cs) {
 
 }  // namespace
 
-void ModelMonitor::save(ByteWriter& out) const {
+void ModelMonitor::save(ByteWriter& out) {
+  apply_batch();
   out.u8(started_ ? 1 : 0);
   out.i64(next_end_);
   out.i64(max_time_);
@@ -1041,6 +1090,7 @@ bool ModelMonitor::load(ByteReader& in) {
   watermark_ = in.i64();
   events_ = in.u64();
   late_ = in.u64();
+  batch_rows_ = 0;  // its panes go
   panes_.clear();
   const uint64_t n_panes = in.count(16);
   for (uint64_t i = 0; i < n_panes && in.ok(); ++i) {
