@@ -73,6 +73,7 @@
 #include "driftd/binary_io.h"
 #include "driftd/check.h"
 #include "driftd/performance.h"
+#include "driftd/same_bytes.h"
 
 namespace driftd {
 
@@ -122,7 +123,10 @@ struct NumericSummary {
   double min = 0, max = 0;
 
   void init(const NumericGrid& grid);
-  void add(const NumericGrid& grid, double v);
+  void add(const NumericGrid& grid, double v) { add_all(grid, &v, 1); }
+  // Adds finite values in order: the same sums as add() one at a time, with
+  // the running sums held in registers.
+  void add_all(const NumericGrid& grid, const double* values, size_t n);
   void merge(const NumericSummary& other);
 };
 
@@ -260,7 +264,7 @@ class ModelMonitor {
   int column_at(size_t position, std::string_view key) {
     if (position < key_order_.size()) {
       KeyAt& k = key_order_[position];
-      if (k.key == key) return k.column;
+      if (same_bytes(k.key, key)) return k.column;
       k.key.assign(key);
       k.column = column_of(key);
       return k.column;

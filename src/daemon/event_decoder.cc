@@ -1,5 +1,7 @@
 #include "driftd/event_decoder.h"
 
+#include "driftd/same_bytes.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -285,12 +287,12 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   for (uint32_t i = 0; i < ev.n_top; ++i) {
     const std::string_view key = key_of(ev.top[i]);
     const scan::Value& v = ev.top[i].value;
-    if (key == fields_.model) {
+    if (same_bytes(key, fields_.model)) {
       if (v.type != scan::Type::kString) {
         return reject(RejectReason::kMissingModel, "model is not a string");
       }
       model = text_of(v);
-    } else if (key == fields_.model_version) {
+    } else if (same_bytes(key, fields_.model_version)) {
       if (v.type == scan::Type::kString) {
         version = text_of(v);
       } else {
@@ -300,7 +302,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
         std::copy_n(raw.data(), n, version_buf);
         version = std::string_view(version_buf, n);
       }
-    } else if (key == fields_.timestamp) {
+    } else if (same_bytes(key, fields_.timestamp)) {
       if (v.type == scan::Type::kNumber) {
         if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
         ts_number = v.number;
@@ -314,15 +316,15 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
         return reject(RejectReason::kBadTimestamp,
                       "timestamp must be an ISO 8601 string or epoch milliseconds");
       }
-    } else if (key == fields_.features) {
+    } else if (same_bytes(key, fields_.features)) {
       has_features = true;
       features_bad = v.type != scan::Type::kObject;
-    } else if (key == fields_.prediction) {
+    } else if (same_bytes(key, fields_.prediction)) {
       prediction = &v;
-    } else if (key == fields_.label) {
+    } else if (same_bytes(key, fields_.label)) {
       has_label = true;
       label_ok = read_label(v, &label);
-    } else if (key == fields_.id) {
+    } else if (same_bytes(key, fields_.id)) {
       // A numeric id counts by its literal.
       id_key = ModelMonitor::id_key(v.type == scan::Type::kString ? text_of(v) : raw_of(v));
     }

@@ -1,5 +1,7 @@
 #include "src/daemon/event_scan.h"
 
+#include "driftd/same_bytes.h"
+
 namespace driftd::scan {
 namespace {
 
@@ -116,7 +118,7 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
     }
     Field& f = out.top[out.n_top - 1];
     od::object features;
-    if (std::string_view(f.key, f.key_len) != features_key) {
+    if (!same_bytes(std::string_view(f.key, f.key_len), features_key)) {
       read_value(v, f.value);
     } else if (v.get_object().get(features)) {
       read_value(v, f.value);  // not an object: the decoder refuses it

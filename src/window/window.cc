@@ -157,23 +157,34 @@ void NumericSummary::init(const NumericGrid& grid) {
   cell_sums.assign(grid.points() + 1, 0.0);
 }
 
-void NumericSummary::add(const NumericGrid& grid, double v) {
-  const uint32_t slot = grid.slot_of(v);
-  ++slot_counts[slot];
-  if ((slot & 1) == 0) cell_sums[slot / 2] += v;
-  const double u = (v - grid.center()) / grid.scale();
-  const double u2 = u * u;
-  power[0] += u;
-  power[1] += u2;
-  power[2] += u2 * u;
-  power[3] += u2 * u2;
-  if (count == 0) {
-    min = max = v;
-  } else {
-    min = std::min(min, v);
-    max = std::max(max, v);
+void NumericSummary::add_all(const NumericGrid& grid, const double* values, size_t n) {
+  if (n == 0) return;
+  uint64_t* const counts = slot_counts.data();
+  double* const sums = cell_sums.data();
+  const double center = grid.center(), scale = grid.scale();
+  double p0 = power[0], p1 = power[1], p2 = power[2], p3 = power[3];
+  double lo = count == 0 ? values[0] : min, hi = count == 0 ? values[0] : max;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    const uint32_t slot = grid.slot_of(v);
+    ++counts[slot];
+    if ((slot & 1) == 0) sums[slot / 2] += v;
+    const double u = (v - center) / scale;
+    const double u2 = u * u;
+    p0 += u;
+    p1 += u2;
+    p2 += u2 * u;
+    p3 += u2 * u2;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
   }
-  ++count;
+  power[0] = p0;
+  power[1] = p1;
+  power[2] = p2;
+  power[3] = p3;
+  min = lo;
+  max = hi;
+  count += n;
 }
 
 void NumericSummary::merge(const NumericSummary& o) {
@@ -368,10 +379,9 @@ void init_summary(ColumnSummary& cs, const ColumnProfile& base, const NumericGri
   }
 }
 
-// Adds one cell of a numeric column to its summary, as the batch reader
-// would count it.
-inline void add_numeric_cell(ColumnSummary& cs, const NumericGrid& grid, CellState st,
-                             double number) {
+// Counts a numeric cell that holds no finite number, as the batch reader
+// would; false for a finite number (the caller adds it).
+inline bool count_non_finite(ColumnSummary& cs, CellState st, double number) {
   if (st == CellState::kAbsent || st == CellState::kNull) {
     ++cs.missing;
   } else if (st != CellState::kNumber) {
@@ -381,8 +391,15 @@ inline void add_numeric_cell(ColumnSummary& cs, const NumericGrid& grid, CellSta
   } else if (std::isinf(number)) {
     ++cs.infinite;
   } else {
-    cs.numeric.add(grid, number);
+    return false;
   }
+  return true;
+}
+
+// Adds one cell of a numeric column to its summary.
+inline void add_numeric_cell(ColumnSummary& cs, const NumericGrid& grid, CellState st,
+                             double number) {
+  if (!count_non_finite(cs, st, number)) cs.numeric.add(grid, number);
 }
 
 // Adds one cell to a column's summary, as the batch reader would count it.
@@ -479,7 +496,12 @@ void ModelMonitor::apply_batch() {
       size_t end = r + 1;
       while (end < rows && batch_pane_[end] == pane) ++end;
       ColumnSummary& cs = pane->columns[c];
-      for (; r < end; ++r) add_numeric_cell(cs, grid, st[r], number[r]);
+      double finite[kBatchRows];
+      size_t n_finite = 0;
+      for (; r < end; ++r) {
+        if (!count_non_finite(cs, st[r], number[r])) finite[n_finite++] = number[r];
+      }
+      cs.numeric.add_all(grid, finite, n_finite);
     }
   }
 }
