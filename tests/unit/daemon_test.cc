@@ -11,6 +11,7 @@
 
 #include "driftd/daemon.h"
 #include "driftd/event_decoder.h"
+#include "driftd/same_bytes.h"
 #include "src/daemon/event_scan.h"
 #include "test_util.h"
 
@@ -356,3 +357,22 @@ TEST_CASE("the event scanner records fields in order, with types, and grows for 
 
 }  // namespace
 }  // namespace driftd
+
+TEST_CASE("same_bytes equals string equality at every length and every differing byte",
+          "[daemon]") {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'k');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    // Strings of exactly n bytes: the ASan build catches a read past either.
+    const std::string exact_a = a;
+    CHECK(driftd::same_bytes(exact_a, std::string(a)));
+    CHECK_FALSE(driftd::same_bytes(exact_a, a + "x"));
+    for (size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = static_cast<char>(b[i] ^ 0x20);
+      INFO("length " << n << ", byte " << i);
+      CHECK_FALSE(driftd::same_bytes(exact_a, b));
+      CHECK_FALSE(driftd::same_bytes(b, exact_a));
+    }
+  }
+}
