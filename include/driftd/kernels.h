@@ -52,6 +52,28 @@ void sort(double* values, size_t n);
 // block without quotes, as simdjson's stage 1 is for JSON.
 size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
 
+// A grid of K >= 1 sorted distinct points with an equal-width bucket index
+// (what the daemon's NumericGrid builds). The slot of a finite value v is
+// 2 * (number of points < v) + (1 if v is a point): the point it is on, or
+// the cell between points it falls in.
+constexpr size_t kGridWindow = 4;
+struct GridIndex {
+  const double* points = nullptr;  // K points, then kGridWindow copies of +inf
+  size_t k = 0;
+  // For a v in [points[0], points[K-1]], b = (v - origin) * scale truncated
+  // and clamped to [0, buckets]. bucket_lo[b] is a point index lo such that
+  // the number of points < v lies in [lo, lo + kGridWindow]; -1 where no
+  // such lo exists (a crowded bucket: those values take a binary search).
+  const int64_t* bucket_lo = nullptr;  // buckets + 1 entries
+  size_t buckets = 0;
+  double origin = 0, scale = 0;
+};
+
+// slots[i] = the slot of values[i]; values must be finite. Values in
+// uncrowded buckets cost kGridWindow + 2 gathers per vector of lanes, with
+// no data-dependent branch; the rest a binary search.
+void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots);
+
 // Name of the instruction set the dispatcher chose, e.g. "AVX3".
 const char* active_target_name();
 
@@ -64,6 +86,8 @@ double js_divergence_sum(const double* p, const double* q, size_t n);
 double bhattacharyya_sum(const double* p, const double* q, size_t n);
 void sort(double* values, size_t n);
 size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
+// By binary search over the points alone (the bucket index unused).
+void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots);
 }  // namespace scalar
 
 }  // namespace driftd::kernels

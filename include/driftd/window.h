@@ -72,6 +72,7 @@
 #include "driftd/baseline.h"
 #include "driftd/binary_io.h"
 #include "driftd/check.h"
+#include "driftd/kernels.h"
 #include "driftd/performance.h"
 #include "driftd/same_bytes.h"
 
@@ -90,6 +91,23 @@ class NumericGrid {
   // The same by binary search over every point: the reference slot_of is
   // tested against.
   uint32_t slot_of_by_search(double v) const;
+  // slot_of for n values at once, by the grid_slots kernel (SIMD gathers).
+  void slots_of(const double* values, size_t n, uint32_t* slots) const {
+    kernels::grid_slots(index(), values, n, slots);
+  }
+  // The grid as the kernel reads it (views into this grid's arrays).
+  kernels::GridIndex index() const {
+    kernels::GridIndex g;
+    g.points = padded_point_.data();
+    g.k = point_.size();
+    if (!bucket_lo_.empty()) {
+      g.bucket_lo = bucket_lo_.data();
+      g.buckets = bucket_lo_.size() - 1;
+      g.origin = index_origin_;
+      g.scale = index_scale_;
+    }
+    return g;
+  }
   uint32_t bin_of_slot(uint32_t slot) const { return slot_bin_[slot]; }
   size_t bins() const { return bins_; }
   double center() const { return center_; }
@@ -110,6 +128,9 @@ class NumericGrid {
   void build_index();
   std::vector<uint32_t> bucket_first_;
   double index_origin_ = 0, index_scale_ = 0;
+  // The same index as the grid_slots kernel reads it (see GridIndex).
+  std::vector<double> padded_point_;
+  std::vector<int64_t> bucket_lo_;  // empty: no index (every value searched)
   size_t bins_ = 1;
   double center_ = 0, scale_ = 1;
   uint64_t sample_size_ = 0;

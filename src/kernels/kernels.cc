@@ -266,6 +266,63 @@ size_t FindCsvDelimiters(const char* HWY_RESTRICT text, size_t n, uint32_t* HWY_
   return k;
 }
 
+// Per lane: the bucket's lower index lo (one gather), then the points
+// lo .. lo + kGridWindow - 1 compared with the value (a gather each, counted
+// as a masked subtract), then whether the value is the point at the count
+// (one more gather; the points' +inf padding keeps every index in bounds).
+// Lanes outside the points' range or in a crowded bucket are redone by
+// binary search.
+void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t n,
+               uint32_t* HWY_RESTRICT slots) {
+  const hn::ScalableTag<double> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const size_t N = hn::Lanes(d);
+  const double* const points = grid.points;
+  auto binary_search = [&](double v) {
+    const double* at = std::lower_bound(points, points + grid.k, v);
+    const bool on_point = at != points + grid.k && *at == v;
+    return static_cast<uint32_t>(2 * static_cast<size_t>(at - points) + (on_point ? 1 : 0));
+  };
+  size_t i = 0;
+  if (grid.k > 0 && grid.bucket_lo != nullptr) {
+    const auto low = hn::Set(d, points[0]);
+    const auto high = hn::Set(d, points[grid.k - 1]);
+    const auto origin = hn::Set(d, grid.origin);
+    const auto scale = hn::Set(d, grid.scale);
+    const auto last_bucket = hn::Set(d, static_cast<double>(grid.buckets));
+    HWY_ALIGN int64_t lane_slots[HWY_MAX_BYTES / sizeof(int64_t)];
+    HWY_ALIGN int64_t lane_ok[HWY_MAX_BYTES / sizeof(int64_t)];
+    for (; i + N <= n; i += N) {
+      const auto x = hn::LoadU(d, values + i);
+      const auto in_range = hn::And(x >= low, x <= high);
+      // Clamped before the conversion, so lanes out of range convert too.
+      const auto pos =
+          hn::Min(hn::Max(hn::Mul(hn::Sub(x, origin), scale), hn::Zero(d)), last_bucket);
+      const auto bucket = hn::ConvertTo(di, pos);
+      const auto lo = hn::GatherIndex(di, grid.bucket_lo, bucket);
+      const auto ok = hn::And(hn::RebindMask(di, in_range), lo > hn::Set(di, int64_t{-1}));
+      const auto base = hn::IfThenElseZero(ok, lo);
+      auto count = base;
+      for (size_t j = 0; j < kGridWindow; ++j) {
+        const auto p =
+            hn::GatherIndex(d, points, hn::Add(base, hn::Set(di, static_cast<int64_t>(j))));
+        // A true mask lane is -1 as an integer: subtracting counts it.
+        count = hn::Sub(count, hn::VecFromMask(di, hn::RebindMask(di, p < x)));
+      }
+      const auto at = hn::GatherIndex(d, points, count);
+      const auto on_point = hn::RebindMask(di, at == x);
+      const auto slot = hn::Sub(hn::Add(count, count), hn::VecFromMask(di, on_point));
+      hn::Store(slot, di, lane_slots);
+      hn::Store(hn::VecFromMask(di, ok), di, lane_ok);
+      for (size_t l = 0; l < N; ++l) {
+        slots[i + l] =
+            lane_ok[l] != 0 ? static_cast<uint32_t>(lane_slots[l]) : binary_search(values[i + l]);
+      }
+    }
+  }
+  for (; i < n; ++i) slots[i] = binary_search(values[i]);
+}
+
 int64_t TargetId() {
   return HWY_TARGET;
 }
@@ -286,6 +343,7 @@ HWY_EXPORT(JsDivergenceSum);
 HWY_EXPORT(BhattacharyyaSum);
 HWY_EXPORT(TargetId);
 HWY_EXPORT(FindCsvDelimiters);
+HWY_EXPORT(GridSlots);
 
 void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins) {
   HWY_DYNAMIC_DISPATCH(Histogram)(values, n, cuts, n_cuts, bins);
@@ -312,6 +370,9 @@ void sort(double* values, size_t n) {
 }
 size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out) {
   return HWY_DYNAMIC_DISPATCH(FindCsvDelimiters)(text, n, out);
+}
+void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots) {
+  HWY_DYNAMIC_DISPATCH(GridSlots)(grid, values, n, slots);
 }
 const char* active_target_name() {
   return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)());

@@ -65,4 +65,14 @@ size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out) {
   return k;
 }
 
+void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots) {
+  const double* const first = grid.points;
+  const double* const last = grid.points + grid.k;
+  for (size_t i = 0; i < n; ++i) {
+    const double* at = std::lower_bound(first, last, values[i]);
+    const bool on_point = at != last && *at == values[i];
+    slots[i] = static_cast<uint32_t>(2 * static_cast<size_t>(at - first) + (on_point ? 1 : 0));
+  }
+}
+
 }  // namespace driftd::kernels::scalar

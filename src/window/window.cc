@@ -114,6 +114,9 @@ void NumericGrid::build_index() {
   // among the few points of its own bucket.
   const size_t k = point_.size();
   bucket_first_.clear();
+  bucket_lo_.clear();
+  padded_point_ = point_;
+  padded_point_.resize(k + kernels::kGridWindow, HUGE_VAL);
   if (k < 2 || !std::isfinite(point_.back() - point_.front())) return;
   const size_t buckets = std::min<size_t>(4 * k, 1 << 14);
   index_origin_ = point_.front();
@@ -125,6 +128,15 @@ void NumericGrid::build_index() {
     const double start = index_origin_ + static_cast<double>(b) / index_scale_;
     while (i < k && point_[i] < start) ++i;
     bucket_first_[b] = static_cast<uint32_t>(i);
+  }
+  // The kernel's view: per bucket b the window slot_of scans, [lo, hi],
+  // when it is at most kGridWindow points wide, else -1.
+  bucket_lo_.resize(buckets + 1);
+  for (size_t b = 0; b <= buckets; ++b) {
+    const size_t lo = b > 0 ? bucket_first_[b - 1] : 0;
+    size_t hi = bucket_first_[std::min(b + 2, bucket_first_.size() - 1)];
+    if (hi < k) ++hi;
+    bucket_lo_[b] = hi - lo <= kernels::kGridWindow ? static_cast<int64_t>(lo) : -1;
   }
 }
 
@@ -164,9 +176,11 @@ void NumericSummary::add_all(const NumericGrid& grid, const double* values, size
   const double center = grid.center(), scale = grid.scale();
   double p0 = power[0], p1 = power[1], p2 = power[2], p3 = power[3];
   double lo = count == 0 ? values[0] : min, hi = count == 0 ? values[0] : max;
+  uint32_t slots[256];
   for (size_t i = 0; i < n; ++i) {
+    if (i % 256 == 0) grid.slots_of(values + i, std::min<size_t>(n - i, 256), slots);
     const double v = values[i];
-    const uint32_t slot = grid.slot_of(v);
+    const uint32_t slot = slots[i % 256];
     ++counts[slot];
     if ((slot & 1) == 0) sums[slot / 2] += v;
     const double u = (v - center) / scale;

@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "driftd/kernels.h"
+#include "driftd/stats.h"
 #include "driftd/summary.h"
+#include "driftd/window.h"
 #include "hwy/targets.h"
 #include "test_util.h"
 
@@ -163,4 +165,51 @@ TEST_CASE("find_csv_delimiters equals the scalar reference on every target", "[k
       CHECK(simd == ref);
     }
   });
+}
+
+TEST_CASE("grid_slots equals the binary-search reference on every target", "[kernels]") {
+  // Grids as the daemon builds them (NumericGrid over a baseline sample):
+  // dense centres, heavy tails whose outliers crowd buckets, ties, one point.
+  std::mt19937_64 rng(41);
+  std::normal_distribution<double> normal(3, 2);
+  std::lognormal_distribution<double> heavy(0, 2.5);
+  std::vector<std::vector<double>> samples(5);
+  for (int i = 0; i < 20000; ++i) {
+    samples[0].push_back(normal(rng));
+    samples[1].push_back(heavy(rng));
+    samples[2].push_back(std::round(normal(rng) * 4) / 4);
+  }
+  samples[3] = {7.5};
+  samples[4] = {-1, 1e300};
+  for (auto& s : samples) {
+    std::sort(s.begin(), s.end());
+    ColumnProfile c;
+    c.kind = ColumnKind::kNumeric;
+    c.numeric.sample.assign(s.begin(), s.end());
+    c.numeric.cut_points = stats::quantile_cut_points(s, 10);
+    c.numeric.moments = compute_moments(s);
+    const NumericGrid grid(c, 512);
+    // Queries: fresh draws, every point exactly, the ends and beyond.
+    std::vector<double> q;
+    for (int i = 0; i < 3001; ++i) {
+      q.push_back(i % 2 ? normal(rng) : heavy(rng));
+      if (i % 7 == 0) q.push_back(s[rng() % s.size()]);
+    }
+    q.insert(q.end(), grid.point().begin(), grid.point().end());
+    q.insert(q.end(), {s.front(), s.back(), s.front() - 1, s.back() + 1, -1e308, 1e308, 0.0, -0.0});
+    std::vector<uint32_t> want(q.size()), got(q.size());
+    kernels::scalar::grid_slots(grid.index(), q.data(), q.size(), want.data());
+    for (size_t i = 0; i < q.size(); ++i) REQUIRE(want[i] == grid.slot_of_by_search(q[i]));
+    for_each_target([&] {
+      // Every length up to a few vectors, then all: the tail loop too.
+      for (size_t n : {size_t{0}, size_t{1}, size_t{3}, size_t{9}, size_t{17}, q.size()}) {
+        std::fill(got.begin(), got.end(), 0xFFFFFFFFu);
+        kernels::grid_slots(grid.index(), q.data(), n, got.data());
+        for (size_t i = 0; i < n; ++i) {
+          INFO("query " << q[i] << " at " << i << " of " << n);
+          REQUIRE(got[i] == want[i]);
+        }
+      }
+    });
+  }
 }
