@@ -61,10 +61,19 @@ CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile
     index_.emplace(c.category, static_cast<uint32_t>(index_.size()));
   }
   size_ = profile.categories.size() + (profile.other_count > 0 ? 1 : 0);
+  if (profile.categories.size() <= kMaxScanned) {
+    for (const auto& c : profile.categories) scanned_.emplace_back(c.category);
+  }
 }
 
 uint32_t CategoryBins::bin_of(std::string_view category) const {
-  if (const auto it = index_.find(category); it != index_.end()) return it->second;
+  if (!scanned_.empty()) {
+    for (size_t i = 0; i < scanned_.size(); ++i) {
+      if (same_bytes(scanned_[i], category)) return static_cast<uint32_t>(i);
+    }
+  } else if (const auto it = index_.find(category); it != index_.end()) {
+    return it->second;
+  }
   if (profile_.other_count > 0 &&
       (!profile_.other_names_complete ||
        std::binary_search(profile_.other_names.begin(), profile_.other_names.end(), category))) {

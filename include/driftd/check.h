@@ -14,6 +14,7 @@
 #include "driftd/io.h"
 #include "driftd/performance.h"
 #include "driftd/result.h"
+#include "driftd/same_bytes.h"
 
 namespace driftd {
 
@@ -106,6 +107,10 @@ class CategoryBins {
  private:
   const CategoricalProfile& profile_;
   StringIndex index_;
+  // A column of few categories is searched by length and bytes instead:
+  // cheaper than hashing the text (the daemon does this for every event).
+  static constexpr size_t kMaxScanned = 16;
+  std::vector<std::string_view> scanned_;  // the categories, bin order; empty: hash
   size_t size_ = 0;
 };
 

@@ -297,6 +297,7 @@ class ModelMonitor {
     return column;
   }
   int prediction_column() const { return prediction_column_; }
+  bool is_numeric(int column) const { return numeric_[static_cast<size_t>(column)] != 0; }
 
   // Staging of one event: set cells, then commit.
   void stage_number(int column, double v) {
@@ -375,6 +376,7 @@ class ModelMonitor {
   static constexpr size_t kMaxKeyOrder = 4096;
   std::vector<KeyAt> key_order_;  // column_at's cache
 
+  std::vector<uint8_t> numeric_;  // per column: 1 when numeric
   std::vector<CellState> state_;
   std::vector<double> number_;
   std::vector<std::string_view> text_;
@@ -389,10 +391,11 @@ class ModelMonitor {
   // added in arrival order, so every sum is the one unbatched adds give.
   // Applied before a window closes, before save() and by flush().
   static constexpr size_t kBatchRows = 256;
-  std::vector<uint32_t> numeric_columns_;  // columns with grids, in order
-  std::vector<Pane*> batch_pane_;          // per row; panes are map nodes (stable)
-  std::vector<CellState> batch_state_;     // [numeric column k * kBatchRows + row]
-  std::vector<double> batch_number_;       // same layout
+  std::vector<uint32_t> numeric_columns_;      // columns with grids, in order
+  std::vector<uint32_t> categorical_columns_;  // the others
+  std::vector<Pane*> batch_pane_;              // per row; panes are map nodes (stable)
+  std::vector<CellState> batch_state_;         // [numeric column k * kBatchRows + row]
+  std::vector<double> batch_number_;           // same layout
   size_t batch_rows_ = 0;
   void apply_batch();
 

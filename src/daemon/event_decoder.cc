@@ -181,7 +181,7 @@ EventDecoder::EventDecoder(EventFields fields, const Router& router)
 EventDecoder::~EventDecoder() = default;
 
 void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
-  const bool numeric = m.columns()[static_cast<size_t>(col)]->kind == ColumnKind::kNumeric;
+  const bool numeric = m.is_numeric(col);
   switch (v.type) {
     case scan::Type::kNull:
       m.stage_null(col);

@@ -333,8 +333,9 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   number_.assign(columns_.size(), 0.0);
   text_.assign(columns_.size(), {});
   for (size_t c = 0; c < columns_.size(); ++c) {
-    if (columns_[c]->kind == ColumnKind::kNumeric)
-      numeric_columns_.push_back(static_cast<uint32_t>(c));
+    const bool numeric = columns_[c]->kind == ColumnKind::kNumeric;
+    numeric_.push_back(numeric ? 1 : 0);
+    (numeric ? numeric_columns_ : categorical_columns_).push_back(static_cast<uint32_t>(c));
   }
   batch_pane_.resize(kBatchRows);
   batch_state_.resize(numeric_columns_.size() * kBatchRows);
@@ -479,8 +480,7 @@ Pane& ModelMonitor::pane_for(int64_t index) {
 
 void ModelMonitor::add_to_pane(Pane& pane) {
   ++pane.rows;
-  for (size_t c = 0; c < columns_.size(); ++c) {
-    if (columns_[c]->kind == ColumnKind::kNumeric) continue;
+  for (const uint32_t c : categorical_columns_) {
     add_cell(pane.columns[c], *columns_[c], grids_[c], bins_[c].get(), settings_.max_new_categories,
              state_[c], number_[c], text_[c]);
   }
