@@ -4,7 +4,9 @@
 //
 // Prints one line per target and kernel: binning + PSI on 10 bins (the
 // issue's target: >= 0.5 billion values/s per core), 20 and 100 bins, the
-// moment sums, and vqsort vs std::sort.
+// moment sums, vqsort vs std::sort, and the daemon's grid slots (a
+// NumericGrid over a 100,000-value normal sample at ks_resolution 512;
+// against the scalar binary search and the per-value bucket scan).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,7 +15,9 @@
 #include <vector>
 
 #include "driftd/kernels.h"
+#include "driftd/stats.h"
 #include "driftd/summary.h"
+#include "driftd/window.h"
 #include "hwy/targets.h"
 
 using namespace driftd;
@@ -43,6 +47,30 @@ int main(int argc, char** argv) {
   std::vector<double> values(n);
   for (auto& v : values) v = normal(rng);
   std::printf("%-8s %-28s %14s\n", "target", "kernel", "values/s");
+  // The daemon's grid: as NumericGrid builds it from a baseline sample.
+  std::vector<double> sample(100'000);
+  for (auto& v : sample) v = normal(rng);
+  std::sort(sample.begin(), sample.end());
+  ColumnProfile profile;
+  profile.kind = ColumnKind::kNumeric;
+  profile.numeric.sample.assign(sample.begin(), sample.end());
+  profile.numeric.cut_points = stats::quantile_cut_points(sample, 10);
+  profile.numeric.moments = compute_moments(sample);
+  const NumericGrid grid(profile, 512);
+  std::vector<uint32_t> slots(256);
+  // In batches of 256, as the daemon's monitors call it.
+  auto grid_slots_rate = [&](auto&& slots_of) {
+    const double s = best_seconds([&] {
+      uint64_t total = 0;
+      for (size_t i = 0; i < n; i += 256) {
+        const size_t m = std::min<size_t>(256, n - i);
+        slots_of(values.data() + i, m, slots.data());
+        total += slots[0];
+      }
+      sink = static_cast<double>(total);
+    });
+    return static_cast<double>(n) / s;
+  };
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     const char* name = hwy::TargetName(target);
@@ -74,6 +102,9 @@ int main(int argc, char** argv) {
         3);
     std::printf("%-8s %-28s %14.3e\n", name, "vqsort (1M doubles)",
                 static_cast<double>(sort_n) / ss);
+    std::printf("%-8s %-28s %14.3e\n", name, "grid slots (768 points)",
+                grid_slots_rate(
+                    [&](const double* v, size_t m, uint32_t* out) { grid.slots_of(v, m, out); }));
   }
   hwy::SetSupportedTargetsForTest(0);
   std::vector<double> copy;
@@ -86,5 +117,13 @@ int main(int argc, char** argv) {
       3);
   std::printf("%-8s %-28s %14.3e\n", "-", "std::sort (1M doubles)",
               static_cast<double>(sort_n) / ss);
+  std::printf("%-8s %-28s %14.3e\n", "-", "grid slots, binary search",
+              grid_slots_rate([&](const double* v, size_t m, uint32_t* out) {
+                kernels::scalar::grid_slots(grid.index(), v, m, out);
+              }));
+  std::printf("%-8s %-28s %14.3e\n", "-", "grid slots, bucket scan",
+              grid_slots_rate([&](const double* v, size_t m, uint32_t* out) {
+                for (size_t i = 0; i < m; ++i) out[i] = grid.slot_of(v[i]);
+              }));
   return 0;
 }
