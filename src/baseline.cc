@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <random>
 
 #include <simdjson.h>
@@ -564,13 +565,20 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
                                        const std::string& source) {
   const std::string truncated =
       source + ": not a complete driftd baseline (truncated, or not written by driftd)";
+  // The checksum trailer must be the file's last key, covering all before
+  // it; its hash runs on another core while this one parses.
+  const size_t at = text.rfind(kChecksumKey);
+  std::future<uint64_t> body_hash;
+  if (at != std::string_view::npos) {
+    body_hash = std::async(std::launch::async, [text, at] { return XXH3_64bits(text.data(), at); });
+  }
   dom::parser parser;
   dom::element root;
   if (auto err =
           parser
               .parse(text.data(), text.size(), capacity < text.size() + simdjson::SIMDJSON_PADDING)
               .get(root)) {
-    if (text.find(kChecksumKey) == std::string_view::npos) return Error{truncated};
+    if (at == std::string_view::npos) return Error{truncated};
     return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
   }
   dom::object top;
@@ -591,15 +599,11 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
                  std::to_string(kBaselineFormatVersion) +
                  ": rebuild it with `driftd baseline build`"};
   }
-  // Checksum: the trailer must be the file's last key, covering all before it.
-  const size_t at = text.rfind(kChecksumKey);
   if (at == std::string_view::npos) return Error{truncated};
-  const std::string_view body = text.substr(0, at);
   std::string_view stored = text.substr(at + kChecksumKey.size());
   if (stored.size() < 16) return Error{truncated};
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(body.data(), body.size())));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(body_hash.get()));
   if (stored.substr(0, 16) != std::string_view(hex, 16) || stored.substr(16) != "\"\n}\n") {
     return Error{source +
                  ": checksum mismatch: the file was changed or damaged after it was written"};
