@@ -10,6 +10,7 @@
 // tests run both on the same inputs for every target the machine supports.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -74,6 +75,19 @@ struct GridIndex {
 // no data-dependent branch; the rest a binary search.
 void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots);
 
+// A run of terms of the Birnbaum-Tingey sum behind the exact one-sided
+// Kolmogorov-Smirnov tail (stats::smirnov_sf): for j in [first, first +
+// count), L(j) = log C(n,j) + (n-j) log(1 - x - j/n) + (j-1) log(x + j/n)
+// + log x, a term being 0 where 1 - x - j/n <= 0. Returns the sum of
+// exp(L(j) - log_peak) and the largest L(j) - log_peak (-inf if every term
+// is 0), so a walk outward from the peak knows when to stop. 0 < x < 1,
+// 0 <= first, first + count <= n.
+struct TermsSum {
+  double sum = 0;
+  double max_rel = -HUGE_VAL;
+};
+TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak);
+
 // Name of the instruction set the dispatcher chose, e.g. "AVX3".
 const char* active_target_name();
 
@@ -86,6 +100,8 @@ double js_divergence_sum(const double* p, const double* q, size_t n);
 double bhattacharyya_sum(const double* p, const double* q, size_t n);
 void sort(double* values, size_t n);
 size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
+// Every term from scratch (lgamma).
+TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak);
 // By binary search over the points alone (the bucket index unused).
 void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots);
 }  // namespace scalar

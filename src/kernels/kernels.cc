@@ -323,6 +323,54 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
   for (; i < n; ++i) slots[i] = binary_search(values[i]);
 }
 
+// Lanes hold consecutive j. log C(n, j) is lgamma-exact at the run's first
+// j and carried across by the logs of the neighbour ratios (n-j)/(j+1), a
+// vector Log and a prefix sum over the lanes: a run is at most a few dozen
+// terms, so the carried rounding stays near 1e-12 relative. The two powers
+// are a vector Log each, the term a vector Exp.
+TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double log_peak) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  TermsSum r;
+  if (count <= 0) return r;
+  HWY_ALIGN double lane_j[HWY_MAX_BYTES / sizeof(double)];
+  HWY_ALIGN double lane_ratio[HWY_MAX_BYTES / sizeof(double)];
+  HWY_ALIGN double lane_log_c[HWY_MAX_BYTES / sizeof(double)];
+  for (size_t l = 0; l < N; ++l) lane_j[l] = static_cast<double>(l);
+  const auto lane_offsets = hn::Load(d, lane_j);
+  const auto vn = hn::Set(d, n);
+  const auto vx = hn::Set(d, x);
+  const auto one = hn::Set(d, 1.0);
+  const auto rest = hn::Set(d, std::log(x) - log_peak);
+  const double first_d = static_cast<double>(first);
+  double log_c = std::lgamma(n + 1) - std::lgamma(first_d + 1) - std::lgamma(n - first_d + 1);
+  auto sum = hn::Zero(d);
+  auto max_rel = hn::Set(d, -HUGE_VAL);
+  for (int64_t j0 = first; j0 < first + count; j0 += static_cast<int64_t>(N)) {
+    const auto vj = hn::Add(hn::Set(d, static_cast<double>(j0)), lane_offsets);
+    const auto valid_j = vj < hn::Set(d, static_cast<double>(first + count));
+    const auto a = hn::Sub(hn::Sub(one, vx), hn::Div(vj, vn));
+    const auto valid = hn::And(valid_j, a > hn::Zero(d));
+    // log C(n, j+1) - log C(n, j), per lane; kept positive where invalid.
+    const auto ratio = hn::IfThenElse(valid, hn::Div(hn::Sub(vn, vj), hn::Add(vj, one)), one);
+    hn::Store(hn::Log(d, ratio), d, lane_ratio);
+    for (size_t l = 0; l < N; ++l) {
+      lane_log_c[l] = log_c;
+      log_c += lane_ratio[l];
+    }
+    const auto la = hn::Log(d, hn::IfThenElse(valid, a, one));
+    const auto lb = hn::Log(d, hn::IfThenElse(valid, hn::Add(vx, hn::Div(vj, vn)), one));
+    const auto rel = hn::Add(hn::Add(hn::Load(d, lane_log_c), hn::Mul(hn::Sub(vn, vj), la)),
+                             hn::MulAdd(hn::Sub(vj, one), lb, rest));
+    const auto masked = hn::IfThenElse(valid, rel, hn::Set(d, -HUGE_VAL));
+    max_rel = hn::Max(max_rel, masked);
+    sum = hn::Add(sum, hn::IfThenElseZero(valid, hn::Exp(d, hn::Max(rel, hn::Set(d, -1000.0)))));
+  }
+  r.sum = hn::GetLane(hn::SumOfLanes(d, sum));
+  r.max_rel = hn::GetLane(hn::MaxOfLanes(d, max_rel));
+  return r;
+}
+
 int64_t TargetId() {
   return HWY_TARGET;
 }
@@ -344,6 +392,7 @@ HWY_EXPORT(BhattacharyyaSum);
 HWY_EXPORT(TargetId);
 HWY_EXPORT(FindCsvDelimiters);
 HWY_EXPORT(GridSlots);
+HWY_EXPORT(SmirnovTerms);
 
 void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins) {
   HWY_DYNAMIC_DISPATCH(Histogram)(values, n, cuts, n_cuts, bins);
@@ -373,6 +422,9 @@ size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out) {
 }
 void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots) {
   HWY_DYNAMIC_DISPATCH(GridSlots)(grid, values, n, slots);
+}
+TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak) {
+  return HWY_DYNAMIC_DISPATCH(SmirnovTerms)(n, x, first, count, log_peak);
 }
 const char* active_target_name() {
   return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)());

@@ -75,4 +75,20 @@ void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t*
   }
 }
 
+TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak) {
+  TermsSum r;
+  const double log_n_fact = std::lgamma(n + 1);
+  for (int64_t j = first; j < first + count; ++j) {
+    const double dj = static_cast<double>(j);
+    const double a = 1 - x - dj / n;
+    if (a <= 0) continue;
+    const double rel = log_n_fact - std::lgamma(dj + 1) - std::lgamma(n - dj + 1) +
+                       (n - dj) * std::log(a) + (dj - 1) * std::log(x + dj / n) + std::log(x) -
+                       log_peak;
+    r.sum += std::exp(rel);
+    r.max_rel = std::max(r.max_rel, rel);
+  }
+  return r;
+}
+
 }  // namespace driftd::kernels::scalar

@@ -17,6 +17,7 @@
 
 #include <Eigen/Dense>
 
+#include "driftd/kernels.h"
 #include "driftd/stats.h"
 
 namespace driftd::stats {
@@ -183,42 +184,24 @@ double smirnov_sf(uint64_t n_int, double x) {
   constexpr double kNegligible = -41.5;  // ln(1e-18)
   double sum = 1.0;                      // the peak term, relative to itself
   // Tens of thousands of terms can matter (n = 50,000: a window against a
-  // 100,000-value sample), so each step updates the last term's log by the
-  // ratio of neighbours, C(n,j)/C(n,i) and the two powers: three logs,
-  // against two lgamma and two logs for a term from scratch. Every 32 steps
-  // a term is computed from scratch, so rounding cannot build up (each
-  // step's is about that of one term's own lgamma, ~1e-11 relative).
-  auto walk = [&](int64_t dir) {
-    double log_t = log_peak;
-    double log_a = std::log(1 - x - static_cast<double>(peak) / n);
-    double log_b = std::log(x + static_cast<double>(peak) / n);
-    int since_exact = 0;
-    for (int64_t j = peak + dir; j >= 0 && j <= jmax; j += dir) {
-      const double dj = static_cast<double>(j);
-      const double a = 1 - x - dj / n;
-      if (a <= 0) break;  // the term is 0, and so are those beyond it
-      if (++since_exact == 32) {
-        since_exact = 0;
-        log_t = log_term(j);
-        log_a = std::log(a);
-        log_b = std::log(x + dj / n);
-      } else {
-        const double di = dj - static_cast<double>(dir);  // the previous j
-        const double binomial_ratio = dir > 0 ? (n - di) / dj : di / (n - dj);
-        const double next_log_a = std::log(a);
-        const double next_log_b = std::log(x + dj / n);
-        log_t += std::log(binomial_ratio) + (n - dj) * next_log_a - (n - di) * log_a +
-                 (dj - 1) * next_log_b - (di - 1) * log_b;
-        log_a = next_log_a;
-        log_b = next_log_b;
-      }
-      const double r = log_t - log_peak;
-      if (r < kNegligible) break;
-      sum += std::exp(r);
-    }
-  };
-  walk(-1);
-  walk(+1);
+  // 100,000-value sample), so they are summed by a SIMD kernel in runs of
+  // 64 walking outward from the peak, until a whole run is below 1e-18 of
+  // the peak (terms are unimodal in j, so every later run is too).
+  constexpr int64_t kRun = 64;
+  for (int64_t end = peak; end > 0;) {  // j in [begin, end), leftward
+    const int64_t begin = std::max<int64_t>(0, end - kRun);
+    const kernels::TermsSum t = kernels::smirnov_terms(n, x, begin, end - begin, log_peak);
+    sum += t.sum;
+    if (t.max_rel < kNegligible) break;
+    end = begin;
+  }
+  for (int64_t begin = peak + 1; begin <= jmax;) {  // rightward
+    const int64_t count = std::min<int64_t>(kRun, jmax + 1 - begin);
+    const kernels::TermsSum t = kernels::smirnov_terms(n, x, begin, count, log_peak);
+    sum += t.sum;
+    if (t.max_rel < kNegligible) break;
+    begin += count;
+  }
   return std::clamp(std::exp(log_peak) * sum, 0.0, 1.0);
 }
 
