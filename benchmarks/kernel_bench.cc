@@ -14,8 +14,8 @@
 #include <random>
 #include <vector>
 
+#include "driftd/baseline.h"
 #include "driftd/kernels.h"
-#include "driftd/stats.h"
 #include "driftd/summary.h"
 #include "driftd/window.h"
 #include "hwy/targets.h"
@@ -47,16 +47,18 @@ int main(int argc, char** argv) {
   std::vector<double> values(n);
   for (auto& v : values) v = normal(rng);
   std::printf("%-8s %-28s %14s\n", "target", "kernel", "values/s");
-  // The daemon's grid: as NumericGrid builds it from a baseline sample.
-  std::vector<double> sample(100'000);
-  for (auto& v : sample) v = normal(rng);
-  std::sort(sample.begin(), sample.end());
-  ColumnProfile profile;
-  profile.kind = ColumnKind::kNumeric;
-  profile.numeric.sample.assign(sample.begin(), sample.end());
-  profile.numeric.cut_points = stats::quantile_cut_points(sample, 10);
-  profile.numeric.moments = compute_moments(sample);
-  const NumericGrid grid(profile, 512);
+  // The daemon's grid, from a baseline profiled as `baseline build` does.
+  Column x;
+  for (size_t i = 0; i < 100'000; ++i) x.numbers.push_back(normal(rng));
+  Table training;
+  training.rows = x.numbers.size();
+  training.columns.push_back(std::move(x));
+  const auto baseline = profile_table(training, BaselineBuildOptions{});
+  if (!baseline) {
+    std::fprintf(stderr, "%s\n", baseline.error().message.c_str());
+    return 1;
+  }
+  const NumericGrid grid(baseline->columns[0], 512);
   std::vector<uint32_t> slots(256);
   // In batches of 256, as the daemon's monitors call it.
   auto grid_slots_rate = [&](auto&& slots_of) {
