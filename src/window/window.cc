@@ -176,11 +176,12 @@ void NumericSummary::add_all(const NumericGrid& grid, const double* values, size
   const double center = grid.center(), scale = grid.scale();
   double p0 = power[0], p1 = power[1], p2 = power[2], p3 = power[3];
   double lo = count == 0 ? values[0] : min, hi = count == 0 ? values[0] : max;
-  uint32_t slots[256];
+  constexpr size_t kSlotChunk = 256;  // slots looked up at a time (the kernel's batch)
+  uint32_t slots[kSlotChunk];
   for (size_t i = 0; i < n; ++i) {
-    if (i % 256 == 0) grid.slots_of(values + i, std::min<size_t>(n - i, 256), slots);
+    if (i % kSlotChunk == 0) grid.slots_of(values + i, std::min(n - i, kSlotChunk), slots);
     const double v = values[i];
-    const uint32_t slot = slots[i % 256];
+    const uint32_t slot = slots[i % kSlotChunk];
     ++counts[slot];
     if ((slot & 1) == 0) sums[slot / 2] += v;
     const double u = (v - center) / scale;
