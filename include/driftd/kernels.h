@@ -10,6 +10,7 @@
 // tests run both on the same inputs for every target the machine supports.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -69,6 +70,26 @@ struct GridIndex {
   size_t buckets = 0;
   double origin = 0, scale = 0;
 };
+
+// One finite value's slot through the index: the bucket's window of points
+// counted without a data-dependent branch, or a binary search where the
+// bucket is crowded or the value outside the points. grid_slots computes
+// the same for whole vectors; this serves single values and its leftovers.
+inline uint32_t grid_slot(const GridIndex& g, double v) {
+  if (g.bucket_lo != nullptr && v >= g.points[0] && v <= g.points[g.k - 1]) {
+    // v >= origin (the first point), so pos >= 0; clamped as the kernel does.
+    const double pos = std::min((v - g.origin) * g.scale, static_cast<double>(g.buckets));
+    const int64_t lo = g.bucket_lo[static_cast<size_t>(pos)];
+    if (lo >= 0) {
+      size_t below = static_cast<size_t>(lo);
+      for (size_t j = 0; j < kGridWindow; ++j) below += g.points[lo + j] < v ? 1 : 0;
+      return static_cast<uint32_t>(2 * below + (g.points[below] == v ? 1 : 0));
+    }
+  }
+  const double* at = std::lower_bound(g.points, g.points + g.k, v);
+  const bool on_point = at != g.points + g.k && *at == v;
+  return static_cast<uint32_t>(2 * static_cast<size_t>(at - g.points) + (on_point ? 1 : 0));
+}
 
 // slots[i] = the slot of values[i]; values must be finite. Values in
 // uncrowded buckets cost kGridWindow + 2 gathers per vector of lanes, with

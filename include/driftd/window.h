@@ -124,13 +124,12 @@ class NumericGrid {
   std::vector<double> cdf_before_;  // F_b(p_i-): share < p_i
   std::vector<double> cell_area_;   // integral of F_b over (p_{i-1}, p_i), i in 1..K-1
   std::vector<uint32_t> slot_bin_;  // PSI bin of each slot
-  // Equal-width bucket index over the points (see build_index).
+  // Equal-width bucket index over the points, as kernels::GridIndex reads
+  // it (see build_index).
   void build_index();
-  std::vector<uint32_t> bucket_first_;
   double index_origin_ = 0, index_scale_ = 0;
-  // The same index as the grid_slots kernel reads it (see GridIndex).
-  std::vector<double> padded_point_;
-  std::vector<int64_t> bucket_lo_;  // empty: no index (every value searched)
+  std::vector<double> padded_point_;  // the points, then kGridWindow +inf
+  std::vector<int64_t> bucket_lo_;    // empty: no index (every value searched)
   size_t bins_ = 1;
   double center_ = 0, scale_ = 1;
   uint64_t sample_size_ = 0;

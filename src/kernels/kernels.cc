@@ -270,19 +270,14 @@ size_t FindCsvDelimiters(const char* HWY_RESTRICT text, size_t n, uint32_t* HWY_
 // lo .. lo + kGridWindow - 1 compared with the value (a gather each, counted
 // as a masked subtract), then whether the value is the point at the count
 // (one more gather; the points' +inf padding keeps every index in bounds).
-// Lanes outside the points' range or in a crowded bucket are redone by
-// binary search.
+// Lanes outside the points' range or in a crowded bucket, and the values
+// after the last whole vector, go through grid_slot.
 void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t n,
                uint32_t* HWY_RESTRICT slots) {
   const hn::ScalableTag<double> d;
   const hn::RebindToSigned<decltype(d)> di;
   const size_t N = hn::Lanes(d);
   const double* const points = grid.points;
-  auto binary_search = [&](double v) {
-    const double* at = std::lower_bound(points, points + grid.k, v);
-    const bool on_point = at != points + grid.k && *at == v;
-    return static_cast<uint32_t>(2 * static_cast<size_t>(at - points) + (on_point ? 1 : 0));
-  };
   size_t i = 0;
   if (grid.k > 0 && grid.bucket_lo != nullptr) {
     const auto low = hn::Set(d, points[0]);
@@ -316,11 +311,11 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
       hn::Store(hn::VecFromMask(di, ok), di, lane_ok);
       for (size_t l = 0; l < N; ++l) {
         slots[i + l] =
-            lane_ok[l] != 0 ? static_cast<uint32_t>(lane_slots[l]) : binary_search(values[i + l]);
+            lane_ok[l] != 0 ? static_cast<uint32_t>(lane_slots[l]) : grid_slot(grid, values[i + l]);
       }
     }
   }
-  for (; i < n; ++i) slots[i] = binary_search(values[i]);
+  for (; i < n; ++i) slots[i] = grid_slot(grid, values[i]);
 }
 
 // Lanes hold consecutive j. log C(n, j) is lgamma-exact at the run's first

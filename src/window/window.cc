@@ -94,26 +94,19 @@ NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
 }
 
 uint32_t NumericGrid::slot_of_by_search(double v) const {
-  // Branch-free lower bound: the number of points below v.
-  const double* first = point_.data();
-  size_t n = point_.size();
-  while (n > 1) {
-    const size_t half = n / 2;
-    first = first[half - 1] < v ? first + half : first;
-    n -= half;
-  }
-  size_t i = static_cast<size_t>(first - point_.data());
-  if (n == 1 && *first < v) ++i;
-  const bool on_point = i < point_.size() && point_[i] == v;
-  return static_cast<uint32_t>(2 * i + (on_point ? 1 : 0));
+  uint32_t slot = 0;
+  kernels::scalar::grid_slots(index(), &v, 1, &slot);
+  return slot;
+}
+
+uint32_t NumericGrid::slot_of(double v) const {
+  return kernels::grid_slot(index(), v);
 }
 
 void NumericGrid::build_index() {
-  // Equal-width buckets over [first point, last point]; per bucket the
-  // number of points below its start. A value's lower bound is then found
-  // among the few points of its own bucket.
+  // Equal-width buckets over [first point, last point]. A value's number of
+  // points below it is then found among the few points near its bucket.
   const size_t k = point_.size();
-  bucket_first_.clear();
   bucket_lo_.clear();
   padded_point_ = point_;
   padded_point_.resize(k + kernels::kGridWindow, HUGE_VAL);
@@ -121,45 +114,25 @@ void NumericGrid::build_index() {
   const size_t buckets = std::min<size_t>(4 * k, 1 << 14);
   index_origin_ = point_.front();
   index_scale_ = static_cast<double>(buckets) / (point_.back() - point_.front());
-  bucket_first_.resize(buckets + 2);
+  // Per bucket, the points strictly below its start (its first value).
+  std::vector<uint32_t> first(buckets + 2);
   size_t i = 0;
   for (size_t b = 0; b <= buckets + 1; ++b) {
-    // Points strictly below the bucket's start (its first value).
     const double start = index_origin_ + static_cast<double>(b) / index_scale_;
     while (i < k && point_[i] < start) ++i;
-    bucket_first_[b] = static_cast<uint32_t>(i);
+    first[b] = static_cast<uint32_t>(i);
   }
-  // The kernel's view: per bucket b the window slot_of scans, [lo, hi],
-  // when it is at most kGridWindow points wide, else -1.
+  // Bucket bounds are computed in floating point, so a value's bucket is
+  // widened by one on each side: its lower bound lies in [lo, hi]. Where
+  // that window holds at most kGridWindow points it is counted without a
+  // branch (kernels::grid_slot), else searched (-1).
   bucket_lo_.resize(buckets + 1);
   for (size_t b = 0; b <= buckets; ++b) {
-    const size_t lo = b > 0 ? bucket_first_[b - 1] : 0;
-    size_t hi = bucket_first_[std::min(b + 2, bucket_first_.size() - 1)];
+    const size_t lo = b > 0 ? first[b - 1] : 0;
+    size_t hi = first[std::min(b + 2, buckets + 1)];
     if (hi < k) ++hi;
     bucket_lo_[b] = hi - lo <= kernels::kGridWindow ? static_cast<int64_t>(lo) : -1;
   }
-}
-
-uint32_t NumericGrid::slot_of(double v) const {
-  if (bucket_first_.empty() || !(v >= point_.front()) || !(v <= point_.back())) {
-    return slot_of_by_search(v);
-  }
-  const double pos = (v - index_origin_) * index_scale_;
-  const size_t b = std::min(static_cast<size_t>(pos), bucket_first_.size() - 2);
-  // Bucket bounds are computed in floating point: widen by one bucket on
-  // each side so a value at a rounded edge still finds its lower bound.
-  size_t lo = b > 0 ? bucket_first_[b - 1] : 0;
-  size_t hi = bucket_first_[std::min(b + 2, bucket_first_.size() - 1)];
-  if (hi < point_.size()) ++hi;
-  if (hi - lo > 16) {  // a crowded bucket (a far outlier stretched the range)
-    lo = static_cast<size_t>(std::lower_bound(point_.begin() + static_cast<ptrdiff_t>(lo),
-                                              point_.begin() + static_cast<ptrdiff_t>(hi), v) -
-                             point_.begin());
-  } else {
-    while (lo < hi && point_[lo] < v) ++lo;
-  }
-  const bool on_point = lo < point_.size() && point_[lo] == v;
-  return static_cast<uint32_t>(2 * lo + (on_point ? 1 : 0));
 }
 
 // ---- summaries --------------------------------------------------------------

@@ -68,6 +68,14 @@ def lines_of(path):
         return [l.rstrip("\n") for l in f if l.strip()]
 
 
+def baseline_and_events(work, n, seed, step_ms=20):
+    """The model's baseline and n events in work; returns the event lines."""
+    make_baseline(work)
+    events = os.path.join(work, "events.jsonl")
+    make_events(events, n, seed=seed, step_ms=step_ms)
+    return lines_of(events)
+
+
 def post_lines(port, lines, per_request):
     """Posts lines in NDJSON bodies of per_request on one connection; returns
     (events acknowledged with 202, statuses)."""
@@ -258,11 +266,8 @@ def rng_sample(n, k):
 
 
 def test_kill9_durable(work):
-    make_baseline(work)
-    events = os.path.join(work, "events.jsonl")
     n = 60000
-    make_events(events, n, seed=31, step_ms=20)
-    lines = lines_of(events)
+    lines = baseline_and_events(work, n, seed=31)
     batches = ["\n".join(lines[i:i + 100]) for i in range(0, n, 100)]
     # Kill points: after these many batches (sorted), racing the next request.
     kill_at = sorted(rng_sample(len(batches), 6))
@@ -340,10 +345,7 @@ def test_lost_log_keeps_numbering(work):
     """The ingest log's files are removed between runs while the checkpoint
     stays: events accepted afterwards still survive a kill (numbering
     continues after the checkpoint's position)."""
-    make_baseline(work)
-    events = os.path.join(work, "events.jsonl")
-    make_events(events, 2000, seed=35, step_ms=20)
-    lines = lines_of(events)
+    lines = baseline_and_events(work, 2000, seed=35)
     port = free_port()
     cfg = write_http_config(work, port, 'type = "count"\nsize = 500', interval="1h")
 
@@ -368,10 +370,7 @@ def test_lost_log_keeps_numbering(work):
 
 
 def test_sigterm_applies_accepted(work):
-    make_baseline(work)
-    events = os.path.join(work, "events.jsonl")
-    make_events(events, 8000, seed=33, step_ms=20)
-    lines = lines_of(events)
+    lines = baseline_and_events(work, 8000, seed=33)
     port = free_port()
     cfg = write_http_config(work, port, 'type = "count"\nsize = 1000', extra="durable = false")
     proc = start(work, cfg)
