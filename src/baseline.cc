@@ -203,10 +203,16 @@ Result<Baseline> profile_impl(const Table& table, Table* consumable,
     p.missing = col.missing;
     p.type_errors = col.type_errors;
     p.infinite = col.infinite;
-    if (col.name == opt.prediction_column) p.role = ColumnRole::kPrediction;
-    if (col.name == opt.label_column) p.role = ColumnRole::kLabel;
-    if (col.name == opt.id_column) p.role = ColumnRole::kId;
-    if (col.name == opt.timestamp_column) p.role = ColumnRole::kTimestamp;
+    // A role not given is empty and names no column (an unnamed one, like
+    // the index pandas writes, is a feature).
+    const std::pair<const std::string*, ColumnRole> role_of[] = {
+        {&opt.prediction_column, ColumnRole::kPrediction},
+        {&opt.label_column, ColumnRole::kLabel},
+        {&opt.id_column, ColumnRole::kId},
+        {&opt.timestamp_column, ColumnRole::kTimestamp}};
+    for (const auto& [role_column, role] : role_of) {
+      if (!role_column->empty() && col.name == *role_column) p.role = role;
+    }
     if (p.role == ColumnRole::kId || p.role == ColumnRole::kTimestamp) return;
     if (col.kind == ColumnKind::kNumeric) {
       p.numeric = profile_numeric(col, consumable ? &consumable->columns[i].numbers : nullptr,

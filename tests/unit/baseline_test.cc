@@ -236,3 +236,16 @@ TEST_CASE("a checksummed baseline with a bad sample is still refused", "[baselin
   CHECK(parse_baseline(serialize_baseline(nan), "b.json").error().message ==
         "b.json: columns[2] (age): sample holds a non-finite value");
 }
+
+TEST_CASE("profile_table: roles not given name no column, not even an unnamed one", "[baseline]") {
+  Column unnamed;
+  for (int i = 0; i < 100; ++i) unnamed.numbers.push_back(i * 0.5);
+  Table t;
+  t.rows = unnamed.numbers.size();
+  t.columns.push_back(std::move(unnamed));
+  const auto b = profile_table(t, BaselineBuildOptions{});
+  REQUIRE(b.ok());
+  REQUIRE(b->columns.size() == 1);
+  CHECK(b->columns[0].role == ColumnRole::kFeature);
+  CHECK(b->columns[0].numeric.sample.size() == 100);
+}
