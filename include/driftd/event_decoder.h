@@ -82,6 +82,32 @@ class EventDecoder {
  private:
   void stage(const scan::Value& v, ModelMonitor& m, int column);
 
+  // What a top-level key is. Producers write keys in the same order event
+  // after event, so the key seen at a position last time is compared first
+  // and its role reused (as ModelMonitor::column_at does for features).
+  enum class TopRole : uint8_t {
+    kOther,
+    kModel,
+    kVersion,
+    kTimestamp,
+    kFeatures,
+    kPrediction,
+    kLabel,
+    kId
+  };
+  TopRole role_of(std::string_view key) const;
+  TopRole role_at(size_t position, std::string_view key);
+  struct KeyRole {
+    std::string key;
+    TopRole role = TopRole::kOther;
+  };
+  std::vector<KeyRole> top_roles_;
+  // The monitor of the last event's model and version: consecutive events
+  // mostly share it, and one compare replaces the router's map lookup.
+  ModelMonitor* find_monitor(std::string_view model, std::string_view version);
+  std::string last_model_, last_version_;
+  ModelMonitor* last_monitor_ = nullptr;
+
   EventFields fields_;
   const Router& router_;
   std::unique_ptr<scan::Scanner> scanner_;

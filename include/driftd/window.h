@@ -298,21 +298,23 @@ class ModelMonitor {
   int prediction_column() const { return prediction_column_; }
   bool is_numeric(int column) const { return numeric_[static_cast<size_t>(column)] != 0; }
 
-  // Staging of one event: set cells, then commit.
+  // Staging of one event: set cells, then commit. A numeric column's cell
+  // is written straight into its slot of the batch (see batch_state_).
   void stage_number(int column, double v) {
-    state_[column] = CellState::kNumber;
-    number_[column] = v;
+    staged_state(column) = CellState::kNumber;
+    staged_number(column) = v;
   }
   void stage_text(int column, std::string_view s) {
-    state_[column] = CellState::kText;
+    staged_state(column) = CellState::kText;
     text_[column] = s;
   }
-  void stage_null(int column) { state_[column] = CellState::kNull; }
+  void stage_null(int column) { staged_state(column) = CellState::kNull; }
   // The key of an event id for the label join: XXH3-64, never 0 (0: no id).
   static uint64_t id_key(std::string_view id);
   // The staged event's id key (0: none); its prediction then waits for a label.
   void stage_id_key(uint64_t key) { staged_id_ = key; }
-  void stage_bad_type(int column) { state_[column] = CellState::kBadType; }
+  void stage_bad_type(int column) { staged_state(column) = CellState::kBadType; }
+  // Forgets the staged event's cells (a rejected or late event).
   void clear_stage();
 
   using OnWindow = std::function<void(WindowResult&&)>;
@@ -376,9 +378,20 @@ class ModelMonitor {
   std::vector<KeyAt> key_order_;  // column_at's cache
 
   std::vector<uint8_t> numeric_;  // per column: 1 when numeric
+  // The staged event's cells: categorical columns here; numeric columns in
+  // the batch's next row (batch_at_), so committing them copies nothing.
   std::vector<CellState> state_;
   std::vector<double> number_;
   std::vector<std::string_view> text_;
+  std::vector<int32_t> batch_at_;  // per column: k * kBatchRows for numeric column k, else -1
+  CellState& staged_state(int column) {
+    const int32_t at = batch_at_[static_cast<size_t>(column)];
+    return at >= 0 ? batch_state_[static_cast<size_t>(at) + batch_rows_] : state_[column];
+  }
+  double& staged_number(int column) {
+    const int32_t at = batch_at_[static_cast<size_t>(column)];
+    return at >= 0 ? batch_number_[static_cast<size_t>(at) + batch_rows_] : number_[column];
+  }
   uint64_t staged_id_ = 0;  // XXH3-64 of the staged event's id; 0: none
 
   // Numeric cells of committed events, not yet in their panes. They are
@@ -388,7 +401,8 @@ class ModelMonitor {
   // event paid cache misses in each). Categorical cells go in at once: their
   // text lives only as long as the event's bytes. A column's values are
   // added in arrival order, so every sum is the one unbatched adds give.
-  // Applied before a window closes, before save() and by flush().
+  // Applied before a window closes, before save() and by flush(). Rows not
+  // yet committed hold kAbsent cells (the next row is the staged event's).
   static constexpr size_t kBatchRows = 256;
   std::vector<uint32_t> numeric_columns_;      // columns with grids, in order
   std::vector<uint32_t> categorical_columns_;  // the others

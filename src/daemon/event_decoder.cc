@@ -180,6 +180,46 @@ EventDecoder::EventDecoder(EventFields fields, const Router& router)
 
 EventDecoder::~EventDecoder() = default;
 
+EventDecoder::TopRole EventDecoder::role_of(std::string_view key) const {
+  if (same_bytes(key, fields_.model)) return TopRole::kModel;
+  if (same_bytes(key, fields_.model_version)) return TopRole::kVersion;
+  if (same_bytes(key, fields_.timestamp)) return TopRole::kTimestamp;
+  if (same_bytes(key, fields_.features)) return TopRole::kFeatures;
+  if (same_bytes(key, fields_.prediction)) return TopRole::kPrediction;
+  if (same_bytes(key, fields_.label)) return TopRole::kLabel;
+  if (same_bytes(key, fields_.id)) return TopRole::kId;
+  return TopRole::kOther;
+}
+
+EventDecoder::TopRole EventDecoder::role_at(size_t position, std::string_view key) {
+  if (position < top_roles_.size()) {
+    KeyRole& k = top_roles_[position];
+    if (same_bytes(k.key, key)) return k.role;
+    k.key.assign(key);
+    k.role = role_of(key);
+    return k.role;
+  }
+  const TopRole role = role_of(key);
+  if (position == top_roles_.size() && position < kMaxTop) {
+    top_roles_.push_back(KeyRole{std::string(key), role});
+  }
+  return role;
+}
+
+ModelMonitor* EventDecoder::find_monitor(std::string_view model, std::string_view version) {
+  if (last_monitor_ != nullptr && same_bytes(model, last_model_) &&
+      same_bytes(version, last_version_)) {
+    return last_monitor_;
+  }
+  ModelMonitor* m = router_.find(model, version);
+  if (m != nullptr) {
+    last_model_.assign(model);
+    last_version_.assign(version);
+    last_monitor_ = m;
+  }
+  return m;
+}
+
 void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
   const bool numeric = m.is_numeric(col);
   switch (v.type) {
@@ -285,54 +325,63 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   bool label_ok = false;
   const scan::Value* prediction = nullptr;
   for (uint32_t i = 0; i < ev.n_top; ++i) {
-    const std::string_view key = key_of(ev.top[i]);
     const scan::Value& v = ev.top[i].value;
-    if (same_bytes(key, fields_.model)) {
-      if (v.type != scan::Type::kString) {
-        return reject(RejectReason::kMissingModel, "model is not a string");
-      }
-      model = text_of(v);
-    } else if (same_bytes(key, fields_.model_version)) {
-      if (v.type == scan::Type::kString) {
-        version = text_of(v);
-      } else {
-        // A numeric version ("model_version": 3) matches "3".
-        const std::string_view raw = raw_of(v);
-        const size_t n = std::min(raw.size(), sizeof version_buf);
-        std::copy_n(raw.data(), n, version_buf);
-        version = std::string_view(version_buf, n);
-      }
-    } else if (same_bytes(key, fields_.timestamp)) {
-      if (v.type == scan::Type::kNumber) {
-        if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
-        ts_number = v.number;
-        ts_is_number = have_ts = true;
-      } else if (v.type == scan::Type::kString) {
-        ts_text = text_of(v);
-        have_ts = true;
-      } else if (v.type == scan::Type::kBad) {
-        return reject(RejectReason::kInvalidJson, "bad timestamp value");
-      } else {
-        return reject(RejectReason::kBadTimestamp,
-                      "timestamp must be an ISO 8601 string or epoch milliseconds");
-      }
-    } else if (same_bytes(key, fields_.features)) {
-      has_features = true;
-      features_bad = v.type != scan::Type::kObject;
-    } else if (same_bytes(key, fields_.prediction)) {
-      prediction = &v;
-    } else if (same_bytes(key, fields_.label)) {
-      has_label = true;
-      label_ok = read_label(v, &label);
-    } else if (same_bytes(key, fields_.id)) {
-      // A numeric id counts by its literal.
-      id_key = ModelMonitor::id_key(v.type == scan::Type::kString ? text_of(v) : raw_of(v));
+    switch (role_at(i, key_of(ev.top[i]))) {
+      case TopRole::kModel:
+        if (v.type != scan::Type::kString) {
+          return reject(RejectReason::kMissingModel, "model is not a string");
+        }
+        model = text_of(v);
+        break;
+      case TopRole::kVersion:
+        if (v.type == scan::Type::kString) {
+          version = text_of(v);
+        } else {
+          // A numeric version ("model_version": 3) matches "3".
+          const std::string_view raw = raw_of(v);
+          const size_t n = std::min(raw.size(), sizeof version_buf);
+          std::copy_n(raw.data(), n, version_buf);
+          version = std::string_view(version_buf, n);
+        }
+        break;
+      case TopRole::kTimestamp:
+        if (v.type == scan::Type::kNumber) {
+          if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+          ts_number = v.number;
+          ts_is_number = have_ts = true;
+        } else if (v.type == scan::Type::kString) {
+          ts_text = text_of(v);
+          have_ts = true;
+        } else if (v.type == scan::Type::kBad) {
+          return reject(RejectReason::kInvalidJson, "bad timestamp value");
+        } else {
+          return reject(RejectReason::kBadTimestamp,
+                        "timestamp must be an ISO 8601 string or epoch milliseconds");
+        }
+        break;
+      case TopRole::kFeatures:
+        has_features = true;
+        features_bad = v.type != scan::Type::kObject;
+        break;
+      case TopRole::kPrediction:
+        prediction = &v;
+        break;
+      case TopRole::kLabel:
+        has_label = true;
+        label_ok = read_label(v, &label);
+        break;
+      case TopRole::kId:
+        // A numeric id counts by its literal.
+        id_key = ModelMonitor::id_key(v.type == scan::Type::kString ? text_of(v) : raw_of(v));
+        break;
+      case TopRole::kOther:
+        break;
     }
   }
   if (model.empty()) {
     return reject(RejectReason::kMissingModel, "no '" + fields_.model + "' field");
   }
-  monitor = router_.find(model, version);
+  monitor = find_monitor(model, version);
   if (monitor == nullptr) {
     detail_ = "no monitored model '";
     detail_.append(model);
@@ -384,8 +433,13 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   if (ev.features_field >= 0) {
     for (uint32_t i = 0; i < ev.n_features; ++i) {
       const int col = monitor->column_at(i, key_of(ev.features[i]));
-      if (col >= 0)
-        stage(ev.features[i].value, *monitor, col);  // else: a feature the baseline lacks
+      if (col < 0) continue;  // a feature the baseline lacks
+      const scan::Value& v = ev.features[i].value;
+      if (v.type == scan::Type::kNumber && v.number_ok && monitor->is_numeric(col)) {
+        monitor->stage_number(col, v.number);  // the common cell, without stage()'s cases
+      } else {
+        stage(v, *monitor, col);
+      }
     }
   }
   if (prediction != nullptr && monitor->prediction_column() >= 0) {

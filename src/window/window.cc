@@ -1,6 +1,7 @@
 #include "driftd/window.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -311,8 +312,12 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
     numeric_.push_back(numeric ? 1 : 0);
     (numeric ? numeric_columns_ : categorical_columns_).push_back(static_cast<uint32_t>(c));
   }
+  batch_at_.assign(columns_.size(), -1);
+  for (size_t k = 0; k < numeric_columns_.size(); ++k) {
+    batch_at_[numeric_columns_[k]] = static_cast<int32_t>(k * kBatchRows);
+  }
   batch_pane_.resize(kBatchRows);
-  batch_state_.resize(numeric_columns_.size() * kBatchRows);
+  batch_state_.assign(numeric_columns_.size() * kBatchRows, CellState::kAbsent);
   batch_number_.resize(numeric_columns_.size() * kBatchRows);
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
@@ -350,6 +355,9 @@ int ModelMonitor::column_of(std::string_view name) const {
 
 void ModelMonitor::clear_stage() {
   std::fill(state_.begin(), state_.end(), CellState::kAbsent);
+  for (size_t k = 0; k < numeric_columns_.size(); ++k) {
+    batch_state_[k * kBatchRows + batch_rows_] = CellState::kAbsent;
+  }
   staged_id_ = 0;
 }
 
@@ -459,23 +467,18 @@ void ModelMonitor::add_to_pane(Pane& pane) {
              state_[c], number_[c], text_[c]);
   }
   if (numeric_columns_.empty()) return;
-  const size_t row = batch_rows_++;
-  batch_pane_[row] = &pane;
-  for (size_t k = 0; k < numeric_columns_.size(); ++k) {
-    const uint32_t c = numeric_columns_[k];
-    batch_state_[k * kBatchRows + row] = state_[c];
-    batch_number_[k * kBatchRows + row] = number_[c];
-  }
+  batch_pane_[batch_rows_++] = &pane;  // its numeric cells are staged in this row
   if (batch_rows_ == kBatchRows) apply_batch();
 }
 
 void ModelMonitor::apply_batch() {
   const size_t rows = batch_rows_;
   batch_rows_ = 0;
+  if (rows == 0) return;
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {
     const uint32_t c = numeric_columns_[k];
     const NumericGrid& grid = grids_[c];
-    const CellState* st = &batch_state_[k * kBatchRows];
+    CellState* const st = &batch_state_[k * kBatchRows];
     const double* number = &batch_number_[k * kBatchRows];
     // Rows come in runs of one pane (every row, unless the batch spans a
     // pane boundary or holds out-of-order events).
@@ -484,6 +487,17 @@ void ModelMonitor::apply_batch() {
       size_t end = r + 1;
       while (end < rows && batch_pane_[end] == pane) ++end;
       ColumnSummary& cs = pane->columns[c];
+      // Mostly every cell is a finite number: checked without a branch per
+      // cell, the run then goes to the summary as it lies.
+      bool all_finite = true;
+      for (size_t i = r; i < end; ++i) {
+        all_finite &= (st[i] == CellState::kNumber) & (std::fabs(number[i]) <= DBL_MAX);
+      }
+      if (all_finite) {
+        cs.numeric.add_all(grid, number + r, end - r);
+        r = end;
+        continue;
+      }
       double finite[kBatchRows];
       size_t n_finite = 0;
       for (; r < end; ++r) {
@@ -491,6 +505,7 @@ void ModelMonitor::apply_batch() {
       }
       cs.numeric.add_all(grid, finite, n_finite);
     }
+    std::fill(st, st + rows, CellState::kAbsent);  // the rows are free for new events
   }
 }
 
@@ -509,8 +524,8 @@ void ModelMonitor::feed_reference(int64_t ts_ms) {
   ModelMonitor& r = *reference_;
   for (size_t c = 0; c < columns_.size(); ++c) {
     const uint32_t rc = reference_column_[c];
-    r.state_[rc] = state_[c];
-    r.number_[rc] = number_[c];
+    r.staged_state(static_cast<int>(rc)) = staged_state(static_cast<int>(c));
+    r.staged_number(static_cast<int>(rc)) = staged_number(static_cast<int>(c));
     r.text_[rc] = text_[c];
   }
   r.commit(ts_ms, [this](WindowResult&& w) { reference_results_.push_back(std::move(w)); });
@@ -548,16 +563,17 @@ bool ModelMonitor::commit_own(int64_t ts_ms, const OnWindow& on_window) {
     clear_stage();
     return false;
   }
-  add_to_pane(pane_for(pane_of(t)));
-  ++events_;
-  if (staged_id_ != 0 && joins_labels() && state_[prediction_column_] == CellState::kNumber &&
-      std::isfinite(number_[prediction_column_])) {
+  if (staged_id_ != 0 && joins_labels() && staged_state(prediction_column_) == CellState::kNumber &&
+      std::isfinite(staged_number(prediction_column_))) {
     uint64_t evicted = 0;
-    pending_.insert(staged_id_, number_[prediction_column_], ts_ms, settings_.labels.max_pending,
-                    &evicted);
+    pending_.insert(staged_id_, staged_number(prediction_column_), ts_ms,
+                    settings_.labels.max_pending, &evicted);
     label_counters_.evicted += evicted;
   }
-  clear_stage();
+  add_to_pane(pane_for(pane_of(t)));  // takes the staged row: the next one is empty
+  ++events_;
+  std::fill(state_.begin(), state_.end(), CellState::kAbsent);
+  staged_id_ = 0;
   max_time_ = std::max(max_time_, t);
   watermark_ =
       w.kind == WindowSettings::Kind::kCount ? max_time_ + 1 : max_time_ - w.allowed_lateness;
@@ -1101,6 +1117,7 @@ bool ModelMonitor::load(ByteReader& in) {
   events_ = in.u64();
   late_ = in.u64();
   batch_rows_ = 0;  // its panes go
+  std::fill(batch_state_.begin(), batch_state_.end(), CellState::kAbsent);
   panes_.clear();
   const uint64_t n_panes = in.count(16);
   for (uint64_t i = 0; i < n_panes && in.ok(); ++i) {

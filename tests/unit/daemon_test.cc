@@ -11,6 +11,7 @@
 
 #include "driftd/daemon.h"
 #include "driftd/event_decoder.h"
+#include "driftd/json_string.h"
 #include "driftd/same_bytes.h"
 #include "src/daemon/event_scan.h"
 #include "test_util.h"
@@ -322,6 +323,25 @@ TEST_CASE("the event scanner records fields in order, with types, and grows for 
   CHECK_FALSE(ev.features[5].value.number_ok);  // 1e999: out of range, flagged
   CHECK(std::string(ev.features[3].value.raw, 4) == "true");
 
+  // Keys and strings without escapes are taken where they lie; with an
+  // escape (anywhere, also past the first 16 bytes) they are unescaped.
+  run(R"({"mo\u0064el":"m","features":{"a\"b":1,"a_key_longer_than_sixteen_bytes":"a value longer than sixteen bytes","k":"seventeen bytes..\tthen a tab","":""}})");
+  REQUIRE(ev.stop == scan::Stop::kNone);
+  CHECK(std::string(ev.top[0].key, ev.top[0].key_len) == "model");
+  REQUIRE(ev.n_features == 4);
+  CHECK(std::string(ev.features[0].key, ev.features[0].key_len) == "a\"b");
+  CHECK(std::string(ev.features[1].key, ev.features[1].key_len) ==
+        "a_key_longer_than_sixteen_bytes");
+  CHECK(std::string(ev.features[1].value.text, ev.features[1].value.text_len) ==
+        "a value longer than sixteen bytes");
+  CHECK(std::string(ev.features[2].value.text, ev.features[2].value.text_len) ==
+        "seventeen bytes..\tthen a tab");
+  CHECK(ev.features[3].key_len == 0);
+  CHECK(ev.features[3].value.type == scan::Type::kString);
+  CHECK(ev.features[3].value.text_len == 0);
+  run(R"({"features":{"a":nul}})");
+  CHECK(ev.features[0].value.type == scan::Type::kBad);
+
   std::string wide = R"({"features":{)";
   for (int i = 0; i < 300; ++i) {
     if (i > 0) wide += ',';
@@ -357,6 +377,28 @@ TEST_CASE("the event scanner records fields in order, with types, and grows for 
 
 }  // namespace
 }  // namespace driftd
+
+TEST_CASE("unescaped_length finds the closing quote, or the escape before it, at every offset",
+          "[daemon][scan]") {
+  for (size_t quote = 0; quote <= 40; ++quote) {
+    for (size_t escape = 0; escape <= 41; ++escape) {
+      // A string's text: `quote` plain bytes, then the closing quote, with a
+      // backslash at `escape` (none when escape > quote), then padding.
+      std::string text(quote, 'x');
+      if (escape < quote) text[escape] = '\\';
+      text += "\"more\\\"";
+      std::string padded = text + std::string(64, ' ');
+      uint32_t len = 12345;
+      INFO("quote at " << quote << ", escape at " << escape);
+      if (escape < quote) {
+        CHECK_FALSE(driftd::unescaped_length(padded.data(), &len));
+      } else {
+        REQUIRE(driftd::unescaped_length(padded.data(), &len));
+        CHECK(len == quote);
+      }
+    }
+  }
+}
 
 TEST_CASE("same_bytes equals string equality at every length and every differing byte",
           "[daemon]") {
