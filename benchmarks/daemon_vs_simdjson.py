@@ -9,10 +9,12 @@ model. driftd runs `run --exit-when-done` on a file source with count
 windows of 100,000 events (every window evaluated and logged, checkpoints
 every 10 s); its rate is events per CPU second (user + sys of the process,
 start-up and the final checkpoint included). simdjson_raw reads every field
-of every line with one On-Demand parser (best of 3), two ways: generic
+of every line with one On-Demand parser, two ways: generic
 (keys and strings unescaped into simdjson's buffer) and in place (a key or
 string without escapes used where it lies, as the daemon reads); the
-monitoring cost is stated against the faster, in-place parse.
+monitoring cost is stated against the faster, in-place parse. The raw
+parse and the driftd run alternate for --rounds rounds (default 5), each
+keeping its best, so a change in the host's speed touches both.
 
 Kafka: the same events in 32 partitions of librdkafka's mock cluster
 (tests/kafka/mock_kafka: the real protocol over TCP on 127.0.0.1; it keeps
@@ -100,6 +102,8 @@ def main():
     ap.add_argument("--events", type=int, default=1000000)
     ap.add_argument("--dir", default="/tmp/driftd-daemon-bench")
     ap.add_argument("--no-kafka", action="store_true", help="skip the mock Kafka run")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternated rounds of the raw parse and the file run (best of each)")
     args = ap.parse_args()
     driftd = os.path.abspath(os.path.join(args.build, "driftd"))
     raw = os.path.abspath(os.path.join(args.build, "benchmarks", "driftd_simdjson_raw"))
@@ -130,10 +134,19 @@ type = "count"
 size = 100000
 """)
     size = os.path.getsize(events)
-    r = json.loads(subprocess.run([raw, events, "3"], capture_output=True, text=True,
-                                  check=True).stdout)
+    # The raw parse and driftd alternate, each round once, and each keeps its
+    # best: the ratio then survives the host's speed changing between runs.
+    r = None
     best = None
-    for _ in range(3):
+    for _ in range(args.rounds):
+        got = json.loads(subprocess.run([raw, events, "1"], capture_output=True, text=True,
+                                        check=True).stdout)
+        if r is None:
+            r = got
+        else:
+            r["events_per_s"] = max(r["events_per_s"], got["events_per_s"])
+            r["generic_events_per_s"] = max(r["generic_events_per_s"],
+                                            got["generic_events_per_s"])
         subprocess.run(["rm", "-rf", os.path.join(args.dir, "state")])
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.time()

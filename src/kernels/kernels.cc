@@ -285,7 +285,7 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
     const auto origin = hn::Set(d, grid.origin);
     const auto scale = hn::Set(d, grid.scale);
     const auto last_bucket = hn::Set(d, static_cast<double>(grid.buckets));
-    HWY_ALIGN int64_t lane_slots[HWY_MAX_BYTES / sizeof(int64_t)];
+    const hn::Rebind<int32_t, decltype(d)> d32;
     HWY_ALIGN int64_t lane_ok[HWY_MAX_BYTES / sizeof(int64_t)];
     for (; i + N <= n; i += N) {
       const auto x = hn::LoadU(d, values + i);
@@ -307,11 +307,15 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
       const auto at = hn::GatherIndex(d, points, count);
       const auto on_point = hn::RebindMask(di, at == x);
       const auto slot = hn::Sub(hn::Add(count, count), hn::VecFromMask(di, on_point));
-      hn::Store(slot, di, lane_slots);
-      hn::Store(hn::VecFromMask(di, ok), di, lane_ok);
-      for (size_t l = 0; l < N; ++l) {
-        slots[i + l] =
-            lane_ok[l] != 0 ? static_cast<uint32_t>(lane_slots[l]) : grid_slot(grid, values[i + l]);
+      // Slots are below 2^31: exact as doubles, then narrowed to 32 bits and
+      // stored at once. Lanes the window could not count are redone.
+      hn::StoreU(hn::DemoteTo(d32, hn::ConvertTo(d, slot)), d32,
+                 reinterpret_cast<int32_t*>(slots + i));
+      if (!hn::AllTrue(di, ok)) {
+        hn::Store(hn::VecFromMask(di, ok), di, lane_ok);
+        for (size_t l = 0; l < N; ++l) {
+          if (lane_ok[l] == 0) slots[i + l] = grid_slot(grid, values[i + l]);
+        }
       }
     }
   }
