@@ -81,6 +81,10 @@ class EventDecoder {
 
  private:
   void stage(const scan::Value& v, ModelMonitor& m, int column);
+  // allow_direct: features may be staged as the scan reaches them (DirectStage).
+  DecodedEvent decode(const char* data, size_t len, size_t capacity,
+                      const ModelMonitor::OnWindow& on_window, bool allow_direct);
+  struct DirectStage;
 
   // What a top-level key is. Producers write keys in the same order event
   // after event, so the key seen at a position last time is compared first

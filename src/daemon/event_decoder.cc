@@ -266,12 +266,78 @@ void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
   }
 }
 
+// Stages the members of a features object straight into the monitor of the
+// model the event named before them (the usual order: model, version, then
+// features). decode() checks the routing once the whole event is read, and
+// decodes again without the sink when it differs.
+struct EventDecoder::DirectStage {
+  EventDecoder& decoder;
+  ModelMonitor* monitor = nullptr;  // where the last features object went, if it went direct
+
+  bool direct(const scan::Event& ev) {
+    if (monitor != nullptr) {  // a repeated features object: the last one counts
+      monitor->clear_stage();
+      monitor = nullptr;
+    }
+    std::string_view model, version;
+    for (uint32_t i = 0; i + 1 < ev.n_top; ++i) {  // the last field is this features object
+      const scan::Value& v = ev.top[i].value;
+      switch (decoder.role_at(i, key_of(ev.top[i]))) {
+        case TopRole::kModel:
+          if (v.type != scan::Type::kString) return false;
+          model = text_of(v);
+          break;
+        case TopRole::kVersion:
+          if (v.type != scan::Type::kString) return false;  // a numeric version: the general path
+          version = text_of(v);
+          break;
+        default:
+          break;
+      }
+    }
+    if (model.empty()) return false;
+    monitor = decoder.find_monitor(model, version);
+    return monitor != nullptr;
+  }
+
+  [[gnu::always_inline]] void member(uint32_t position, std::string_view key,
+                                     simdjson::ondemand::value& v) {
+    const int col = monitor->column_at(position, key);
+    if (col < 0) return;  // a feature the baseline lacks
+    if (monitor->is_numeric(col)) {
+      const std::string_view token = v.raw_json_token();
+      const char c = token.empty() ? '\0' : token.front();
+      if ((c >= '0' && c <= '9') || c == '-') {
+        double d = 0;
+        if (v.get_double().get(d)) {
+          monitor->stage_bad_type(col);  // out of double range, as stage() counts it
+        } else {
+          monitor->stage_number(col, d);
+        }
+        return;
+      }
+    }
+    scan::Value value;
+    scan::detail::read_value(v, value);
+    decoder.stage(value, *monitor, col);
+  }
+};
+
 DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                                   const ModelMonitor::OnWindow& on_window) {
+  return decode(data, len, capacity, on_window, true);
+}
+
+DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
+                                  const ModelMonitor::OnWindow& on_window, bool allow_direct) {
   DecodedEvent out;
   ModelMonitor* monitor = nullptr;
+  DirectStage sink{*this};
+  scan::NoSink no_sink;
   auto reject = [&](RejectReason r, std::string_view detail) {
-    if (monitor != nullptr) monitor->clear_stage();  // nothing of a rejected event stays
+    // Nothing of a rejected event stays.
+    if (monitor != nullptr) monitor->clear_stage();
+    if (sink.monitor != nullptr && sink.monitor != monitor) sink.monitor->clear_stage();
     out.outcome = EventOutcome::kRejected;
     out.reason = r;
     detail_.assign(detail);
@@ -290,7 +356,11 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
     ev.top_capacity = static_cast<uint32_t>(top_.size());
     ev.features = features_.data();
     ev.features_capacity = static_cast<uint32_t>(features_.size());
-    scanner_->scan(data, len, capacity, fields_.features, ev);
+    if (allow_direct) {
+      scanner_->scan(data, len, capacity, fields_.features, ev, sink);
+    } else {
+      scanner_->scan(data, len, capacity, fields_.features, ev, no_sink);
+    }
     // Room for more fields: grow (rarely, up to a bound) and scan again.
     if (ev.stop == scan::Stop::kTooManyTop && top_.size() < kMaxTop) {
       top_.resize(top_.size() * 2);
@@ -382,6 +452,13 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
     return reject(RejectReason::kMissingModel, "no '" + fields_.model + "' field");
   }
   monitor = find_monitor(model, version);
+  if (sink.monitor != nullptr && sink.monitor != monitor) {
+    // The features went to the monitor the fields before them named, and a
+    // field after them changed that (a version, a second model): undone,
+    // and the event decoded the general way.
+    sink.monitor->clear_stage();
+    return decode(data, len, capacity, on_window, false);
+  }
   if (monitor == nullptr) {
     detail_ = "no monitored model '";
     detail_.append(model);
@@ -430,7 +507,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                   "timestamp is not ISO 8601 with a zone (2026-11-22T10:00:00Z)");
   }
   if (features_bad) return reject(RejectReason::kInvalidJson, "features must be an object");
-  if (ev.features_field >= 0) {
+  if (ev.features_field >= 0 && !ev.direct) {
     for (uint32_t i = 0; i < ev.n_features; ++i) {
       const int col = monitor->column_at(i, key_of(ev.features[i]));
       if (col < 0) continue;  // a feature the baseline lacks

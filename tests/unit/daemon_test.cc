@@ -158,6 +158,66 @@ TEST_CASE("a rejected event leaves nothing staged for the next one", "[daemon]")
   }
 }
 
+TEST_CASE("features staged as they are read: repeated objects and routing changed after them",
+          "[daemon]") {
+  // Features an event names its model before go straight into that model's
+  // monitor. A field after them may change the routing (a second model
+  // field: the last counts) or a second features object may replace them:
+  // neither may leave cells behind.
+  const auto base = golden_baseline();
+  MonitorSettings s;
+  s.window.kind = WindowSettings::Kind::kCount;
+  s.window.size = s.window.step = 2;
+  ModelMonitor fraud(base, s), other(base, s);
+  Router router;
+  router.add("fraud", "", &fraud);
+  router.add("other", "", &other);
+  EventDecoder d(EventFields{}, router);
+  std::string numeric;
+  for (const auto* c : fraud.columns()) {
+    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
+  }
+  REQUIRE_FALSE(numeric.empty());
+  std::vector<WindowResult> fraud_windows, other_windows;
+  std::string buf;
+  // `windows` takes what the event closes (the test knows its model).
+  auto feed = [&](const std::string& line, std::vector<WindowResult>& windows) {
+    buf.assign(line);
+    const size_t len = buf.size();
+    buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
+    return d.decode(buf.data(), len, buf.size(),
+                    [&](WindowResult&& w) { windows.push_back(std::move(w)); });
+  };
+  auto missing_of = [&](const WindowResult& w) {
+    for (const auto& f : w.report.features) {
+      if (f.name == numeric) return f.missing;
+    }
+    FAIL("no feature " << numeric);
+    return uint64_t{0};
+  };
+  // Staged into fraud as read, then routed to other by the later model field.
+  auto ev =
+      feed(R"({"model":"fraud","features":{")" + numeric + R"(":1.5},"model":"other","ts":1})",
+           other_windows);
+  REQUIRE(ev.outcome == EventOutcome::kAdded);
+  CHECK(ev.monitor == &other);
+  CHECK(other.events() == 1);
+  CHECK(fraud.events() == 0);
+  // A second features object replaces the first: the value is absent.
+  ev = feed(R"({"model":"other","features":{")" + numeric + R"(":2.5},"features":{},"ts":1})",
+            other_windows);
+  REQUIRE(ev.outcome == EventOutcome::kAdded);
+  REQUIRE(other_windows.size() == 1);
+  CHECK(missing_of(other_windows[0]) == 1);  // the first event's 1.5 counted, the second's not
+  // Nothing of the first event stayed staged in fraud.
+  for (int i = 0; i < 2; ++i) {
+    ev = feed(R"({"model":"fraud","ts":1,"features":{}})", fraud_windows);
+    REQUIRE(ev.outcome == EventOutcome::kAdded);
+  }
+  REQUIRE(fraud_windows.size() == 1);
+  CHECK(missing_of(fraud_windows[0]) == 2);
+}
+
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
