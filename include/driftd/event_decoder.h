@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "driftd/daemon_config.h"
+#include "driftd/same_bytes.h"
 #include "driftd/window.h"
 
 namespace driftd {
@@ -100,16 +101,22 @@ class EventDecoder {
     kId
   };
   TopRole role_of(std::string_view key) const;
-  TopRole role_at(size_t position, std::string_view key);
+  TopRole role_at(size_t position, std::string_view key) {
+    if (position < top_roles_.size() && top_roles_[position].key.equals_padded(key)) {
+      return top_roles_[position].role;
+    }
+    return learn_role_at(position, key);
+  }
+  [[gnu::noinline]] TopRole learn_role_at(size_t position, std::string_view key);
   struct KeyRole {
-    std::string key;
+    PaddedKey key;  // keys lie in padded buffers (simdjson's)
     TopRole role = TopRole::kOther;
   };
   std::vector<KeyRole> top_roles_;
   // The monitor of the last event's model and version: consecutive events
   // mostly share it, and one compare replaces the router's map lookup.
   ModelMonitor* find_monitor(std::string_view model, std::string_view version);
-  std::string last_model_, last_version_;
+  PaddedKey last_model_, last_version_;
   ModelMonitor* last_monitor_ = nullptr;
 
   EventFields fields_;

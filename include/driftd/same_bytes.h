@@ -3,9 +3,15 @@
 // to memcmp for each was 6% of the daemon's ingest.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace driftd {
 
@@ -35,5 +41,42 @@ inline bool same_bytes(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+// A key compared many times with text that lies in a padded buffer: a
+// simdjson document or string buffer, with at least 16 readable bytes after
+// any text in it. A key of up to 16 bytes is then one 16-byte load and
+// compare a side, whatever its length (same_bytes' short cases branch on
+// the length and loop below 4 bytes; feature keys like "f7" are that short).
+class PaddedKey {
+ public:
+  PaddedKey() = default;
+  explicit PaddedKey(std::string_view s) { assign(s); }
+  void assign(std::string_view s) {
+    text_.assign(s);
+    std::memset(head_, 0, sizeof head_);
+    std::memcpy(head_, s.data(), std::min(s.size(), sizeof head_));
+  }
+  std::string_view view() const { return text_; }
+  // `s` must be followed by 16 - s.size() readable bytes when shorter.
+  bool equals_padded(std::string_view s) const {
+    const size_t n = s.size();
+    if (n != text_.size()) return false;
+    if (n == 0) return true;  // an empty view may have no buffer behind it
+#if defined(__SSE2__)
+    if (n <= sizeof head_) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data()));
+      const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(head_));
+      const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
+      const unsigned needed = (1u << n) - 1;
+      return (equal & needed) == needed;
+    }
+#endif
+    return same_bytes(s, text_);
+  }
+
+ private:
+  alignas(16) char head_[16] = {};
+  std::string text_;
+};
 
 }  // namespace driftd

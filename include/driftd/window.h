@@ -279,21 +279,15 @@ class ModelMonitor {
   int column_of(std::string_view name) const;
   // The same for the key at `position` in an event's features object.
   // Producers write keys in the same order event after event, so the key
-  // seen at this position last time is compared first (one memcmp); the
-  // hash lookup runs only when it differs. Not part of the state.
+  // seen at this position last time is compared first (one 16-byte compare;
+  // the key lies in a padded buffer, see PaddedKey); the hash lookup runs
+  // only when it differs. Not part of the state.
   int column_at(size_t position, std::string_view key) {
     if (position < key_order_.size()) {
-      KeyAt& k = key_order_[position];
-      if (same_bytes(k.key, key)) return k.column;
-      k.key.assign(key);
-      k.column = column_of(key);
-      return k.column;
+      const KeyAt& k = key_order_[position];
+      if (k.key.equals_padded(key)) return k.column;
     }
-    const int column = column_of(key);
-    if (position == key_order_.size() && position < kMaxKeyOrder) {
-      key_order_.push_back(KeyAt{std::string(key), column});
-    }
-    return column;
+    return learn_column_at(position, key);
   }
   int prediction_column() const { return prediction_column_; }
   bool is_numeric(int column) const { return numeric_[static_cast<size_t>(column)] != 0; }
@@ -371,10 +365,12 @@ class ModelMonitor {
   StringIndex column_index_;
   int prediction_column_ = -1;
   struct KeyAt {
-    std::string key;
+    PaddedKey key;
     int column = -1;
   };
   static constexpr size_t kMaxKeyOrder = 4096;
+  // column_at when the key differs from the one seen at its position.
+  [[gnu::noinline]] int learn_column_at(size_t position, std::string_view key);
   std::vector<KeyAt> key_order_;  // column_at's cache
 
   std::vector<uint8_t> numeric_;  // per column: 1 when numeric

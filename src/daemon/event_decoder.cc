@@ -191,24 +191,19 @@ EventDecoder::TopRole EventDecoder::role_of(std::string_view key) const {
   return TopRole::kOther;
 }
 
-EventDecoder::TopRole EventDecoder::role_at(size_t position, std::string_view key) {
-  if (position < top_roles_.size()) {
-    KeyRole& k = top_roles_[position];
-    if (same_bytes(k.key, key)) return k.role;
-    k.key.assign(key);
-    k.role = role_of(key);
-    return k.role;
-  }
+EventDecoder::TopRole EventDecoder::learn_role_at(size_t position, std::string_view key) {
   const TopRole role = role_of(key);
-  if (position == top_roles_.size() && position < kMaxTop) {
-    top_roles_.push_back(KeyRole{std::string(key), role});
+  if (position < top_roles_.size()) {
+    top_roles_[position] = KeyRole{PaddedKey(key), role};
+  } else if (position == top_roles_.size() && position < kMaxTop) {
+    top_roles_.push_back(KeyRole{PaddedKey(key), role});
   }
   return role;
 }
 
 ModelMonitor* EventDecoder::find_monitor(std::string_view model, std::string_view version) {
-  if (last_monitor_ != nullptr && same_bytes(model, last_model_) &&
-      same_bytes(version, last_version_)) {
+  if (last_monitor_ != nullptr && last_model_.equals_padded(model) &&
+      last_version_.equals_padded(version)) {
     return last_monitor_;
   }
   ModelMonitor* m = router_.find(model, version);
@@ -386,7 +381,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                     simdjson::error_message(static_cast<simdjson::error_code>(ev.error)));
   }
   std::string_view model, version, ts_text;
-  char version_buf[32];
+  char version_buf[32] = {};  // 16 bytes and more are read by PaddedKey
   bool have_ts = false, ts_is_number = false, has_label = false, has_features = false;
   bool features_bad = false;
   double ts_number = 0;

@@ -478,3 +478,26 @@ TEST_CASE("same_bytes equals string equality at every length and every differing
     }
   }
 }
+
+TEST_CASE("PaddedKey equals string equality at every length, whatever follows the text",
+          "[daemon]") {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'k');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    const driftd::PaddedKey key(a);
+    CHECK(key.view() == a);
+    // The compared text lies in a padded buffer; the bytes after it differ
+    // from the key's own (zero) padding, and must not count.
+    std::string buf = a + std::string(64, '#');
+    CHECK(key.equals_padded(std::string_view(buf.data(), n)));
+    if (n > 0) CHECK_FALSE(key.equals_padded(std::string_view(buf.data(), n - 1)));
+    CHECK_FALSE(key.equals_padded(std::string_view(buf.data(), n + 1)));
+    for (size_t i = 0; i < n; ++i) {
+      std::string b = buf;
+      b[i] = static_cast<char>(b[i] ^ 0x20);
+      INFO("length " << n << ", byte " << i);
+      CHECK_FALSE(key.equals_padded(std::string_view(b.data(), n)));
+    }
+  }
+  CHECK(driftd::PaddedKey().equals_padded(std::string_view()));
+}
