@@ -1,6 +1,7 @@
 #include "driftd/window.h"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <charconv>
 #include <cmath>
@@ -485,33 +486,44 @@ void ModelMonitor::apply_batch() {
   const size_t rows = batch_rows_;
   batch_rows_ = 0;
   if (rows == 0) return;
+  // Rows come in runs of one pane (one run, unless the batch spans a pane
+  // boundary or holds out-of-order events): found once for every column.
+  size_t run_end[kBatchRows];
+  size_t runs = 0;
+  for (size_t r = 0; r < rows;) {
+    size_t end = r + 1;
+    while (end < rows && batch_pane_[end] == batch_pane_[r]) ++end;
+    run_end[runs++] = end;
+    r = end;
+  }
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {
     const uint32_t c = numeric_columns_[k];
     const NumericGrid& grid = grids_[c];
     CellState* const st = &batch_state_[k * kBatchRows];
     const double* number = &batch_number_[k * kBatchRows];
-    // Rows come in runs of one pane (every row, unless the batch spans a
-    // pane boundary or holds out-of-order events).
-    for (size_t r = 0; r < rows;) {
-      Pane* const pane = batch_pane_[r];
-      size_t end = r + 1;
-      while (end < rows && batch_pane_[end] == pane) ++end;
-      ColumnSummary& cs = pane->columns[c];
+    for (size_t run = 0, r = 0; run < runs; r = run_end[run++]) {
+      const size_t end = run_end[run];
+      ColumnSummary& cs = batch_pane_[r]->columns[c];
       // Mostly every cell is a finite number: checked without a branch per
-      // cell, the run then goes to the summary as it lies.
-      bool all_finite = true;
+      // cell (two loops the compiler vectorizes), the run then goes to the
+      // summary as it lies.
+      uint8_t not_number = 0;
       for (size_t i = r; i < end; ++i) {
-        all_finite &= (st[i] == CellState::kNumber) & (std::fabs(number[i]) <= DBL_MAX);
+        not_number |= static_cast<uint8_t>(st[i]) ^ static_cast<uint8_t>(CellState::kNumber);
       }
-      if (all_finite) {
+      // x * 0 is a zero for finite x and NaN otherwise: OR-ed together, the
+      // exponent bits are all set exactly when some value is not finite.
+      uint64_t product_bits = 0;
+      for (size_t i = r; i < end; ++i) product_bits |= std::bit_cast<uint64_t>(number[i] * 0.0);
+      constexpr uint64_t kExponent = 0x7ff0000000000000;
+      if (not_number == 0 && (product_bits & kExponent) != kExponent) {
         cs.numeric.add_all(grid, number + r, end - r);
-        r = end;
         continue;
       }
       double finite[kBatchRows];
       size_t n_finite = 0;
-      for (; r < end; ++r) {
-        if (!count_non_finite(cs, st[r], number[r])) finite[n_finite++] = number[r];
+      for (size_t i = r; i < end; ++i) {
+        if (!count_non_finite(cs, st[i], number[i])) finite[n_finite++] = number[i];
       }
       cs.numeric.add_all(grid, finite, n_finite);
     }

@@ -53,6 +53,7 @@ Table to_table(const Rows& r) {
     x.numbers.push_back(r.x[i]);
     if (std::isnan(r.x[i])) ++x.missing;
     y.numbers.push_back(r.y[i]);
+    if (std::isinf(r.y[i])) ++y.infinite;  // as the CSV reader counts them
     if (r.country[i].empty()) {
       c.codes.push_back(Column::kMissingCode);
       ++c.missing;
@@ -197,7 +198,9 @@ TEST_CASE("cells staged for a rejected event never reach a window", "[window]") 
   // leave x absent instead, which the batch check counts alike (missing).
   const Rows train = make_rows(20000, 0.0, 1);
   const auto base = baseline_of(train);
-  const Rows serving = make_rows(3000, 0.3, 9);  // > kBatchRows: several batches
+  Rows serving = make_rows(3000, 0.3, 9);  // > kBatchRows: several batches
+  // Infinities too: a batch run holding one is counted cell by cell.
+  for (size_t i = 0; i < serving.y.size(); i += 101) serving.y[i] = i % 2 ? HUGE_VAL : -HUGE_VAL;
   MonitorSettings s;
   s.window.kind = WindowSettings::Kind::kCount;
   s.window.size = s.window.step = 3000;
