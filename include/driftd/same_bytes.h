@@ -49,12 +49,14 @@ inline bool same_bytes(std::string_view a, std::string_view b) {
 // the length and loop below 4 bytes; feature keys like "f7" are that short).
 class PaddedKey {
  public:
-  PaddedKey() = default;
+  PaddedKey() { head_[0] = '"'; }
   explicit PaddedKey(std::string_view s) { assign(s); }
   void assign(std::string_view s) {
     text_.assign(s);
     std::memset(head_, 0, sizeof head_);
     std::memcpy(head_, s.data(), std::min(s.size(), sizeof head_));
+    if (s.size() < sizeof head_) head_[s.size()] = '"';  // for equals_json_string
+    plain_ = s.find_first_of("\"\\") == std::string_view::npos;
   }
   std::string_view view() const { return text_; }
   // `s` must be followed by 16 - s.size() readable bytes when shorter.
@@ -73,10 +75,35 @@ class PaddedKey {
 #endif
     return same_bytes(s, text_);
   }
+  // `raw` points just after the opening quote of a JSON string in a padded
+  // buffer. True when that string is this key: its bytes, then the closing
+  // quote. Only for keys without quotes or backslashes (else false): then
+  // no byte of the match can be part of an escape, so the text is exactly
+  // the key, and its length need not be found first.
+  bool equals_json_string(const char* raw) const {
+    const size_t n = text_.size();
+    if (!plain_) return false;
+#if defined(__SSE2__)
+    if (n < sizeof head_) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(raw));
+      const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(head_));
+      const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
+      const unsigned needed = (2u << n) - 1;  // the key's bytes and the quote
+      return (equal & needed) == needed;
+    }
+#endif
+    // Byte by byte, stopping at the first difference: the raw string may be
+    // shorter than the key, and ends at its quote (the key has none).
+    for (size_t i = 0; i < n; ++i) {
+      if (raw[i] != text_[i]) return false;
+    }
+    return raw[n] == '"';
+  }
 
  private:
-  alignas(16) char head_[16] = {};
+  alignas(16) char head_[16] = {};  // the key's first bytes, then '"' when shorter, then zeros
   std::string text_;
+  bool plain_ = true;  // no quote or backslash in the key
 };
 
 }  // namespace driftd

@@ -282,6 +282,23 @@ class ModelMonitor {
   // seen at this position last time is compared first (one 16-byte compare;
   // the key lies in a padded buffer, see PaddedKey); the hash lookup runs
   // only when it differs. Not part of the state.
+  // The same with the key still raw: `raw` points after the opening quote
+  // of the key in a padded JSON buffer, and full_key(std::string_view&)
+  // reads the whole key (false: malformed), needed only when the cached key
+  // is not the one there.
+  template <class FullKey>
+  int column_at_json(size_t position, const char* raw, FullKey&& full_key, bool* malformed) {
+    if (position < key_order_.size()) {
+      const KeyAt& k = key_order_[position];
+      if (k.key.equals_json_string(raw)) return k.column;
+    }
+    std::string_view key;
+    if (!full_key(key)) {
+      *malformed = true;
+      return -1;
+    }
+    return column_at(position, key);
+  }
   int column_at(size_t position, std::string_view key) {
     if (position < key_order_.size()) {
       const KeyAt& k = key_order_[position];

@@ -295,10 +295,12 @@ struct EventDecoder::DirectStage {
     return monitor != nullptr;
   }
 
-  [[gnu::always_inline]] void member(uint32_t position, std::string_view key,
+  template <class FullKey>
+  [[gnu::always_inline]] bool member(uint32_t position, const char* raw_key, FullKey& full_key,
                                      simdjson::ondemand::value& v) {
-    const int col = monitor->column_at(position, key);
-    if (col < 0) return;  // a feature the baseline lacks
+    bool malformed = false;
+    const int col = monitor->column_at_json(position, raw_key, full_key, &malformed);
+    if (col < 0) return !malformed;  // else a feature the baseline lacks
     if (monitor->is_numeric(col)) {
       const std::string_view token = v.raw_json_token();
       const char c = token.empty() ? '\0' : token.front();
@@ -309,12 +311,13 @@ struct EventDecoder::DirectStage {
         } else {
           monitor->stage_number(col, d);
         }
-        return;
+        return true;
       }
     }
     scan::Value value;
     scan::detail::read_value(v, value);
     decoder.stage(value, *monitor, col);
+    return true;
   }
 };
 
@@ -385,7 +388,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   bool have_ts = false, ts_is_number = false, has_label = false, has_features = false;
   bool features_bad = false;
   double ts_number = 0;
-  uint64_t id_key = 0;  // XXH3-64 of the id
+  std::string_view id;  // hashed only where the label join needs it
   double label = 0;
   bool label_ok = false;
   const scan::Value* prediction = nullptr;
@@ -437,7 +440,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
         break;
       case TopRole::kId:
         // A numeric id counts by its literal.
-        id_key = ModelMonitor::id_key(v.type == scan::Type::kString ? text_of(v) : raw_of(v));
+        id = v.type == scan::Type::kString ? text_of(v) : raw_of(v);
         break;
       case TopRole::kOther:
         break;
@@ -468,6 +471,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   if (!has_features && has_label) {
     monitor->clear_stage();
     if (!label_ok) return reject(RejectReason::kBadLabel, "a label must be a number or a boolean");
+    const uint64_t id_key = ModelMonitor::id_key(id);
     if (id_key == 0) {
       return reject(RejectReason::kBadLabel,
                     "a label event needs its prediction's '" + fields_.id + "'");
@@ -517,7 +521,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   if (prediction != nullptr && monitor->prediction_column() >= 0) {
     stage(*prediction, *monitor, monitor->prediction_column());
   }
-  monitor->stage_id_key(id_key);
+  if (monitor->joins_labels()) monitor->stage_id_key(ModelMonitor::id_key(id));
   out.monitor = monitor;
   out.ts_ms = ts;
   out.outcome = monitor->commit(ts, on_window) ? EventOutcome::kAdded : EventOutcome::kLate;

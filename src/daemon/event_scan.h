@@ -70,7 +70,10 @@ struct Event {
 // recording each member and reading it back.
 struct NoSink {
   bool direct(const Event&) { return false; }
-  void member(uint32_t, std::string_view, simdjson::ondemand::value&) {}
+  template <class FullKey>
+  bool member(uint32_t, const char*, FullKey&, simdjson::ondemand::value&) {
+    return true;
+  }
 };
 
 class Scanner {
@@ -78,8 +81,9 @@ class Scanner {
   // Scans `len` bytes at `data`, readable up to `capacity` (>= len +
   // simdjson::SIMDJSON_PADDING). Views in `out` stay valid until the next scan.
   // At each features object, sink.direct(out) (the top-level fields so far
-  // in out.top) says whether sink.member(position, key, value) takes its
-  // members instead of out.features.
+  // in out.top) says whether sink.member(position, raw key, full_key, value)
+  // takes its members instead of out.features (raw key: after its opening
+  // quote; full_key(std::string_view&) reads it whole; false: malformed).
   template <class Sink>
   void scan(const char* data, size_t len, size_t capacity, std::string_view features_key,
             Event& out, Sink& sink);
@@ -260,11 +264,35 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
       if (out.direct) {
         uint32_t position = 0;
         for (auto member : features) {
+          detail::od::raw_json_string raw_key;
           detail::od::value mv;
-          const char* key = nullptr;
-          uint32_t key_len = 0;
-          if (!detail::take_key(member, key, key_len, mv, out)) return;
-          sink.member(position++, std::string_view(key, key_len), mv);
+          if (auto err = member.key().get(raw_key)) {
+            out.stop = Stop::kMalformed;
+            out.error = err;
+            return;
+          }
+          if (auto err = member.value().get(mv)) {
+            out.stop = Stop::kMalformed;
+            out.error = err;
+            return;
+          }
+          // The sink compares the raw key with the one it expects there,
+          // and reads it whole only when they differ.
+          int key_error = 0;
+          auto full_key = [&](std::string_view& key) {
+            uint32_t n = 0;
+            if (unescaped_length(raw_key.raw(), &n)) {
+              key = std::string_view(raw_key.raw(), n);
+              return true;
+            }
+            key_error = member.unescaped_key().get(key);
+            return key_error == 0;
+          };
+          if (!sink.member(position++, raw_key.raw(), full_key, mv)) {
+            out.stop = Stop::kMalformed;
+            out.error = key_error;
+            return;
+          }
         }
         continue;
       }

@@ -1,6 +1,7 @@
 // The daemon's pieces without a process: event decoding and routing, event
 // times, durations, and the checkpoint framing (golden file, truncation,
 // corruption).
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -501,3 +502,80 @@ TEST_CASE("PaddedKey equals string equality at every length, whatever follows th
   }
   CHECK(driftd::PaddedKey().equals_padded(std::string_view()));
 }
+
+TEST_CASE("PaddedKey matches a raw JSON string only when it is exactly the key", "[daemon]") {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'k');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    const driftd::PaddedKey key(a);
+    const std::string pad(64, ' ');
+    INFO("length " << n);
+    CHECK(key.equals_json_string((a + "\":1" + pad).c_str()));
+    CHECK_FALSE(key.equals_json_string((a + "x\":1" + pad).c_str()));  // longer
+    if (n > 0) {
+      CHECK_FALSE(key.equals_json_string((a.substr(0, n - 1) + "\":1" + pad).c_str()));
+      std::string b = a;
+      b[n / 2] = static_cast<char>(b[n / 2] ^ 0x20);
+      CHECK_FALSE(key.equals_json_string((b + "\":1" + pad).c_str()));
+      // An escape where the key has a plain byte: not the same text here.
+      std::string escaped = a;
+      escaped[n - 1] = '\\';
+      CHECK_FALSE(key.equals_json_string((escaped + "\":1" + pad).c_str()));
+    }
+  }
+  // Keys holding a quote or a backslash are never matched raw: the raw text
+  // \"" is the one-character key ", not the two-character key \".
+  const std::string tail(64, ' ');
+  CHECK_FALSE(driftd::PaddedKey("\\\"").equals_json_string(("\\\"\":1" + tail).c_str()));
+  CHECK_FALSE(driftd::PaddedKey("a\"b").equals_json_string(("a\\\"b\":1" + tail).c_str()));
+  CHECK(driftd::PaddedKey().equals_json_string(("\":1" + tail).c_str()));
+}
+
+namespace driftd {
+namespace {
+
+TEST_CASE("features read as they come: escaped keys, keys that change, malformed keys",
+          "[daemon]") {
+  const auto base = golden_baseline();
+  MonitorSettings s;
+  s.window.kind = WindowSettings::Kind::kCount;
+  s.window.size = s.window.step = 3;
+  ModelMonitor m(base, s);
+  Router router;
+  router.add(base->model_name, base->model_version, &m);
+  EventDecoder d(EventFields{}, router);
+  std::string numeric;
+  for (const auto* c : m.columns()) {
+    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
+  }
+  REQUIRE(numeric.size() >= 1);
+  char escaped_first[8];
+  std::snprintf(escaped_first, sizeof escaped_first, "\\u%04x", numeric[0]);
+  const std::string escaped_name = escaped_first + numeric.substr(1);
+  const std::string head = R"({"model":")" + base->model_name + R"(","ts":1,"features":{)";
+  std::vector<WindowResult> out;
+  std::string buf;
+  auto feed = [&](const std::string& line) {
+    buf.assign(line);
+    const size_t len = buf.size();
+    buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
+    return d.decode(buf.data(), len, buf.size(),
+                    [&](WindowResult&& w) { out.push_back(std::move(w)); });
+  };
+  // The name plain, then escaped at the same position, then after another
+  // key: each time the value counts (is not missing).
+  REQUIRE(feed(head + "\"" + numeric + "\":1.5}}").outcome == EventOutcome::kAdded);
+  REQUIRE(feed(head + "\"" + escaped_name + "\":2.5}}").outcome == EventOutcome::kAdded);
+  // A malformed escape in a key is invalid JSON, and nothing of it stays.
+  const auto bad = feed(head + "\"other\":1,\"\\u12\":1}}");
+  CHECK(bad.outcome == EventOutcome::kRejected);
+  CHECK(bad.reason == RejectReason::kInvalidJson);
+  REQUIRE(feed(head + "\"other\":1,\"" + numeric + "\":3.5}}").outcome == EventOutcome::kAdded);
+  REQUIRE(out.size() == 1);
+  for (const auto& f : out[0].report.features) {
+    if (f.name == numeric) CHECK(f.missing == 0);
+  }
+}
+
+}  // namespace
+}  // namespace driftd
