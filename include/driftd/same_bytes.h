@@ -54,7 +54,7 @@ class PaddedKey {
   void assign(std::string_view s) {
     text_.assign(s);
     std::memset(head_, 0, sizeof head_);
-    std::memcpy(head_, s.data(), std::min(s.size(), sizeof head_));
+    if (!s.empty()) std::memcpy(head_, s.data(), std::min(s.size(), sizeof head_));
     if (s.size() < sizeof head_) head_[s.size()] = '"';  // for equals_json_string
     plain_ = s.find_first_of("\"\\") == std::string_view::npos;
   }

@@ -153,20 +153,24 @@ void NumericSummary::add_all(const NumericGrid& grid, const double* values, size
   double lo = count == 0 ? values[0] : min, hi = count == 0 ? values[0] : max;
   constexpr size_t kSlotChunk = 256;  // slots looked up at a time (the kernel's batch)
   uint32_t slots[kSlotChunk];
-  for (size_t i = 0; i < n; ++i) {
-    if (i % kSlotChunk == 0) grid.slots_of(values + i, std::min(n - i, kSlotChunk), slots);
-    const double v = values[i];
-    const uint32_t slot = slots[i % kSlotChunk];
-    ++counts[slot];
-    if ((slot & 1) == 0) sums[slot / 2] += v;
-    const double u = (v - center) / scale;
-    const double u2 = u * u;
-    p0 += u;
-    p1 += u2;
-    p2 += u2 * u;
-    p3 += u2 * u2;
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
+  for (size_t start = 0; start < n; start += kSlotChunk) {
+    const size_t m = std::min(n - start, kSlotChunk);
+    const double* const chunk = values + start;
+    grid.slots_of(chunk, m, slots);
+    for (size_t i = 0; i < m; ++i) {
+      const double v = chunk[i];
+      const uint32_t slot = slots[i];
+      ++counts[slot];
+      if ((slot & 1) == 0) sums[slot / 2] += v;
+      const double u = (v - center) / scale;
+      const double u2 = u * u;
+      p0 += u;
+      p1 += u2;
+      p2 += u2 * u;
+      p3 += u2 * u2;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
   }
   power[0] = p0;
   power[1] = p1;
