@@ -58,7 +58,7 @@ size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
 // (what the daemon's NumericGrid builds). The slot of a finite value v is
 // 2 * (number of points < v) + (1 if v is a point): the point it is on, or
 // the cell between points it falls in.
-constexpr size_t kGridWindow = 4;
+constexpr size_t kGridWindow = 3;
 struct GridIndex {
   const double* points = nullptr;  // K points, then kGridWindow copies of +inf
   size_t k = 0;
