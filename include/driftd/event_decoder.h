@@ -102,17 +102,13 @@ class EventDecoder {
   };
   TopRole role_of(std::string_view key) const;
   TopRole role_at(size_t position, std::string_view key) {
-    if (position < top_roles_.size() && top_roles_[position].key.equals_padded(key)) {
-      return top_roles_[position].role;
-    }
-    return learn_role_at(position, key);
-  }
-  [[gnu::noinline]] TopRole learn_role_at(size_t position, std::string_view key);
-  struct KeyRole {
-    PaddedKey key;  // keys lie in padded buffers (simdjson's)
     TopRole role = TopRole::kOther;
-  };
-  std::vector<KeyRole> top_roles_;
+    if (top_roles_.find(position, key, &role)) return role;
+    role = role_of(key);
+    top_roles_.learn(position, key, role);
+    return role;
+  }
+  KeysByPosition<TopRole> top_roles_;
   // The monitor of the last event's model and version: consecutive events
   // mostly share it, and one compare replaces the router's map lookup.
   ModelMonitor* find_monitor(std::string_view model, std::string_view version);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -104,6 +105,44 @@ class PaddedKey {
   alignas(16) char head_[16] = {};  // the key's first bytes, then '"' when shorter, then zeros
   std::string text_;
   bool plain_ = true;  // no quote or backslash in the key
+};
+
+// What the key at each position of an object meant last time. Producers
+// write keys in the same order event after event, so the key seen at a
+// position is compared first (one PaddedKey compare) and its meaning reused;
+// the caller works the meaning out only on a miss, and learns it.
+template <class Meaning>
+class KeysByPosition {
+ public:
+  explicit KeysByPosition(size_t max_positions) : max_(max_positions) {}
+  // `key` lies in a padded buffer (PaddedKey::equals_padded).
+  bool find(size_t position, std::string_view key, Meaning* out) const {
+    if (position >= at_.size() || !at_[position].key.equals_padded(key)) return false;
+    *out = at_[position].meaning;
+    return true;
+  }
+  // `raw`: after a JSON string's opening quote (PaddedKey::equals_json_string).
+  bool find_json(size_t position, const char* raw, Meaning* out) const {
+    if (position >= at_.size() || !at_[position].key.equals_json_string(raw)) return false;
+    *out = at_[position].meaning;
+    return true;
+  }
+  // Out of line: it allocates, and runs only when a key changes.
+  [[gnu::noinline]] void learn(size_t position, std::string_view key, Meaning meaning) {
+    if (position < at_.size()) {
+      at_[position] = Entry{PaddedKey(key), meaning};
+    } else if (position == at_.size() && position < max_) {
+      at_.push_back(Entry{PaddedKey(key), meaning});
+    }
+  }
+
+ private:
+  struct Entry {
+    PaddedKey key;
+    Meaning meaning;
+  };
+  std::vector<Entry> at_;
+  size_t max_;
 };
 
 }  // namespace driftd

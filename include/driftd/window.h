@@ -288,10 +288,8 @@ class ModelMonitor {
   // is not the one there.
   template <class FullKey>
   int column_at_json(size_t position, const char* raw, FullKey&& full_key, bool* malformed) {
-    if (position < key_order_.size()) {
-      const KeyAt& k = key_order_[position];
-      if (k.key.equals_json_string(raw)) return k.column;
-    }
+    int column = -1;
+    if (key_order_.find_json(position, raw, &column)) return column;
     std::string_view key;
     if (!full_key(key)) {
       *malformed = true;
@@ -300,11 +298,11 @@ class ModelMonitor {
     return column_at(position, key);
   }
   int column_at(size_t position, std::string_view key) {
-    if (position < key_order_.size()) {
-      const KeyAt& k = key_order_[position];
-      if (k.key.equals_padded(key)) return k.column;
-    }
-    return learn_column_at(position, key);
+    int column = -1;
+    if (key_order_.find(position, key, &column)) return column;
+    column = column_of(key);
+    key_order_.learn(position, key, column);
+    return column;
   }
   int prediction_column() const { return prediction_column_; }
   bool is_numeric(int column) const { return numeric_[static_cast<size_t>(column)] != 0; }
@@ -381,14 +379,8 @@ class ModelMonitor {
   std::vector<std::unique_ptr<CategoryBins>> bins_;
   StringIndex column_index_;
   int prediction_column_ = -1;
-  struct KeyAt {
-    PaddedKey key;
-    int column = -1;
-  };
   static constexpr size_t kMaxKeyOrder = 4096;
-  // column_at when the key differs from the one seen at its position.
-  [[gnu::noinline]] int learn_column_at(size_t position, std::string_view key);
-  std::vector<KeyAt> key_order_;  // column_at's cache
+  KeysByPosition<int> key_order_{kMaxKeyOrder};  // column_at's cache
 
   std::vector<uint8_t> numeric_;  // per column: 1 when numeric
   // The staged event's cells: categorical columns here; numeric columns in

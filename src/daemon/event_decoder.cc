@@ -170,7 +170,8 @@ constexpr uint32_t kMaxTop = 1 << 12, kMaxFeatures = 1 << 16;
 }  // namespace
 
 EventDecoder::EventDecoder(EventFields fields, const Router& router)
-    : fields_(std::move(fields)),
+    : top_roles_(kMaxTop),
+      fields_(std::move(fields)),
       router_(router),
       scanner_(std::make_unique<scan::Scanner>()),
       event_(std::make_unique<scan::Event>()) {
@@ -189,16 +190,6 @@ EventDecoder::TopRole EventDecoder::role_of(std::string_view key) const {
   if (same_bytes(key, fields_.label)) return TopRole::kLabel;
   if (same_bytes(key, fields_.id)) return TopRole::kId;
   return TopRole::kOther;
-}
-
-EventDecoder::TopRole EventDecoder::learn_role_at(size_t position, std::string_view key) {
-  const TopRole role = role_of(key);
-  if (position < top_roles_.size()) {
-    top_roles_[position] = KeyRole{PaddedKey(key), role};
-  } else if (position == top_roles_.size() && position < kMaxTop) {
-    top_roles_.push_back(KeyRole{PaddedKey(key), role});
-  }
-  return role;
 }
 
 ModelMonitor* EventDecoder::find_monitor(std::string_view model, std::string_view version) {

@@ -172,37 +172,33 @@ namespace od = simdjson::ondemand;
   out.type = Type::kBad;
 }
 
-// Takes the next field of an object into `fields` (its key; its value is
-// read later into the field), its value into `v`. False when the field is malformed or there is no
-// room (out.stop says which). A key without escapes is used where it lies.
+// Records a malformed key or value; false, for returning.
+inline bool malformed(Event& out, simdjson::error_code err) {
+  out.stop = Stop::kMalformed;
+  out.error = err;
+  return false;
+}
+
+// Reads a field's key (in place when it holds no escape) and its value.
 template <class ObjectField>
 [[gnu::always_inline]] inline bool take_key(ObjectField& field, const char*& key, uint32_t& key_len,
                                             od::value& v, Event& out) {
   od::raw_json_string raw_key;
-  if (auto err = field.key().get(raw_key)) {
-    out.stop = Stop::kMalformed;
-    out.error = err;
-    return false;
-  }
+  if (auto err = field.key().get(raw_key)) return malformed(out, err);
   key = raw_key.raw();
   if (!unescaped_length(key, &key_len)) {
     std::string_view unescaped;
-    if (auto err = field.unescaped_key().get(unescaped)) {
-      out.stop = Stop::kMalformed;
-      out.error = err;
-      return false;
-    }
+    if (auto err = field.unescaped_key().get(unescaped)) return malformed(out, err);
     key = unescaped.data();
     key_len = static_cast<uint32_t>(unescaped.size());
   }
-  if (auto err = field.value().get(v)) {
-    out.stop = Stop::kMalformed;
-    out.error = err;
-    return false;
-  }
+  if (auto err = field.value().get(v)) return malformed(out, err);
   return true;
 }
 
+// Takes the next field of an object into `fields` (its key; its value is
+// read later into the field), its value into `v`. False when the field is
+// malformed or there is no room (out.stop says which).
 template <class ObjectField>
 [[gnu::always_inline]] inline bool take_field(ObjectField& field, Field* fields, uint32_t& n,
                                               uint32_t capacity, Stop full, od::value& v,
@@ -267,13 +263,11 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
           detail::od::raw_json_string raw_key;
           detail::od::value mv;
           if (auto err = member.key().get(raw_key)) {
-            out.stop = Stop::kMalformed;
-            out.error = err;
+            detail::malformed(out, err);
             return;
           }
           if (auto err = member.value().get(mv)) {
-            out.stop = Stop::kMalformed;
-            out.error = err;
+            detail::malformed(out, err);
             return;
           }
           // The sink compares the raw key with the one it expects there,
@@ -289,8 +283,7 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
             return key_error == 0;
           };
           if (!sink.member(position++, raw_key.raw(), full_key, mv)) {
-            out.stop = Stop::kMalformed;
-            out.error = key_error;
+            detail::malformed(out, static_cast<simdjson::error_code>(key_error));
             return;
           }
         }

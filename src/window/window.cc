@@ -357,16 +357,6 @@ uint64_t ModelMonitor::id_key(std::string_view id) {
   return std::max<uint64_t>(1, XXH3_64bits(id.data(), id.size()));  // 0 marks "no id"
 }
 
-int ModelMonitor::learn_column_at(size_t position, std::string_view key) {
-  const int column = column_of(key);
-  if (position < key_order_.size()) {
-    key_order_[position] = KeyAt{PaddedKey(key), column};
-  } else if (position == key_order_.size() && position < kMaxKeyOrder) {
-    key_order_.push_back(KeyAt{PaddedKey(key), column});
-  }
-  return column;
-}
-
 int ModelMonitor::column_of(std::string_view name) const {
   const auto it = column_index_.find(name);
   return it == column_index_.end() ? -1 : static_cast<int>(it->second);

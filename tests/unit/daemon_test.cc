@@ -26,16 +26,50 @@ std::shared_ptr<const Baseline> golden_baseline() {
   return std::make_shared<const Baseline>(std::move(*b));
 }
 
-// Decodes one line with simdjson's padding after it.
+// Decodes one line with simdjson's padding after it; the windows it closes
+// go to `windows` when given.
 struct Feeder {
   std::string buf;
-  DecodedEvent operator()(EventDecoder& d, std::string_view line) {
+  DecodedEvent operator()(EventDecoder& d, std::string_view line,
+                          std::vector<WindowResult>* windows = nullptr) {
     buf.assign(line);
     const size_t len = buf.size();
     buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
-    return d.decode(buf.data(), len, buf.size(), [](WindowResult&&) {});
+    return d.decode(buf.data(), len, buf.size(), [windows](WindowResult&& w) {
+      if (windows != nullptr) windows->push_back(std::move(w));
+    });
   }
 };
+
+// The golden baseline's model behind a decoder, with count windows.
+struct GoldenDecoder {
+  std::shared_ptr<const Baseline> base = golden_baseline();
+  ModelMonitor m;
+  Router router;
+  EventDecoder d{EventFields{}, router};
+  explicit GoldenDecoder(int64_t window) : m(base, test::count_windows(window)) {
+    router.add(base->model_name, base->model_version, &m);
+  }
+};
+
+// A numeric feature of the monitor's baseline (the golden one has several).
+std::string a_numeric_feature(const ModelMonitor& m) {
+  std::string numeric;
+  for (const auto* c : m.columns()) {
+    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
+  }
+  REQUIRE_FALSE(numeric.empty());
+  return numeric;
+}
+
+// How many rows of the window lacked `feature`.
+uint64_t missing_of(const WindowResult& w, const std::string& feature) {
+  for (const auto& f : w.report.features) {
+    if (f.name == feature) return f.missing;
+  }
+  FAIL("no feature " << feature);
+  return 0;
+}
 
 TEST_CASE("ISO 8601 event times with zones and fractions", "[daemon]") {
   int64_t ms = 0;
@@ -69,14 +103,10 @@ TEST_CASE("durations in the configuration", "[daemon]") {
 }
 
 TEST_CASE("events are routed, decoded in any key order, and bad ones rejected", "[daemon]") {
-  const auto base = golden_baseline();
-  MonitorSettings s;
-  s.window.kind = WindowSettings::Kind::kCount;
-  s.window.size = s.window.step = 1000;
-  ModelMonitor m(base, s);
-  Router router;
-  router.add(base->model_name, base->model_version, &m);
-  EventDecoder d(EventFields{}, router);
+  GoldenDecoder g(1000);
+  const auto& base = g.base;
+  ModelMonitor& m = g.m;
+  EventDecoder& d = g.d;
   Feeder feed;
   const std::string model = base->model_name;
 
@@ -124,21 +154,12 @@ TEST_CASE("events are routed, decoded in any key order, and bad ones rejected", 
 }
 
 TEST_CASE("a rejected event leaves nothing staged for the next one", "[daemon]") {
-  const auto base = golden_baseline();
-  MonitorSettings s;
-  s.window.kind = WindowSettings::Kind::kCount;
-  s.window.size = s.window.step = 2;
-  ModelMonitor m(base, s);
-  Router router;
-  router.add(base->model_name, base->model_version, &m);
-  EventDecoder d(EventFields{}, router);
+  GoldenDecoder g(2);
+  const auto& base = g.base;
+  ModelMonitor& m = g.m;
+  EventDecoder& d = g.d;
   Feeder feed;
-  // Pick a numeric feature of the golden baseline.
-  std::string numeric;
-  for (const auto* c : m.columns()) {
-    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
-  }
-  REQUIRE_FALSE(numeric.empty());
+  const std::string numeric = a_numeric_feature(m);
   const std::string model = base->model_name;
   // Staged, then rejected for its timestamp.
   auto ev = feed(
@@ -146,17 +167,11 @@ TEST_CASE("a rejected event leaves nothing staged for the next one", "[daemon]")
   REQUIRE(ev.outcome == EventOutcome::kRejected);
   std::vector<WindowResult> out;
   for (int i = 0; i < 2; ++i) {
-    feed.buf.assign(R"({"model":")" + model + R"(","ts":1,"features":{}})");
-    const size_t len = feed.buf.size();
-    feed.buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
-    ev = d.decode(feed.buf.data(), len, feed.buf.size(),
-                  [&](WindowResult&& w) { out.push_back(std::move(w)); });
+    ev = feed(d, R"({"model":")" + model + R"(","ts":1,"features":{}})", &out);
     REQUIRE(ev.outcome == EventOutcome::kAdded);
   }
   REQUIRE(out.size() == 1);
-  for (const auto& f : out[0].report.features) {
-    if (f.name == numeric) CHECK(f.missing == 2);  // the rejected value did not leak in
-  }
+  CHECK(missing_of(out[0], numeric) == 2);  // the rejected value did not leak in
 }
 
 TEST_CASE("features staged as they are read: repeated objects and routing changed after them",
@@ -166,57 +181,38 @@ TEST_CASE("features staged as they are read: repeated objects and routing change
   // field: the last counts) or a second features object may replace them:
   // neither may leave cells behind.
   const auto base = golden_baseline();
-  MonitorSettings s;
-  s.window.kind = WindowSettings::Kind::kCount;
-  s.window.size = s.window.step = 2;
+  const MonitorSettings s = test::count_windows(2);
   ModelMonitor fraud(base, s), other(base, s);
   Router router;
   router.add("fraud", "", &fraud);
   router.add("other", "", &other);
   EventDecoder d(EventFields{}, router);
-  std::string numeric;
-  for (const auto* c : fraud.columns()) {
-    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
-  }
-  REQUIRE_FALSE(numeric.empty());
+  const std::string numeric = a_numeric_feature(fraud);
+  // Windows go to the list of the model the test routes the event to.
   std::vector<WindowResult> fraud_windows, other_windows;
-  std::string buf;
-  // `windows` takes what the event closes (the test knows its model).
-  auto feed = [&](const std::string& line, std::vector<WindowResult>& windows) {
-    buf.assign(line);
-    const size_t len = buf.size();
-    buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
-    return d.decode(buf.data(), len, buf.size(),
-                    [&](WindowResult&& w) { windows.push_back(std::move(w)); });
-  };
-  auto missing_of = [&](const WindowResult& w) {
-    for (const auto& f : w.report.features) {
-      if (f.name == numeric) return f.missing;
-    }
-    FAIL("no feature " << numeric);
-    return uint64_t{0};
-  };
+  Feeder feed;
   // Staged into fraud as read, then routed to other by the later model field.
   auto ev =
-      feed(R"({"model":"fraud","features":{")" + numeric + R"(":1.5},"model":"other","ts":1})",
-           other_windows);
+      feed(d, R"({"model":"fraud","features":{")" + numeric + R"(":1.5},"model":"other","ts":1})",
+           &other_windows);
   REQUIRE(ev.outcome == EventOutcome::kAdded);
   CHECK(ev.monitor == &other);
   CHECK(other.events() == 1);
   CHECK(fraud.events() == 0);
   // A second features object replaces the first: the value is absent.
-  ev = feed(R"({"model":"other","features":{")" + numeric + R"(":2.5},"features":{},"ts":1})",
-            other_windows);
+  ev = feed(d, R"({"model":"other","features":{")" + numeric + R"(":2.5},"features":{},"ts":1})",
+            &other_windows);
   REQUIRE(ev.outcome == EventOutcome::kAdded);
   REQUIRE(other_windows.size() == 1);
-  CHECK(missing_of(other_windows[0]) == 1);  // the first event's 1.5 counted, the second's not
+  CHECK(missing_of(other_windows[0], numeric) ==
+        1);  // the first event's 1.5 counted, the second's not
   // Nothing of the first event stayed staged in fraud.
   for (int i = 0; i < 2; ++i) {
-    ev = feed(R"({"model":"fraud","ts":1,"features":{}})", fraud_windows);
+    ev = feed(d, R"({"model":"fraud","ts":1,"features":{}})", &fraud_windows);
     REQUIRE(ev.outcome == EventOutcome::kAdded);
   }
   REQUIRE(fraud_windows.size() == 1);
-  CHECK(missing_of(fraud_windows[0]) == 2);
+  CHECK(missing_of(fraud_windows[0], numeric) == 2);
 }
 
 std::string read_all(const std::string& path) {
@@ -536,45 +532,29 @@ namespace {
 
 TEST_CASE("features read as they come: escaped keys, keys that change, malformed keys",
           "[daemon]") {
-  const auto base = golden_baseline();
-  MonitorSettings s;
-  s.window.kind = WindowSettings::Kind::kCount;
-  s.window.size = s.window.step = 3;
-  ModelMonitor m(base, s);
-  Router router;
-  router.add(base->model_name, base->model_version, &m);
-  EventDecoder d(EventFields{}, router);
-  std::string numeric;
-  for (const auto* c : m.columns()) {
-    if (c->kind == ColumnKind::kNumeric && c->role == ColumnRole::kFeature) numeric = c->name;
-  }
-  REQUIRE(numeric.size() >= 1);
+  GoldenDecoder g(3);
+  const auto& base = g.base;
+  ModelMonitor& m = g.m;
+  EventDecoder& d = g.d;
+  const std::string numeric = a_numeric_feature(m);
   char escaped_first[8];
   std::snprintf(escaped_first, sizeof escaped_first, "\\u%04x", numeric[0]);
   const std::string escaped_name = escaped_first + numeric.substr(1);
   const std::string head = R"({"model":")" + base->model_name + R"(","ts":1,"features":{)";
   std::vector<WindowResult> out;
-  std::string buf;
-  auto feed = [&](const std::string& line) {
-    buf.assign(line);
-    const size_t len = buf.size();
-    buf.resize(len + simdjson::SIMDJSON_PADDING, '\0');
-    return d.decode(buf.data(), len, buf.size(),
-                    [&](WindowResult&& w) { out.push_back(std::move(w)); });
-  };
+  Feeder feed;
   // The name plain, then escaped at the same position, then after another
   // key: each time the value counts (is not missing).
-  REQUIRE(feed(head + "\"" + numeric + "\":1.5}}").outcome == EventOutcome::kAdded);
-  REQUIRE(feed(head + "\"" + escaped_name + "\":2.5}}").outcome == EventOutcome::kAdded);
+  REQUIRE(feed(d, head + "\"" + numeric + "\":1.5}}", &out).outcome == EventOutcome::kAdded);
+  REQUIRE(feed(d, head + "\"" + escaped_name + "\":2.5}}", &out).outcome == EventOutcome::kAdded);
   // A malformed escape in a key is invalid JSON, and nothing of it stays.
-  const auto bad = feed(head + "\"other\":1,\"\\u12\":1}}");
+  const auto bad = feed(d, head + "\"other\":1,\"\\u12\":1}}", &out);
   CHECK(bad.outcome == EventOutcome::kRejected);
   CHECK(bad.reason == RejectReason::kInvalidJson);
-  REQUIRE(feed(head + "\"other\":1,\"" + numeric + "\":3.5}}").outcome == EventOutcome::kAdded);
+  REQUIRE(feed(d, head + "\"other\":1,\"" + numeric + "\":3.5}}", &out).outcome ==
+          EventOutcome::kAdded);
   REQUIRE(out.size() == 1);
-  for (const auto& f : out[0].report.features) {
-    if (f.name == numeric) CHECK(f.missing == 0);
-  }
+  CHECK(missing_of(out[0], numeric) == 0);
 }
 
 }  // namespace

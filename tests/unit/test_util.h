@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "driftd/window.h"
+
 namespace driftd::test {
 
 inline std::string data_path(const std::string& rel) {
@@ -33,6 +35,14 @@ inline std::filesystem::path temp_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// Monitor settings with tumbling count windows of `size` events.
+inline MonitorSettings count_windows(int64_t size) {
+  MonitorSettings s;
+  s.window.kind = WindowSettings::Kind::kCount;
+  s.window.size = s.window.step = size;
+  return s;
 }
 
 }  // namespace driftd::test

@@ -175,9 +175,7 @@ TEST_CASE("a count window reproduces the batch check on the same rows", "[window
   for (const double shift : {0.0, 0.6}) {
     INFO("shift " << shift);
     const Rows serving = make_rows(5000, shift, 7);
-    MonitorSettings s;
-    s.window.kind = WindowSettings::Kind::kCount;
-    s.window.size = s.window.step = 5000;
+    const MonitorSettings s = test::count_windows(5000);
     ModelMonitor m(base, s);
     std::vector<WindowResult> windows;
     for (size_t i = 0; i < serving.x.size(); ++i) {
@@ -201,9 +199,7 @@ TEST_CASE("cells staged for a rejected event never reach a window", "[window]") 
   Rows serving = make_rows(3000, 0.3, 9);  // > kBatchRows: several batches
   // Infinities too: a batch run holding one is counted cell by cell.
   for (size_t i = 0; i < serving.y.size(); i += 101) serving.y[i] = i % 2 ? HUGE_VAL : -HUGE_VAL;
-  MonitorSettings s;
-  s.window.kind = WindowSettings::Kind::kCount;
-  s.window.size = s.window.step = 3000;
+  const MonitorSettings s = test::count_windows(3000);
   ModelMonitor m(base, s);
   std::vector<WindowResult> windows;
   for (size_t i = 0; i < serving.x.size(); ++i) {
