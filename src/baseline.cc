@@ -205,12 +205,7 @@ Result<Baseline> profile_impl(const Table& table, Table* consumable,
     p.infinite = col.infinite;
     // A role not given is empty and names no column (an unnamed one, like
     // the index pandas writes, is a feature).
-    const std::pair<const std::string*, ColumnRole> role_of[] = {
-        {&opt.prediction_column, ColumnRole::kPrediction},
-        {&opt.label_column, ColumnRole::kLabel},
-        {&opt.id_column, ColumnRole::kId},
-        {&opt.timestamp_column, ColumnRole::kTimestamp}};
-    for (const auto& [role_column, role] : role_of) {
+    for (const auto& [role_column, role] : role_columns(opt)) {
       if (!role_column->empty() && col.name == *role_column) p.role = role;
     }
     if (p.role == ColumnRole::kId || p.role == ColumnRole::kTimestamp) return;
@@ -828,12 +823,7 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
   for (const auto& err : sample_errors) {
     if (!err.empty()) return Error{err};
   }
-  const std::pair<const std::string*, ColumnRole> role_cols[] = {
-      {&b.prediction_column, ColumnRole::kPrediction},
-      {&b.label_column, ColumnRole::kLabel},
-      {&b.id_column, ColumnRole::kId},
-      {&b.timestamp_column, ColumnRole::kTimestamp}};
-  for (const auto& [name, role] : role_cols) {
+  for (const auto& [name, role] : role_columns(b)) {
     if (name->empty()) continue;
     const ColumnProfile* c = b.find(*name);
     if (c == nullptr || c->role != role) {

@@ -11,11 +11,13 @@
 //   checksum
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "driftd/io.h"
@@ -76,6 +78,16 @@ struct BaselineSettings {
   uint64_t max_categories = 1000;
   uint64_t max_other_names = 100000;
 };
+
+// The role columns a baseline, or its build options, name, each with its
+// role (an empty name names no column).
+template <class Named>
+std::array<std::pair<const std::string*, ColumnRole>, 4> role_columns(const Named& n) {
+  return {{{&n.prediction_column, ColumnRole::kPrediction},
+           {&n.label_column, ColumnRole::kLabel},
+           {&n.id_column, ColumnRole::kId},
+           {&n.timestamp_column, ColumnRole::kTimestamp}}};
+}
 
 struct Baseline {
   int format_version = kBaselineFormatVersion;

@@ -305,7 +305,8 @@ class ModelMonitor {
     return column;
   }
   int prediction_column() const { return prediction_column_; }
-  bool is_numeric(int column) const { return numeric_[static_cast<size_t>(column)] != 0; }
+  // Numeric columns are the ones with a slot in the numeric batch.
+  bool is_numeric(int column) const { return batch_at_[static_cast<size_t>(column)] >= 0; }
 
   // Staging of one event: set cells, then commit. A numeric column's cell
   // is written straight into its slot of the batch (see batch_state_).
@@ -382,7 +383,6 @@ class ModelMonitor {
   static constexpr size_t kMaxKeyOrder = 4096;
   KeysByPosition<int> key_order_{kMaxKeyOrder};  // column_at's cache
 
-  std::vector<uint8_t> numeric_;  // per column: 1 when numeric
   // The staged event's cells: categorical columns here; numeric columns in
   // the batch's next row (batch_at_), so committing them copies nothing.
   std::vector<CellState> state_;

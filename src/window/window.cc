@@ -318,7 +318,6 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   text_.assign(columns_.size(), {});
   for (size_t c = 0; c < columns_.size(); ++c) {
     const bool numeric = columns_[c]->kind == ColumnKind::kNumeric;
-    numeric_.push_back(numeric ? 1 : 0);
     (numeric ? numeric_columns_ : categorical_columns_).push_back(static_cast<uint32_t>(c));
   }
   batch_at_.assign(columns_.size(), -1);
