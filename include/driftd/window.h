@@ -388,7 +388,7 @@ class ModelMonitor {
   std::vector<CellState> state_;
   std::vector<double> number_;
   std::vector<std::string_view> text_;
-  std::vector<int32_t> batch_at_;  // per column: k * kBatchRows for numeric column k, else -1
+  std::vector<int32_t> batch_at_;  // per column: k * kBatchStride for numeric column k, else -1
   CellState& staged_state(int column) {
     const int32_t at = batch_at_[static_cast<size_t>(column)];
     return at >= 0 ? batch_state_[static_cast<size_t>(at) + batch_rows_] : state_[column];
@@ -409,10 +409,15 @@ class ModelMonitor {
   // Applied before a window closes, before save() and by flush(). Rows not
   // yet committed hold kAbsent cells (the next row is the staged event's).
   static constexpr size_t kBatchRows = 256;
+  // A column's cells lie kBatchStride apart: one cache line more than the
+  // rows, so that the columns of one row fall in different L1 sets (at a
+  // 2 KiB stride every other column shared sets, and staging an event's
+  // 20 numbers missed L1 about 15 times an event under cachegrind).
+  static constexpr size_t kBatchStride = kBatchRows + 8;
   std::vector<uint32_t> numeric_columns_;      // columns with grids, in order
   std::vector<uint32_t> categorical_columns_;  // the others
   std::vector<Pane*> batch_pane_;              // per row; panes are map nodes (stable)
-  std::vector<CellState> batch_state_;         // [numeric column k * kBatchRows + row]
+  std::vector<CellState> batch_state_;         // [numeric column k * kBatchStride + row]
   std::vector<double> batch_number_;           // same layout
   size_t batch_rows_ = 0;
   void apply_batch();

@@ -322,11 +322,11 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   }
   batch_at_.assign(columns_.size(), -1);
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {
-    batch_at_[numeric_columns_[k]] = static_cast<int32_t>(k * kBatchRows);
+    batch_at_[numeric_columns_[k]] = static_cast<int32_t>(k * kBatchStride);
   }
   batch_pane_.resize(kBatchRows);
-  batch_state_.assign(numeric_columns_.size() * kBatchRows, CellState::kAbsent);
-  batch_number_.resize(numeric_columns_.size() * kBatchRows);
+  batch_state_.assign(numeric_columns_.size() * kBatchStride, CellState::kAbsent);
+  batch_number_.resize(numeric_columns_.size() * kBatchStride);
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
   for (const auto& c : baseline_->columns) {
@@ -364,7 +364,7 @@ int ModelMonitor::column_of(std::string_view name) const {
 void ModelMonitor::clear_stage() {
   std::fill(state_.begin(), state_.end(), CellState::kAbsent);
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {
-    batch_state_[k * kBatchRows + batch_rows_] = CellState::kAbsent;
+    batch_state_[k * kBatchStride + batch_rows_] = CellState::kAbsent;
   }
   staged_id_ = 0;
 }
@@ -496,8 +496,8 @@ void ModelMonitor::apply_batch() {
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {
     const uint32_t c = numeric_columns_[k];
     const NumericGrid& grid = grids_[c];
-    CellState* const st = &batch_state_[k * kBatchRows];
-    const double* number = &batch_number_[k * kBatchRows];
+    CellState* const st = &batch_state_[k * kBatchStride];
+    const double* number = &batch_number_[k * kBatchStride];
     for (size_t run = 0, r = 0; run < runs; r = run_end[run++]) {
       const size_t end = run_end[run];
       ColumnSummary& cs = batch_pane_[r]->columns[c];
