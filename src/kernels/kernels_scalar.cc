@@ -77,14 +77,18 @@ void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t*
 
 TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak) {
   TermsSum r;
-  const double log_n_fact = std::lgamma(n + 1);
+  const double log_n_fact = std::lgamma(n + 1), log_n = std::log(n);
+  // n(1 - x - j/n) = (n - j) - nx, with nx = hi + lo exactly (see the SIMD
+  // kernel: 1 - x - j/n in doubles cancels near j = n(1 - x)).
+  const double nx_hi = n * x, nx_lo = std::fma(n, x, -nx_hi);
   for (int64_t j = first; j < first + count; ++j) {
     const double dj = static_cast<double>(j);
-    const double a = 1 - x - dj / n;
-    if (a <= 0) continue;
+    const double na = ((n - dj) - nx_hi) - nx_lo;
+    if (na <= 0) continue;
+    const double nb = (dj + nx_hi) + nx_lo;
     const double rel = log_n_fact - std::lgamma(dj + 1) - std::lgamma(n - dj + 1) +
-                       (n - dj) * std::log(a) + (dj - 1) * std::log(x + dj / n) + std::log(x) -
-                       log_peak;
+                       (n - dj) * (std::log(na) - log_n) + (dj - 1) * (std::log(nb) - log_n) +
+                       std::log(x) - log_peak;
     r.sum += std::exp(rel);
     r.max_rel = std::max(r.max_rel, rel);
   }

@@ -148,15 +148,8 @@ double smirnov_sf(uint64_t n_int, double x) {
   if (x >= 1) return 0.0;
   const double n = static_cast<double>(n_int);
   const auto jmax = static_cast<int64_t>(std::floor(n * (1 - x)));
-  const double log_n_fact = log_factorial(n);
-  const double log_x = std::log(x);
-  auto log_term = [&](int64_t j) {
-    const double dj = static_cast<double>(j);
-    const double a = 1 - x - dj / n;
-    if (a <= 0) return -HUGE_VAL;  // (0)^(n-j) with j < n
-    return log_n_fact - log_factorial(dj) - log_factorial(n - dj) + (n - dj) * std::log(a) +
-           (dj - 1) * std::log(x + dj / n) + log_x;
-  };
+  // One term's log, as the kernel's scalar reference computes it.
+  auto log_term = [&](int64_t j) { return kernels::scalar::smirnov_terms(n, x, j, 1, 0.0).max_rel; };
   int64_t peak = 0;
   if (jmax <= 64) {
     double best = -HUGE_VAL;
@@ -185,9 +178,11 @@ double smirnov_sf(uint64_t n_int, double x) {
   double sum = 1.0;                      // the peak term, relative to itself
   // Tens of thousands of terms can matter (n = 50,000: a window against a
   // 100,000-value sample), so they are summed by a SIMD kernel in runs of
-  // 64 walking outward from the peak, until a whole run is below 1e-18 of
-  // the peak (terms are unimodal in j, so every later run is too).
-  constexpr int64_t kRun = 64;
+  // 256 walking outward from the peak, until a whole run is below 1e-18 of
+  // the peak (terms are unimodal in j, so every later run is too). A run
+  // starts with three lgammas: at 64 terms a run they cost about as much as
+  // the terms.
+  constexpr int64_t kRun = 256;
   for (int64_t end = peak; end > 0;) {  // j in [begin, end), leftward
     const int64_t begin = std::max<int64_t>(0, end - kRun);
     const kernels::TermsSum t = kernels::smirnov_terms(n, x, begin, end - begin, log_peak);

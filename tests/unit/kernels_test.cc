@@ -223,7 +223,8 @@ TEST_CASE("smirnov_terms equals the term-by-term lgamma reference on every targe
   // (1 - x - j/n <= 0), runs shorter than a vector, and small n.
   const Case cases[] = {{50000, 0.02, 700, 64},  {50000, 0.02, 0, 64},     {50000, 0.02, 20000, 64},
                         {50000, 0.3, 34990, 64}, {200000, 0.01, 1900, 61}, {141, 0.1, 0, 127},
-                        {141, 0.1, 120, 7},      {70, 0.6, 0, 29},         {5000, 0.05, 4740, 3}};
+                        {141, 0.1, 120, 7},      {70, 0.6, 0, 29},         {5000, 0.05, 4740, 3},
+                        {50000, 0.013, 23000, 256}, {50000, 0.013, 40000, 256}};
   for (const Case& c : cases) {
     // Relative to the largest term of the run, as smirnov_sf uses it.
     const auto probe = kernels::scalar::smirnov_terms(c.n, c.x, c.first, c.count, 0.0);
