@@ -214,6 +214,35 @@ TEST_CASE("grid_slots equals the binary-search reference on every target", "[ker
   }
 }
 
+TEST_CASE("smirnov_terms keeps its precision where 1 - x - j/n cancels", "[kernels]") {
+  // Near j = n(1 - x) the base 1 - x - j/n is a small difference of
+  // larger numbers, and its relative error is raised to the power n - j.
+  // Reference: each term's log in 80-bit long double (11 more bits).
+  const double n = 50000, x = 0.3;
+  auto exact_log_term = [&](int64_t j) {
+    const long double ln = n, lx = x, lj = static_cast<long double>(j);
+    return std::lgammal(ln + 1) - std::lgammal(lj + 1) - std::lgammal(ln - lj + 1) +
+           (ln - lj) * std::log(1.0L - lx - lj / ln) + (lj - 1) * std::log(lx + lj / ln) +
+           std::log(lx);
+  };
+  long double whole = 0;  // the run 34980 .. 34999 relative to its first term
+  for (int64_t j = 34980; j < 35000; ++j) {
+    const long double want = exact_log_term(j);
+    whole += std::exp(want - exact_log_term(34980));
+    INFO("j=" << j);
+    CHECK(std::fabs(kernels::scalar::smirnov_terms(n, x, j, 1, 0.0).max_rel - want) <= 1e-9);
+    for_each_target(
+        [&] { CHECK(std::fabs(kernels::smirnov_terms(n, x, j, 1, 0.0).max_rel - want) <= 1e-9); });
+  }
+  const double log_first = static_cast<double>(exact_log_term(34980));
+  for_each_target([&] {
+    // Every lane position: the terms fall with j here, so the run's sum is
+    // led by its first term, and each later one adds its share.
+    const auto run = kernels::smirnov_terms(n, x, 34980, 20, log_first);
+    CHECK(std::fabs(run.sum - static_cast<double>(whole)) <= 1e-9 * static_cast<double>(whole));
+  });
+}
+
 TEST_CASE("smirnov_terms equals the term-by-term lgamma reference on every target", "[kernels]") {
   struct Case {
     double n, x;
