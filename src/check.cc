@@ -62,11 +62,20 @@ CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile
   }
   size_ = profile.categories.size() + (profile.other_count > 0 ? 1 : 0);
   if (profile.categories.size() <= kMaxScanned) {
-    for (const auto& c : profile.categories) scanned_.emplace_back(c.category);
+    for (const auto& c : profile.categories) {
+      scanned_.emplace_back(c.category);
+      ShortText packed;
+      if (c.category.size() <= ShortText::kMax) {
+        packed = ShortText::of(c.category);
+      } else {
+        packed.size = ~size_t{0};  // no text of up to 16 bytes has this size
+      }
+      packed_.push_back(packed);
+    }
   }
 }
 
-uint32_t CategoryBins::bin_of(std::string_view category) const {
+uint32_t CategoryBins::bin_of_searched(std::string_view category) const {
   if (!scanned_.empty()) {
     for (size_t i = 0; i < scanned_.size(); ++i) {
       if (same_bytes(scanned_[i], category)) return static_cast<uint32_t>(i);
@@ -74,6 +83,10 @@ uint32_t CategoryBins::bin_of(std::string_view category) const {
   } else if (const auto it = index_.find(category); it != index_.end()) {
     return it->second;
   }
+  return bin_of_absent(category);
+}
+
+uint32_t CategoryBins::bin_of_absent(std::string_view category) const {
   if (profile_.other_count > 0 &&
       (!profile_.other_names_complete ||
        std::binary_search(profile_.other_names.begin(), profile_.other_names.end(), category))) {

@@ -3,6 +3,7 @@
 // and performance when prediction and label columns are present.
 #pragma once
 
+#include <bit>
 #include <map>
 #include <optional>
 #include <span>
@@ -101,16 +102,35 @@ class CategoryBins {
  public:
   static constexpr uint32_t kNew = 0xffffffffu;
   explicit CategoryBins(const CategoricalProfile& profile);
-  uint32_t bin_of(std::string_view category) const;
+  uint32_t bin_of(std::string_view category) const {
+    if (!packed_.empty() && category.size() <= ShortText::kMax) {
+      const ShortText text = ShortText::of(category);
+      // Every candidate compared, no exit on a match: which one matches is
+      // random from event to event, and an exit on it mispredicts.
+      uint32_t matches = 0;
+      for (size_t i = 0; i < packed_.size(); ++i) {
+        matches |= static_cast<uint32_t>(packed_[i] == text) << i;
+      }
+      if (matches != 0) return static_cast<uint32_t>(std::countr_zero(matches));
+      return bin_of_absent(category);
+    }
+    return bin_of_searched(category);
+  }
   size_t size() const { return size_; }  // baseline bins, 'other' included
 
  private:
+  uint32_t bin_of_searched(std::string_view category) const;
+  // 'other' or kNew: a category not among the baseline's own.
+  uint32_t bin_of_absent(std::string_view category) const;
   const CategoricalProfile& profile_;
   StringIndex index_;
   // A column of few categories is searched by length and bytes instead:
   // cheaper than hashing the text (the daemon does this for every event).
+  // Text of up to 16 bytes is compared as packed words (a category longer
+  // than that gets an entry no such text equals).
   static constexpr size_t kMaxScanned = 16;
   std::vector<std::string_view> scanned_;  // the categories, bin order; empty: hash
+  std::vector<ShortText> packed_;          // the same, packed; empty: hash
   size_t size_ = 0;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -42,6 +43,45 @@ inline bool same_bytes(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+// Text of up to 16 bytes as two words, zero past its end, read without
+// touching a byte outside it (overlapping loads, as same_ends): a short
+// text is then found among a few others by comparing words and lengths,
+// with no branch on its length per candidate.
+struct ShortText {
+  static constexpr size_t kMax = 16;
+  uint64_t lo = 0, hi = 0;
+  size_t size = 0;
+
+  // Requires text.size() <= kMax.
+  static ShortText of(std::string_view text) {
+    ShortText t;
+    const size_t n = text.size();
+    const char* p = text.data();
+    t.size = n;
+    if (n >= 8) {
+      std::memcpy(&t.lo, p, 8);
+      if (n > 8) {  // bytes 8 .. n-1: the last 8 bytes moved down past the overlap
+        uint64_t tail;
+        std::memcpy(&tail, p + n - 8, 8);
+        t.hi = tail >> (8 * (16 - n));
+      }
+    } else if (n >= 4) {
+      uint32_t head, tail;
+      std::memcpy(&head, p, 4);
+      std::memcpy(&tail, p + n - 4, 4);
+      t.lo = uint64_t{head} | (uint64_t{tail} << (8 * (n - 4)));
+    } else if (n > 0) {
+      const auto byte = [&](size_t i) { return uint64_t{static_cast<unsigned char>(p[i])}; };
+      t.lo = byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
+    }
+    return t;
+  }
+  bool operator==(const ShortText& o) const {
+    return ((lo ^ o.lo) | (hi ^ o.hi) | (size ^ o.size)) == 0;
+  }
+};
+static_assert(std::endian::native == std::endian::little, "ShortText packs little-endian words");
 
 // A key compared many times with text that lies in a padded buffer: a
 // simdjson document or string buffer, with at least 16 readable bytes after

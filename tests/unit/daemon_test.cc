@@ -476,6 +476,50 @@ TEST_CASE("same_bytes equals string equality at every length and every differing
   }
 }
 
+TEST_CASE("ShortText packs exactly the text's bytes, reading none outside it", "[daemon]") {
+  for (size_t n = 0; n <= driftd::ShortText::kMax; ++n) {
+    // On the heap at exactly n bytes: ASan reports a read past the end.
+    const std::unique_ptr<char[]> text(new char[n == 0 ? 1 : n]);
+    for (size_t i = 0; i < n; ++i) text[i] = static_cast<char>(0x80 + 7 * i);
+    const auto t = driftd::ShortText::of(std::string_view(text.get(), n));
+    unsigned char want[16] = {};
+    std::memcpy(want, text.get(), n);
+    uint64_t lo, hi;
+    std::memcpy(&lo, want, 8);
+    std::memcpy(&hi, want + 8, 8);
+    INFO("length " << n);
+    CHECK(t.lo == lo);
+    CHECK(t.hi == hi);
+    CHECK(t.size == n);
+  }
+  // Trailing zero bytes are part of the text: its length tells them apart.
+  CHECK_FALSE(driftd::ShortText::of(std::string_view("a\0", 2)) == driftd::ShortText::of("a"));
+}
+
+TEST_CASE("CategoryBins finds each category whatever its length, and no other text",
+          "[daemon]") {
+  driftd::CategoricalProfile profile;
+  // Lengths 0 to 20 (past the packed 16), and texts that differ only in a
+  // trailing zero byte, in the last byte, or in length.
+  std::vector<std::string> names = {"", std::string("a\0", 2), "a", "ab", "abc", "abcd",
+                                    "enterprise", "0123456789abcdef", "0123456789abcdefg",
+                                    "0123456789abcdefghij"};
+  for (const auto& name : names) profile.categories.push_back({name, 10});
+  profile.other_count = 5;
+  profile.other_names = {"pooled"};
+  const driftd::CategoryBins bins(profile);
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO("category " << i);
+    CHECK(bins.bin_of(names[i]) == i);
+  }
+  CHECK(bins.bin_of("pooled") == names.size());  // the 'other' bin
+  for (const std::string& absent : std::vector<std::string>{"b", "abce", "enterprisE", "0123456789abcdeF",
+                                   "0123456789abcdefh", std::string("ab\0", 3)}) {
+    INFO("absent " << absent);
+    CHECK(bins.bin_of(absent) == driftd::CategoryBins::kNew);
+  }
+}
+
 TEST_CASE("PaddedKey equals string equality at every length, whatever follows the text",
           "[daemon]") {
   for (size_t n = 0; n <= 40; ++n) {
