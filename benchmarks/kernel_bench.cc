@@ -6,7 +6,9 @@
 // issue's target: >= 0.5 billion values/s per core), 20 and 100 bins, the
 // moment sums, vqsort vs std::sort, and the daemon's grid slots (a
 // NumericGrid over a 100,000-value normal sample at ks_resolution 512;
-// against the scalar binary search and the per-value bucket scan).
+// against the scalar binary search and the per-value bucket scan), and the
+// base64 decoding of a baseline's samples (doubles decoded per second; the
+// scalar reference is the table lookup it replaced).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "driftd/base64.h"
 #include "driftd/baseline.h"
 #include "driftd/kernels.h"
 #include "driftd/summary.h"
@@ -78,6 +81,18 @@ int main(int argc, char** argv) {
     });
     return static_cast<double>(n) / s;
   };
+  // A baseline sample's text: about 1M doubles as base64, 10.7 MB; a
+  // multiple of 3 doubles, so that the text needs no '=' padding.
+  const size_t b64_n = std::min<size_t>(n, 1'000'000) / 3 * 3;
+  const std::string b64 = doubles_to_base64({values.data(), b64_n});
+  std::vector<unsigned char> decoded(b64_n * 8);
+  auto base64_rate = [&](auto&& decode) {
+    const double s = best_seconds([&] {
+      if (!decode(b64.data(), b64.size(), decoded.data())) std::abort();
+      sink = decoded[b64_n];
+    });
+    return static_cast<double>(b64_n) / s;
+  };
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     const char* name = hwy::TargetName(target);
@@ -112,6 +127,10 @@ int main(int argc, char** argv) {
     std::printf("%-8s %-28s %14.3e\n", name, "grid slots (NumericGrid)",
                 grid_slots_rate(
                     [&](const double* v, size_t m, uint32_t* out) { grid.slots_of(v, m, out); }));
+    std::printf("%-8s %-28s %14.3e\n", name, "base64 decode (doubles)",
+                base64_rate([](const char* t, size_t m, unsigned char* out) {
+                  return kernels::base64_decode_quads(t, m, out);
+                }));
   }
   hwy::SetSupportedTargetsForTest(0);
   std::vector<double> copy;
@@ -131,6 +150,10 @@ int main(int argc, char** argv) {
   std::printf("%-8s %-28s %14.3e\n", "-", "grid slots, one at a time",
               grid_slots_rate([&](const double* v, size_t m, uint32_t* out) {
                 for (size_t i = 0; i < m; ++i) out[i] = grid.slot_of(v[i]);
+              }));
+  std::printf("%-8s %-28s %14.3e\n", "-", "base64 decode, scalar",
+              base64_rate([](const char* t, size_t m, unsigned char* out) {
+                return kernels::scalar::base64_decode_quads(t, m, out);
               }));
   return 0;
 }

@@ -109,6 +109,13 @@ struct TermsSum {
 };
 TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak);
 
+// Base64 (RFC 4648 section 4) text of n characters, n a multiple of 4 and
+// no '=' among them, decoded into out (3n/4 bytes). Returns false when a
+// character is outside the alphabet (out then holds unspecified bytes).
+// The baseline's samples are base64: tens of MB for a large baseline, read
+// at every start and reload.
+bool base64_decode_quads(const char* text, size_t n, unsigned char* out);
+
 // Name of the instruction set the dispatcher chose, e.g. "AVX3".
 const char* active_target_name();
 
@@ -121,6 +128,8 @@ double js_divergence_sum(const double* p, const double* q, size_t n);
 double bhattacharyya_sum(const double* p, const double* q, size_t n);
 void sort(double* values, size_t n);
 size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
+// A table lookup and a shift per character.
+bool base64_decode_quads(const char* text, size_t n, unsigned char* out);
 // Every term from scratch (lgamma).
 TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak);
 // By binary search over the points alone (the bucket index unused).

@@ -5,18 +5,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "driftd/kernels.h"
+
 namespace driftd {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-constexpr std::array<int8_t, 256> make_decode_table() {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
-  return t;
-}
-constexpr auto kDecode = make_decode_table();
 
 // The two characters for every 12-bit value: three input bytes become two
 // lookups and two 16-bit stores instead of four of each.
@@ -50,25 +44,6 @@ void base64_append(std::string& out, std::span<const unsigned char> in) {
 }
 
 namespace {
-// Decodes text (length a multiple of 4, no padding inside) into out.
-// Returns false on a character outside the alphabet.
-bool decode_full_quads(std::string_view text, unsigned char* out) {
-  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
-  int bad = 0;
-  for (size_t i = 0; i < text.size(); i += 4, out += 3) {
-    const int a = kDecode[in[i]], b = kDecode[in[i + 1]], c = kDecode[in[i + 2]],
-              d = kDecode[in[i + 3]];
-    bad |= a | b | c | d;  // any -1 sets the sign bit
-    const uint32_t x = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
-    out[0] = static_cast<unsigned char>(x >> 16);
-    out[1] = static_cast<unsigned char>(x >> 8);
-    out[2] = static_cast<unsigned char>(x);
-  }
-  return bad >= 0;
-}
-}  // namespace
-
-namespace {
 // Decoded size of canonical base64 text, or nullopt when its length or
 // padding cannot be base64.
 std::optional<size_t> decoded_size(std::string_view text) {
@@ -85,11 +60,11 @@ bool decode_into(std::string_view text, unsigned char* out) {
   if (text.empty()) return true;
   const size_t pad = (text.back() == '=') + (text[text.size() - 2] == '=');
   const size_t body = pad ? text.size() - 4 : text.size();
-  if (!decode_full_quads(text.substr(0, body), out)) return false;
+  if (!kernels::base64_decode_quads(text.data(), body, out)) return false;
   if (pad) {
     const char last[4] = {text[body], text[body + 1], pad == 2 ? 'A' : text[body + 2], 'A'};
     unsigned char tail[3];
-    if (!decode_full_quads(std::string_view(last, 4), tail)) return false;
+    if (!kernels::base64_decode_quads(last, 4, tail)) return false;
     // Bits under the padding must be zero (canonical encoding).
     if (tail[3 - pad] != 0 || (pad == 2 && tail[1] != 0)) return false;
     std::memcpy(out + body / 4 * 3, tail, 3 - pad);

@@ -327,11 +327,10 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
 // (n-j)/(j+1), summed apart from the large lgamma value so that the
 // carried rounding is that of a sum of magnitude tens, not tens of
 // thousands. Within a vector the ratios' prefix sum is formed in
-// registers; only the vector's total is carried from one to the next. The powers' bases need no division:
-// n(1 - x - j/n) = (n - j) - nx and n(x + j/n) = j + nx, with nx taken
-// exactly as a sum of two doubles (hi + lo, by an FMA), so the base stays
-// exact to an ulp where 1 - x - j/n cancels (j near n(1 - x)): there its
-// relative error is multiplied by the power n - j, and 1 - x - j/n in
+// registers; only the vector's total is carried from one to the next. The powers' bases need no
+// division: n(1 - x - j/n) = (n - j) - nx and n(x + j/n) = j + nx, with nx taken exactly as a sum
+// of two doubles (hi + lo, by an FMA), so the base stays exact to an ulp where 1 - x - j/n cancels
+// (j near n(1 - x)): there its relative error is multiplied by the power n - j, and 1 - x - j/n in
 // doubles was off by 1e-8 relative in the term at n = 50,000, x = 0.3.
 // One division (the ratio), three vector Logs and one Exp per vector.
 TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double log_peak) {
@@ -362,7 +361,8 @@ TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double l
   const auto nx_low = hn::Set(d, std::fma(n, x, -nx_hi));  // nx = hi + lo exactly
   const auto log_n = hn::Set(d, std::log(n));
   const double first_d = static_cast<double>(first);
-  const double log_c0 = std::lgamma(n + 1) - std::lgamma(first_d + 1) - std::lgamma(n - first_d + 1);
+  const double log_c0 =
+      std::lgamma(n + 1) - std::lgamma(first_d + 1) - std::lgamma(n - first_d + 1);
   const auto rest = hn::Set(d, log_c0 + std::log(x) - log_peak);
   const auto end_j = hn::Set(d, static_cast<double>(first + count));
   auto carried = hn::Zero(d);  // sum of the ratios' logs before this vector
@@ -371,7 +371,7 @@ TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double l
   for (int64_t j0 = first; j0 < first + count; j0 += static_cast<int64_t>(N)) {
     const auto vj = hn::Add(hn::Set(d, static_cast<double>(j0)), lane_offsets);
     const auto na = hn::Sub(hn::Sub(hn::Sub(vn, vj), nx_high), nx_low);  // n(1 - x - j/n)
-    const auto valid = hn::And(vj < end_j, na > hn::Zero(d));
+    const auto valid = hn::And(vj<end_j, na> hn::Zero(d));
     // log C(n, j+1) - log C(n, j), per lane; 0 where invalid.
     const auto ratio = hn::IfThenElse(valid, hn::Div(hn::Sub(vn, vj), hn::Add(vj, one)), one);
     // Exclusive prefix sum over the lanes (log2 N shifted adds), then the
@@ -379,15 +379,15 @@ TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double l
     const auto log_ratio = hn::Log(d, ratio);
     auto inclusive = log_ratio;
     for (size_t step = 0; (size_t{1} << step) < N; ++step) {
-      inclusive = hn::Add(inclusive, hn::IfThenZeroElse(below[step],
-                                                        hn::TableLookupLanes(inclusive, back[step])));
+      inclusive = hn::Add(
+          inclusive, hn::IfThenZeroElse(below[step], hn::TableLookupLanes(inclusive, back[step])));
     }
-    const auto exclusive =
-        hn::IfThenZeroElse(below[0], hn::TableLookupLanes(inclusive, back[0]));
+    const auto exclusive = hn::IfThenZeroElse(below[0], hn::TableLookupLanes(inclusive, back[0]));
     const auto log_c = hn::Add(carried, exclusive);
     carried = hn::Add(carried, hn::TableLookupLanes(inclusive, last));
     const auto la = hn::Sub(hn::Log(d, hn::IfThenElse(valid, na, one)), log_n);
-    const auto lb = hn::Sub(hn::Log(d, hn::IfThenElse(valid, hn::Add(hn::Add(vj, nx_high), nx_low), one)), log_n);
+    const auto lb = hn::Sub(
+        hn::Log(d, hn::IfThenElse(valid, hn::Add(hn::Add(vj, nx_high), nx_low), one)), log_n);
     const auto rel = hn::Add(hn::Add(log_c, hn::Mul(hn::Sub(vn, vj), la)),
                              hn::MulAdd(hn::Sub(vj, one), lb, rest));
     const auto masked = hn::IfThenElse(valid, rel, hn::Set(d, -HUGE_VAL));
@@ -397,6 +397,77 @@ TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double l
   r.sum = hn::GetLane(hn::SumOfLanes(d, sum));
   r.max_rel = hn::GetLane(hn::MaxOfLanes(d, max_rel));
   return r;
+}
+
+// A vector of characters a step (16, 32 or 64; 12 output bytes per 16).
+// Each character's 6-bit value is the character plus an offset chosen by
+// its range: 'A'-'Z' -65, 'a'-'z' -71, '0'-'9' +4, '+' +19, '/' +16; a
+// character in no range marks the text invalid. Pairs of values join into
+// 12 bits in 16-bit lanes, pairs of those into 24 bits in 32-bit lanes; a
+// byte shuffle within each 128-bit block puts each lane's three bytes high
+// first at the block's start, and a 32-bit lane permutation closes the
+// gaps between blocks. Steps stop while a whole vector's store still fits
+// in the output; the scalar reference does the rest.
+bool Base64DecodeQuads(const char* HWY_RESTRICT text, size_t n, unsigned char* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_SCALAR
+  return scalar::base64_decode_quads(text, n, out);  // no 128-bit blocks
+#else
+  const hn::ScalableTag<uint8_t> d8;
+  const hn::Repartition<uint16_t, decltype(d8)> d16;
+  const hn::Repartition<uint32_t, decltype(d8)> d32;
+  const size_t N = hn::Lanes(d8);
+  const auto* in = reinterpret_cast<const uint8_t*>(text);
+  const size_t out_size = n / 4 * 3;
+  auto in_range = [&](const auto c, uint8_t first, uint8_t count) {
+    // c - first < count as unsigned bytes: one compare for the range.
+    return hn::Set(d8, count) > hn::Sub(c, hn::Set(d8, first));
+  };
+  // Per 128-bit block: lane k's bytes 2, 1, 0 to positions 3k .. 3k+2.
+  HWY_ALIGN uint8_t high_first_bytes[HWY_MAX_BYTES];
+  HWY_ALIGN uint32_t close_gaps[HWY_MAX_BYTES / 4];
+  for (size_t b = 0; b < N; ++b) {
+    const size_t k = b % 16 / 3;
+    high_first_bytes[b] = static_cast<uint8_t>(b % 16 < 12 ? 4 * k + 2 - b % 16 % 3 : 15);
+  }
+  for (size_t l = 0; l < N / 4; ++l) {  // output lane l from block l / 3, its lane l % 3
+    close_gaps[l] = static_cast<uint32_t>(l < N / 16 * 3 ? l / 3 * 4 + l % 3 : 0);
+  }
+  const auto high_first = hn::Load(d8, high_first_bytes);
+  const auto gaps = hn::SetTableIndices(d32, reinterpret_cast<const int32_t*>(close_gaps));
+  const size_t out_step = N / 16 * 12;
+  auto invalid = hn::Zero(d8);
+  size_t i = 0, o = 0;
+  for (; i + N <= n && o + N <= out_size; i += N, o += out_step) {
+    const auto c = hn::LoadU(d8, in + i);
+    const auto upper = in_range(c, 'A', 26);
+    const auto lower = in_range(c, 'a', 26);
+    const auto digit = in_range(c, '0', 10);
+    const auto plus = hn::Eq(c, hn::Set(d8, uint8_t{'+'}));
+    const auto slash = hn::Eq(c, hn::Set(d8, uint8_t{'/'}));
+    // The ranges are disjoint: each character takes at most one offset
+    // (added modulo 256).
+    const auto offset =
+        hn::Or(hn::Or(hn::IfThenElseZero(upper, hn::Set(d8, static_cast<uint8_t>(-65))),
+                      hn::IfThenElseZero(lower, hn::Set(d8, static_cast<uint8_t>(-71)))),
+               hn::Or(hn::IfThenElseZero(digit, hn::Set(d8, uint8_t{4})),
+                      hn::Or(hn::IfThenElseZero(plus, hn::Set(d8, uint8_t{19})),
+                             hn::IfThenElseZero(slash, hn::Set(d8, uint8_t{16})))));
+    const auto valid = hn::Or(hn::Or(upper, lower), hn::Or(digit, hn::Or(plus, slash)));
+    invalid = hn::Or(invalid, hn::VecFromMask(d8, hn::Not(valid)));
+    const auto sextets = hn::BitCast(d16, hn::Add(c, offset));
+    // Per 16-bit lane: first character's value << 6 | the second's.
+    const auto twelve = hn::Or(hn::ShiftLeft<6>(hn::And(sextets, hn::Set(d16, uint16_t{0x3f}))),
+                               hn::ShiftRight<8>(sextets));
+    const auto pairs = hn::BitCast(d32, twelve);
+    // Per 32-bit lane: first pair << 12 | the second pair: 24 bits.
+    const auto word =
+        hn::Or(hn::ShiftLeft<12>(hn::And(pairs, hn::Set(d32, 0xfffu))), hn::ShiftRight<16>(pairs));
+    const auto blocks = hn::BitCast(d32, hn::TableLookupBytes(hn::BitCast(d8, word), high_first));
+    hn::StoreU(hn::BitCast(d8, hn::TableLookupLanes(blocks, gaps)), d8, out + o);
+  }
+  const bool ok = hn::AllTrue(d8, hn::Eq(invalid, hn::Zero(d8)));
+  return scalar::base64_decode_quads(text + i, n - i, out + o) && ok;
+#endif
 }
 
 int64_t TargetId() {
@@ -421,6 +492,7 @@ HWY_EXPORT(TargetId);
 HWY_EXPORT(FindCsvDelimiters);
 HWY_EXPORT(GridSlots);
 HWY_EXPORT(SmirnovTerms);
+HWY_EXPORT(Base64DecodeQuads);
 
 void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins) {
   HWY_DYNAMIC_DISPATCH(Histogram)(values, n, cuts, n_cuts, bins);
@@ -453,6 +525,10 @@ void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t*
 }
 TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak) {
   return HWY_DYNAMIC_DISPATCH(SmirnovTerms)(n, x, first, count, log_peak);
+}
+
+bool base64_decode_quads(const char* text, size_t n, unsigned char* out) {
+  return HWY_DYNAMIC_DISPATCH(Base64DecodeQuads)(text, n, out);
 }
 const char* active_target_name() {
   return hwy::TargetName(HWY_DYNAMIC_DISPATCH(TargetId)());

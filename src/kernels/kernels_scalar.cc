@@ -1,6 +1,7 @@
 // Scalar references for every SIMD kernel: the simplest correct code, used by
 // the tests as the oracle on every instruction set.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "driftd/kernels.h"
@@ -93,6 +94,32 @@ TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double 
     r.max_rel = std::max(r.max_rel, rel);
   }
   return r;
+}
+
+namespace {
+constexpr std::array<int8_t, 256> make_base64_values() {
+  constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr auto kBase64Values = make_base64_values();
+}  // namespace
+
+bool base64_decode_quads(const char* text, size_t n, unsigned char* out) {
+  const auto* in = reinterpret_cast<const unsigned char*>(text);
+  int bad = 0;
+  for (size_t i = 0; i + 4 <= n; i += 4, out += 3) {
+    const int a = kBase64Values[in[i]], b = kBase64Values[in[i + 1]], c = kBase64Values[in[i + 2]],
+              d = kBase64Values[in[i + 3]];
+    bad |= a | b | c | d;  // any -1 sets the sign bit
+    const uint32_t x = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    out[0] = static_cast<unsigned char>(x >> 16);
+    out[1] = static_cast<unsigned char>(x >> 8);
+    out[2] = static_cast<unsigned char>(x);
+  }
+  return bad >= 0;
 }
 
 }  // namespace driftd::kernels::scalar

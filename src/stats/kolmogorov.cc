@@ -149,7 +149,9 @@ double smirnov_sf(uint64_t n_int, double x) {
   const double n = static_cast<double>(n_int);
   const auto jmax = static_cast<int64_t>(std::floor(n * (1 - x)));
   // One term's log, as the kernel's scalar reference computes it.
-  auto log_term = [&](int64_t j) { return kernels::scalar::smirnov_terms(n, x, j, 1, 0.0).max_rel; };
+  auto log_term = [&](int64_t j) {
+    return kernels::scalar::smirnov_terms(n, x, j, 1, 0.0).max_rel;
+  };
   int64_t peak = 0;
   if (jmax <= 64) {
     double best = -HUGE_VAL;

@@ -496,13 +496,19 @@ TEST_CASE("ShortText packs exactly the text's bytes, reading none outside it", "
   CHECK_FALSE(driftd::ShortText::of(std::string_view("a\0", 2)) == driftd::ShortText::of("a"));
 }
 
-TEST_CASE("CategoryBins finds each category whatever its length, and no other text",
-          "[daemon]") {
+TEST_CASE("CategoryBins finds each category whatever its length, and no other text", "[daemon]") {
   driftd::CategoricalProfile profile;
   // Lengths 0 to 20 (past the packed 16), and texts that differ only in a
   // trailing zero byte, in the last byte, or in length.
-  std::vector<std::string> names = {"", std::string("a\0", 2), "a", "ab", "abc", "abcd",
-                                    "enterprise", "0123456789abcdef", "0123456789abcdefg",
+  std::vector<std::string> names = {"",
+                                    std::string("a\0", 2),
+                                    "a",
+                                    "ab",
+                                    "abc",
+                                    "abcd",
+                                    "enterprise",
+                                    "0123456789abcdef",
+                                    "0123456789abcdefg",
                                     "0123456789abcdefghij"};
   for (const auto& name : names) profile.categories.push_back({name, 10});
   profile.other_count = 5;
@@ -513,8 +519,9 @@ TEST_CASE("CategoryBins finds each category whatever its length, and no other te
     CHECK(bins.bin_of(names[i]) == i);
   }
   CHECK(bins.bin_of("pooled") == names.size());  // the 'other' bin
-  for (const std::string& absent : std::vector<std::string>{"b", "abce", "enterprisE", "0123456789abcdeF",
-                                   "0123456789abcdefh", std::string("ab\0", 3)}) {
+  for (const std::string& absent :
+       std::vector<std::string>{"b", "abce", "enterprisE", "0123456789abcdeF", "0123456789abcdefh",
+                                std::string("ab\0", 3)}) {
     INFO("absent " << absent);
     CHECK(bins.bin_of(absent) == driftd::CategoryBins::kNew);
   }

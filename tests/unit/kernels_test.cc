@@ -250,10 +250,11 @@ TEST_CASE("smirnov_terms equals the term-by-term lgamma reference on every targe
   };
   // Runs around and away from the peak, runs cut by the end of the terms
   // (1 - x - j/n <= 0), runs shorter than a vector, and small n.
-  const Case cases[] = {{50000, 0.02, 700, 64},  {50000, 0.02, 0, 64},     {50000, 0.02, 20000, 64},
-                        {50000, 0.3, 34990, 64}, {200000, 0.01, 1900, 61}, {141, 0.1, 0, 127},
-                        {141, 0.1, 120, 7},      {70, 0.6, 0, 29},         {5000, 0.05, 4740, 3},
-                        {50000, 0.013, 23000, 256}, {50000, 0.013, 40000, 256}};
+  const Case cases[] = {
+      {50000, 0.02, 700, 64},     {50000, 0.02, 0, 64},      {50000, 0.02, 20000, 64},
+      {50000, 0.3, 34990, 64},    {200000, 0.01, 1900, 61},  {141, 0.1, 0, 127},
+      {141, 0.1, 120, 7},         {70, 0.6, 0, 29},          {5000, 0.05, 4740, 3},
+      {50000, 0.013, 23000, 256}, {50000, 0.013, 40000, 256}};
   for (const Case& c : cases) {
     // Relative to the largest term of the run, as smirnov_sf uses it.
     const auto probe = kernels::scalar::smirnov_terms(c.n, c.x, c.first, c.count, 0.0);
@@ -270,4 +271,44 @@ TEST_CASE("smirnov_terms equals the term-by-term lgamma reference on every targe
       }
     });
   }
+}
+
+TEST_CASE("base64_decode_quads equals the scalar reference on every target", "[kernels][base64]") {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::mt19937_64 rng(11);
+  // Every length in quads up to a few vector steps (16 characters each),
+  // so that the vector part, its stop before the output's end and the
+  // scalar rest are each exercised.
+  for (size_t quads = 0; quads <= 40; ++quads) {
+    std::string text(4 * quads, 'A');
+    for (char& c : text) c = alphabet[rng() % 64];
+    std::vector<unsigned char> want(3 * quads + 1, 0xEE), got(3 * quads + 1, 0xEE);
+    REQUIRE(kernels::scalar::base64_decode_quads(text.data(), text.size(), want.data()));
+    for_each_target([&] {
+      std::fill(got.begin(), got.end(), 0xEE);
+      INFO("quads " << quads);
+      CHECK(kernels::base64_decode_quads(text.data(), text.size(), got.data()));
+      CHECK(got == want);  // the byte past the output untouched too
+    });
+  }
+  // Each of the 256 byte values at each position of a 192-character text
+  // (two 64-character vector steps, then the scalar rest): accepted, with
+  // the reference's bytes, exactly when in the alphabet.
+  std::string text(192, 'A');
+  for (char& c : text) c = alphabet[rng() % 64];
+  std::vector<unsigned char> want(144), got(144);
+  for_each_target([&] {
+    for (size_t at = 0; at < text.size(); ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string t = text;
+        t[at] = static_cast<char>(byte);
+        const bool in_alphabet = alphabet.find(static_cast<char>(byte)) != std::string::npos;
+        INFO("byte " << byte << " at " << at);
+        REQUIRE(kernels::scalar::base64_decode_quads(t.data(), t.size(), want.data()) ==
+                in_alphabet);
+        REQUIRE(kernels::base64_decode_quads(t.data(), t.size(), got.data()) == in_alphabet);
+        if (in_alphabet) REQUIRE(got == want);
+      }
+    }
+  });
 }
