@@ -102,7 +102,10 @@ void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t*
 // + log x, a term being 0 where 1 - x - j/n <= 0. Returns the sum of
 // exp(L(j) - log_peak) and the largest L(j) - log_peak (-inf if every term
 // is 0), so a walk outward from the peak knows when to stop. 0 < x < 1,
-// 0 <= first, first + count <= n.
+// 0 <= first, first + count <= n. Both implementations take the bases as
+// ((n - j) - nx) / n and (j + nx) / n with nx an exact sum of two doubles:
+// 1 - x - j/n cancels near j = n(1 - x), where its error is raised to the
+// power n - j.
 struct TermsSum {
   double sum = 0;
   double max_rel = -HUGE_VAL;
