@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <optional>
 
 #include <Eigen/Dense>
 
@@ -143,7 +144,7 @@ double kolmogorov_cdf_durbin(uint64_t n_int, double x) {
 // All terms are positive and, as functions of j, rise to one peak and fall;
 // for large n only the O(sqrt(n)) terms around the peak matter, so the sum
 // starts there and walks outward until terms drop below 1e-18 of the peak.
-double smirnov_sf(uint64_t n_int, double x) {
+double smirnov_sf_terms(uint64_t n_int, double x) {
   if (!(x > 0)) return 1.0;
   if (x >= 1) return 0.0;
   const double n = static_cast<double>(n_int);
@@ -200,6 +201,100 @@ double smirnov_sf(uint64_t n_int, double x) {
     begin += count;
   }
   return std::clamp(std::exp(log_peak) * sum, 0.0, 1.0);
+}
+
+namespace {
+
+// log k! - (k log k - k + log(2 pi k) / 2), Stirling's series remainder
+// (Loader 2000, "Fast and accurate computation of binomial probabilities").
+// Past k = 15 four terms of the series are exact to double precision.
+double stirling_error(double k) {
+  if (k <= 15) return std::lgamma(k + 1) - (k * std::log(k) - k + 0.5 * std::log(2 * kPi * k));
+  const double r = 1 / (k * k);
+  return (1.0 / 12 - r * (1.0 / 360 - r * (1.0 / 1260 - r / 1680))) / k;
+}
+
+// log of the Birnbaum-Tingey term at an integer j in [1, n(1 - x)):
+//   T_j = C(n, j) x (x + j/n)^(j-1) (1 - x - j/n)^(n-j).
+// With m = n - j, the factorials by Stirling's formula and the powers
+// rewritten, log T_j = j log1p(nx/j) + m log1p(-nx/m) + log(nx / (j + nx))
+//   + log(n / (2 pi j m)) / 2 + e(n) - e(j) - e(m),
+// e the Stirling remainder. The two log1p terms are of size nx and cancel
+// to a few tens, so the term's log is good to about 1e-13 absolute, where
+// lgamma(n+1) - lgamma(j+1) - lgamma(m+1) loses digits to its size (1e-10
+// at n = 50,000). nx is hi + lo exactly. -inf where 1 - x - j/n <= 0.
+double smirnov_log_term(double n, double nx_hi, double nx_lo, double j) {
+  const double m = n - j;
+  if (!((m - nx_hi) - nx_lo > 0)) return -HUGE_VAL;
+  const double nx = nx_hi + nx_lo;
+  return j * std::log1p(nx / j) + m * std::log1p(-nx / m) + std::log(nx / ((j + nx_hi) + nx_lo)) +
+         0.5 * std::log(n / (2 * kPi * j * m)) + stirling_error(n) - stirling_error(j) -
+         stirling_error(m);
+}
+
+}  // namespace
+
+std::optional<double> smirnov_sf_smooth(uint64_t n_int, double x) {
+  if (!(x > 0) || x >= 1) return std::nullopt;
+  const double n = static_cast<double>(n_int);
+  const auto jmax = static_cast<int64_t>(std::floor(n * (1 - x)));
+  // Below a few thousand terms the sum term by term is cheap anyway.
+  if (jmax < 2000) return std::nullopt;
+  const double nx_hi = n * x, nx_lo = std::fma(n, x, -nx_hi);
+  auto log_term = [&](int64_t j) {
+    return smirnov_log_term(n, nx_hi, nx_lo, static_cast<double>(j));
+  };
+  // The peak: the first j whose next term is no larger (terms rise to one
+  // peak and fall).
+  int64_t lo = 1, hi = jmax;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (log_term(mid + 1) > log_term(mid)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  const int64_t peak = lo;
+  const double log_peak = log_term(peak);
+  if (!std::isfinite(log_peak)) return std::nullopt;
+  // Both ends must be negligible (below 1e-18 of the peak), at j = 1 (and
+  // so at j = 0, the terms rising from there) and at jmax: the rule needs
+  // a function that has vanished where the sum is cut.
+  constexpr double kNegligible = -41.5;  // ln(1e-18)
+  const double negligible = log_peak + kNegligible;
+  if (log_term(1) >= negligible || log_term(jmax) >= negligible) return std::nullopt;
+  // The extent of the terms that matter: the last j below the peak and the
+  // first above it where they are negligible.
+  // log_term(from) < negligible <= log_term(to)
+  auto find_edge = [&](int64_t from, int64_t to) {
+    while (std::llabs(to - from) > 1) {
+      const int64_t mid = from + (to - from) / 2;
+      (log_term(mid) < negligible ? from : to) = mid;
+    }
+    return from;
+  };
+  const int64_t left = find_edge(1, peak), right = find_edge(jmax, peak);
+  // About 256 points across the extent, on a grid through the peak; the
+  // grid of every other point gives a second sum to check the first.
+  const int64_t step = std::max<int64_t>(1, (right - left) / 256);
+  double sum = 0, sum_even = 0;
+  for (int64_t k = -((peak - left) / step + 1); peak + k * step <= right + step; ++k) {
+    const int64_t j = peak + k * step;
+    if (j < 1 || j > jmax) continue;
+    const double t = std::exp(log_term(j) - log_peak);
+    sum += t;
+    if (k % 2 == 0) sum_even += t;
+  }
+  const double fine = static_cast<double>(step) * sum;
+  const double coarse = 2 * static_cast<double>(step) * sum_even;
+  if (step > 1 && !(std::fabs(fine - coarse) <= 1e-12 * fine)) return std::nullopt;
+  return std::clamp(std::exp(log_peak) * fine, 0.0, 1.0);
+}
+
+double smirnov_sf(uint64_t n, double x) {
+  if (const auto p = smirnov_sf_smooth(n, x)) return *p;
+  return smirnov_sf_terms(n, x);
 }
 
 double kolmogorov_sf(uint64_t n_int, double x) {
