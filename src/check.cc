@@ -72,6 +72,7 @@ CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile
       }
       packed_.push_back(packed);
     }
+    raw_.assign(scanned_);
   }
 }
 

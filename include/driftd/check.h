@@ -116,6 +116,13 @@ class CategoryBins {
     }
     return bin_of_searched(category);
   }
+  // The bin of the JSON string whose raw text starts at `raw` (just after
+  // its opening quote, in a buffer with 16 readable bytes from there) when
+  // it is plainly one of the baseline's categories; -1 says only that it
+  // was not matched this way (escapes, long text, a new category, or a
+  // column of many categories): bin_of decides then.
+  int bin_of_json_string(const char* raw) const { return raw_.find_json_string(raw); }
+  std::string_view category(uint32_t bin) const { return profile_.categories[bin].category; }
   size_t size() const { return size_; }  // baseline bins, 'other' included
 
  private:
@@ -131,6 +138,7 @@ class CategoryBins {
   static constexpr size_t kMaxScanned = 16;
   std::vector<std::string_view> scanned_;  // the categories, bin order; empty: hash
   std::vector<ShortText> packed_;          // the same, packed; empty: hash
+  JsonStringSet raw_;                      // the same, for raw JSON strings; empty: hash
   size_t size_ = 0;
 };
 

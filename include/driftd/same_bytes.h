@@ -147,6 +147,68 @@ class PaddedKey {
   bool plain_ = true;  // no quote or backslash in the key
 };
 
+// Up to 16 short texts, each found as a raw JSON string in a padded buffer
+// at once: the string's first 16 bytes are loaded once and compared with
+// every text (its bytes and the closing quote, as
+// PaddedKey::equals_json_string), with no branch per text. Texts of 16
+// bytes or more, or with a quote or backslash, are never found this way
+// (the caller reads the string the general way): a miss says only that.
+class JsonStringSet {
+ public:
+  static constexpr size_t kMaxTexts = 16;
+  // Returns false (and holds nothing) beyond kMaxTexts texts.
+  bool assign(const std::vector<std::string_view>& texts) {
+    count_ = 0;
+    if (texts.size() > kMaxTexts) return false;
+    for (const std::string_view t : texts) {
+      Entry& e = entries_[count_++];
+      std::memset(e.head, 0, sizeof e.head);
+      const bool plain = t.find_first_of("\"\\") == std::string_view::npos;
+      if (t.size() < sizeof e.head && plain) {
+        std::memcpy(e.head, t.data(), t.size());
+        e.head[t.size()] = '"';
+        e.needed = (2u << t.size()) - 1;
+      } else {
+        e.needed = 1u << 16;  // a 16-bit compare mask never has this bit
+      }
+    }
+    return true;
+  }
+  size_t size() const { return count_; }
+  // `raw` points just after the opening quote of a JSON string in a buffer
+  // with 16 readable bytes from there. The index of the text that string
+  // is, or -1.
+  int find_json_string(const char* raw) const {
+#if defined(__SSE2__)
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(raw));
+    unsigned found = 0;
+    for (size_t i = 0; i < count_; ++i) {
+      const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(entries_[i].head));
+      const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
+      found |= static_cast<unsigned>((equal & entries_[i].needed) == entries_[i].needed) << i;
+    }
+    return found != 0 ? std::countr_zero(found) : -1;
+#else
+    for (size_t i = 0; i < count_; ++i) {
+      const Entry& e = entries_[i];
+      if (e.needed >> 16) continue;
+      size_t n = 0;
+      while (e.head[n] != '"') ++n;
+      if (std::memcmp(raw, e.head, n + 1) == 0) return static_cast<int>(i);
+    }
+    return -1;
+#endif
+  }
+
+ private:
+  struct Entry {
+    alignas(16) char head[16];  // the text, its closing quote, zeros
+    unsigned needed;            // compare bits that must be equal
+  };
+  Entry entries_[kMaxTexts] = {};
+  size_t count_ = 0;
+};
+
 // What the key at each position of an object meant last time. Producers
 // write keys in the same order event after event, so the key seen at a
 // position is compared first (one PaddedKey compare) and its meaning reused;

@@ -264,7 +264,9 @@ std::string window_json_line(const WindowResult& w, const WindowSettings& settin
 Result<WindowResult> parse_window_line(std::string_view line, const std::string& source);
 
 // One value of one column of the event being staged.
-enum class CellState : uint8_t { kAbsent, kNumber, kText, kNull, kBadType };
+// kBin: a categorical cell already matched to its baseline bin (staged by
+// stage_json_category; its text is the category's own).
+enum class CellState : uint8_t { kAbsent, kNumber, kText, kNull, kBadType, kBin };
 
 class ModelMonitor {
  public:
@@ -319,6 +321,20 @@ class ModelMonitor {
     text_[column] = s;
   }
   void stage_null(int column) { staged_state(column) = CellState::kNull; }
+  // A categorical cell from the raw JSON string at `raw` (just after its
+  // opening quote, in a padded buffer: CategoryBins::bin_of_json_string),
+  // staged with its bin when the string is plainly a baseline category.
+  // False (nothing staged) otherwise: the caller stages the text.
+  bool stage_json_category(int column, const char* raw) {
+    const CategoryBins* bins = bins_[static_cast<size_t>(column)].get();
+    if (bins == nullptr) return false;
+    const int bin = bins->bin_of_json_string(raw);
+    if (bin < 0) return false;
+    state_[column] = CellState::kBin;
+    bin_[column] = static_cast<uint32_t>(bin);
+    text_[column] = bins->category(static_cast<uint32_t>(bin));
+    return true;
+  }
   // The key of an event id for the label join: XXH3-64, never 0 (0: no id).
   static uint64_t id_key(std::string_view id);
   // The staged event's id key (0: none); its prediction then waits for a label.
@@ -388,6 +404,7 @@ class ModelMonitor {
   std::vector<CellState> state_;
   std::vector<double> number_;
   std::vector<std::string_view> text_;
+  std::vector<uint32_t> bin_;      // kBin cells: the bin
   std::vector<int32_t> batch_at_;  // per column: k * kBatchStride for numeric column k, else -1
   CellState& staged_state(int column) {
     const int32_t at = batch_at_[static_cast<size_t>(column)];

@@ -292,9 +292,9 @@ struct EventDecoder::DirectStage {
     bool malformed = false;
     const int col = monitor->column_at_json(position, raw_key, full_key, &malformed);
     if (col < 0) return !malformed;  // else a feature the baseline lacks
+    const std::string_view token = v.raw_json_token();
+    const char c = token.empty() ? '\0' : token.front();
     if (monitor->is_numeric(col)) {
-      const std::string_view token = v.raw_json_token();
-      const char c = token.empty() ? '\0' : token.front();
       if ((c >= '0' && c <= '9') || c == '-') {
         double d = 0;
         if (v.get_double().get(d)) {
@@ -304,6 +304,8 @@ struct EventDecoder::DirectStage {
         }
         return true;
       }
+    } else if (c == '"' && monitor->stage_json_category(col, token.data() + 1)) {
+      return true;  // a baseline category, matched raw where it lies (the input is padded)
     }
     scan::Value value;
     scan::detail::read_value(v, value);

@@ -316,6 +316,7 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   state_.assign(columns_.size(), CellState::kAbsent);
   number_.assign(columns_.size(), 0.0);
   text_.assign(columns_.size(), {});
+  bin_.assign(columns_.size(), 0);
   for (size_t c = 0; c < columns_.size(); ++c) {
     const bool numeric = columns_[c]->kind == ColumnKind::kNumeric;
     (numeric ? numeric_columns_ : categorical_columns_).push_back(static_cast<uint32_t>(c));
@@ -471,6 +472,12 @@ Pane& ModelMonitor::pane_for(int64_t index) {
 void ModelMonitor::add_to_pane(Pane& pane) {
   ++pane.rows;
   for (const uint32_t c : categorical_columns_) {
+    if (state_[c] == CellState::kBin) {  // matched at staging: counted as bin_of would
+      CategoricalSummary& cat = pane.columns[c].categorical;
+      ++cat.present;
+      ++cat.bin_counts[bin_[c]];
+      continue;
+    }
     add_cell(pane.columns[c], *columns_[c], grids_[c], bins_[c].get(), settings_.max_new_categories,
              state_[c], number_[c], text_[c]);
   }
@@ -543,7 +550,9 @@ void ModelMonitor::feed_reference(int64_t ts_ms) {
   ModelMonitor& r = *reference_;
   for (size_t c = 0; c < columns_.size(); ++c) {
     const uint32_t rc = reference_column_[c];
-    r.staged_state(static_cast<int>(rc)) = staged_state(static_cast<int>(c));
+    // A bin is this baseline's: the reference gets the category's text.
+    const CellState st = staged_state(static_cast<int>(c));
+    r.staged_state(static_cast<int>(rc)) = st == CellState::kBin ? CellState::kText : st;
     r.staged_number(static_cast<int>(rc)) = staged_number(static_cast<int>(c));
     r.text_[rc] = text_[c];
   }

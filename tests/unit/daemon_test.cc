@@ -608,5 +608,76 @@ TEST_CASE("features read as they come: escaped keys, keys that change, malformed
   CHECK(missing_of(out[0], numeric) == 0);
 }
 
+TEST_CASE("JsonStringSet finds a raw JSON string only when it is exactly one of its texts",
+          "[daemon]") {
+  JsonStringSet set;
+  const std::vector<std::string_view> texts = {"",
+                                               "F",
+                                               "FR",
+                                               "FRA",
+                                               "enterprise",
+                                               "a\"b",
+                                               "back\\slash",
+                                               "0123456789abcdef",
+                                               "0123456789abcde"};
+  REQUIRE(set.assign(texts));
+  const std::string pad(64, '"');  // quotes after the text must not help a match
+  auto find = [&](const std::string& raw) { return set.find_json_string((raw + pad).c_str()); };
+  CHECK(find("\"") == 0);
+  CHECK(find("F\"") == 1);
+  CHECK(find("FR\"") == 2);
+  CHECK(find("FRA\",") == 3);
+  CHECK(find("enterprise\"}") == 4);
+  CHECK(find("0123456789abcde\"") == 8);  // 15 bytes: the longest found raw
+  // Not found this way: a prefix or an extension, an escaped form, texts
+  // with a quote or backslash, and texts of 16 bytes or more.
+  CHECK(find("FRX\"") == -1);
+  CHECK(find("E\"") == -1);
+  CHECK(find("\\u0046R\"") == -1);
+  CHECK(find("a\\\"b\"") == -1);
+  CHECK(find("back\\\\slash\"") == -1);
+  CHECK(find("0123456789abcdef\"") == -1);
+  std::vector<std::string_view> too_many(JsonStringSet::kMaxTexts + 1, "x");
+  CHECK_FALSE(set.assign(too_many));
+  CHECK(set.size() == 0);
+}
+
+TEST_CASE("categories matched raw where they lie count as the general decode counts them",
+          "[daemon]") {
+  // The same events to two decoders: one reads the model first, so its
+  // features are staged as they are read and a plain baseline category is
+  // matched raw (stage_json_category); the other names the model after the
+  // features, so every cell takes the general path. Their windows match.
+  GoldenDecoder direct(8), general(8);
+  const auto& base = direct.base;
+  const std::string model =
+      R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
+  const std::vector<std::string> countries = {
+      R"("FR")",      R"("US")", R"("IT")",  R"("DE")",  // categories, then 'other'
+      R"("\u0046R")", R"("ES")", R"("FRA")", R"("F")"};  // escaped, new, near misses
+  std::vector<WindowResult> a, b;
+  Feeder feed;
+  for (const auto& c : countries) {
+    const std::string features = R"("features":{"amount":3.5,"country":)" + c + "}";
+    REQUIRE(feed(direct.d, "{" + model + R"(,"ts":1,)" + features + "}", &a).outcome ==
+            EventOutcome::kAdded);
+    REQUIRE(feed(general.d, R"({"ts":1,)" + features + "," + model + "}", &b).outcome ==
+            EventOutcome::kAdded);
+  }
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(report_json(a[0].report) == report_json(b[0].report));
+  // The raw match itself: a plain category, and nothing else.
+  ModelMonitor& m = direct.m;
+  const int country = m.column_of("country");
+  REQUIRE(country >= 0);
+  const std::string pad(32, ' ');
+  CHECK(m.stage_json_category(country, ("IT\"}" + pad).c_str()));
+  CHECK_FALSE(m.stage_json_category(country, ("DE\"}" + pad).c_str()));
+  CHECK_FALSE(m.stage_json_category(country, ("\\u0049T\"}" + pad).c_str()));
+  CHECK_FALSE(m.stage_json_category(m.column_of("amount"), ("IT\"}" + pad).c_str()));
+  m.clear_stage();
+}
+
 }  // namespace
 }  // namespace driftd
