@@ -139,6 +139,28 @@ double kolmogorov_cdf_durbin(uint64_t n_int, double x) {
   return std::clamp(std::ldexp(p, power_exp), 0.0, 1.0);
 }
 
+namespace {
+
+constexpr double kNegligible = -41.5;  // ln(1e-18): a term this far below the peak
+
+// The Birnbaum-Tingey terms rise to one peak in j and fall: the peak is the
+// first j in [lo, hi] whose next term is no larger, found by binary search
+// on the sign of the step.
+template <class LogTerm>
+int64_t peak_of(const LogTerm& log_term, int64_t lo, int64_t hi) {
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (log_term(mid + 1) > log_term(mid)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
 // Birnbaum & Tingey (1951): P(D_n^+ >= x) =
 //   x * sum_{j=0}^{floor(n(1-x))} C(n,j) (1 - x - j/n)^(n-j) (x + j/n)^(j-1).
 // All terms are positive and, as functions of j, rise to one peak and fall;
@@ -161,24 +183,13 @@ double smirnov_sf_terms(uint64_t n_int, double x) {
       if (t > best) best = t, peak = j;
     }
   } else {
-    // One peak: the first j whose next term is no larger, found by binary
-    // search on the sign of the step (about 2 log2(n) terms instead of a
-    // scan; the daemon evaluates this for every feature of every window).
-    int64_t lo = 0, hi = jmax;
-    while (lo < hi) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      if (log_term(mid + 1) > log_term(mid)) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    peak = lo;
+    // About 2 log2(n) terms instead of a scan (the daemon evaluates this
+    // for every feature of every window).
+    peak = peak_of(log_term, 0, jmax);
   }
   const double log_peak = log_term(peak);
   if (!std::isfinite(log_peak)) return 0.0;
-  constexpr double kNegligible = -41.5;  // ln(1e-18)
-  double sum = 1.0;                      // the peak term, relative to itself
+  double sum = 1.0;  // the peak term, relative to itself
   // Tens of thousands of terms can matter (n = 50,000: a window against a
   // 100,000-value sample), so they are summed by a SIMD kernel in runs of
   // 256 walking outward from the peak, until a whole run is below 1e-18 of
@@ -244,24 +255,12 @@ std::optional<double> smirnov_sf_smooth(uint64_t n_int, double x) {
   auto log_term = [&](int64_t j) {
     return smirnov_log_term(n, nx_hi, nx_lo, static_cast<double>(j));
   };
-  // The peak: the first j whose next term is no larger (terms rise to one
-  // peak and fall).
-  int64_t lo = 1, hi = jmax;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (log_term(mid + 1) > log_term(mid)) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  const int64_t peak = lo;
+  const int64_t peak = peak_of(log_term, 1, jmax);
   const double log_peak = log_term(peak);
   if (!std::isfinite(log_peak)) return std::nullopt;
   // Both ends must be negligible (below 1e-18 of the peak), at j = 1 (and
   // so at j = 0, the terms rising from there) and at jmax: the rule needs
   // a function that has vanished where the sum is cut.
-  constexpr double kNegligible = -41.5;  // ln(1e-18)
   const double negligible = log_peak + kNegligible;
   if (log_term(1) >= negligible || log_term(jmax) >= negligible) return std::nullopt;
   // The extent of the terms that matter: the last j below the peak and the
