@@ -182,14 +182,14 @@ class JsonStringSet {
 #if defined(__SSE2__)
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(raw));
     unsigned found = 0;
-    for (size_t i = 0; i < count_; ++i) {
+    for (size_t i = 0; i < count_ && i < kMaxTexts; ++i) {  // (the bound for the compiler)
       const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(entries_[i].head));
       const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
       found |= static_cast<unsigned>((equal & entries_[i].needed) == entries_[i].needed) << i;
     }
     return found != 0 ? std::countr_zero(found) : -1;
 #else
-    for (size_t i = 0; i < count_; ++i) {
+    for (size_t i = 0; i < count_ && i < kMaxTexts; ++i) {
       const Entry& e = entries_[i];
       if (e.needed >> 16) continue;
       size_t n = 0;
