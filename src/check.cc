@@ -62,8 +62,9 @@ CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile
   }
   size_ = profile.categories.size() + (profile.other_count > 0 ? 1 : 0);
   if (profile.categories.size() <= kMaxScanned) {
+    std::vector<std::string_view> names;
     for (const auto& c : profile.categories) {
-      scanned_.emplace_back(c.category);
+      names.emplace_back(c.category);
       ShortText packed;
       if (c.category.size() <= ShortText::kMax) {
         packed = ShortText::of(c.category);
@@ -72,14 +73,15 @@ CategoryBins::CategoryBins(const CategoricalProfile& profile) : profile_(profile
       }
       packed_.push_back(packed);
     }
-    raw_.assign(scanned_);
+    raw_.assign(names);
   }
 }
 
 uint32_t CategoryBins::bin_of_searched(std::string_view category) const {
-  if (!scanned_.empty()) {
-    for (size_t i = 0; i < scanned_.size(); ++i) {
-      if (same_bytes(scanned_[i], category)) return static_cast<uint32_t>(i);
+  if (!packed_.empty()) {  // a text longer than any packed one: by bytes
+    const auto& categories = profile_.categories;
+    for (size_t i = 0; i < categories.size(); ++i) {
+      if (same_bytes(categories[i].category, category)) return static_cast<uint32_t>(i);
     }
   } else if (const auto it = index_.find(category); it != index_.end()) {
     return it->second;

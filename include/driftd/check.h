@@ -131,14 +131,13 @@ class CategoryBins {
   uint32_t bin_of_absent(std::string_view category) const;
   const CategoricalProfile& profile_;
   StringIndex index_;
-  // A column of few categories is searched by length and bytes instead:
-  // cheaper than hashing the text (the daemon does this for every event).
-  // Text of up to 16 bytes is compared as packed words (a category longer
-  // than that gets an entry no such text equals).
+  // A column of few categories is searched by bytes instead: cheaper than
+  // hashing the text (the daemon does this for every event). Text of up to
+  // 16 bytes is compared as packed words (a category longer than that gets
+  // an entry no such text equals), longer text byte by byte.
   static constexpr size_t kMaxScanned = 16;
-  std::vector<std::string_view> scanned_;  // the categories, bin order; empty: hash
-  std::vector<ShortText> packed_;          // the same, packed; empty: hash
-  JsonStringSet raw_;                      // the same, for raw JSON strings; empty: hash
+  std::vector<ShortText> packed_;  // the categories, bin order, packed; empty: hash
+  JsonStringSet raw_;              // the same, for raw JSON strings; empty: hash
   size_t size_ = 0;
 };
 

@@ -83,6 +83,52 @@ struct ShortText {
 };
 static_assert(std::endian::native == std::endian::little, "ShortText packs little-endian words");
 
+// A text's first 16 bytes as they lie in the raw text of a JSON string
+// that is exactly this text: its bytes, then the closing quote when it is
+// shorter, then zeros. One 16-byte load of the raw string and one compare
+// tell whether the string is the text, without finding its length: for a
+// text without quotes or backslashes no byte of the match can be part of an
+// escape. PaddedKey and JsonStringSet are built on it.
+struct QuotedHead {
+  alignas(16) char bytes[16] = {'"'};
+  // Compare bits a raw match needs: the text's bytes and the quote. 1 << 16
+  // (never set in a 16-byte compare) when the text is 16 bytes or longer or
+  // holds a quote or backslash: such a text is never matched raw.
+  unsigned json_needed = 1;
+
+  void assign(std::string_view s) {
+    std::memset(bytes, 0, sizeof bytes);
+    if (!s.empty()) std::memcpy(bytes, s.data(), std::min(s.size(), sizeof bytes));
+    const bool plain = s.find_first_of("\"\\") == std::string_view::npos;
+    if (s.size() < sizeof bytes) bytes[s.size()] = '"';
+    json_needed = s.size() < sizeof bytes && plain ? (2u << s.size()) - 1 : 1u << 16;
+  }
+#if defined(__SSE2__)
+  static __m128i load(const char* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  }
+  // Bit i: byte i of `other` equals byte i here.
+  unsigned equal_bits(__m128i other) const {
+    const __m128i mine = _mm_load_si128(reinterpret_cast<const __m128i*>(bytes));
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(other, mine)));
+  }
+  bool matches_json(__m128i raw16) const {
+    return (equal_bits(raw16) & json_needed) == json_needed;
+  }
+#endif
+  // `raw` points just after a JSON string's opening quote, with 16 readable
+  // bytes from there. True when that string is exactly the text.
+  bool matches_json(const char* raw) const {
+#if defined(__SSE2__)
+    return matches_json(load(raw));
+#else
+    if (json_needed >> 16) return false;
+    const size_t n = static_cast<size_t>(std::popcount(json_needed)) - 1;
+    return std::memcmp(raw, bytes, n + 1) == 0;
+#endif
+  }
+};
+
 // A key compared many times with text that lies in a padded buffer: a
 // simdjson document or string buffer, with at least 16 readable bytes after
 // any text in it. A key of up to 16 bytes is then one 16-byte load and
@@ -90,13 +136,11 @@ static_assert(std::endian::native == std::endian::little, "ShortText packs littl
 // the length and loop below 4 bytes; feature keys like "f7" are that short).
 class PaddedKey {
  public:
-  PaddedKey() { head_[0] = '"'; }
+  PaddedKey() = default;
   explicit PaddedKey(std::string_view s) { assign(s); }
   void assign(std::string_view s) {
     text_.assign(s);
-    std::memset(head_, 0, sizeof head_);
-    if (!s.empty()) std::memcpy(head_, s.data(), std::min(s.size(), sizeof head_));
-    if (s.size() < sizeof head_) head_[s.size()] = '"';  // for equals_json_string
+    head_.assign(s);
     plain_ = s.find_first_of("\"\\") == std::string_view::npos;
   }
   std::string_view view() const { return text_; }
@@ -106,33 +150,21 @@ class PaddedKey {
     if (n != text_.size()) return false;
     if (n == 0) return true;  // an empty view may have no buffer behind it
 #if defined(__SSE2__)
-    if (n <= sizeof head_) {
-      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data()));
-      const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(head_));
-      const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
+    if (n <= sizeof head_.bytes) {
       const unsigned needed = (1u << n) - 1;
-      return (equal & needed) == needed;
+      return (head_.equal_bits(QuotedHead::load(s.data())) & needed) == needed;
     }
 #endif
     return same_bytes(s, text_);
   }
   // `raw` points just after the opening quote of a JSON string in a padded
   // buffer. True when that string is this key: its bytes, then the closing
-  // quote. Only for keys without quotes or backslashes (else false): then
-  // no byte of the match can be part of an escape, so the text is exactly
-  // the key, and its length need not be found first.
+  // quote. Only for keys without quotes or backslashes (else false; see
+  // QuotedHead).
   bool equals_json_string(const char* raw) const {
     const size_t n = text_.size();
+    if (n < sizeof head_.bytes) return head_.matches_json(raw);
     if (!plain_) return false;
-#if defined(__SSE2__)
-    if (n < sizeof head_) {
-      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(raw));
-      const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(head_));
-      const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
-      const unsigned needed = (2u << n) - 1;  // the key's bytes and the quote
-      return (equal & needed) == needed;
-    }
-#endif
     // Byte by byte, stopping at the first difference: the raw string may be
     // shorter than the key, and ends at its quote (the key has none).
     for (size_t i = 0; i < n; ++i) {
@@ -142,17 +174,16 @@ class PaddedKey {
   }
 
  private:
-  alignas(16) char head_[16] = {};  // the key's first bytes, then '"' when shorter, then zeros
+  QuotedHead head_;
   std::string text_;
-  bool plain_ = true;  // no quote or backslash in the key
+  bool plain_ = true;  // no quote or backslash in the key (for keys of 16 bytes and more)
 };
 
 // Up to 16 short texts, each found as a raw JSON string in a padded buffer
 // at once: the string's first 16 bytes are loaded once and compared with
-// every text (its bytes and the closing quote, as
-// PaddedKey::equals_json_string), with no branch per text. Texts of 16
-// bytes or more, or with a quote or backslash, are never found this way
-// (the caller reads the string the general way): a miss says only that.
+// every text's QuotedHead, with no branch per text. Texts of 16 bytes or
+// more, or with a quote or backslash, are never found this way (the caller
+// reads the string the general way): a miss says only that.
 class JsonStringSet {
  public:
   static constexpr size_t kMaxTexts = 16;
@@ -160,18 +191,7 @@ class JsonStringSet {
   bool assign(const std::vector<std::string_view>& texts) {
     count_ = 0;
     if (texts.size() > kMaxTexts) return false;
-    for (const std::string_view t : texts) {
-      Entry& e = entries_[count_++];
-      std::memset(e.head, 0, sizeof e.head);
-      const bool plain = t.find_first_of("\"\\") == std::string_view::npos;
-      if (t.size() < sizeof e.head && plain) {
-        std::memcpy(e.head, t.data(), t.size());
-        e.head[t.size()] = '"';
-        e.needed = (2u << t.size()) - 1;
-      } else {
-        e.needed = 1u << 16;  // a 16-bit compare mask never has this bit
-      }
-    }
+    for (const std::string_view t : texts) heads_[count_++].assign(t);
     return true;
   }
   size_t size() const { return count_; }
@@ -180,32 +200,19 @@ class JsonStringSet {
   // is, or -1.
   int find_json_string(const char* raw) const {
 #if defined(__SSE2__)
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(raw));
+    const __m128i raw16 = QuotedHead::load(raw);
+#else
+    const char* raw16 = raw;
+#endif
     unsigned found = 0;
     for (size_t i = 0; i < count_ && i < kMaxTexts; ++i) {  // (the bound for the compiler)
-      const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(entries_[i].head));
-      const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
-      found |= static_cast<unsigned>((equal & entries_[i].needed) == entries_[i].needed) << i;
+      found |= static_cast<unsigned>(heads_[i].matches_json(raw16)) << i;
     }
     return found != 0 ? std::countr_zero(found) : -1;
-#else
-    for (size_t i = 0; i < count_ && i < kMaxTexts; ++i) {
-      const Entry& e = entries_[i];
-      if (e.needed >> 16) continue;
-      size_t n = 0;
-      while (e.head[n] != '"') ++n;
-      if (std::memcmp(raw, e.head, n + 1) == 0) return static_cast<int>(i);
-    }
-    return -1;
-#endif
   }
 
  private:
-  struct Entry {
-    alignas(16) char head[16];  // the text, its closing quote, zeros
-    unsigned needed;            // compare bits that must be equal
-  };
-  Entry entries_[kMaxTexts] = {};
+  QuotedHead heads_[kMaxTexts];
   size_t count_ = 0;
 };
 

@@ -265,7 +265,7 @@ Result<WindowResult> parse_window_line(std::string_view line, const std::string&
 
 // One value of one column of the event being staged.
 // kBin: a categorical cell already matched to its baseline bin (staged by
-// stage_json_category; its text is the category's own).
+// stage_json_category; no text is staged).
 enum class CellState : uint8_t { kAbsent, kNumber, kText, kNull, kBadType, kBin };
 
 class ModelMonitor {
@@ -332,7 +332,6 @@ class ModelMonitor {
     if (bin < 0) return false;
     state_[column] = CellState::kBin;
     bin_[column] = static_cast<uint32_t>(bin);
-    text_[column] = bins->category(static_cast<uint32_t>(bin));
     return true;
   }
   // The key of an event id for the label join: XXH3-64, never 0 (0: no id).

@@ -409,9 +409,10 @@ inline void add_numeric_cell(ColumnSummary& cs, const NumericGrid& grid, CellSta
 }
 
 // Adds one cell to a column's summary, as the batch reader would count it.
+// `number` is the cell's for kNumber, `text` for kText, `bin` for kBin.
 void add_cell(ColumnSummary& cs, const ColumnProfile& base, const NumericGrid& grid,
               const CategoryBins* bins, size_t max_new, CellState st, double number,
-              std::string_view text) {
+              std::string_view text, uint32_t bin = 0) {
   if (base.kind == ColumnKind::kNumeric) {
     add_numeric_cell(cs, grid, st, number);
     return;
@@ -432,7 +433,7 @@ void add_cell(ColumnSummary& cs, const ColumnProfile& base, const NumericGrid& g
   }
   CategoricalSummary& cat = cs.categorical;
   ++cat.present;
-  const uint32_t bin = bins->bin_of(text);
+  if (st != CellState::kBin) bin = bins->bin_of(text);  // kBin: matched when staged
   if (bin != CategoryBins::kNew) {
     ++cat.bin_counts[bin];
     return;
@@ -472,14 +473,8 @@ Pane& ModelMonitor::pane_for(int64_t index) {
 void ModelMonitor::add_to_pane(Pane& pane) {
   ++pane.rows;
   for (const uint32_t c : categorical_columns_) {
-    if (state_[c] == CellState::kBin) {  // matched at staging: counted as bin_of would
-      CategoricalSummary& cat = pane.columns[c].categorical;
-      ++cat.present;
-      ++cat.bin_counts[bin_[c]];
-      continue;
-    }
     add_cell(pane.columns[c], *columns_[c], grids_[c], bins_[c].get(), settings_.max_new_categories,
-             state_[c], number_[c], text_[c]);
+             state_[c], number_[c], text_[c], bin_[c]);
   }
   if (numeric_columns_.empty()) return;
   batch_pane_[batch_rows_++] = &pane;  // its numeric cells are staged in this row
@@ -550,11 +545,14 @@ void ModelMonitor::feed_reference(int64_t ts_ms) {
   ModelMonitor& r = *reference_;
   for (size_t c = 0; c < columns_.size(); ++c) {
     const uint32_t rc = reference_column_[c];
-    // A bin is this baseline's: the reference gets the category's text.
     const CellState st = staged_state(static_cast<int>(c));
-    r.staged_state(static_cast<int>(rc)) = st == CellState::kBin ? CellState::kText : st;
+    r.staged_state(static_cast<int>(rc)) = st;
     r.staged_number(static_cast<int>(rc)) = staged_number(static_cast<int>(c));
     r.text_[rc] = text_[c];
+    if (st == CellState::kBin) {  // a bin is this baseline's: the reference gets its text
+      r.staged_state(static_cast<int>(rc)) = CellState::kText;
+      r.text_[rc] = bins_[c]->category(bin_[c]);
+    }
   }
   r.commit(ts_ms, [this](WindowResult&& w) { reference_results_.push_back(std::move(w)); });
 }
