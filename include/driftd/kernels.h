@@ -58,32 +58,48 @@ size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
 // (what the daemon's NumericGrid builds). The slot of a finite value v is
 // 2 * (number of points < v) + (1 if v is a point): the point it is on, or
 // the cell between points it falls in.
-constexpr size_t kGridWindow = 3;
+constexpr size_t kGridWindow = 2;
 struct GridIndex {
   const double* points = nullptr;  // K points, then kGridWindow copies of +inf
   size_t k = 0;
-  // For a v in [points[0], points[K-1]], b = (v - origin) * scale truncated
-  // and clamped to [0, buckets]. bucket_lo[b] is a point index lo such that
-  // the number of points < v lies in [lo, lo + kGridWindow]; -1 where no
-  // such lo exists (a crowded bucket: those values take a binary search).
+  // Equal-width buckets over [points[0], points[K-1]]: a value's bucket is
+  // grid_bucket. That map is monotone in the value (each of its IEEE
+  // operations is), so a point in a lower bucket is below every value of
+  // a higher one: the number of points < v is bucket_lo[b] (the points in
+  // the buckets below v's) plus those of v's own bucket below v, and a
+  // point equal to v lies in v's bucket. bucket_lo[b] is -1 where bucket b
+  // holds more than kGridWindow points (a crowded bucket: its values take
+  // a binary search).
   const int64_t* bucket_lo = nullptr;  // buckets + 1 entries
   size_t buckets = 0;
   double origin = 0, scale = 0;
 };
 
+// The bucket of a v in [points[0], points[K-1]]: (v - origin) * scale,
+// clamped to buckets and truncated. The index is built by this function
+// and the kernels compute it with the same operations in the same order,
+// so a value and a point equal to it always share a bucket.
+inline size_t grid_bucket(const GridIndex& g, double v) {
+  return static_cast<size_t>(std::min((v - g.origin) * g.scale, static_cast<double>(g.buckets)));
+}
+
 // One finite value's slot through the index: the bucket's window of points
 // counted without a data-dependent branch, or a binary search where the
 // bucket is crowded or the value outside the points. grid_slots computes
 // the same for whole vectors; this serves single values and its leftovers.
+// The window may reach into the next buckets' points (or the +inf
+// padding): those are above v, so they count neither as below nor equal.
 inline uint32_t grid_slot(const GridIndex& g, double v) {
   if (g.bucket_lo != nullptr && v >= g.points[0] && v <= g.points[g.k - 1]) {
-    // v >= origin (the first point), so pos >= 0; clamped as the kernel does.
-    const double pos = std::min((v - g.origin) * g.scale, static_cast<double>(g.buckets));
-    const int64_t lo = g.bucket_lo[static_cast<size_t>(pos)];
+    const int64_t lo = g.bucket_lo[grid_bucket(g, v)];
     if (lo >= 0) {
       size_t below = static_cast<size_t>(lo);
-      for (size_t j = 0; j < kGridWindow; ++j) below += g.points[lo + j] < v ? 1 : 0;
-      return static_cast<uint32_t>(2 * below + (g.points[below] == v ? 1 : 0));
+      uint32_t on_point = 0;
+      for (size_t j = 0; j < kGridWindow; ++j) {
+        below += g.points[static_cast<size_t>(lo) + j] < v ? 1 : 0;
+        on_point |= g.points[static_cast<size_t>(lo) + j] == v ? 1 : 0;
+      }
+      return static_cast<uint32_t>(2 * below) + on_point;
     }
   }
   const double* at = std::lower_bound(g.points, g.points + g.k, v);
@@ -92,7 +108,7 @@ inline uint32_t grid_slot(const GridIndex& g, double v) {
 }
 
 // slots[i] = the slot of values[i]; values must be finite. Values in
-// uncrowded buckets cost kGridWindow + 2 gathers per vector of lanes, with
+// uncrowded buckets cost kGridWindow + 1 gathers per vector of lanes, with
 // no data-dependent branch; the rest a binary search.
 void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots);
 

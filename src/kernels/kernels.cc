@@ -266,12 +266,13 @@ size_t FindCsvDelimiters(const char* HWY_RESTRICT text, size_t n, uint32_t* HWY_
   return k;
 }
 
-// Per lane: the bucket's lower index lo (one gather), then the points
-// lo .. lo + kGridWindow - 1 compared with the value (a gather each, counted
-// as a masked subtract), then whether the value is the point at the count
-// (one more gather; the points' +inf padding keeps every index in bounds).
-// Lanes outside the points' range or in a crowded bucket, and the values
-// after the last whole vector, go through grid_slot.
+// Per lane: the bucket (as grid_bucket computes it), its points' first
+// index lo (one gather), then the points lo .. lo + kGridWindow - 1
+// compared with the value (a gather each): those below are counted by a
+// masked subtract, and a point equal to the value, which can only be one of
+// them (GridIndex), marks the slot as on the point. Lanes outside the
+// points' range or in a crowded bucket, and the values after the last whole
+// vector, go through grid_slot.
 void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t n,
                uint32_t* HWY_RESTRICT slots) {
   const hn::ScalableTag<double> d;
@@ -298,15 +299,15 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
       const auto ok = hn::And(hn::RebindMask(di, in_range), lo > hn::Set(di, int64_t{-1}));
       const auto base = hn::IfThenElseZero(ok, lo);
       auto count = base;
+      auto on_point = hn::Zero(di);
       for (size_t j = 0; j < kGridWindow; ++j) {
         const auto p =
             hn::GatherIndex(d, points, hn::Add(base, hn::Set(di, static_cast<int64_t>(j))));
         // A true mask lane is -1 as an integer: subtracting counts it.
         count = hn::Sub(count, hn::VecFromMask(di, hn::RebindMask(di, p < x)));
+        on_point = hn::Or(on_point, hn::VecFromMask(di, hn::RebindMask(di, p == x)));
       }
-      const auto at = hn::GatherIndex(d, points, count);
-      const auto on_point = hn::RebindMask(di, at == x);
-      const auto slot = hn::Sub(hn::Add(count, count), hn::VecFromMask(di, on_point));
+      const auto slot = hn::Sub(hn::Add(count, count), on_point);
       // Slots are below 2^31: exact as doubles, then narrowed to 32 bits and
       // stored at once. Lanes the window could not count are redone.
       hn::StoreU(hn::DemoteTo(d32, hn::ConvertTo(d, slot)), d32,

@@ -196,6 +196,22 @@ TEST_CASE("grid_slots equals the binary-search reference on every target", "[ker
       if (i % 7 == 0) q.push_back(s[rng() % s.size()]);
     }
     q.insert(q.end(), grid.point().begin(), grid.point().end());
+    // The doubles next to every point, and around every bucket's start as
+    // the index computes it: where a value's bucket and a point's meet.
+    for (const double p : grid.point()) {
+      q.push_back(std::nextafter(p, -HUGE_VAL));
+      q.push_back(std::nextafter(p, HUGE_VAL));
+    }
+    const kernels::GridIndex index = grid.index();
+    for (size_t b = 0; index.bucket_lo != nullptr && b <= index.buckets; ++b) {
+      const double start = index.origin + static_cast<double>(b) / index.scale;
+      double below = start, above = start;
+      for (int step = 0; step < 3; ++step) {
+        q.insert(q.end(), {below, above});
+        below = std::nextafter(below, -HUGE_VAL);
+        above = std::nextafter(above, HUGE_VAL);
+      }
+    }
     q.insert(q.end(), {s.front(), s.back(), s.front() - 1, s.back() + 1, -1e308, 1e308, 0.0, -0.0});
     std::vector<uint32_t> want(q.size()), got(q.size());
     kernels::scalar::grid_slots(grid.index(), q.data(), q.size(), want.data());
