@@ -107,6 +107,13 @@ inline uint32_t grid_slot(const GridIndex& g, double v) {
   return static_cast<uint32_t>(2 * static_cast<size_t>(at - g.points) + (on_point ? 1 : 0));
 }
 
+// Reads n JSON number texts (16 bytes each, back to back: a token from its
+// first byte, shorter than 16, then the byte that ends it) as
+// short_json_double (driftd/json_number.h) reads one: out[i] is the
+// text's double where it accepts the text, else NaN (which no JSON number
+// is). Reads up to 16 bytes past the last text.
+void read_json_numbers(const char* texts, size_t n, double* out);
+
 // slots[i] = the slot of values[i]; values must be finite. Values in
 // uncrowded buckets cost kGridWindow + 1 gathers per vector of lanes, with
 // no data-dependent branch; the rest a binary search.
@@ -151,6 +158,8 @@ size_t find_csv_delimiters(const char* text, size_t n, uint32_t* out);
 bool base64_decode_quads(const char* text, size_t n, unsigned char* out);
 // Every term from scratch (lgamma).
 TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak);
+// short_json_double on each text.
+void read_json_numbers(const char* texts, size_t n, double* out);
 // By binary search over the points alone (the bucket index unused).
 void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t* slots);
 }  // namespace scalar

@@ -61,6 +61,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,6 +73,7 @@
 #include "driftd/baseline.h"
 #include "driftd/binary_io.h"
 #include "driftd/check.h"
+#include "driftd/json_number.h"
 #include "driftd/kernels.h"
 #include "driftd/performance.h"
 #include "driftd/same_bytes.h"
@@ -266,7 +268,9 @@ Result<WindowResult> parse_window_line(std::string_view line, const std::string&
 // One value of one column of the event being staged.
 // kBin: a categorical cell already matched to its baseline bin (staged by
 // stage_json_category; no text is staged).
-enum class CellState : uint8_t { kAbsent, kNumber, kText, kNull, kBadType, kBin };
+// kNumberText: a numeric batch cell staged as its JSON number's text, read
+// with the rest of its column when the batch is applied (apply_batch).
+enum class CellState : uint8_t { kAbsent, kNumber, kText, kNull, kBadType, kBin, kNumberText };
 
 class ModelMonitor {
  public:
@@ -321,6 +325,21 @@ class ModelMonitor {
     text_[column] = s;
   }
   void stage_null(int column) { staged_state(column) = CellState::kNull; }
+  // A numeric cell as the text of a JSON number: the kNumberTextBytes bytes
+  // from the token's first, which must hold the token and the byte that
+  // ends it (',', '}', ']' or whitespace). The number is read when the
+  // batch is applied, together with its column's other numbers of the
+  // batch (read_number_texts): reading it here, inside the scan of the
+  // event, cost more than the whole rest of a number's work. False, with
+  // nothing staged, for a column outside the batch (stage it as a number).
+  bool stage_number_text(int column, const char* token) {
+    const int32_t at = batch_at_[static_cast<size_t>(column)];
+    if (at < 0) return false;
+    const size_t cell = static_cast<size_t>(at) + batch_rows_;
+    batch_state_[cell] = CellState::kNumberText;
+    std::memcpy(&batch_text_[cell * kNumberTextBytes], token, kNumberTextBytes);
+    return true;
+  }
   // A categorical cell from the raw JSON string at `raw` (just after its
   // opening quote, in a padded buffer: CategoryBins::bin_of_json_string),
   // staged with its bin when the string is plainly a baseline category.
@@ -435,6 +454,11 @@ class ModelMonitor {
   std::vector<Pane*> batch_pane_;              // per row; panes are map nodes (stable)
   std::vector<CellState> batch_state_;         // [numeric column k * kBatchStride + row]
   std::vector<double> batch_number_;           // same layout
+  std::vector<char> batch_text_;               // kNumberTextBytes a cell, same layout, then padding
+  // Turns a staged kNumberText cell into kNumber (or kBadType): for the
+  // readers of a staged event's cells (the label join, a second reference).
+  void resolve_staged_text(int column);
+  static void read_number_texts(CellState* st, double* number, const char* text, size_t rows);
   size_t batch_rows_ = 0;
   void apply_batch();
 

@@ -296,6 +296,11 @@ struct EventDecoder::DirectStage {
     const char c = token.empty() ? '\0' : token.front();
     if (monitor->is_numeric(col)) {
       if ((c >= '0' && c <= '9') || c == '-') {
+        // Read later with its column (simdjson skips the value it was not
+        // asked for): the token and the structural byte after it fit.
+        if (token.size() < kNumberTextBytes && monitor->stage_number_text(col, token.data())) {
+          return true;
+        }
         double d = 0;
         if (v.get_double().get(d)) {
           monitor->stage_bad_type(col);  // out of double range, as stage() counts it

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 #include "driftd/kernels.h"
+
+#include "driftd/json_number.h"
 
 namespace driftd::kernels::scalar {
 
@@ -73,6 +76,14 @@ void grid_slots(const GridIndex& grid, const double* values, size_t n, uint32_t*
     const double* at = std::lower_bound(first, last, values[i]);
     const bool on_point = at != last && *at == values[i];
     slots[i] = static_cast<uint32_t>(2 * static_cast<size_t>(at - first) + (on_point ? 1 : 0));
+  }
+}
+
+void read_json_numbers(const char* texts, size_t n, double* out) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!short_json_double(texts + i * kNumberTextBytes, &out[i])) {
+      out[i] = std::numeric_limits<double>::quiet_NaN();
+    }
   }
 }
 

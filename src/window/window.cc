@@ -1,5 +1,7 @@
 #include "driftd/window.h"
 
+#include "driftd/json_number.h"
+
 #include <algorithm>
 #include <bit>
 #include <cfloat>
@@ -321,6 +323,8 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   batch_pane_.resize(kBatchRows);
   batch_state_.assign(numeric_columns_.size() * kBatchStride, CellState::kAbsent);
   batch_number_.resize(numeric_columns_.size() * kBatchStride);
+  // 32 bytes past the last cell: fast_json_double reads that far.
+  batch_text_.resize(numeric_columns_.size() * kBatchStride * kNumberTextBytes + 32);
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
   for (const auto& c : baseline_->columns) {
@@ -474,6 +478,34 @@ void ModelMonitor::add_to_pane(Pane& pane) {
   if (batch_rows_ == kBatchRows) apply_batch();
 }
 
+// The numbers of a column's kNumberText cells, read together: most by the
+// vector reader (kernels::read_json_numbers), the rest by simdjson. A
+// number simdjson refuses is a type error, as when the decoder reads it at
+// once. The texts of other cells are read too (and ignored): no branch per
+// cell before the kernel.
+void ModelMonitor::read_number_texts(CellState* st, double* number, const char* text, size_t rows) {
+  double parsed[kBatchRows];
+  kernels::read_json_numbers(text, rows, parsed);
+  for (size_t i = 0; i < rows; ++i) {
+    if (st[i] != CellState::kNumberText) continue;
+    if (!std::isnan(parsed[i]) ||
+        read_json_number_text(text + i * kNumberTextBytes, kNumberTextBytes, &parsed[i])) {
+      number[i] = parsed[i];
+      st[i] = CellState::kNumber;
+    } else {
+      st[i] = CellState::kBadType;
+    }
+  }
+}
+
+void ModelMonitor::resolve_staged_text(int column) {
+  const int32_t at = column < 0 ? -1 : batch_at_[static_cast<size_t>(column)];
+  if (at < 0) return;
+  const size_t cell = static_cast<size_t>(at) + batch_rows_;
+  read_number_texts(&batch_state_[cell], &batch_number_[cell],
+                    &batch_text_[cell * kNumberTextBytes], 1);
+}
+
 void ModelMonitor::apply_batch() {
   const size_t rows = batch_rows_;
   batch_rows_ = 0;
@@ -492,7 +524,8 @@ void ModelMonitor::apply_batch() {
     const uint32_t c = numeric_columns_[k];
     const NumericGrid& grid = grids_[c];
     CellState* const st = &batch_state_[k * kBatchStride];
-    const double* number = &batch_number_[k * kBatchStride];
+    double* const number = &batch_number_[k * kBatchStride];
+    read_number_texts(st, number, &batch_text_[k * kBatchStride * kNumberTextBytes], rows);
     for (size_t run = 0, r = 0; run < runs; r = run_end[run++]) {
       const size_t end = run_end[run];
       ColumnSummary& cs = batch_pane_[r]->columns[c];
@@ -538,6 +571,7 @@ void ModelMonitor::feed_reference(int64_t ts_ms) {
   ModelMonitor& r = *reference_;
   for (size_t c = 0; c < columns_.size(); ++c) {
     const uint32_t rc = reference_column_[c];
+    resolve_staged_text(static_cast<int>(c));
     const CellState st = staged_state(static_cast<int>(c));
     r.staged_state(static_cast<int>(rc)) = st;
     r.staged_number(static_cast<int>(rc)) = staged_number(static_cast<int>(c));
@@ -582,6 +616,7 @@ bool ModelMonitor::commit_own(int64_t ts_ms, const OnWindow& on_window) {
     clear_stage();
     return false;
   }
+  if (staged_id_ != 0 && joins_labels()) resolve_staged_text(prediction_column_);
   if (staged_id_ != 0 && joins_labels() && staged_state(prediction_column_) == CellState::kNumber &&
       std::isfinite(staged_number(prediction_column_))) {
     uint64_t evicted = 0;

@@ -679,5 +679,61 @@ TEST_CASE("categories matched raw where they lie count as the general decode cou
   m.clear_stage();
 }
 
+TEST_CASE("numbers read with their column count as the general decode reads them", "[daemon]") {
+  // As for categories: one decoder stages each number's text and reads the
+  // column's numbers together (kernels::read_json_numbers, then simdjson for
+  // the rest); the other reads every number inside the scan (get_double).
+  // Plain, negative, integer, padded, exponent, long (16 digits and more,
+  // and a token too long to stage), malformed and out of range: the same
+  // windows, type errors included.
+  const std::vector<std::string> amounts = {"3.5",
+                                            "-0.25",
+                                            "12",
+                                            "0",
+                                            "-0",
+                                            "0.000125",
+                                            "1e3",
+                                            "1.5E-2",
+                                            "3.5 ",
+                                            "-7.75\t",
+                                            "123456789012345",
+                                            "1234567890123456",
+                                            "0.1234567890123456789",
+                                            "12345678901234.5",
+                                            "01",
+                                            "1.",
+                                            "-",
+                                            "1e999",
+                                            "-.5",
+                                            "2.50"};
+  GoldenDecoder direct(static_cast<int64_t>(amounts.size())),
+      general(static_cast<int64_t>(amounts.size()));
+  const auto& base = direct.base;
+  const std::string model =
+      R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
+  std::vector<WindowResult> a, b;
+  Feeder feed;
+  for (const auto& x : amounts) {
+    const std::string features = R"("features":{"amount":)" + x + R"(,"country":"DE"})";
+    INFO(x);
+    REQUIRE(feed(direct.d, "{" + model + R"(,"ts":1,)" + features + "}", &a).outcome ==
+            EventOutcome::kAdded);
+    REQUIRE(feed(general.d, R"({"ts":1,)" + features + "," + model + "}", &b).outcome ==
+            EventOutcome::kAdded);
+  }
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(report_json(a[0].report) == report_json(b[0].report));
+  // The malformed and out-of-range ones (5 of the 20) are type errors in both.
+  const std::string report = report_json(a[0].report);
+  INFO(report);
+  CHECK(report.find(R"("type_error_rate": 0.25)") != std::string::npos);
+  // The staging itself: a column outside the numeric batch takes no text.
+  ModelMonitor& m = direct.m;
+  CHECK(m.stage_number_text(m.column_of("amount"), "2.5}                            "));
+  CHECK_FALSE(m.stage_number_text(m.column_of("country"), "2.5}                            "));
+  m.clear_stage();
+}
+
 }  // namespace
 }  // namespace driftd

@@ -3,6 +3,12 @@
 #include <random>
 #include <vector>
 
+#include <cstring>
+#include <string>
+
+#include <simdjson.h>
+
+#include "driftd/json_number.h"
 #include "driftd/kernels.h"
 #include "driftd/stats.h"
 #include "driftd/summary.h"
@@ -228,6 +234,124 @@ TEST_CASE("grid_slots equals the binary-search reference on every target", "[ker
       }
     });
   }
+}
+
+// Number texts of every shape the reader meets: the ones it reads (signs,
+// lengths up to 15 digits, points anywhere, each ending) and the ones it
+// must leave to simdjson (exponents, 16 digits and more, leading zeros, a
+// point without digits, a bare minus, no ending within 16 bytes, bytes
+// that may not follow a number).
+std::vector<std::string> number_texts() {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> t;
+  const std::string ends = ",}] \n\r\t:x\"0";
+  for (int i = 0; i < 40000; ++i) {
+    std::string s;
+    if (rng() % 3 == 0) s += '-';
+    const int int_len = static_cast<int>(rng() % 12);
+    for (int k = 0; k < int_len; ++k) s += static_cast<char>('0' + rng() % 10);
+    if (rng() % 4 != 0) {
+      s += '.';
+      const int frac_len = static_cast<int>(rng() % 12);
+      for (int k = 0; k < frac_len; ++k) s += static_cast<char>('0' + rng() % 10);
+    }
+    if (rng() % 20 == 0) {
+      s += 'e';
+      s += std::to_string(rng() % 40);
+    }
+    s += ends[rng() % ends.size()];
+    t.push_back(s);
+  }
+  for (const char* s : {"0,",
+                        "-0,",
+                        "0.0}",
+                        "1.5,",
+                        "-1.5]",
+                        "01,",
+                        "1.,",
+                        "-,",
+                        ".5,",
+                        "-.5,",
+                        "1e5,",
+                        "1E-3,",
+                        "+1,",
+                        "--1,",
+                        "1.2.3,",
+                        "999999999999999,",
+                        "9999999999999999,",
+                        "0.00000000000001,",
+                        "123456789.123456,",
+                        "12345678.1234567,",
+                        "1234567.12345678 ",
+                        "-123456789012345,"}) {
+    t.emplace_back(s);
+  }
+  return t;
+}
+
+TEST_CASE("read_json_numbers equals the reference reader on every target", "[kernels]") {
+  const auto texts = number_texts();
+  // Back to back, 16 bytes each (the token and what follows it, then a
+  // filler that would be digits), with the 16 bytes of slack the kernel may read.
+  std::string packed;
+  for (const auto& s : texts) {
+    std::string cell = s.substr(0, kNumberTextBytes);
+    cell.resize(kNumberTextBytes, '7');
+    packed += cell;
+  }
+  packed.append(16, '7');
+  const size_t n = texts.size();
+  std::vector<double> want(n), got(n);
+  kernels::scalar::read_json_numbers(packed.data(), n, want.data());
+  size_t read = 0;
+  for (size_t i = 0; i < n; ++i) read += std::isnan(want[i]) ? 0 : 1;
+  CHECK(read > n / 4);  // both kinds are well represented
+  CHECK(read < n * 3 / 4);
+  for_each_target([&] {
+    for (size_t len : {size_t{0}, size_t{1}, size_t{7}, size_t{9}, size_t{17}, n}) {
+      std::fill(got.begin(), got.end(), 0.5);
+      kernels::read_json_numbers(packed.data(), len, got.data());
+      for (size_t i = 0; i < len; ++i) {
+        INFO(texts[i] << " at " << i << " of " << len);
+        REQUIRE(std::memcmp(&got[i], &want[i], sizeof(double)) == 0);
+      }
+    }
+  });
+}
+
+TEST_CASE("the reference number reader returns simdjson's double or declines", "[kernels]") {
+  // Each text as the value of an object's field, read by get_double: where
+  // short_json_double reads a text, simdjson returns the same bits; where
+  // it declines, read_json_number_text answers as simdjson does.
+  simdjson::ondemand::parser parser;
+  size_t compared = 0;
+  for (const auto& s : number_texts()) {
+    std::string cell = s.substr(0, kNumberTextBytes);
+    cell.resize(kNumberTextBytes + 32, ' ');
+    size_t token_len = 0;
+    while (token_len < s.size() && !ends_json_number(s[token_len])) ++token_len;
+    if (token_len >= kNumberTextBytes || token_len == s.size()) continue;  // not stageable
+    const std::string doc_text = "{\"a\":" + s.substr(0, token_len) + "}";
+    simdjson::padded_string padded(doc_text);
+    simdjson::ondemand::document doc;
+    double want = 0;
+    bool simdjson_ok = false;
+    if (!parser.iterate(padded).get(doc)) {
+      simdjson_ok = !doc["a"].get_double().get(want);
+    }
+    INFO(s);
+    double got = 0;
+    if (short_json_double(cell.data(), &got)) {
+      REQUIRE(simdjson_ok);
+      REQUIRE(std::memcmp(&got, &want, sizeof got) == 0);
+      ++compared;
+    } else {
+      double slow = 0;
+      REQUIRE(read_json_number_text(cell.data(), kNumberTextBytes, &slow) == simdjson_ok);
+      if (simdjson_ok) REQUIRE(std::memcmp(&slow, &want, sizeof slow) == 0);
+    }
+  }
+  CHECK(compared > 5000);
 }
 
 TEST_CASE("smirnov_terms keeps its precision where 1 - x - j/n cancels", "[kernels]") {
