@@ -16,11 +16,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "driftd/base64.h"
 #include "driftd/baseline.h"
+#include "driftd/json_number.h"
 #include "driftd/kernels.h"
 #include "driftd/stats.h"
 #include "driftd/summary.h"
@@ -97,6 +100,31 @@ int main(int argc, char** argv) {
     });
     return static_cast<double>(b64_n) / s;
   };
+  // JSON number texts as the daemon stages them (16 bytes: the token, its
+  // ending byte, then whatever follows), shaped like the daemon benchmark's
+  // values: 4 decimals, trailing zeros dropped, about a third negative.
+  const size_t texts_n = std::min<size_t>(n, 1'000'000);
+  std::string texts(texts_n * kNumberTextBytes + 16, ' ');
+  for (size_t i = 0; i < texts_n; ++i) {
+    char token[32];
+    const int len = std::snprintf(token, sizeof token, "%.4g,\"f%zu\":", values[i] * 3 + 1, i % 20);
+    std::memcpy(&texts[i * kNumberTextBytes], token,
+                std::min<size_t>(static_cast<size_t>(len), kNumberTextBytes));
+  }
+  std::vector<double> numbers(256);
+  // In batches of 256 texts, as the daemon reads a column's batch.
+  auto numbers_rate = [&](auto&& read) {
+    const double s = best_seconds([&] {
+      double total = 0;
+      for (size_t i = 0; i < texts_n; i += 256) {
+        const size_t m = std::min<size_t>(256, texts_n - i);
+        read(texts.data() + i * kNumberTextBytes, m, numbers.data());
+        total += numbers[0];
+      }
+      sink = total;
+    });
+    return static_cast<double>(texts_n) / s;
+  };
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     const char* name = hwy::TargetName(target);
@@ -131,6 +159,10 @@ int main(int argc, char** argv) {
     std::printf("%-8s %-28s %14.3e\n", name, "grid slots (NumericGrid)",
                 grid_slots_rate(
                     [&](const double* v, size_t m, uint32_t* out) { grid.slots_of(v, m, out); }));
+    std::printf("%-8s %-28s %14.3e\n", name, "JSON numbers (texts)",
+                numbers_rate([](const char* t, size_t m, double* out) {
+                  kernels::read_json_numbers(t, m, out);
+                }));
     std::printf("%-8s %-28s %14.3e\n", name, "base64 decode (doubles)",
                 base64_rate([](const char* t, size_t m, unsigned char* out) {
                   return kernels::base64_decode_quads(t, m, out);
@@ -169,6 +201,10 @@ int main(int argc, char** argv) {
               ks_micros([](uint64_t size, double d) { return stats::smirnov_sf(size, d); }));
   std::printf("%-8s %-28s %11.1f us\n", "-", "KS p-value n=50000, walk",
               ks_micros([](uint64_t size, double d) { return stats::smirnov_sf_terms(size, d); }));
+  std::printf("%-8s %-28s %14.3e\n", "-", "JSON numbers, scalar",
+              numbers_rate([](const char* t, size_t m, double* out) {
+                kernels::scalar::read_json_numbers(t, m, out);
+              }));
   std::printf("%-8s %-28s %14.3e\n", "-", "base64 decode, scalar",
               base64_rate([](const char* t, size_t m, unsigned char* out) {
                 return kernels::scalar::base64_decode_quads(t, m, out);
