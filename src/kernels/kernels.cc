@@ -351,58 +351,50 @@ HWY_INLINE V NonDigits(D d, V w) {
   return hn::And(hn::Or(sum, x), hn::Set(d, 0x8080808080808080ull));
 }
 
-// The index of the lowest flagged byte (flags as NonDigits sets them), 8
-// when none is. The lowest set bit, 2^(8i + 7), converted to a double
-// carries 8i + 7 in its exponent (as a signed integer 2^63 is -2^63, whose
-// exponent is the same).
-template <class D, class V>
-HWY_INLINE V FirstFlagged(D d, V flags) {
-  const hn::RebindToSigned<D> di;
-  const hn::Repartition<double, D> df;
-  const auto lowest = hn::And(flags, hn::Sub(hn::Zero(d), flags));
-  const auto bits = hn::BitCast(d, hn::ConvertTo(df, hn::BitCast(di, lowest)));
-  const auto exponent = hn::And(hn::ShiftRight<52>(bits), hn::Set(d, 0x7FF));
-  const auto index = hn::ShiftRight<3>(hn::Sub(exponent, hn::Set(d, 1023 + 7)));
-  return hn::IfThenElse(hn::Eq(flags, hn::Zero(d)), hn::Set(d, 8), index);
-}
-
-// The index of the first non-digit byte of the 16 (16 when all are digits).
+// The index of the first non-digit byte of the 16 (16 when all are
+// digits). (f - 1) & ~f keeps the bits below f's lowest set bit: with the
+// flags in bit 7 of each byte, exactly the top bits of the bytes before
+// the first flagged one, so the byte sums (SumsOf8) count those bytes, 128
+// each. The high word's bytes count only when the low word has no flag
+// (then its kept bits include bit 63).
 template <class D, class V>
 HWY_INLINE V FirstNonDigit(D d, V lo, V hi) {
-  const auto in_lo = FirstFlagged(d, NonDigits(d, lo));
-  const auto in_hi = FirstFlagged(d, NonDigits(d, hi));
-  const auto eight = hn::Set(d, 8);
-  return hn::IfThenElse(hn::Lt(in_lo, eight), in_lo, hn::Add(eight, in_hi));
+  const hn::Repartition<uint8_t, D> d8;
+  const hn::RebindToSigned<D> di;
+  const auto top_bits = hn::Set(d, 0x8080808080808080ull);
+  const auto one = hn::Set(d, 1);
+  const auto f_lo = NonDigits(d, lo), f_hi = NonDigits(d, hi);
+  const auto before_lo = hn::AndNot(f_lo, hn::Sub(f_lo, one));
+  const auto before_hi = hn::AndNot(f_hi, hn::Sub(f_hi, one));
+  const auto lo_all_digits = hn::BitCast(d, hn::BroadcastSignBit(hn::BitCast(di, before_lo)));
+  const auto count_lo = hn::SumsOf8(hn::BitCast(d8, hn::And(before_lo, top_bits)));
+  const auto count_hi =
+      hn::SumsOf8(hn::BitCast(d8, hn::And(before_hi, hn::And(top_bits, lo_all_digits))));
+  return hn::ShiftRight<7>(hn::Add(count_lo, count_hi));
 }
 
-// Byte `at` (0..15; larger reads byte 15) of the 16.
+// Byte `at` (0..15; 16 reads byte 8, for lanes that fail anyway) of the 16.
 template <class D, class V>
 HWY_INLINE V ByteAt(D d, V lo, V hi, V at) {
-  const auto eight = hn::Set(d, 8);
-  const auto in_lo = hn::Shr(lo, hn::ShiftLeft<3>(hn::Min(at, hn::Set(d, 7))));
-  const auto in_hi =
-      hn::Shr(hi, hn::ShiftLeft<3>(hn::Sub(hn::Min(hn::Max(at, eight), hn::Set(d, 15)), eight)));
-  return hn::And(hn::IfThenElse(hn::Lt(at, eight), in_lo, in_hi), hn::Set(d, 0xFF));
+  const auto word = hn::IfThenElse(hn::Lt(at, hn::Set(d, 8)), lo, hi);
+  return hn::And(hn::Shr(word, hn::ShiftLeft<3>(hn::And(at, hn::Set(d, 7)))), hn::Set(d, 0xFF));
 }
 
-// The value of the first `len` (1..8) digit bytes of w. Shifting up by the
-// missing digits' bytes drops the bytes after them and puts zero bytes in
-// front (0 & 0x0F is digit 0). Then, in ever wider lanes: neighbouring
-// bytes a, b (a the more significant, in the lower byte) become 10a + b in
-// 16 bits, neighbouring pairs P, Q become 100P + Q in 32, and the halves
-// H, L become 10^4 H + L in 64 (a 32 x 32-bit product).
-template <class D, class V>
-HWY_INLINE V DigitsValue(D d, V w, V len) {
-  const hn::Repartition<uint16_t, D> d16;
-  const hn::Repartition<uint32_t, D> d32;
-  const auto x = hn::And(hn::Shl(w, hn::ShiftLeft<3>(hn::Sub(hn::Set(d, 8), len))),
-                         hn::Set(d, 0x0F0F0F0F0F0F0F0Full));
-  const auto x16 = hn::BitCast(d16, x);
-  const auto pairs =
-      hn::Add(hn::Mul(hn::And(x16, hn::Set(d16, 0xFF)), hn::Set(d16, 10)), hn::ShiftRight<8>(x16));
-  const auto x32 = hn::BitCast(d32, pairs);
-  const auto quads = hn::Add(hn::Mul(hn::And(x32, hn::Set(d32, 0xFFFF)), hn::Set(d32, 100)),
-                             hn::ShiftRight<16>(x32));
+// The value of the first 8 - shift / 8 digit bytes of w (shift: 0 to 56
+// bits; 64 gives 0). Shifting up by the missing digits' bytes drops the
+// bytes after them and puts zero bytes in front (0 & 0x0F is digit 0).
+// Then, in ever wider lanes: neighbouring bytes a, b (a the more
+// significant, in the lower byte) become 10a + b in 16 bits and
+// neighbouring pairs P, Q become 100P + Q in 32 (the multiply-add-adjacent
+// instructions, AVX-512BW; Highway 1.0.3 has no op for the first), and the
+// halves H, L become 10^4 H + L in 64 (a 32 x 32-bit product).
+HWY_INLINE hn::Vec512<uint64_t> DigitsValue(hn::Vec512<uint64_t> w, hn::Vec512<uint64_t> shift) {
+  const hn::Full512<uint64_t> d;
+  const hn::Full512<uint32_t> d32;
+  const auto digits = hn::And(hn::Shl(w, shift), hn::Set(d, 0x0F0F0F0F0F0F0F0Full));
+  const __m512i pairs = _mm512_maddubs_epi16(digits.raw, _mm512_set1_epi16(0x010A));
+  const auto quads = hn::BitCast(
+      d32, hn::Vec512<int32_t>{_mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064))});
   return hn::Add(hn::MulEven(quads, hn::Set(d32, 10000)),
                  hn::ShiftRight<32>(hn::BitCast(d, quads)));
 }
@@ -436,12 +428,11 @@ void ReadJsonNumbers(const char* HWY_RESTRICT texts, size_t n, double* HWY_RESTR
     const auto point = is(ByteAt(d, lo, hi, int_len), '.');
     // The point taken out: bytes below int_len stay, the ones above it
     // move down one. The digits then run from byte 0 to the number's end.
-    const auto at = hn::Min(int_len, hn::Set(d, 15));
-    const auto low_part = hn::Sub(hn::Shl(one, hn::ShiftLeft<3>(hn::Min(at, hn::Set(d, 7)))), one);
-    const auto keep_lo = hn::IfThenElse(hn::Lt(at, eight), low_part, hn::Set(d, ~0ull));
-    const auto keep_hi = hn::IfThenElse(
-        hn::Lt(at, eight), zero,
-        hn::Sub(hn::Shl(one, hn::ShiftLeft<3>(hn::Sub(hn::Max(at, eight), eight))), one));
+    // (int_len is at most 15 where there is a point.)
+    const auto in_lo = hn::Lt(int_len, eight);
+    const auto part = hn::Sub(hn::Shl(one, hn::ShiftLeft<3>(hn::And(int_len, hn::Set(d, 7)))), one);
+    const auto keep_lo = hn::IfThenElse(in_lo, part, hn::Set(d, ~0ull));
+    const auto keep_hi = hn::IfThenElseZero(hn::Not(in_lo), part);
     const auto moved_lo = hn::Or(hn::ShiftRight<8>(lo), hn::ShiftLeft<56>(hi));
     const auto moved_hi = hn::ShiftRight<8>(hi);
     const auto x_lo =
@@ -451,29 +442,37 @@ void ReadJsonNumbers(const char* HWY_RESTRICT texts, size_t n, double* HWY_RESTR
     const auto digits = FirstNonDigit(d, x_lo, x_hi);
     const auto end = ByteAt(d, x_lo, x_hi, digits);
     const auto frac_len = hn::IfThenElseZero(point, hn::Sub(digits, int_len));
+    // Whether the byte after the number may end it: a bit per byte value
+    // below 128, in two 64-bit maps.
+    constexpr uint64_t kEndsLow =
+        (1ull << '\t') | (1ull << '\n') | (1ull << '\r') | (1ull << ' ') | (1ull << ',');
+    constexpr uint64_t kEndsHigh = (1ull << (']' - 64)) | (1ull << ('}' - 64));
+    const auto end_map =
+        hn::IfThenElse(hn::Lt(end, hn::Set(d, 64)), hn::Set(d, kEndsLow), hn::Set(d, kEndsHigh));
     const auto ends =
-        hn::Or(hn::Or(hn::Or(is(end, ','), is(end, '}')), hn::Or(is(end, ']'), is(end, ' '))),
-               hn::Or(hn::Or(is(end, '\n'), is(end, '\r')), is(end, '\t')));
+        hn::And(hn::Lt(end, hn::Set(d, 128)),
+                hn::Ne(hn::And(hn::Shr(end_map, hn::And(end, hn::Set(d, 63))), one), zero));
     const auto leading_zero = hn::And(is(hn::And(lo, byte), '0'), hn::Gt(int_len, one));
     auto good = hn::AndNot(leading_zero, hn::And(ends, hn::Gt(int_len, zero)));
     good = hn::AndNot(hn::And(point, hn::Eq(frac_len, zero)), good);
     good = hn::And(good, hn::Lt(digits, hn::Set(d, 16)));
     // m: the first 8 digits, times 10^(digits - 8) plus the rest.
-    const auto len_lo = hn::Max(hn::Min(digits, eight), one);
-    const auto len_hi =
-        hn::Max(hn::Sub(hn::Min(hn::Max(digits, eight), hn::Set(d, 15)), eight), one);
-    const auto value_lo = DigitsValue(d, x_lo, len_lo);
-    const auto value_hi = DigitsValue(d, x_hi, len_hi);
-    const auto scale_hi = hn::GatherIndex(
-        di, reinterpret_cast<const int64_t*>(kPow10),
-        hn::BitCast(di, hn::Min(hn::Sub(hn::Max(digits, eight), eight), hn::Set(d, 7))));
+    // Digits in the low word: min(digits, 8); in the high: digits - 8.
+    const auto value_lo =
+        DigitsValue(x_lo, hn::ShiftLeft<3>(hn::Sub(eight, hn::Min(digits, eight))));
+    const auto value_hi =
+        DigitsValue(x_hi, hn::ShiftLeft<3>(hn::Sub(hn::Set(d, 16), hn::Max(digits, eight))));
+    // (Indices masked into the tables for the lanes that do not use them.)
+    const auto scale_hi =
+        hn::GatherIndex(di, reinterpret_cast<const int64_t*>(kPow10),
+                        hn::BitCast(di, hn::And(hn::Sub(digits, eight), hn::Set(d, 7))));
     // Both factors are below 10^8 < 2^32: one 32 x 32-bit product.
     const hn::Repartition<uint32_t, decltype(d)> d32;
     const auto high_part =
         hn::MulEven(hn::BitCast(d32, value_lo), hn::BitCast(d32, hn::BitCast(d, scale_hi)));
     const auto m = hn::IfThenElse(hn::Gt(digits, eight), hn::Add(high_part, value_hi), value_lo);
     const auto divisor =
-        hn::GatherIndex(df, kPow10d, hn::BitCast(di, hn::Min(frac_len, hn::Set(d, 15))));
+        hn::GatherIndex(df, kPow10d, hn::BitCast(di, hn::And(frac_len, hn::Set(d, 15))));
     auto value = hn::Div(hn::ConvertTo(df, hn::BitCast(di, m)), divisor);
     value = hn::IfThenElse(hn::RebindMask(df, negative), hn::Neg(value), value);
     hn::StoreU(hn::IfThenElse(hn::RebindMask(df, good), value,
