@@ -329,14 +329,32 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
 // (lo: bytes 0-7, hi: 8-15; the first byte is the low byte of lo), read
 // with whole-word arithmetic (SWAR) in every lane at once: the digits'
 // extent from flag bytes, the point taken out by shifts, the digits'
-// value by 16- and 32-bit multiplies, one exact division. AVX-512 only: on
-// AVX2, Highway 1.0.3 emulates the 64-bit compares, minima and the
-// conversion to double, and the kernel ran no faster than the scalar reader
-// (driftd_kernel_bench: 6.1e7 against 6.9e7 texts/s). Other targets, and
-// the texts after the last whole vector, are read one at a time as the
-// scalar reference reads them.
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// value by multiply-add instructions, one exact division. AVX2 and
+// AVX-512: the lanes' values are small, so they are compared as signed
+// integers (native on both; Highway 1.0.3 emulates unsigned 64-bit compares
+// on AVX2) and turned into doubles by the exponent trick (AVX2 has no
+// 64-bit integer conversion). Other targets, and the texts after the last
+// whole vector, are read one at a time as the scalar reference reads them.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 namespace number_text {
+
+// Lane comparisons and extrema of small values (below 2^63) as signed
+// integers.
+template <class D, class V>
+HWY_INLINE auto Below(D d, V a, V b) {
+  const hn::RebindToSigned<D> di;
+  return hn::RebindMask(d, hn::Lt(hn::BitCast(di, a), hn::BitCast(di, b)));
+}
+template <class D, class V>
+HWY_INLINE V Smaller(D d, V a, V b) {
+  const hn::RebindToSigned<D> di;
+  return hn::BitCast(d, hn::Min(hn::BitCast(di, a), hn::BitCast(di, b)));
+}
+template <class D, class V>
+HWY_INLINE V Larger(D d, V a, V b) {
+  const hn::RebindToSigned<D> di;
+  return hn::BitCast(d, hn::Max(hn::BitCast(di, a), hn::BitCast(di, b)));
+}
 
 // 0x80 in every byte of w that is not an ASCII digit, 0 elsewhere. A
 // digit XOR '0' is 0..9; 0x76 added to the low 7 bits carries into the top
@@ -376,7 +394,7 @@ HWY_INLINE V FirstNonDigit(D d, V lo, V hi) {
 // Byte `at` (0..15; 16 reads byte 8, for lanes that fail anyway) of the 16.
 template <class D, class V>
 HWY_INLINE V ByteAt(D d, V lo, V hi, V at) {
-  const auto word = hn::IfThenElse(hn::Lt(at, hn::Set(d, 8)), lo, hi);
+  const auto word = hn::IfThenElse(Below(d, at, hn::Set(d, 8)), lo, hi);
   return hn::And(hn::Shr(word, hn::ShiftLeft<3>(hn::And(at, hn::Set(d, 7)))), hn::Set(d, 0xFF));
 }
 
@@ -388,15 +406,19 @@ HWY_INLINE V ByteAt(D d, V lo, V hi, V at) {
 // neighbouring pairs P, Q become 100P + Q in 32 (the multiply-add-adjacent
 // instructions, AVX-512BW; Highway 1.0.3 has no op for the first), and the
 // halves H, L become 10^4 H + L in 64 (a 32 x 32-bit product).
-HWY_INLINE hn::Vec512<uint64_t> DigitsValue(hn::Vec512<uint64_t> w, hn::Vec512<uint64_t> shift) {
-  const hn::Full512<uint64_t> d;
-  const hn::Full512<uint32_t> d32;
+template <class D, class V>
+HWY_INLINE V DigitsValue(D d, V w, V shift) {
+  const hn::Repartition<uint32_t, D> d32;
   const auto digits = hn::And(hn::Shl(w, shift), hn::Set(d, 0x0F0F0F0F0F0F0F0Full));
+#if HWY_TARGET <= HWY_AVX3
   const __m512i pairs = _mm512_maddubs_epi16(digits.raw, _mm512_set1_epi16(0x010A));
-  const auto quads = hn::BitCast(
-      d32, hn::Vec512<int32_t>{_mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064))});
-  return hn::Add(hn::MulEven(quads, hn::Set(d32, 10000)),
-                 hn::ShiftRight<32>(hn::BitCast(d, quads)));
+  const V quads{_mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064))};
+#else
+  const __m256i pairs = _mm256_maddubs_epi16(digits.raw, _mm256_set1_epi16(0x010A));
+  const V quads{_mm256_madd_epi16(pairs, _mm256_set1_epi32(0x00010064))};
+#endif
+  return hn::Add(hn::MulEven(hn::BitCast(d32, quads), hn::Set(d32, 10000)),
+                 hn::ShiftRight<32>(quads));
 }
 
 }  // namespace number_text
@@ -404,7 +426,7 @@ HWY_INLINE hn::Vec512<uint64_t> DigitsValue(hn::Vec512<uint64_t> w, hn::Vec512<u
 
 void ReadJsonNumbers(const char* HWY_RESTRICT texts, size_t n, double* HWY_RESTRICT out) {
   size_t i = 0;
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
   using namespace number_text;
   static constexpr uint64_t kPow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
   static constexpr double kPow10d[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -429,7 +451,7 @@ void ReadJsonNumbers(const char* HWY_RESTRICT texts, size_t n, double* HWY_RESTR
     // The point taken out: bytes below int_len stay, the ones above it
     // move down one. The digits then run from byte 0 to the number's end.
     // (int_len is at most 15 where there is a point.)
-    const auto in_lo = hn::Lt(int_len, eight);
+    const auto in_lo = Below(d, int_len, eight);
     const auto part = hn::Sub(hn::Shl(one, hn::ShiftLeft<3>(hn::And(int_len, hn::Set(d, 7)))), one);
     const auto keep_lo = hn::IfThenElse(in_lo, part, hn::Set(d, ~0ull));
     const auto keep_hi = hn::IfThenElseZero(hn::Not(in_lo), part);
@@ -448,20 +470,20 @@ void ReadJsonNumbers(const char* HWY_RESTRICT texts, size_t n, double* HWY_RESTR
         (1ull << '\t') | (1ull << '\n') | (1ull << '\r') | (1ull << ' ') | (1ull << ',');
     constexpr uint64_t kEndsHigh = (1ull << (']' - 64)) | (1ull << ('}' - 64));
     const auto end_map =
-        hn::IfThenElse(hn::Lt(end, hn::Set(d, 64)), hn::Set(d, kEndsLow), hn::Set(d, kEndsHigh));
+        hn::IfThenElse(Below(d, end, hn::Set(d, 64)), hn::Set(d, kEndsLow), hn::Set(d, kEndsHigh));
     const auto ends =
-        hn::And(hn::Lt(end, hn::Set(d, 128)),
+        hn::And(Below(d, end, hn::Set(d, 128)),
                 hn::Ne(hn::And(hn::Shr(end_map, hn::And(end, hn::Set(d, 63))), one), zero));
-    const auto leading_zero = hn::And(is(hn::And(lo, byte), '0'), hn::Gt(int_len, one));
-    auto good = hn::AndNot(leading_zero, hn::And(ends, hn::Gt(int_len, zero)));
+    const auto leading_zero = hn::And(is(hn::And(lo, byte), '0'), Below(d, one, int_len));
+    auto good = hn::AndNot(leading_zero, hn::And(ends, Below(d, zero, int_len)));
     good = hn::AndNot(hn::And(point, hn::Eq(frac_len, zero)), good);
-    good = hn::And(good, hn::Lt(digits, hn::Set(d, 16)));
+    good = hn::And(good, Below(d, digits, hn::Set(d, 16)));
     // m: the first 8 digits, times 10^(digits - 8) plus the rest.
     // Digits in the low word: min(digits, 8); in the high: digits - 8.
     const auto value_lo =
-        DigitsValue(x_lo, hn::ShiftLeft<3>(hn::Sub(eight, hn::Min(digits, eight))));
+        DigitsValue(d, x_lo, hn::ShiftLeft<3>(hn::Sub(eight, Smaller(d, digits, eight))));
     const auto value_hi =
-        DigitsValue(x_hi, hn::ShiftLeft<3>(hn::Sub(hn::Set(d, 16), hn::Max(digits, eight))));
+        DigitsValue(d, x_hi, hn::ShiftLeft<3>(hn::Sub(hn::Set(d, 16), Larger(d, digits, eight))));
     // (Indices masked into the tables for the lanes that do not use them.)
     const auto scale_hi =
         hn::GatherIndex(di, reinterpret_cast<const int64_t*>(kPow10),
@@ -470,10 +492,14 @@ void ReadJsonNumbers(const char* HWY_RESTRICT texts, size_t n, double* HWY_RESTR
     const hn::Repartition<uint32_t, decltype(d)> d32;
     const auto high_part =
         hn::MulEven(hn::BitCast(d32, value_lo), hn::BitCast(d32, hn::BitCast(d, scale_hi)));
-    const auto m = hn::IfThenElse(hn::Gt(digits, eight), hn::Add(high_part, value_hi), value_lo);
+    const auto m = hn::IfThenElse(Below(d, eight, digits), hn::Add(high_part, value_hi), value_lo);
     const auto divisor =
         hn::GatherIndex(df, kPow10d, hn::BitCast(di, hn::And(frac_len, hn::Set(d, 15))));
-    auto value = hn::Div(hn::ConvertTo(df, hn::BitCast(di, m)), divisor);
+    // m < 10^15 < 2^52 where the lane is good: as the low bits of 2^52's
+    // mantissa, 2^52 + m is a double, and subtracting 2^52 leaves m exactly.
+    const auto two_52 = hn::Set(d, 0x4330000000000000ull);
+    const auto m_double = hn::Sub(hn::BitCast(df, hn::Or(m, two_52)), hn::BitCast(df, two_52));
+    auto value = hn::Div(m_double, divisor);
     value = hn::IfThenElse(hn::RebindMask(df, negative), hn::Neg(value), value);
     hn::StoreU(hn::IfThenElse(hn::RebindMask(df, good), value,
                               hn::Set(df, std::numeric_limits<double>::quiet_NaN())),
