@@ -14,6 +14,7 @@
 // term-by-term walk; microseconds a p-value).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -74,14 +75,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "the grid has %zu points; expected about 768\n", grid.points());
     return 1;
   }
+  // And a heavy-tailed column's (lognormal, sigma 1: an amount, a
+  // duration), queried with fresh draws of the same distribution.
+  Column amount;
+  amount.name = "amount";
+  for (size_t i = 0; i < 100'000; ++i) amount.numbers.push_back(std::exp(normal(rng)));
+  Table amounts;
+  amounts.rows = amount.numbers.size();
+  amounts.columns.push_back(std::move(amount));
+  const auto amount_baseline = profile_table(amounts, BaselineBuildOptions{});
+  if (!amount_baseline) return 1;
+  const NumericGrid amount_grid(amount_baseline->columns[0], 512);
+  std::vector<double> amount_values(values.size());
+  for (size_t i = 0; i < values.size(); ++i) amount_values[i] = std::exp(values[i]);
   std::vector<uint32_t> slots(256);
   // In batches of 256, as the daemon's monitors call it.
-  auto grid_slots_rate = [&](auto&& slots_of) {
+  auto grid_slots_rate = [&](auto&& slots_of, const std::vector<double>& queries = {}) {
+    const double* q = queries.empty() ? values.data() : queries.data();
     const double s = best_seconds([&] {
       uint64_t total = 0;
       for (size_t i = 0; i < n; i += 256) {
         const size_t m = std::min<size_t>(256, n - i);
-        slots_of(values.data() + i, m, slots.data());
+        slots_of(q + i, m, slots.data());
         total += slots[0];
       }
       sink = static_cast<double>(total);
@@ -159,6 +174,10 @@ int main(int argc, char** argv) {
     std::printf("%-8s %-28s %14.3e\n", name, "grid slots (NumericGrid)",
                 grid_slots_rate(
                     [&](const double* v, size_t m, uint32_t* out) { grid.slots_of(v, m, out); }));
+    std::printf("%-8s %-28s %14.3e\n", name, "grid slots, lognormal column",
+                grid_slots_rate([&](const double* v, size_t m,
+                                    uint32_t* out) { amount_grid.slots_of(v, m, out); },
+                                amount_values));
     std::printf("%-8s %-28s %14.3e\n", name, "JSON numbers (texts)",
                 numbers_rate([](const char* t, size_t m, double* out) {
                   kernels::read_json_numbers(t, m, out);

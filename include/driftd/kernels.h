@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -62,25 +63,36 @@ constexpr size_t kGridWindow = 2;
 struct GridIndex {
   const double* points = nullptr;  // K points, then kGridWindow copies of +inf
   size_t k = 0;
-  // Equal-width buckets over [points[0], points[K-1]]: a value's bucket is
-  // grid_bucket. That map is monotone in the value (each of its IEEE
-  // operations is), so a point in a lower bucket is below every value of
-  // a higher one: the number of points < v is bucket_lo[b] (the points in
-  // the buckets below v's) plus those of v's own bucket below v, and a
-  // point equal to v lies in v's bucket. bucket_lo[b] is -1 where bucket b
-  // holds more than kGridWindow points (a crowded bucket: its values take
-  // a binary search).
+  // Equal-width buckets over [points[0], points[K-1]], in the value or (for
+  // positive points, bit_shift >= 0) in its bit pattern read as an integer,
+  // which grows with a positive double and spaces buckets about evenly in
+  // log(v): heavy-tailed columns, whose points crowd into a few buckets of
+  // equal width, spread out. A value's bucket is grid_bucket. That map is
+  // monotone in the value (each of its integer and IEEE operations is), so a point in a lower
+  // bucket is below every value of a higher one: the number of points < v is bucket_lo[b] (the
+  // points in the buckets below v's) plus those of v's own bucket below v, and a point equal to v
+  // lies in v's bucket. bucket_lo[b] is -1 where bucket b holds more than kGridWindow points (a
+  // crowded bucket: its values take a binary search).
   const int64_t* bucket_lo = nullptr;  // buckets + 1 entries
   size_t buckets = 0;
   double origin = 0, scale = 0;
+  // Bit pattern buckets: (bits(v) - origin_bits) >> bit_shift (below 2^52,
+  // so exact as a double) times scale. -1: buckets in the value.
+  int bit_shift = -1;
+  int64_t origin_bits = 0;
 };
 
-// The bucket of a v in [points[0], points[K-1]]: (v - origin) * scale,
-// clamped to buckets and truncated. The index is built by this function
-// and the kernels compute it with the same operations in the same order,
-// so a value and a point equal to it always share a bucket.
+// The bucket of a v in [points[0], points[K-1]]: its offset from the
+// origin (in the value, or in the bit pattern) times scale, clamped to
+// buckets and truncated. The index is built by this function and the
+// kernels compute it with the same operations in the same order, so a
+// value and a point equal to it always share a bucket.
 inline size_t grid_bucket(const GridIndex& g, double v) {
-  return static_cast<size_t>(std::min((v - g.origin) * g.scale, static_cast<double>(g.buckets)));
+  const double offset =
+      g.bit_shift < 0
+          ? v - g.origin
+          : static_cast<double>((std::bit_cast<int64_t>(v) - g.origin_bits) >> g.bit_shift);
+  return static_cast<size_t>(std::min(offset * g.scale, static_cast<double>(g.buckets)));
 }
 
 // One finite value's slot through the index: the bucket's window of points

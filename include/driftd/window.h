@@ -60,6 +60,7 @@
 // names are counted in one pooled new bin.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -107,6 +108,8 @@ class NumericGrid {
       g.buckets = bucket_lo_.size() - 1;
       g.origin = index_origin_;
       g.scale = index_scale_;
+      g.bit_shift = index_bit_shift_;
+      g.origin_bits = std::bit_cast<int64_t>(index_origin_);
     }
     return g;
   }
@@ -130,6 +133,7 @@ class NumericGrid {
   // it (see build_index).
   void build_index();
   double index_origin_ = 0, index_scale_ = 0;
+  int index_bit_shift_ = -1;          // >= 0: buckets in the bit pattern (GridIndex)
   std::vector<double> padded_point_;  // the points, then kGridWindow +inf
   std::vector<int64_t> bucket_lo_;    // empty: no index (every value searched)
   size_t bins_ = 1;

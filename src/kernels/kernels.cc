@@ -286,6 +286,9 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
     const auto low = hn::Set(d, points[0]);
     const auto high = hn::Set(d, points[grid.k - 1]);
     const auto origin = hn::Set(d, grid.origin);
+    const auto origin_bits = hn::Set(di, grid.origin_bits);
+    const bool by_bits = grid.bit_shift >= 0;
+    const int bit_shift = by_bits ? grid.bit_shift : 0;
     const auto scale = hn::Set(d, grid.scale);
     const auto last_bucket = hn::Set(d, static_cast<double>(grid.buckets));
     const hn::Rebind<int32_t, decltype(d)> d32;
@@ -294,8 +297,12 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
       const auto x = hn::LoadU(d, values + i);
       const auto in_range = hn::And(x >= low, x <= high);
       // Clamped before the conversion, so lanes out of range convert too.
-      const auto pos =
-          hn::Min(hn::Max(hn::Mul(hn::Sub(x, origin), scale), hn::Zero(d)), last_bucket);
+      // (A uniform branch: the grid's kind of buckets.)
+      const auto offset =
+          by_bits ? hn::ConvertTo(
+                        d, hn::ShiftRightSame(hn::Sub(hn::BitCast(di, x), origin_bits), bit_shift))
+                  : hn::Sub(x, origin);
+      const auto pos = hn::Min(hn::Max(hn::Mul(offset, scale), hn::Zero(d)), last_bucket);
       const auto bucket = hn::ConvertTo(di, pos);
       const auto lo = hn::GatherIndex(di, grid.bucket_lo, bucket);
       const auto ok = hn::And(hn::RebindMask(di, in_range), lo > hn::Set(di, int64_t{-1}));

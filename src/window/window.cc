@@ -115,20 +115,57 @@ void NumericGrid::build_index() {
   padded_point_ = point_;
   padded_point_.resize(k + kernels::kGridWindow, HUGE_VAL);
   if (k < 2) return;
-  const double range = point_.back() - point_.front();
   // 4 buckets a point: with 2 points a window, fewer than 0.1% of the
   // benchmark's values fall in a crowded bucket.
   const size_t buckets = std::min<size_t>(4 * k, 1 << 15);
-  const double scale = static_cast<double>(buckets) / range;
-  if (!std::isfinite(range) || !std::isfinite(scale)) return;
-  index_origin_ = point_.front();
-  index_scale_ = scale;
-  bucket_lo_.assign(buckets + 1, 0);
+  kernels::GridIndex g;
+  g.points = padded_point_.data();
+  g.k = k;
+  g.buckets = buckets;
+  g.origin = point_.front();
+  g.origin_bits = std::bit_cast<int64_t>(point_.front());
   // Each point's bucket by the kernels' own arithmetic (kernels::grid_bucket),
   // so that a value equal to a point is looked up in that point's bucket.
-  const kernels::GridIndex g = index();
-  std::vector<uint32_t> in_bucket(buckets + 1, 0);
-  for (const double p : point_) ++in_bucket[kernels::grid_bucket(g, p)];
+  std::vector<uint32_t> in_bucket(buckets + 1);
+  auto count_points = [&] {
+    std::fill(in_bucket.begin(), in_bucket.end(), 0);
+    for (const double p : point_) ++in_bucket[kernels::grid_bucket(g, p)];
+    size_t crowded = 0;  // points in buckets that take the binary search
+    for (const uint32_t n : in_bucket) crowded += n > kernels::kGridWindow ? n : 0;
+    return crowded;
+  };
+  // Buckets of equal width in the value...
+  size_t crowded = SIZE_MAX;
+  const double range = point_.back() - point_.front();
+  const double scale = static_cast<double>(buckets) / range;
+  if (std::isfinite(range) && std::isfinite(scale)) {
+    g.scale = scale;
+    crowded = count_points();
+  }
+  // ...or, for positive points, in the bit pattern (about even in log v),
+  // when fewer points crowd there: the grid's points are mostly quantiles,
+  // so that is about the share of values a binary search would take.
+  if (point_.front() > 0 && std::isfinite(point_.back())) {
+    const int64_t key_range = std::bit_cast<int64_t>(point_.back()) - g.origin_bits;
+    const int width = static_cast<int>(std::bit_width(static_cast<uint64_t>(key_range)));
+    kernels::GridIndex by_bits = g;
+    by_bits.bit_shift = std::max(0, width - 52);
+    by_bits.scale =
+        static_cast<double>(buckets) / static_cast<double>(key_range >> by_bits.bit_shift);
+    std::swap(g, by_bits);
+    const size_t crowded_by_bits = count_points();
+    if (crowded_by_bits < crowded) {
+      crowded = crowded_by_bits;
+    } else {
+      std::swap(g, by_bits);
+    }
+  }
+  if (crowded == SIZE_MAX) return;
+  if (g.bit_shift < 0) count_points();  // in_bucket holds the last candidate's
+  index_origin_ = g.origin;
+  index_scale_ = g.scale;
+  index_bit_shift_ = g.bit_shift;
+  bucket_lo_.assign(buckets + 1, 0);
   size_t below = 0;
   for (size_t b = 0; b <= buckets; ++b) {
     bucket_lo_[b] = in_bucket[b] <= kernels::kGridWindow ? static_cast<int64_t>(below) : -1;

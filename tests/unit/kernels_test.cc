@@ -289,6 +289,50 @@ std::vector<std::string> number_texts() {
   return t;
 }
 
+TEST_CASE("grid buckets spread heavy-tailed columns by the values' bit patterns", "[kernels]") {
+  // The share of fresh draws whose bucket is crowded (a binary search): a
+  // normal column keeps buckets of equal width; a lognormal one, whose
+  // points crowd into the lowest of equal-width buckets, takes buckets in
+  // the bit pattern (about even in log v).
+  std::mt19937_64 rng(43);
+  auto searched_share = [&](auto&& draw, bool* by_bits) {
+    std::vector<double> s;
+    for (int i = 0; i < 100000; ++i) s.push_back(draw());
+    std::sort(s.begin(), s.end());
+    ColumnProfile c;
+    c.kind = ColumnKind::kNumeric;
+    c.numeric.sample.assign(s.begin(), s.end());
+    c.numeric.cut_points = stats::quantile_cut_points(s, 10);
+    c.numeric.moments = compute_moments(s);
+    const NumericGrid grid(c, 512);
+    const kernels::GridIndex index = grid.index();
+    REQUIRE(index.bucket_lo != nullptr);
+    *by_bits = index.bit_shift >= 0;
+    size_t searched = 0, n = 0;
+    for (int i = 0; i < 100000; ++i) {
+      const double v = draw();
+      if (v < grid.point().front() || v > grid.point().back()) continue;
+      ++n;
+      searched += index.bucket_lo[kernels::grid_bucket(index, v)] < 0 ? 1 : 0;
+    }
+    return static_cast<double>(searched) / static_cast<double>(n);
+  };
+  std::normal_distribution<double> normal(3, 2);
+  std::lognormal_distribution<double> lognormal(0, 1), heavier(0, 2.5);
+  bool by_bits = false;
+  const double normal_share = searched_share([&] { return normal(rng); }, &by_bits);
+  CHECK_FALSE(by_bits);
+  CHECK(normal_share < 0.001);
+  const double lognormal_share = searched_share([&] { return lognormal(rng); }, &by_bits);
+  CHECK(by_bits);
+  CHECK(lognormal_share < 0.05);
+  const double heavier_share = searched_share([&] { return heavier(rng); }, &by_bits);
+  CHECK(by_bits);
+  CHECK(heavier_share < 0.05);
+  WARN("searched: normal " << normal_share << ", lognormal " << lognormal_share << ", sigma 2.5 "
+                           << heavier_share);
+}
+
 TEST_CASE("read_json_numbers equals the reference reader on every target", "[kernels]") {
   const auto texts = number_texts();
   // Back to back, 16 bytes each (the token and what follows it, then a
