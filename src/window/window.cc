@@ -562,7 +562,21 @@ void ModelMonitor::apply_batch() {
     const NumericGrid& grid = grids_[c];
     CellState* const st = &batch_state_[k * kBatchStride];
     double* const number = &batch_number_[k * kBatchStride];
-    read_number_texts(st, number, &batch_text_[k * kBatchStride * kNumberTextBytes], rows);
+    const char* const text = &batch_text_[k * kBatchStride * kNumberTextBytes];
+    // Mostly every cell of the column is a number's text (the decoder's
+    // direct path): read straight into the numbers, a text the kernel
+    // declines left NaN for the checks below to find. Else the texts are
+    // read into the cells that hold them.
+    uint8_t not_text = 0;
+    for (size_t i = 0; i < rows; ++i) {
+      not_text |= static_cast<uint8_t>(st[i]) ^ static_cast<uint8_t>(CellState::kNumberText);
+    }
+    const bool all_text = not_text == 0;
+    if (all_text) {
+      kernels::read_json_numbers(text, rows, number);
+    } else {
+      read_number_texts(st, number, text, rows);
+    }
     for (size_t run = 0, r = 0; run < runs; r = run_end[run++]) {
       const size_t end = run_end[run];
       ColumnSummary& cs = batch_pane_[r]->columns[c];
@@ -570,7 +584,7 @@ void ModelMonitor::apply_batch() {
       // cell (two loops the compiler vectorizes), the run then goes to the
       // summary as it lies.
       uint8_t not_number = 0;
-      for (size_t i = r; i < end; ++i) {
+      for (size_t i = r; i < end && !all_text; ++i) {
         not_number |= static_cast<uint8_t>(st[i]) ^ static_cast<uint8_t>(CellState::kNumber);
       }
       // x * 0 is a zero for finite x and NaN otherwise: OR-ed together, the
@@ -582,6 +596,8 @@ void ModelMonitor::apply_batch() {
         cs.numeric.add_all(grid, number + r, end - r);
         continue;
       }
+      // A text the kernel declined (NaN) is read by simdjson here.
+      if (all_text) read_number_texts(st + r, number + r, text + r * kNumberTextBytes, end - r);
       double finite[kBatchRows];
       size_t n_finite = 0;
       for (size_t i = r; i < end; ++i) {
