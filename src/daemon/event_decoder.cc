@@ -257,18 +257,28 @@ void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
 // features). decode() checks the routing once the whole event is read, and
 // decodes again without the sink when it differs.
 struct EventDecoder::DirectStage {
+  explicit DirectStage(EventDecoder& d) : decoder(d) {}
   EventDecoder& decoder;
   ModelMonitor* monitor = nullptr;  // where the last features object went, if it went direct
+  // What direct() found, for decode to reuse: the roles of the first
+  // `known_roles` top-level fields, and the model and version it routed by.
+  static constexpr uint32_t kRoles = 16;
+  TopRole roles[kRoles] = {};
+  uint32_t known_roles = 0;
+  std::string_view model, version;
 
   bool direct(const scan::Event& ev) {
     if (monitor != nullptr) {  // a repeated features object: the last one counts
       monitor->clear_stage();
       monitor = nullptr;
     }
-    std::string_view model, version;
-    for (uint32_t i = 0; i + 1 < ev.n_top; ++i) {  // the last field is this features object
+    model = version = {};
+    // The last field is this features object.
+    known_roles = std::min(ev.n_top - 1, kRoles);
+    for (uint32_t i = 0; i < known_roles; ++i) roles[i] = decoder.role_at(i, key_of(ev.top[i]));
+    for (uint32_t i = 0; i + 1 < ev.n_top; ++i) {
       const scan::Value& v = ev.top[i].value;
-      switch (decoder.role_at(i, key_of(ev.top[i]))) {
+      switch (i < known_roles ? roles[i] : decoder.role_at(i, key_of(ev.top[i]))) {
         case TopRole::kModel:
           if (v.type != scan::Type::kString) return false;
           model = text_of(v);
@@ -328,7 +338,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                                   const ModelMonitor::OnWindow& on_window, bool allow_direct) {
   DecodedEvent out;
   ModelMonitor* monitor = nullptr;
-  DirectStage sink{*this};
+  DirectStage sink(*this);
   scan::NoSink no_sink;
   auto reject = [&](RejectReason r, std::string_view detail) {
     // Nothing of a rejected event stays.
@@ -392,7 +402,9 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   const scan::Value* prediction = nullptr;
   for (uint32_t i = 0; i < ev.n_top; ++i) {
     const scan::Value& v = ev.top[i].value;
-    switch (role_at(i, key_of(ev.top[i]))) {
+    // The fields before a direct features object were looked up by it.
+    const bool known = ev.direct && i < sink.known_roles;
+    switch (known ? sink.roles[i] : role_at(i, key_of(ev.top[i]))) {
       case TopRole::kModel:
         if (v.type != scan::Type::kString) {
           return reject(RejectReason::kMissingModel, "model is not a string");
@@ -447,7 +459,13 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
   if (model.empty()) {
     return reject(RejectReason::kMissingModel, "no '" + fields_.model + "' field");
   }
-  monitor = find_monitor(model, version);
+  // Routed by the same texts as the features (no later field changed them):
+  // the same monitor.
+  const bool same_route = sink.monitor != nullptr && model.data() == sink.model.data() &&
+                          model.size() == sink.model.size() &&
+                          version.data() == sink.version.data() &&
+                          version.size() == sink.version.size();
+  monitor = same_route ? sink.monitor : find_monitor(model, version);
   if (sink.monitor != nullptr && sink.monitor != monitor) {
     // The features went to the monitor the fields before them named, and a
     // field after them changed that (a version, a second model): undone,
