@@ -507,6 +507,12 @@ Pane& ModelMonitor::pane_for(int64_t index) {
 void ModelMonitor::add_to_pane(Pane& pane) {
   ++pane.rows;
   for (const uint32_t c : categorical_columns_) {
+    if (state_[c] == CellState::kBin) {  // the usual cell, as add_cell counts it
+      CategoricalSummary& cat = pane.columns[c].categorical;
+      ++cat.present;
+      ++cat.bin_counts[bin_[c]];
+      continue;
+    }
     add_cell(pane.columns[c], *columns_[c], grids_[c], bins_[c].get(), settings_.max_new_categories,
              state_[c], number_[c], text_[c], bin_[c]);
   }
