@@ -642,6 +642,31 @@ TEST_CASE("JsonStringSet finds a raw JSON string only when it is exactly one of 
   CHECK(set.size() == 0);
 }
 
+// Feeds one event per features object to two decoders: `direct` reads the
+// model first, so its features are staged as the scan reads them; `general`
+// names the model after the features, so every cell takes the general path.
+// Returns both windows' reports (each decoder's window is `features.size()`
+// events).
+std::pair<std::string, std::string> direct_and_general_reports(
+    GoldenDecoder& direct, GoldenDecoder& general, const std::vector<std::string>& features) {
+  const auto& base = direct.base;
+  const std::string model =
+      R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
+  std::vector<WindowResult> a, b;
+  Feeder feed;
+  for (const auto& f : features) {
+    INFO(f);
+    const std::string field = R"("features":)" + f;
+    REQUIRE(feed(direct.d, "{" + model + R"(,"ts":1,)" + field + "}", &a).outcome ==
+            EventOutcome::kAdded);
+    REQUIRE(feed(general.d, R"({"ts":1,)" + field + "," + model + "}", &b).outcome ==
+            EventOutcome::kAdded);
+  }
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  return {report_json(a[0].report), report_json(b[0].report)};
+}
+
 TEST_CASE("categories matched raw where they lie count as the general decode counts them",
           "[daemon]") {
   // The same events to two decoders: one reads the model first, so its
@@ -649,24 +674,14 @@ TEST_CASE("categories matched raw where they lie count as the general decode cou
   // matched raw (stage_json_category); the other names the model after the
   // features, so every cell takes the general path. Their windows match.
   GoldenDecoder direct(8), general(8);
-  const auto& base = direct.base;
-  const std::string model =
-      R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
   const std::vector<std::string> countries = {
       R"("FR")",      R"("US")", R"("IT")",  R"("DE")",  // categories, then 'other'
       R"("\u0046R")", R"("ES")", R"("FRA")", R"("F")"};  // escaped, new, near misses
-  std::vector<WindowResult> a, b;
-  Feeder feed;
-  for (const auto& c : countries) {
-    const std::string features = R"("features":{"amount":3.5,"country":)" + c + "}";
-    REQUIRE(feed(direct.d, "{" + model + R"(,"ts":1,)" + features + "}", &a).outcome ==
-            EventOutcome::kAdded);
-    REQUIRE(feed(general.d, R"({"ts":1,)" + features + "," + model + "}", &b).outcome ==
-            EventOutcome::kAdded);
-  }
-  REQUIRE(a.size() == 1);
-  REQUIRE(b.size() == 1);
-  CHECK(report_json(a[0].report) == report_json(b[0].report));
+  std::vector<std::string> features;
+  for (const auto& c : countries) features.push_back(R"({"amount":3.5,"country":)" + c + "}");
+  const auto [direct_report, general_report] =
+      direct_and_general_reports(direct, general, features);
+  CHECK(direct_report == general_report);
   // The raw match itself: a plain category, and nothing else.
   ModelMonitor& m = direct.m;
   const int country = m.column_of("country");
@@ -712,24 +727,11 @@ TEST_CASE("numbers read with their column count as the general decode reads them
   auto compare = [](const std::vector<std::string>& values, const std::string& type_errors) {
     GoldenDecoder direct(static_cast<int64_t>(values.size())),
         general(static_cast<int64_t>(values.size()));
-    const auto& base = direct.base;
-    const std::string model =
-        R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
-    std::vector<WindowResult> a, b;
-    Feeder feed;
-    for (const auto& x : values) {
-      const std::string features = R"("features":{"amount":)" + x + R"(,"country":"DE"})";
-      INFO(x);
-      REQUIRE(feed(direct.d, "{" + model + R"(,"ts":1,)" + features + "}", &a).outcome ==
-              EventOutcome::kAdded);
-      REQUIRE(feed(general.d, R"({"ts":1,)" + features + "," + model + "}", &b).outcome ==
-              EventOutcome::kAdded);
-    }
-    REQUIRE(a.size() == 1);
-    REQUIRE(b.size() == 1);
-    CHECK(report_json(a[0].report) == report_json(b[0].report));
+    std::vector<std::string> features;
+    for (const auto& x : values) features.push_back(R"({"amount":)" + x + R"(,"country":"DE"})");
+    const auto [report, general_report] = direct_and_general_reports(direct, general, features);
+    CHECK(report == general_report);
     // The malformed and out-of-range ones (5) are type errors in both.
-    const std::string report = report_json(a[0].report);
     INFO(report);
     CHECK(report.find(R"("type_error_rate": )" + type_errors) != std::string::npos);
   };

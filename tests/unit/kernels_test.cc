@@ -173,6 +173,17 @@ TEST_CASE("find_csv_delimiters equals the scalar reference on every target", "[k
   });
 }
 
+// A numeric column's profile as `baseline build` makes it, from a sample.
+ColumnProfile numeric_profile(std::vector<double> sample) {
+  std::sort(sample.begin(), sample.end());
+  ColumnProfile c;
+  c.kind = ColumnKind::kNumeric;
+  c.numeric.sample.assign(sample.begin(), sample.end());
+  c.numeric.cut_points = stats::quantile_cut_points(sample, 10);
+  c.numeric.moments = compute_moments(sample);
+  return c;
+}
+
 TEST_CASE("grid_slots equals the binary-search reference on every target", "[kernels]") {
   // Grids as the daemon builds them (NumericGrid over a baseline sample):
   // dense centres, heavy tails whose outliers crowd buckets, ties, one point.
@@ -189,12 +200,7 @@ TEST_CASE("grid_slots equals the binary-search reference on every target", "[ker
   samples[4] = {-1, 1e300};
   for (auto& s : samples) {
     std::sort(s.begin(), s.end());
-    ColumnProfile c;
-    c.kind = ColumnKind::kNumeric;
-    c.numeric.sample.assign(s.begin(), s.end());
-    c.numeric.cut_points = stats::quantile_cut_points(s, 10);
-    c.numeric.moments = compute_moments(s);
-    const NumericGrid grid(c, 512);
+    const NumericGrid grid(numeric_profile(s), 512);
     // Queries: fresh draws, every point exactly, the ends and beyond.
     std::vector<double> q;
     for (int i = 0; i < 3001; ++i) {
@@ -298,13 +304,7 @@ TEST_CASE("grid buckets spread heavy-tailed columns by the values' bit patterns"
   auto searched_share = [&](auto&& draw, bool* by_bits) {
     std::vector<double> s;
     for (int i = 0; i < 100000; ++i) s.push_back(draw());
-    std::sort(s.begin(), s.end());
-    ColumnProfile c;
-    c.kind = ColumnKind::kNumeric;
-    c.numeric.sample.assign(s.begin(), s.end());
-    c.numeric.cut_points = stats::quantile_cut_points(s, 10);
-    c.numeric.moments = compute_moments(s);
-    const NumericGrid grid(c, 512);
+    const NumericGrid grid(numeric_profile(std::move(s)), 512);
     const kernels::GridIndex index = grid.index();
     REQUIRE(index.bucket_lo != nullptr);
     *by_bits = index.bit_shift >= 0;
