@@ -76,10 +76,9 @@ struct GridIndex {
   const int64_t* bucket_lo = nullptr;  // buckets + 1 entries
   size_t buckets = 0;
   double origin = 0, scale = 0;
-  // Bit pattern buckets: (bits(v) - origin_bits) >> bit_shift (below 2^52,
-  // so exact as a double) times scale. -1: buckets in the value.
+  // Bit pattern buckets: (bits(v) - bits(origin)) >> bit_shift (below
+  // 2^52, so exact as a double) times scale. -1: buckets in the value.
   int bit_shift = -1;
-  int64_t origin_bits = 0;
 };
 
 // The bucket of a v in [points[0], points[K-1]]: its offset from the
@@ -91,7 +90,8 @@ inline size_t grid_bucket(const GridIndex& g, double v) {
   const double offset =
       g.bit_shift < 0
           ? v - g.origin
-          : static_cast<double>((std::bit_cast<int64_t>(v) - g.origin_bits) >> g.bit_shift);
+          : static_cast<double>((std::bit_cast<int64_t>(v) - std::bit_cast<int64_t>(g.origin)) >>
+                                g.bit_shift);
   return static_cast<size_t>(std::min(offset * g.scale, static_cast<double>(g.buckets)));
 }
 

@@ -60,7 +60,6 @@
 // names are counted in one pooled new bin.
 #pragma once
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -109,7 +108,6 @@ class NumericGrid {
       g.origin = index_origin_;
       g.scale = index_scale_;
       g.bit_shift = index_bit_shift_;
-      g.origin_bits = std::bit_cast<int64_t>(index_origin_);
     }
     return g;
   }

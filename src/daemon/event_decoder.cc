@@ -273,12 +273,14 @@ struct EventDecoder::DirectStage {
       monitor = nullptr;
     }
     model = version = {};
-    // The last field is this features object.
+    // The last field is this features object. (decode reads the roles only
+    // when this returns true, that is when every one was looked up.)
     known_roles = std::min(ev.n_top - 1, kRoles);
-    for (uint32_t i = 0; i < known_roles; ++i) roles[i] = decoder.role_at(i, key_of(ev.top[i]));
     for (uint32_t i = 0; i + 1 < ev.n_top; ++i) {
       const scan::Value& v = ev.top[i].value;
-      switch (i < known_roles ? roles[i] : decoder.role_at(i, key_of(ev.top[i]))) {
+      const TopRole role = decoder.role_at(i, key_of(ev.top[i]));
+      if (i < kRoles) roles[i] = role;
+      switch (role) {
         case TopRole::kModel:
           if (v.type != scan::Type::kString) return false;
           model = text_of(v);

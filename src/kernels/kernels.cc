@@ -286,7 +286,7 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
     const auto low = hn::Set(d, points[0]);
     const auto high = hn::Set(d, points[grid.k - 1]);
     const auto origin = hn::Set(d, grid.origin);
-    const auto origin_bits = hn::Set(di, grid.origin_bits);
+    const auto origin_bits = hn::Set(di, std::bit_cast<int64_t>(grid.origin));
     const bool by_bits = grid.bit_shift >= 0;
     const int bit_shift = by_bits ? grid.bit_shift : 0;
     const auto scale = hn::Set(d, grid.scale);

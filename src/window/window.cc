@@ -123,7 +123,6 @@ void NumericGrid::build_index() {
   g.k = k;
   g.buckets = buckets;
   g.origin = point_.front();
-  g.origin_bits = std::bit_cast<int64_t>(point_.front());
   // Each point's bucket by the kernels' own arithmetic (kernels::grid_bucket),
   // so that a value equal to a point is looked up in that point's bucket.
   std::vector<uint32_t> in_bucket(buckets + 1);
@@ -146,7 +145,8 @@ void NumericGrid::build_index() {
   // when fewer points crowd there: the grid's points are mostly quantiles,
   // so that is about the share of values a binary search would take.
   if (point_.front() > 0 && std::isfinite(point_.back())) {
-    const int64_t key_range = std::bit_cast<int64_t>(point_.back()) - g.origin_bits;
+    const int64_t key_range =
+        std::bit_cast<int64_t>(point_.back()) - std::bit_cast<int64_t>(point_.front());
     const int width = static_cast<int>(std::bit_width(static_cast<uint64_t>(key_range)));
     kernels::GridIndex by_bits = g;
     by_bits.bit_shift = std::max(0, width - 52);
@@ -360,7 +360,7 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   batch_pane_.resize(kBatchRows);
   batch_state_.assign(numeric_columns_.size() * kBatchStride, CellState::kAbsent);
   batch_number_.resize(numeric_columns_.size() * kBatchStride);
-  // 32 bytes past the last cell: fast_json_double reads that far.
+  // 16 bytes past the last cell: kernels::read_json_numbers may read that far.
   batch_text_.resize(numeric_columns_.size() * kBatchStride * kNumberTextBytes + 32);
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
@@ -589,9 +589,11 @@ void ModelMonitor::apply_batch() {
       // Mostly every cell is a finite number: checked without a branch per
       // cell (two loops the compiler vectorizes), the run then goes to the
       // summary as it lies.
-      uint8_t not_number = 0;
-      for (size_t i = r; i < end && !all_text; ++i) {
-        not_number |= static_cast<uint8_t>(st[i]) ^ static_cast<uint8_t>(CellState::kNumber);
+      uint8_t not_number = 0;  // (texts read here are numbers or NaN, which the next check finds)
+      if (!all_text) {
+        for (size_t i = r; i < end; ++i) {
+          not_number |= static_cast<uint8_t>(st[i]) ^ static_cast<uint8_t>(CellState::kNumber);
+        }
       }
       // x * 0 is a zero for finite x and NaN otherwise: OR-ed together, the
       // exponent bits are all set exactly when some value is not finite.
@@ -675,13 +677,15 @@ bool ModelMonitor::commit_own(int64_t ts_ms, const OnWindow& on_window) {
     clear_stage();
     return false;
   }
-  if (staged_id_ != 0 && joins_labels()) resolve_staged_text(prediction_column_);
-  if (staged_id_ != 0 && joins_labels() && staged_state(prediction_column_) == CellState::kNumber &&
-      std::isfinite(staged_number(prediction_column_))) {
-    uint64_t evicted = 0;
-    pending_.insert(staged_id_, staged_number(prediction_column_), ts_ms,
-                    settings_.labels.max_pending, &evicted);
-    label_counters_.evicted += evicted;
+  if (staged_id_ != 0 && joins_labels()) {
+    resolve_staged_text(prediction_column_);
+    if (staged_state(prediction_column_) == CellState::kNumber &&
+        std::isfinite(staged_number(prediction_column_))) {
+      uint64_t evicted = 0;
+      pending_.insert(staged_id_, staged_number(prediction_column_), ts_ms,
+                      settings_.labels.max_pending, &evicted);
+      label_counters_.evicted += evicted;
+    }
   }
   add_to_pane(pane_for(pane_of(t)));  // takes the staged row: the next one is empty
   ++events_;
