@@ -34,6 +34,12 @@ void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts
 // Minimum and maximum of n >= 1 values.
 void min_max(const double* values, size_t n, double* min_out, double* max_out);
 
+// Whether values[i - 1] <= values[i] for every i in [1, n): false where a
+// NaN is compared. So a true answer with n >= 2 means no NaN anywhere, and
+// every value between the first and the last (a baseline's samples are
+// checked this way when they are loaded).
+bool ascending(const double* values, size_t n);
+
 PowerSums power_sums(const double* values, size_t n, double scale, double center);
 
 // sum_i (c_i - b_i) * ln(c_i / b_i); every proportion must be > 0 (the caller
@@ -160,6 +166,7 @@ const char* active_target_name();
 namespace scalar {
 void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts, uint64_t* bins);
 void min_max(const double* values, size_t n, double* min_out, double* max_out);
+bool ascending(const double* values, size_t n);
 PowerSums power_sums(const double* values, size_t n, double scale, double center);
 double psi_sum(const double* baseline, const double* current, size_t n);
 double js_divergence_sum(const double* p, const double* q, size_t n);

@@ -147,6 +147,23 @@ void MinMax(const double* HWY_RESTRICT values, size_t n, double* min_out, double
   *max_out = mx;
 }
 
+// No exit inside the loop: the flags of all the vectors' compares are
+// ANDed and tested once (a baseline's samples are sorted unless damaged).
+bool Ascending(const double* HWY_RESTRICT values, size_t n) {
+  const hn::ScalableTag<double> d;
+  const size_t N = hn::Lanes(d);
+  if (n < 2) return true;
+  // Lane pairs (values[i + k], values[i + k + 1]) for k < N.
+  auto in_order = hn::FirstN(d, N);
+  size_t i = 0;
+  for (; i + N + 1 <= n; i += N) {
+    in_order = hn::And(in_order, hn::Le(hn::LoadU(d, values + i), hn::LoadU(d, values + i + 1)));
+  }
+  bool ok = hn::AllTrue(d, in_order);
+  for (; i + 1 < n; ++i) ok &= values[i] <= values[i + 1];
+  return ok;
+}
+
 PowerSums PowerSumsImpl(const double* HWY_RESTRICT values, size_t n, double scale, double center) {
   const hn::ScalableTag<double> d;
   const size_t N = hn::Lanes(d);
@@ -681,6 +698,7 @@ namespace driftd::kernels {
 
 HWY_EXPORT(Histogram);
 HWY_EXPORT(MinMax);
+HWY_EXPORT(Ascending);
 HWY_EXPORT(PowerSumsImpl);
 HWY_EXPORT(PsiSum);
 HWY_EXPORT(JsDivergenceSum);
@@ -697,6 +715,9 @@ void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts
 }
 void min_max(const double* values, size_t n, double* min_out, double* max_out) {
   HWY_DYNAMIC_DISPATCH(MinMax)(values, n, min_out, max_out);
+}
+bool ascending(const double* values, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(Ascending)(values, n);
 }
 PowerSums power_sums(const double* values, size_t n, double scale, double center) {
   return HWY_DYNAMIC_DISPATCH(PowerSumsImpl)(values, n, scale, center);

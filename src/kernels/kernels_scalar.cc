@@ -23,6 +23,13 @@ void min_max(const double* values, size_t n, double* min_out, double* max_out) {
   *max_out = *hi;
 }
 
+bool ascending(const double* values, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    if (!(values[i - 1] <= values[i])) return false;
+  }
+  return true;
+}
+
 PowerSums power_sums(const double* values, size_t n, double scale, double center) {
   PowerSums r;
   for (size_t i = 0; i < n; ++i) {

@@ -1,5 +1,6 @@
 // Every SIMD kernel against its scalar reference, on the same inputs, for
 // every instruction set this machine supports and driftd was compiled for.
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -89,6 +90,38 @@ TEST_CASE("min_max and power_sums equal the scalar reference on every target", "
         CHECK(rel(s.s2, r.s2) < 1e-12);
         CHECK(rel(s.s3, r.s3) < 1e-10);
         CHECK(rel(s.s4, r.s4) < 1e-12);
+      }
+    }
+  });
+}
+
+TEST_CASE("ascending equals the scalar reference on every target", "[kernels]") {
+  std::mt19937_64 rng(12);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  for_each_target([&] {
+    for (const size_t n : {0u, 1u, 2u, 3u, 8u, 9u, 16u, 17u, 1001u}) {
+      auto sorted_values = random_values(n, rng, true);  // ties: equal neighbours are in order
+      std::sort(sorted_values.begin(), sorted_values.end());
+      CHECK(kernels::ascending(sorted_values.data(), n));
+      CHECK(kernels::scalar::ascending(sorted_values.data(), n));
+      // One flaw at each position: a swap, a NaN, infinities at the ends.
+      for (size_t at = 0; at < n; ++at) {
+        for (const int flaw : {0, 1, 2, 3}) {
+          auto v = sorted_values;
+          if (flaw == 0 && at + 1 < n) {
+            v[at] = v[at + 1] + 1;
+          } else if (flaw == 1) {
+            v[at] = nan;
+          } else if (flaw == 2) {
+            v[at] = -inf;
+          } else if (flaw == 3) {
+            v[at] = inf;
+          }
+          INFO("n=" << n << " at=" << at << " flaw=" << flaw);
+          REQUIRE(kernels::ascending(v.data(), n) == kernels::scalar::ascending(v.data(), n));
+          if (flaw == 1 && n >= 2) REQUIRE_FALSE(kernels::ascending(v.data(), n));
+        }
       }
     }
   });
