@@ -66,18 +66,48 @@ NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
   cdf_at_.resize(k_points);
   cdf_before_.resize(k_points);
   cell_area_.assign(k_points + 1, 0.0);
+  // Both sorted: one merge walk counts the values below and through each
+  // point. (Searching for each point, even galloping from the previous
+  // one, mispredicted several branches a point: the grids of a 20-column
+  // baseline of 100,000 values took 4-6 ms of the daemon's start-up. The
+  // walk mispredicts about twice a point.)
+  const double* const first = s.data();
+  std::vector<size_t> below(k_points), through(k_points);  // values < p_i; values <= p_i
+  size_t j = 0;
   for (size_t i = 0; i < k_points; ++i) {
-    const auto lo = std::lower_bound(s.begin(), s.end(), point_[i]);
-    const auto hi = std::upper_bound(lo, s.end(), point_[i]);
-    cdf_before_[i] = m ? static_cast<double>(lo - s.begin()) / dm : 0.0;
-    cdf_at_[i] = m ? static_cast<double>(hi - s.begin()) / dm : 0.0;
-    if (i > 0 && m > 0) {
-      // Integral of F_b over (p_{i-1}, p_i): F_b(p_{i-1}) w plus, for each
-      // sample value s strictly inside, (p_i - s) / m.
-      const auto in_lo = std::upper_bound(s.begin(), s.end(), point_[i - 1]);
-      double inside = 0;
-      for (auto it = in_lo; it != lo; ++it) inside += point_[i] - *it;
-      cell_area_[i] = cdf_at_[i - 1] * (point_[i] - point_[i - 1]) + inside / dm;
+    const double p = point_[i];
+    while (j < m && first[j] < p) ++j;
+    below[i] = j;
+    while (j < m && !(p < first[j])) ++j;
+    through[i] = j;
+    cdf_before_[i] = m ? static_cast<double>(below[i]) / dm : 0.0;
+    cdf_at_[i] = m ? static_cast<double>(through[i]) / dm : 0.0;
+  }
+  // Integral of F_b over (p_{i-1}, p_i): F_b(p_{i-1}) w plus, for each
+  // sample value s strictly inside, (p_i - s) / m. Each cell's sum is one
+  // chain of adds in sample order; four cells are summed side by side so
+  // that their chains overlap (one alone waits on each add's latency: it
+  // was most of the grids' start-up). A cell out of values adds +0, which
+  // leaves its sum (never -0: every term is positive) unchanged.
+  constexpr size_t kSide = 4;
+  for (size_t i = 1; i < k_points && m > 0; i += kSide) {
+    const size_t cells = std::min(kSide, k_points - i);
+    double sum[kSide] = {}, p[kSide] = {};
+    size_t begin[kSide] = {}, len[kSide] = {}, longest = 0;
+    for (size_t k = 0; k < cells; ++k) {
+      p[k] = point_[i + k];
+      begin[k] = through[i + k - 1];
+      len[k] = below[i + k] - begin[k];
+      longest = std::max(longest, len[k]);
+    }
+    for (size_t t = 0; t < longest; ++t) {
+      for (size_t k = 0; k < kSide; ++k) {
+        const double term = p[k] - first[std::min(begin[k] + t, m - 1)];
+        sum[k] += t < len[k] ? term : 0.0;
+      }
+    }
+    for (size_t k = 0; k < cells; ++k) {
+      cell_area_[i + k] = cdf_at_[i + k - 1] * (p[k] - point_[i + k - 1]) + sum[k] / dm;
     }
   }
   build_index();
