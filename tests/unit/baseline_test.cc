@@ -5,6 +5,7 @@
 #include <set>
 
 #include <simdjson.h>
+#include <xxhash.h>
 
 #include "driftd/baseline.h"
 #include "test_util.h"
@@ -235,6 +236,28 @@ TEST_CASE("a checksummed baseline with a bad sample is still refused", "[baselin
   }
   CHECK(parse_baseline(serialize_baseline(nan), "b.json").error().message ==
         "b.json: columns[2] (age): sample holds a non-finite value");
+}
+
+TEST_CASE("a sample's base64 is read raw: a JSON escape in it is refused", "[baseline]") {
+  // driftd writes no escapes there (the alphabet needs none) and decodes the
+  // text where it lies; "\/" means "/" to a JSON reader but is refused here,
+  // with the column named, even under a valid checksum.
+  const std::string full = slurp(test::data_path("golden/baseline_v1.json"));
+  const size_t sample = full.find("\"sample_f64le_base64\": \"2/l+");
+  REQUIRE(sample != std::string::npos);
+  std::string edited = full;
+  edited.replace(full.find('/', sample + 24), 1, "\\/");
+  const std::string key = "\"checksum\": \"xxh3-64:";
+  const size_t at = edited.rfind(key);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(edited.data(), at)));
+  edited = edited.substr(0, at + key.size()) + hex + "\"\n}\n";
+  const auto r = parse_baseline(edited, "b.json");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.rfind("b.json: columns[", 0) == 0);
+  CHECK(r.error().message.find(".sample_f64le_base64: not 40 base64-encoded doubles") !=
+        std::string::npos);
 }
 
 TEST_CASE("profile_table: roles not given name no column, not even an unnamed one", "[baseline]") {
