@@ -1,5 +1,7 @@
 #include "driftd/base64.h"
 
+#include <sys/mman.h>
+
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -97,11 +99,35 @@ std::string doubles_to_base64(std::span<const double> values) {
   return out;
 }
 
+namespace {
+
+// Maps the whole pages of a fresh allocation in one call (Linux 5.14's
+// MADV_POPULATE_WRITE) instead of one page fault per 4 KiB as the decoder
+// first writes them: a baseline's samples are 16 MB for 20 columns of
+// 100,000 values, 4,000 faults of the daemon's start-up. Where the kernel
+// lacks it, the call fails and the pages fault in as before.
+void prefault(void* data, size_t size) {
+#ifdef MADV_POPULATE_WRITE
+  const uintptr_t page = 4096;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
+  if (end > begin + (page << 4)) {
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+  }
+#else
+  (void)data;
+  (void)size;
+#endif
+}
+
+}  // namespace
+
 std::optional<NumberVector> doubles_from_base64(std::string_view text) {
   const auto size = decoded_size(text);
   if (!size || *size % 8 != 0) return std::nullopt;
   NumberVector out(*size / 8);  // left uninitialised: decoded over
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  prefault(bytes, *size);
   if (!decode_into(text, bytes)) return std::nullopt;
   if constexpr (std::endian::native != std::endian::little) {
     for (double& d : out) {
