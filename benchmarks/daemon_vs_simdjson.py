@@ -3,6 +3,11 @@
 parse rate of all fields of the same bytes, in one run.
 
     /usr/bin/python3 benchmarks/daemon_vs_simdjson.py build/release [--events 1000000] [--no-kafka]
+        [--min-rate 1.5] [--max-cost 0.35]
+
+With --min-rate and --max-cost it exits 1 when the file run misses issue
+4's targets (at least 1.5 M events/s per core; at most 35% over the raw
+parse), so a run is a pass or a fail, not only a figure.
 
 Events: 20 numeric + 3 categorical features, about 350 bytes each, one
 model. driftd runs `run --exit-when-done` on a file source with count
@@ -105,6 +110,12 @@ def main():
     ap.add_argument("--no-kafka", action="store_true", help="skip the mock Kafka run")
     ap.add_argument("--rounds", type=int, default=10,
                     help="alternated rounds of the raw parse and the file run (best of each)")
+    ap.add_argument("--min-rate", type=float, default=None, metavar="M",
+                    help="exit 1 when the file run is below M million events/s per core "
+                         "(issue 4's target: 1.5)")
+    ap.add_argument("--max-cost", type=float, default=None, metavar="F",
+                    help="exit 1 when the file run costs more than F over the in-place raw "
+                         "parse (issue 4's target: 0.35)")
     args = ap.parse_args()
     driftd = os.path.abspath(os.path.join(args.build, "driftd"))
     raw = os.path.abspath(os.path.join(args.build, "benchmarks", "driftd_simdjson_raw"))
@@ -175,6 +186,14 @@ size = 100000
         print(f"driftd run, mock Kafka, 32 partitions  : {k_rate / 1e6:6.2f} M events/s per core "
               f"(wall {k_wall:.2f} s, cpu {k_cpu:.2f} s)")
         print(f"monitoring cost over the raw parse       : {r['events_per_s'] / k_rate - 1:+.0%}")
+    missed = []
+    if args.min_rate is not None and d_rate < args.min_rate * 1e6:
+        missed.append(f"file run {d_rate / 1e6:.2f} M events/s per core < {args.min_rate} M")
+    cost = r["events_per_s"] / d_rate - 1
+    if args.max_cost is not None and cost > args.max_cost:
+        missed.append(f"file run costs {cost:+.0%} over the raw parse > +{args.max_cost:.0%}")
+    if missed:
+        raise SystemExit("target missed: " + "; ".join(missed))
 
 
 if __name__ == "__main__":
