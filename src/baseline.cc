@@ -624,17 +624,31 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
     if (at == std::string_view::npos) return Error{truncated};
     return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
   }
+  // On-Demand checks only what it reads. Where the document's start is
+  // wrong, a DOM parse (this path only) tells text that is no JSON at all,
+  // or cut short (say a CSV file given as the baseline), from a JSON
+  // document of another shape.
+  auto refuse = [&](const std::string& shape_error) -> Error {
+    simdjson::dom::parser whole;
+    simdjson::dom::element ignored;
+    if (auto err = whole.parse(text.data(), text.size(), false).get(ignored)) {
+      if (at == std::string_view::npos) return Error{truncated};
+      return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
+    }
+    return Error{shape_error};
+  };
   od::object top;
-  if (doc.get_object().get(top))
-    return Error{source + ": not a driftd baseline (not a JSON object)"};
+  if (doc.get_object().get(top)) {
+    return refuse(source + ": not a driftd baseline (not a JSON object)");
+  }
   std::string_view format;
   if (top["format"].get_string().get(format) || format != kBaselineFormatName) {
-    return Error{source + ": not a driftd baseline (\"format\" is not \"" +
-                 std::string(kBaselineFormatName) + "\")"};
+    return refuse(source + ": not a driftd baseline (\"format\" is not \"" +
+                  std::string(kBaselineFormatName) + "\")");
   }
   int64_t version = 0;
   if (top["format_version"].get_int64().get(version)) {
-    return Error{source + ": format_version is missing or not an integer"};
+    return refuse(source + ": format_version is missing or not an integer");
   }
   if (version != kBaselineFormatVersion) {
     return Error{source + ": baseline format version " + std::to_string(version) +

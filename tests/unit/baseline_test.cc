@@ -152,6 +152,12 @@ TEST_CASE("another format version, a changed byte, another file are refused", "[
         "b.json: not a driftd baseline (\"format\" is not \"driftd-baseline\")");
   CHECK(parse_baseline("[1, 2]", "b.json").error().message ==
         "b.json: not a driftd baseline (not a JSON object)");
+  // Text that is no JSON (a CSV given as the baseline) is told apart from
+  // JSON of another shape.
+  CHECK(parse_baseline("x,c\n1,a\n", "b.json").error().message ==
+        "b.json: not a complete driftd baseline (truncated, or not written by driftd)");
+  CHECK(parse_baseline("{\"format\": \"driftd-baseline\"", "b.json").error().message ==
+        "b.json: not a complete driftd baseline (truncated, or not written by driftd)");
 }
 
 TEST_CASE("model identity is checked when asked for", "[baseline]") {
