@@ -645,18 +645,21 @@ TEST_CASE("JsonStringSet finds a raw JSON string only when it is exactly one of 
 // Feeds one event per features object to two decoders: `direct` reads the
 // model first, so its features are staged as the scan reads them; `general`
 // names the model after the features, so every cell takes the general path.
+// `after[i]`, when given, follows event i's features (top-level fields).
 // Returns both windows' reports (each decoder's window is `features.size()`
 // events).
 std::pair<std::string, std::string> direct_and_general_reports(
-    GoldenDecoder& direct, GoldenDecoder& general, const std::vector<std::string>& features) {
+    GoldenDecoder& direct, GoldenDecoder& general, const std::vector<std::string>& features,
+    const std::vector<std::string>& after = {}) {
   const auto& base = direct.base;
   const std::string model =
       R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
   std::vector<WindowResult> a, b;
   Feeder feed;
-  for (const auto& f : features) {
+  for (size_t i = 0; i < features.size(); ++i) {
+    const std::string& f = features[i];
     INFO(f);
-    const std::string field = R"("features":)" + f;
+    const std::string field = R"("features":)" + f + (i < after.size() ? after[i] : "");
     REQUIRE(feed(direct.d, "{" + model + R"(,"ts":1,)" + field + "}", &a).outcome ==
             EventOutcome::kAdded);
     REQUIRE(feed(general.d, R"({"ts":1,)" + field + "," + model + "}", &b).outcome ==
@@ -742,6 +745,23 @@ TEST_CASE("numbers read with their column count as the general decode reads them
   }
   REQUIRE(short_ones.size() == 17);
   compare(short_ones, "0.29411764705882354");
+  // A prediction after the features is staged as its text too (the scan
+  // keeps its literal only): the same windows as the general decode, whose
+  // scan reads it as a double; the shapes above as predictions.
+  {
+    GoldenDecoder direct_p(static_cast<int64_t>(amounts.size())),
+        general_p(static_cast<int64_t>(amounts.size()));
+    std::vector<std::string> features, predictions;
+    for (const auto& x : amounts) {
+      features.push_back(R"({"amount":3.5,"country":"DE"})");
+      predictions.push_back(R"(,"prediction":)" + x);
+    }
+    const auto [report, general_report] =
+        direct_and_general_reports(direct_p, general_p, features, predictions);
+    CHECK(report == general_report);
+    INFO(report);
+    CHECK(report.find(R"("type_error_rate": 0.25)") != std::string::npos);
+  }
   GoldenDecoder direct(1);
   // The staging itself: a column outside the numeric batch takes no text.
   ModelMonitor& m = direct.m;
