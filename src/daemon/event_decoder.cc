@@ -298,19 +298,11 @@ struct EventDecoder::DirectStage {
     return monitor != nullptr;
   }
 
-  // Numbers the scan need not read as doubles: the prediction after a
-  // direct features object (the usual order) is staged as its text, like a
-  // numeric feature; a timestamp is read by decode with the short reader
-  // (epoch milliseconds: 13 digits).
+  // The prediction after the features (the usual order) is staged as its
+  // text, like a numeric feature, rather than read as a double in the scan.
   bool literal_only(const scan::Event& ev, uint32_t position) {
-    switch (decoder.role_at(position, key_of(ev.top[position]))) {
-      case TopRole::kTimestamp:
-        return true;
-      case TopRole::kPrediction:
-        return ev.direct && monitor != nullptr && monitor->prediction_column() >= 0;
-      default:
-        return false;
-    }
+    return monitor->prediction_column() >= 0 &&
+           decoder.role_at(position, key_of(ev.top[position])) == TopRole::kPrediction;
   }
 
   template <class FullKey>
@@ -441,14 +433,8 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
         break;
       case TopRole::kTimestamp:
         if (v.type == scan::Type::kNumber) {
-          // A literal the scan kept: read as simdjson reads it (the short
-          // reader, else simdjson on the token; the input is padded).
-          const bool read = v.literal_only
-                                ? short_json_double(v.raw, &ts_number) ||
-                                      read_json_number_text(v.raw, kNumberTextBytes, &ts_number)
-                                : v.number_ok;
-          if (!read) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
-          if (!v.literal_only) ts_number = v.number;
+          if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+          ts_number = v.number;
           ts_is_number = have_ts = true;
         } else if (v.type == scan::Type::kString) {
           ts_text = text_of(v);

@@ -74,9 +74,9 @@ struct Event {
 // recording each member and reading it back.
 struct NoSink {
   bool direct(const Event&) { return false; }
-  // Whether top-level field `position` (in out.top), if a number shorter
-  // than 16 bytes, is kept as its literal only (the decoder reads it later,
-  // or stages it as text to be read with its column's batch).
+  // After a features object that went to the sink: whether top-level field
+  // `position` (in out.top), if a short number, is kept as its literal only
+  // (the decoder stages it as text, read later with its column's batch).
   bool literal_only(const Event&, uint32_t) { return false; }
   template <class FullKey>
   bool member(uint32_t, const char*, FullKey&, simdjson::ondemand::value&) {
@@ -257,7 +257,7 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
     Field& f = out.top[out.n_top - 1];
     detail::od::object features;
     if (!same_bytes(std::string_view(f.key, f.key_len), features_key)) {
-      {
+      if (out.direct) {
         const std::string_view token = v.raw_json_token();
         const char c = token.empty() ? '\0' : token.front();
         if (((c >= '0' && c <= '9') || c == '-') && token.size() < kNumberTextBytes &&
