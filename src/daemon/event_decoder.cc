@@ -298,13 +298,6 @@ struct EventDecoder::DirectStage {
     return monitor != nullptr;
   }
 
-  // The prediction after the features (the usual order) is staged as its
-  // text, like a numeric feature, rather than read as a double in the scan.
-  bool literal_only(const scan::Event& ev, uint32_t position) {
-    return monitor->prediction_column() >= 0 &&
-           decoder.role_at(position, key_of(ev.top[position])) == TopRole::kPrediction;
-  }
-
   template <class FullKey>
   [[gnu::always_inline]] bool member(uint32_t position, const char* raw_key, FullKey& full_key,
                                      simdjson::ondemand::value& v) {
@@ -544,12 +537,7 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
     }
   }
   if (prediction != nullptr && monitor->prediction_column() >= 0) {
-    // A literal the scan kept goes to the batch as text (false: a column
-    // outside the batch, which stage() gives the literal).
-    if (!prediction->literal_only ||
-        !monitor->stage_number_text(monitor->prediction_column(), prediction->raw)) {
-      stage(*prediction, *monitor, monitor->prediction_column());
-    }
+    stage(*prediction, *monitor, monitor->prediction_column());
   }
   if (monitor->joins_labels()) monitor->stage_id_key(ModelMonitor::id_key(id));
   out.monitor = monitor;

@@ -18,7 +18,6 @@
 
 #include <simdjson.h>
 
-#include "driftd/json_number.h"
 #include "driftd/json_string.h"
 #include "driftd/same_bytes.h"
 
@@ -34,9 +33,6 @@ struct Value {
   uint32_t text_len = 0;
   const char* raw = nullptr;  // kNumber, kTrue, kFalse: the literal (may end in spaces)
   uint32_t raw_len = 0;
-  // kNumber left unread (number_ok false) because the sink asked for its
-  // literal only (Sink::literal_only): shorter than 16 bytes, in the input.
-  bool literal_only = false;
 };
 
 struct Field {
@@ -74,10 +70,6 @@ struct Event {
 // recording each member and reading it back.
 struct NoSink {
   bool direct(const Event&) { return false; }
-  // After a features object that went to the sink: whether top-level field
-  // `position` (in out.top), if a short number, is kept as its literal only
-  // (the decoder stages it as text, read later with its column's batch).
-  bool literal_only(const Event&, uint32_t) { return false; }
   template <class FullKey>
   bool member(uint32_t, const char*, FullKey&, simdjson::ondemand::value&) {
     return true;
@@ -221,7 +213,6 @@ template <class ObjectField>
   Field& f = fields[n++];
   f.key = key;
   f.key_len = key_len;
-  f.value.literal_only = false;
   return true;  // f.value is set by read_value (each type sets what it is read by)
 }
 
@@ -257,19 +248,6 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
     Field& f = out.top[out.n_top - 1];
     detail::od::object features;
     if (!same_bytes(std::string_view(f.key, f.key_len), features_key)) {
-      if (out.direct) {
-        const std::string_view token = v.raw_json_token();
-        const char c = token.empty() ? '\0' : token.front();
-        if (((c >= '0' && c <= '9') || c == '-') && token.size() < kNumberTextBytes &&
-            sink.literal_only(out, out.n_top - 1)) {
-          f.value.type = Type::kNumber;
-          f.value.number_ok = false;
-          f.value.raw = token.data();
-          f.value.raw_len = static_cast<uint32_t>(token.size());
-          f.value.literal_only = true;
-          continue;  // simdjson skips the value it was not asked for
-        }
-      }
       detail::read_value(v, f.value);
     } else if (v.get_object().get(features)) {
       detail::read_value(v, f.value);  // not an object: the decoder refuses it

@@ -697,6 +697,42 @@ TEST_CASE("categories matched raw where they lie count as the general decode cou
   m.clear_stage();
 }
 
+TEST_CASE("a numeric timestamp is read as simdjson reads it", "[daemon]") {
+  // Every shape gives what simdjson's get_double gives: the same epoch
+  // milliseconds, or a refusal. In a labels event as well.
+  const std::vector<std::string> literals = {
+      "1",    "-5",     "1795341600000",  "1.5",    "1e3", "2E+2", "01", "-", "1e999", "-0", "1.",
+      "9e15", "9.1e15", "12345678901234", "0.0001", "7 ",  "1 2"};
+  GoldenDecoder g(1000);
+  const auto& base = g.base;
+  const std::string model =
+      R"("model":")" + base->model_name + R"(","model_version":")" + base->model_version + "\"";
+  Feeder feed;
+  simdjson::ondemand::parser parser;
+  for (const auto& x : literals) {
+    INFO(x);
+    simdjson::padded_string doc(x);
+    double want = 0;
+    auto parsed = parser.iterate(doc);
+    const bool number = !parsed.error() && !parsed.get_double().get(want) && std::isfinite(want) &&
+                        std::fabs(want) <= 9e15;
+    for (const bool label : {false, true}) {
+      const std::string line =
+          label ? "{" + model + R"(,"id":"a","ts":)" + x + R"(,"label":1})"
+                : "{" + model + R"(,"ts":)" + x + R"(,"features":{"amount":1.5}})";
+      const DecodedEvent ev = feed(g.d, line);
+      if (number) {
+        CHECK(ev.outcome == (label ? EventOutcome::kLabel : EventOutcome::kAdded));
+        if (!label) CHECK(ev.ts_ms == static_cast<int64_t>(want));
+      } else {
+        CHECK(ev.outcome == EventOutcome::kRejected);
+        CHECK(
+            (ev.reason == RejectReason::kBadTimestamp || ev.reason == RejectReason::kInvalidJson));
+      }
+    }
+  }
+}
+
 TEST_CASE("numbers read with their column count as the general decode reads them", "[daemon]") {
   // As for categories: one decoder stages each number's text and reads the
   // column's numbers together (kernels::read_json_numbers, then simdjson for
@@ -745,9 +781,9 @@ TEST_CASE("numbers read with their column count as the general decode reads them
   }
   REQUIRE(short_ones.size() == 17);
   compare(short_ones, "0.29411764705882354");
-  // A prediction after the features is staged as its text too (the scan
-  // keeps its literal only): the same windows as the general decode, whose
-  // scan reads it as a double; the shapes above as predictions.
+  // A prediction after the features (read with the features' model known)
+  // gives the same windows as the general decode; the shapes above as
+  // predictions.
   {
     GoldenDecoder direct_p(static_cast<int64_t>(amounts.size())),
         general_p(static_cast<int64_t>(amounts.size()));
