@@ -42,6 +42,31 @@ bool ascending(const double* values, size_t n);
 
 PowerSums power_sums(const double* values, size_t n, double scale, double center);
 
+// The running moments of several columns, one entry per column in each
+// array (structure of arrays, so that a vector holds several columns).
+struct ColumnMoments {
+  double* p0;  // sums of u, u^2, u^3, u^4 with u = (v - center) / scale
+  double* p1;
+  double* p2;
+  double* p3;
+  double* lo;  // running minimum and maximum
+  double* hi;
+  const double* center;
+  const double* scale;
+  const int64_t* offset;  // where the column's row 0 is in `values`
+};
+
+// Adds rows [0, rows) of each of n_columns columns to their moments: for
+// every column, row by row, exactly the operations of adding one value at
+// a time (u = (v - center) / scale; u2 = u * u; p0 += u; p1 += u2;
+// p2 += u2 * u; p3 += u2 * u2; lo = min(v, lo); hi = max(v, hi)), so the
+// sums are bit-identical to a scalar loop over one column. Lanes hold
+// columns, not rows: that keeps each column's order while a vector adds
+// several columns. Column j's row i is values[offset[j] + i]; values must
+// be finite. The arrays hold at least round_up(n_columns, 8) entries (the
+// vectors' tails read and write the padding: its offsets must be valid).
+void column_moments(const double* values, size_t rows, size_t n_columns, const ColumnMoments& m);
+
 // sum_i (c_i - b_i) * ln(c_i / b_i); every proportion must be > 0 (the caller
 // has already replaced zeros by the PSI floor).
 double psi_sum(const double* baseline, const double* current, size_t n);
@@ -168,6 +193,7 @@ void histogram(const double* values, size_t n, const double* cuts, size_t n_cuts
 void min_max(const double* values, size_t n, double* min_out, double* max_out);
 bool ascending(const double* values, size_t n);
 PowerSums power_sums(const double* values, size_t n, double scale, double center);
+void column_moments(const double* values, size_t rows, size_t n_columns, const ColumnMoments& m);
 double psi_sum(const double* baseline, const double* current, size_t n);
 double js_divergence_sum(const double* p, const double* q, size_t n);
 double bhattacharyya_sum(const double* p, const double* q, size_t n);

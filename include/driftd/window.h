@@ -151,6 +151,10 @@ struct NumericSummary {
   // Adds finite values in order: the same sums as add() one at a time, with
   // the running sums held in registers.
   void add_all(const NumericGrid& grid, const double* values, size_t n);
+  // add_all's slot counts and cell sums only (not the power sums, extrema
+  // and count, which the caller adds: ModelMonitor::apply_batch adds them
+  // for several columns at once with kernels::column_moments).
+  void add_slots(const NumericGrid& grid, const double* values, size_t n);
   void merge(const NumericSummary& other);
 };
 
@@ -457,6 +461,14 @@ class ModelMonitor {
   std::vector<CellState> batch_state_;         // [numeric column k * kBatchStride + row]
   std::vector<double> batch_number_;           // same layout
   std::vector<char> batch_text_;               // kNumberTextBytes a cell, same layout, then padding
+  std::vector<uint8_t> batch_all_text_;        // per numeric column: every cell of the batch a text
+  // The moments of the numeric columns a run adds at once (apply_batch):
+  // lane j is moment_summary_[j]'s, sized to a multiple of 8 lanes.
+  struct MomentLanes {
+    std::vector<double> p0, p1, p2, p3, lo, hi, center, scale;
+    std::vector<int64_t> offset;
+    std::vector<NumericSummary*> summary;
+  } moment_lanes_;
   // Turns a staged kNumberText cell into kNumber (or kBadType): for the
   // readers of a staged event's cells (the label join, a second reference).
   void resolve_staged_text(int column);

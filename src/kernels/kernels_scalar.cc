@@ -42,6 +42,22 @@ PowerSums power_sums(const double* values, size_t n, double scale, double center
   return r;
 }
 
+void column_moments(const double* values, size_t rows, size_t n_columns, const ColumnMoments& m) {
+  for (size_t j = 0; j < n_columns; ++j) {
+    const double* const v = values + m.offset[j];
+    for (size_t i = 0; i < rows; ++i) {
+      const double u = (v[i] - m.center[j]) / m.scale[j];
+      const double u2 = u * u;
+      m.p0[j] += u;
+      m.p1[j] += u2;
+      m.p2[j] += u2 * u;
+      m.p3[j] += u2 * u2;
+      m.lo[j] = std::min(m.lo[j], v[i]);
+      m.hi[j] = std::max(m.hi[j], v[i]);
+    }
+  }
+}
+
 double psi_sum(const double* b, const double* c, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; ++i) s += (c[i] - b[i]) * std::log(c[i] / b[i]);

@@ -247,6 +247,23 @@ void NumericSummary::add_all(const NumericGrid& grid, const double* values, size
   count += n;
 }
 
+void NumericSummary::add_slots(const NumericGrid& grid, const double* values, size_t n) {
+  uint64_t* const counts = slot_counts.data();
+  double* const sums = cell_sums.data();
+  constexpr size_t kSlotChunk = 256;  // slots looked up at a time (the kernel's batch)
+  uint32_t slots[kSlotChunk];
+  for (size_t start = 0; start < n; start += kSlotChunk) {
+    const size_t m = std::min(n - start, kSlotChunk);
+    const double* const chunk = values + start;
+    grid.slots_of(chunk, m, slots);
+    for (size_t i = 0; i < m; ++i) {
+      const uint32_t slot = slots[i];
+      ++counts[slot];
+      if ((slot & 1) == 0) sums[slot / 2] += chunk[i];
+    }
+  }
+}
+
 void NumericSummary::merge(const NumericSummary& o) {
   if (o.count == 0) return;
   for (size_t i = 0; i < slot_counts.size(); ++i) slot_counts[i] += o.slot_counts[i];
@@ -392,6 +409,15 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   batch_number_.resize(numeric_columns_.size() * kBatchStride);
   // 16 bytes past the last cell: kernels::read_json_numbers may read that far.
   batch_text_.resize(numeric_columns_.size() * kBatchStride * kNumberTextBytes + 32);
+  batch_all_text_.assign(numeric_columns_.size(), 0);
+  const size_t lanes = (numeric_columns_.size() + 7) / 8 * 8;
+  for (auto* v :
+       {&moment_lanes_.p0, &moment_lanes_.p1, &moment_lanes_.p2, &moment_lanes_.p3,
+        &moment_lanes_.lo, &moment_lanes_.hi, &moment_lanes_.center, &moment_lanes_.scale}) {
+    v->assign(lanes, 1.0);
+  }
+  moment_lanes_.offset.assign(lanes, 0);  // padding lanes read column 0's rows
+  moment_lanes_.summary.assign(lanes, nullptr);
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
   for (const auto& c : baseline_->columns) {
@@ -593,32 +619,42 @@ void ModelMonitor::apply_batch() {
     run_end[runs++] = end;
     r = end;
   }
+  // Every column's numbers first. Mostly every cell of a column is a
+  // number's text (the decoder's direct path): read straight into the
+  // numbers, a text the kernel declines left NaN for the checks below to
+  // find. Else the texts are read into the cells that hold them.
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {
-    const uint32_t c = numeric_columns_[k];
-    const NumericGrid& grid = grids_[c];
-    CellState* const st = &batch_state_[k * kBatchStride];
-    double* const number = &batch_number_[k * kBatchStride];
-    const char* const text = &batch_text_[k * kBatchStride * kNumberTextBytes];
-    // Mostly every cell of the column is a number's text (the decoder's
-    // direct path): read straight into the numbers, a text the kernel
-    // declines left NaN for the checks below to find. Else the texts are
-    // read into the cells that hold them.
+    const CellState* const st = &batch_state_[k * kBatchStride];
     uint8_t not_text = 0;
     for (size_t i = 0; i < rows; ++i) {
       not_text |= static_cast<uint8_t>(st[i]) ^ static_cast<uint8_t>(CellState::kNumberText);
     }
-    const bool all_text = not_text == 0;
-    if (all_text) {
+    batch_all_text_[k] = not_text == 0;
+    double* const number = &batch_number_[k * kBatchStride];
+    const char* const text = &batch_text_[k * kBatchStride * kNumberTextBytes];
+    if (batch_all_text_[k]) {
       kernels::read_json_numbers(text, rows, number);
     } else {
-      read_number_texts(st, number, text, rows);
+      read_number_texts(&batch_state_[k * kBatchStride], number, text, rows);
     }
-    for (size_t run = 0, r = 0; run < runs; r = run_end[run++]) {
-      const size_t end = run_end[run];
+  }
+  // Then run by run, in arrival order (a pane may come back in a later run).
+  MomentLanes& ml = moment_lanes_;
+  for (size_t run = 0, r = 0; run < runs; r = run_end[run++]) {
+    const size_t end = run_end[run];
+    size_t lanes = 0;
+    for (size_t k = 0; k < numeric_columns_.size(); ++k) {
+      const uint32_t c = numeric_columns_[k];
+      const NumericGrid& grid = grids_[c];
+      CellState* const st = &batch_state_[k * kBatchStride];
+      double* const number = &batch_number_[k * kBatchStride];
+      const char* const text = &batch_text_[k * kBatchStride * kNumberTextBytes];
+      const bool all_text = batch_all_text_[k] != 0;
       ColumnSummary& cs = batch_pane_[r]->columns[c];
       // Mostly every cell is a finite number: checked without a branch per
       // cell (two loops the compiler vectorizes), the run then goes to the
-      // summary as it lies.
+      // summary as it lies: its slots now, its moments below with the
+      // other columns' (kernels::column_moments, a column a lane).
       uint8_t not_number = 0;  // (texts read here are numbers or NaN, which the next check finds)
       if (!all_text) {
         for (size_t i = r; i < end; ++i) {
@@ -631,7 +667,19 @@ void ModelMonitor::apply_batch() {
       for (size_t i = r; i < end; ++i) product_bits |= std::bit_cast<uint64_t>(number[i] * 0.0);
       constexpr uint64_t kExponent = 0x7ff0000000000000;
       if (not_number == 0 && (product_bits & kExponent) != kExponent) {
-        cs.numeric.add_all(grid, number + r, end - r);
+        NumericSummary& ns = cs.numeric;
+        ns.add_slots(grid, number + r, end - r);
+        ml.summary[lanes] = &ns;
+        ml.p0[lanes] = ns.power[0];
+        ml.p1[lanes] = ns.power[1];
+        ml.p2[lanes] = ns.power[2];
+        ml.p3[lanes] = ns.power[3];
+        ml.lo[lanes] = ns.count == 0 ? number[r] : ns.min;
+        ml.hi[lanes] = ns.count == 0 ? number[r] : ns.max;
+        ml.center[lanes] = grid.center();
+        ml.scale[lanes] = grid.scale();
+        ml.offset[lanes] = static_cast<int64_t>(k * kBatchStride + r);
+        ++lanes;
         continue;
       }
       // A text the kernel declined (NaN) is read by simdjson here.
@@ -643,7 +691,23 @@ void ModelMonitor::apply_batch() {
       }
       cs.numeric.add_all(grid, finite, n_finite);
     }
-    std::fill(st, st + rows, CellState::kAbsent);  // the rows are free for new events
+    if (lanes == 0) continue;
+    kernels::column_moments(batch_number_.data(), end - r, lanes,
+                            {ml.p0.data(), ml.p1.data(), ml.p2.data(), ml.p3.data(), ml.lo.data(),
+                             ml.hi.data(), ml.center.data(), ml.scale.data(), ml.offset.data()});
+    for (size_t j = 0; j < lanes; ++j) {
+      NumericSummary& ns = *ml.summary[j];
+      ns.power[0] = ml.p0[j];
+      ns.power[1] = ml.p1[j];
+      ns.power[2] = ml.p2[j];
+      ns.power[3] = ml.p3[j];
+      ns.min = ml.lo[j];
+      ns.max = ml.hi[j];
+      ns.count += end - r;
+    }
+  }
+  for (size_t k = 0; k < numeric_columns_.size(); ++k) {  // the rows are free for new events
+    std::fill_n(&batch_state_[k * kBatchStride], rows, CellState::kAbsent);
   }
 }
 

@@ -95,6 +95,56 @@ TEST_CASE("min_max and power_sums equal the scalar reference on every target", "
   });
 }
 
+TEST_CASE("column_moments equals the scalar reference bit for bit on every target", "[kernels]") {
+  // Columns at a stride in one buffer (as the daemon's batch), states that
+  // do not start at zero, and values with ties and signed zeros (min and
+  // max must pick the same zero as std::min and std::max).
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> normal(3, 2);
+  for_each_target([&] {
+    for (const size_t n_columns : {1u, 3u, 8u, 9u, 21u}) {
+      for (const size_t rows : {0u, 1u, 5u, 256u}) {
+        const size_t stride = rows + 8, padded = (n_columns + 7) / 8 * 8;
+        std::vector<double> values(padded * stride);
+        for (auto& v : values) {
+          const double x = normal(rng);
+          v = rng() % 8 == 0 ? (rng() % 2 ? 0.0 : -0.0) : std::round(x * 4) / 4;
+        }
+        std::vector<int64_t> offset(padded);
+        for (size_t j = 0; j < padded; ++j) offset[j] = static_cast<int64_t>(j * stride);
+        struct State {
+          std::vector<double> p0, p1, p2, p3, lo, hi, center, scale;
+        };
+        State a;
+        for (auto* v : {&a.p0, &a.p1, &a.p2, &a.p3, &a.center}) {
+          v->resize(padded);
+          for (auto& x : *v) x = normal(rng);
+        }
+        a.scale.assign(padded, 0);
+        for (auto& x : a.scale) x = 0.5 + std::fabs(normal(rng));
+        a.lo.assign(padded, 0.0);
+        a.hi.assign(padded, -0.0);
+        State b = a;
+        auto view = [&](State& st) {
+          return kernels::ColumnMoments{st.p0.data(),     st.p1.data(),    st.p2.data(),
+                                        st.p3.data(),     st.lo.data(),    st.hi.data(),
+                                        st.center.data(), st.scale.data(), offset.data()};
+        };
+        kernels::column_moments(values.data(), rows, n_columns, view(a));
+        kernels::scalar::column_moments(values.data(), rows, n_columns, view(b));
+        INFO("columns " << n_columns << " rows " << rows);
+        const size_t bytes = n_columns * sizeof(double);
+        REQUIRE(std::memcmp(a.p0.data(), b.p0.data(), bytes) == 0);
+        REQUIRE(std::memcmp(a.p1.data(), b.p1.data(), bytes) == 0);
+        REQUIRE(std::memcmp(a.p2.data(), b.p2.data(), bytes) == 0);
+        REQUIRE(std::memcmp(a.p3.data(), b.p3.data(), bytes) == 0);
+        REQUIRE(std::memcmp(a.lo.data(), b.lo.data(), bytes) == 0);
+        REQUIRE(std::memcmp(a.hi.data(), b.hi.data(), bytes) == 0);
+      }
+    }
+  });
+}
+
 TEST_CASE("ascending equals the scalar reference on every target", "[kernels]") {
   std::mt19937_64 rng(12);
   const double nan = std::numeric_limits<double>::quiet_NaN();
