@@ -140,6 +140,26 @@ int main(int argc, char** argv) {
     });
     return static_cast<double>(texts_n) / s;
   };
+  // The daemon's batch: 21 numeric columns of 256 rows, a column's rows
+  // 264 apart; their moments added a batch at a time.
+  constexpr size_t kMomentColumns = 21, kMomentRows = 256, kMomentStride = 264;
+  std::vector<double> batch(24 * kMomentStride);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i] = values[i % values.size()];
+  std::vector<double> moment_state(8 * 24, 0.0), moment_scale(24, 1.0);
+  std::vector<int64_t> moment_offset(24);
+  for (size_t j = 0; j < 24; ++j) moment_offset[j] = static_cast<int64_t>(j * kMomentStride);
+  const kernels::ColumnMoments moments{
+      &moment_state[0],   &moment_state[24],   &moment_state[48],
+      &moment_state[72],  &moment_state[96],   &moment_state[120],
+      &moment_state[144], moment_scale.data(), moment_offset.data()};
+  auto moments_rate = [&](auto&& add) {
+    const size_t batches = std::max<size_t>(n / (kMomentColumns * kMomentRows), 1);
+    const double s = best_seconds([&] {
+      for (size_t b = 0; b < batches; ++b) add(batch.data(), kMomentRows, kMomentColumns, moments);
+      sink = moment_state[0];
+    });
+    return static_cast<double>(batches * kMomentColumns * kMomentRows) / s;
+  };
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     const char* name = hwy::TargetName(target);
@@ -182,6 +202,11 @@ int main(int argc, char** argv) {
                 numbers_rate([](const char* t, size_t m, double* out) {
                   kernels::read_json_numbers(t, m, out);
                 }));
+    std::printf("%-8s %-28s %14.3e\n", name, "column moments (21 columns)",
+                moments_rate(
+                    [](const double* v, size_t rows, size_t cols, const kernels::ColumnMoments& m) {
+                      kernels::column_moments(v, rows, cols, m);
+                    }));
     std::printf("%-8s %-28s %14.3e\n", name, "base64 decode (doubles)",
                 base64_rate([](const char* t, size_t m, unsigned char* out) {
                   return kernels::base64_decode_quads(t, m, out);
@@ -224,6 +249,11 @@ int main(int argc, char** argv) {
               numbers_rate([](const char* t, size_t m, double* out) {
                 kernels::scalar::read_json_numbers(t, m, out);
               }));
+  std::printf(
+      "%-8s %-28s %14.3e\n", "-", "column moments, scalar",
+      moments_rate([](const double* v, size_t rows, size_t cols, const kernels::ColumnMoments& m) {
+        kernels::scalar::column_moments(v, rows, cols, m);
+      }));
   std::printf("%-8s %-28s %14.3e\n", "-", "base64 decode, scalar",
               base64_rate([](const char* t, size_t m, unsigned char* out) {
                 return kernels::scalar::base64_decode_quads(t, m, out);
