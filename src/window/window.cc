@@ -210,13 +210,19 @@ void NumericSummary::init(const NumericGrid& grid) {
   cell_sums.assign(grid.points() + 1, 0.0);
 }
 
-void NumericSummary::add_all(const NumericGrid& grid, const double* values, size_t n) {
-  if (n == 0) return;
-  uint64_t* const counts = slot_counts.data();
-  double* const sums = cell_sums.data();
+namespace {
+
+// Adds n finite values in order to a summary's slot counts and cell sums
+// and, with kMoments, to its power sums, extrema and count, in one pass
+// with the running sums held in registers.
+template <bool kMoments>
+void add_in_order(NumericSummary& s, const NumericGrid& grid, const double* values, size_t n) {
+  uint64_t* const counts = s.slot_counts.data();
+  double* const sums = s.cell_sums.data();
   const double center = grid.center(), scale = grid.scale();
-  double p0 = power[0], p1 = power[1], p2 = power[2], p3 = power[3];
-  double lo = count == 0 ? values[0] : min, hi = count == 0 ? values[0] : max;
+  double p0 = s.power[0], p1 = s.power[1], p2 = s.power[2], p3 = s.power[3];
+  double lo = s.min, hi = s.max;
+  if (kMoments && s.count == 0) lo = hi = values[0];
   constexpr size_t kSlotChunk = 256;  // slots looked up at a time (the kernel's batch)
   uint32_t slots[kSlotChunk];
   for (size_t start = 0; start < n; start += kSlotChunk) {
@@ -228,40 +234,37 @@ void NumericSummary::add_all(const NumericGrid& grid, const double* values, size
       const uint32_t slot = slots[i];
       ++counts[slot];
       if ((slot & 1) == 0) sums[slot / 2] += v;
-      const double u = (v - center) / scale;
-      const double u2 = u * u;
-      p0 += u;
-      p1 += u2;
-      p2 += u2 * u;
-      p3 += u2 * u2;
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
+      if constexpr (kMoments) {
+        const double u = (v - center) / scale;
+        const double u2 = u * u;
+        p0 += u;
+        p1 += u2;
+        p2 += u2 * u;
+        p3 += u2 * u2;
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
     }
   }
-  power[0] = p0;
-  power[1] = p1;
-  power[2] = p2;
-  power[3] = p3;
-  min = lo;
-  max = hi;
-  count += n;
+  if constexpr (kMoments) {
+    s.power[0] = p0;
+    s.power[1] = p1;
+    s.power[2] = p2;
+    s.power[3] = p3;
+    s.min = lo;
+    s.max = hi;
+    s.count += n;
+  }
+}
+
+}  // namespace
+
+void NumericSummary::add_all(const NumericGrid& grid, const double* values, size_t n) {
+  if (n > 0) add_in_order<true>(*this, grid, values, n);
 }
 
 void NumericSummary::add_slots(const NumericGrid& grid, const double* values, size_t n) {
-  uint64_t* const counts = slot_counts.data();
-  double* const sums = cell_sums.data();
-  constexpr size_t kSlotChunk = 256;  // slots looked up at a time (the kernel's batch)
-  uint32_t slots[kSlotChunk];
-  for (size_t start = 0; start < n; start += kSlotChunk) {
-    const size_t m = std::min(n - start, kSlotChunk);
-    const double* const chunk = values + start;
-    grid.slots_of(chunk, m, slots);
-    for (size_t i = 0; i < m; ++i) {
-      const uint32_t slot = slots[i];
-      ++counts[slot];
-      if ((slot & 1) == 0) sums[slot / 2] += chunk[i];
-    }
-  }
+  add_in_order<false>(*this, grid, values, n);
 }
 
 void NumericSummary::merge(const NumericSummary& o) {
