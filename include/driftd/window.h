@@ -463,7 +463,8 @@ class ModelMonitor {
   std::vector<char> batch_text_;               // kNumberTextBytes a cell, same layout, then padding
   std::vector<uint8_t> batch_all_text_;        // per numeric column: every cell of the batch a text
   // The moments of the numeric columns a run adds at once (apply_batch):
-  // lane j is moment_summary_[j]'s, sized to a multiple of 8 lanes.
+  // lane j is summary[j]'s, sized to a multiple of 8 lanes (padding lanes
+  // read column 0's rows and are never written back).
   struct MomentLanes {
     std::vector<double> p0, p1, p2, p3, lo, hi, center, scale;
     std::vector<int64_t> offset;

@@ -1,6 +1,7 @@
 #include "driftd/base64.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <array>
 #include <bit>
@@ -108,7 +109,7 @@ namespace {
 // lacks it, the call fails and the pages fault in as before.
 void prefault(void* data, size_t size) {
 #ifdef MADV_POPULATE_WRITE
-  const uintptr_t page = 4096;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
   const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
   if (end > begin + (page << 4)) {
