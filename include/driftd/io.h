@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "driftd/file_window.h"
 #include "driftd/result.h"
 #include "driftd/table.h"
 
@@ -48,13 +49,10 @@ class FileBuffer {
   std::string content_hash() const;
 
  private:
-  void release();
-
   const char* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
-  void* mapping_ = nullptr;  // mmap'ed region (file pages + zero pages), if any
-  size_t mapping_size_ = 0;
+  FileWindow window_;        // the mapped file, if it is one
   std::vector<char> owned_;  // the bytes, when not mapped
   std::string path_;
 };

@@ -1,11 +1,17 @@
-// The file source: JSON lines from a path or stdin, read() in 1 MiB
-// batches, from the start or the end, optionally followed like tail -f
-// (rotation and truncation handled). The position is the byte offset of the
-// first line not yet handed out.
+// The file source: JSON lines from a path or stdin, from the start or the
+// end, optionally followed like tail -f (rotation and truncation handled).
+// The position is the byte offset of the first line not yet handed out.
+//
+// The bytes a regular file holds when it is opened (the backlog: a replay,
+// or what a followed file gathered while the daemon was down) are parsed
+// where they lie, through a mapped window that slides along the file
+// (driftd/file_window.h); what comes after them, and stdin, is read() in
+// 1 MiB batches. Both hand out 1 MiB of lines per poll.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -13,6 +19,7 @@
 #include <simdjson.h>
 
 #include "driftd/binary_io.h"
+#include "driftd/file_window.h"
 #include "src/daemon/log.h"
 #include "src/daemon/source.h"
 
@@ -21,7 +28,7 @@ namespace {
 
 class FileSource final : public Source {
  public:
-  explicit FileSource(const SourceConfig& c) : config_(c) {
+  FileSource(const SourceConfig& c, size_t window_bytes) : config_(c), window_bytes_(window_bytes) {
     buf_.resize(kChunk + simdjson::SIMDJSON_PADDING);
   }
   ~FileSource() override {
@@ -74,6 +81,7 @@ class FileSource final : public Source {
       return Error{"source " + config_.name + ": cannot seek " + config_.path};
     }
     offset_ = start;
+    if (S_ISREG(st.st_mode) && window_bytes_ > 0) backlog_end_ = static_cast<uint64_t>(st.st_size);
     jlog(spdlog::level::info, "source {} reading {} from byte {}", config_.name, config_.path,
          offset_);
     return {};
@@ -81,6 +89,7 @@ class FileSource final : public Source {
 
   bool poll(LineHandler& handler) override {
     if (at_end_) return false;
+    if (offset_ < backlog_end_) return poll_mapped(handler);
     if (buf_.size() < filled_ + kChunk + simdjson::SIMDJSON_PADDING) {
       // A line longer than the buffer: grow (bounded by kMaxLine).
       buf_.resize(filled_ + kChunk + simdjson::SIMDJSON_PADDING);
@@ -135,6 +144,84 @@ class FileSource final : public Source {
   static constexpr size_t kChunk = 1 << 20;
   static constexpr size_t kMaxLine = 16 << 20;
 
+  // Hands out the backlog's lines from offset_ for up to kChunk bytes. A
+  // line without its newline at the backlog's end, one longer than
+  // kMaxLine, or a window that cannot be mapped ends the backlog where it
+  // is: read() takes over from that byte (it waits for the rest of a line,
+  // skips over-long ones, and reads a file system without mmap).
+  bool poll_mapped(LineHandler& handler) {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < backlog_end_) {
+      // Truncated since it was opened: nothing past its new end is read
+      // through the window (read() and check_rotation() go on from here).
+      jlog(spdlog::level::warn,
+           "source {}: {} shrank below {} bytes while being read; reading on from byte {}",
+           config_.name, config_.path, backlog_end_, offset_);
+      return end_backlog();
+    }
+    const uint64_t stop = std::min(backlog_end_, offset_ + kChunk);
+    while (offset_ < stop) {
+      const char* line = nullptr;
+      size_t len = 0;
+      if (!next_mapped_line(&line, &len)) return end_backlog();
+      if (window_.shrank()) {
+        // Truncated between the check above and the read: the line held
+        // zeros where the file had ended, so it is not handed out.
+        jlog(spdlog::level::warn,
+             "source {}: {} was truncated while being read at byte {}; reading on from there",
+             config_.name, config_.path, offset_);
+        return end_backlog();
+      }
+      deliver(line, len, window_.capacity() - static_cast<size_t>(line - window_.data()), handler);
+      offset_ += len + 1;
+    }
+    if (offset_ >= backlog_end_) end_backlog();
+    return true;
+  }
+
+  // The line at offset_ within the window, (re)mapping the window from
+  // offset_ when the line does not end inside it. False: no newline before
+  // the backlog's end, a line longer than kMaxLine, or no mapping.
+  bool next_mapped_line(const char** line, size_t* len) {
+    size_t want = window_bytes_;
+    for (;;) {
+      if (window_.mapped() && offset_ >= window_.offset()) {
+        const size_t at = static_cast<size_t>(offset_ - window_.offset());
+        if (at < window_.size()) {
+          const char* p = window_.data() + at;
+          const void* nl = std::memchr(p, '\n', window_.size() - at);
+          if (nl != nullptr) {
+            *line = p;
+            *len = static_cast<size_t>(static_cast<const char*>(nl) - p);
+            return *len <= kMaxLine;
+          }
+          const uint64_t window_end = window_.offset() + window_.size();
+          if (window_end >= backlog_end_ || window_end - offset_ > kMaxLine) return false;
+          // A line longer than the window: the window grows for it.
+          if (at == 0) want = std::min(2 * window_.size(), kMaxLine + 1);
+        }
+      }
+      const size_t len_to_end = static_cast<size_t>(backlog_end_ - offset_);
+      if (!window_.map(fd_, offset_, std::min(want, len_to_end))) {
+        jlog(spdlog::level::warn, "source {}: cannot map {} ({}); reading it instead", config_.name,
+             config_.path, std::strerror(errno));
+        return false;
+      }
+    }
+  }
+
+  // read() goes on from offset_.
+  bool end_backlog() {
+    window_.unmap();
+    backlog_end_ = 0;
+    filled_ = 0;
+    if (::lseek(fd_, static_cast<off_t>(offset_), SEEK_SET) < 0) {
+      jlog(spdlog::level::err, "source {}: cannot seek {} to byte {}: {}", config_.name,
+           config_.path, offset_, std::strerror(errno));
+    }
+    return true;
+  }
+
   void deliver(const char* p, size_t len, size_t capacity, LineHandler& handler) {
     if (skipping_) {  // the tail of an over-long line
       skipping_ = false;
@@ -165,6 +252,9 @@ class FileSource final : public Source {
   SourceConfig config_;
   int fd_ = -1;
   ino_t inode_ = 0;
+  const size_t window_bytes_;
+  FileWindow window_;
+  uint64_t backlog_end_ = 0;  // the file's size at open: read through window_ up to it
   std::vector<char> buf_;
   size_t filled_ = 0;
   uint64_t offset_ = 0;
@@ -192,8 +282,8 @@ Result<std::optional<uint64_t>> decode_number_position(const std::string* saved,
   return std::optional<uint64_t>(v);
 }
 
-std::unique_ptr<Source> make_file_source(const SourceConfig& config) {
-  return std::make_unique<FileSource>(config);
+std::unique_ptr<Source> make_file_source(const SourceConfig& config, size_t window_bytes) {
+  return std::make_unique<FileSource>(config, window_bytes);
 }
 
 }  // namespace driftd

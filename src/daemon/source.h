@@ -90,7 +90,11 @@ std::string encode_number_position(uint64_t value);
 Result<std::optional<uint64_t>> decode_number_position(const std::string* saved,
                                                        const std::string& source, const char* what);
 
-std::unique_ptr<Source> make_file_source(const SourceConfig& config);
+// window_bytes: how much of a file's backlog is mapped at a time (more for a
+// longer line); 0 reads the whole file with read().
+constexpr size_t kFileWindowBytes = 8 << 20;
+std::unique_ptr<Source> make_file_source(const SourceConfig& config,
+                                         size_t window_bytes = kFileWindowBytes);
 std::unique_ptr<Source> make_kafka_source(const SourceConfig& config);
 
 }  // namespace driftd

@@ -1,5 +1,4 @@
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
@@ -20,28 +19,18 @@ FileBuffer::FileBuffer(FileBuffer&& o) noexcept {
 
 FileBuffer& FileBuffer::operator=(FileBuffer&& o) noexcept {
   if (this != &o) {
-    release();
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);
     capacity_ = std::exchange(o.capacity_, 0);
-    mapping_ = std::exchange(o.mapping_, nullptr);
-    mapping_size_ = std::exchange(o.mapping_size_, 0);
+    window_ = std::move(o.window_);
     owned_ = std::move(o.owned_);
     path_ = std::move(o.path_);
-    if (mapping_ == nullptr) data_ = owned_.data();
+    if (!window_.mapped()) data_ = owned_.data();
   }
   return *this;
 }
 
-FileBuffer::~FileBuffer() {
-  release();
-}
-
-void FileBuffer::release() {
-  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
-  mapping_ = nullptr;
-  mapping_size_ = 0;
-}
+FileBuffer::~FileBuffer() = default;
 
 Result<FileBuffer> FileBuffer::load(const std::string& path) {
   FileBuffer buf;
@@ -54,31 +43,16 @@ Result<FileBuffer> FileBuffer::load(const std::string& path) {
     ::close(fd);
     return Error{path + ": cannot read: " + why};
   }
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    // Reserve file pages plus one page of zeros, then map the file over the
-    // front. The kernel zero-fills the tail of the file's last page, and the
-    // page after it is anonymous zeros: padding without a copy.
-    const size_t size = static_cast<size_t>(st.st_size);
-    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t file_pages = (size + page - 1) / page * page;
-    const size_t total = file_pages + page;
-    void* region = ::mmap(nullptr, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (region != MAP_FAILED) {
-      void* file = ::mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0);
-      if (file != MAP_FAILED) {
-        ::madvise(region, size, MADV_SEQUENTIAL);
-        ::close(fd);
-        buf.mapping_ = region;
-        buf.mapping_size_ = total;
-        buf.data_ = static_cast<const char*>(region);
-        buf.size_ = size;
-        buf.capacity_ = total;
-        return buf;
-      }
-      ::munmap(region, total);
-    }
-    // Fall back to reading below (e.g. a file system without mmap).
+  if (S_ISREG(st.st_mode) && st.st_size > 0 &&
+      buf.window_.map(fd, 0, static_cast<size_t>(st.st_size))) {
+    // Mapped, with zeros after: padding without a copy (driftd/file_window.h).
+    ::close(fd);
+    buf.data_ = buf.window_.data();
+    buf.size_ = buf.window_.size();
+    buf.capacity_ = buf.window_.capacity();
+    return buf;
   }
+  // Else read below (a pipe, or a file system without mmap).
   size_t cap = S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 1 << 20;
   buf.owned_.resize(cap + simdjson::SIMDJSON_PADDING);
   size_t used = 0;
