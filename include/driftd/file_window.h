@@ -13,6 +13,7 @@
 // the default action).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -42,8 +43,8 @@ class FileWindow {
   // (>= simdjson::SIMDJSON_PADDING) of them.
   size_t capacity() const { return capacity_; }
   // A read since map() went past the file's end (it had shrunk) and found
-  // zeros.
-  bool shrank() const;
+  // zeros. (Inline: the file source asks once a line.)
+  bool shrank() const { return hit_ != nullptr && hit_->load(std::memory_order_acquire); }
 
  private:
   void* region_ = nullptr;  // page-aligned: the file's pages, then anonymous zero pages
@@ -53,6 +54,7 @@ class FileWindow {
   size_t size_ = 0;
   size_t capacity_ = 0;
   int guard_ = -1;  // the guard slot covering the region (-1: none free, unguarded)
+  const std::atomic<bool>* hit_ = nullptr;  // that slot's flag
 };
 
 }  // namespace driftd

@@ -105,6 +105,7 @@ FileWindow& FileWindow::operator=(FileWindow&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     capacity_ = std::exchange(other.capacity_, 0);
     guard_ = std::exchange(other.guard_, -1);
+    hit_ = std::exchange(other.hit_, nullptr);
   }
   return *this;
 }
@@ -116,6 +117,7 @@ FileWindow::~FileWindow() {
 void FileWindow::unmap() {
   release_slot(guard_);
   guard_ = -1;
+  hit_ = nullptr;
   if (region_ != nullptr) ::munmap(region_, region_size_);
   region_ = nullptr;
   region_size_ = 0;
@@ -149,15 +151,12 @@ bool FileWindow::map(int fd, uint64_t offset, size_t len) {
   region_size_ = total;
   const auto begin = reinterpret_cast<uintptr_t>(region);
   guard_ = claim_slot(begin, begin + file_pages);
+  if (guard_ >= 0) hit_ = &g_slots[guard_].hit;
   data_ = static_cast<const char*>(region) + lead;
   offset_ = offset;
   size_ = len;
   capacity_ = total - lead;
   return true;
-}
-
-bool FileWindow::shrank() const {
-  return guard_ >= 0 && g_slots[guard_].hit.load(std::memory_order_acquire);
 }
 
 }  // namespace driftd
