@@ -446,6 +446,65 @@ TEST_CASE("read_json_numbers equals the reference reader on every target", "[ker
   });
 }
 
+TEST_CASE("read_json_numbers: every short text, alone among numbers it reads, as the reference",
+          "[kernels]") {
+  // Every text of 7 characters from "-05.,e " and then an eighth from
+  // " ,9" (each cell then padded with digits): every sign, point, leading
+  // zero, exponent and end a number of up to 8 bytes may have. The kernel
+  // reads a vector of short numbers by a path of its own, and a vector
+  // with any other lane by its general one, so the texts the reference
+  // reads are laid out back to back (whole vectors of them), and each
+  // text it declines is put among 7 it reads, at every lane in turn.
+  const std::string alphabet = "-05.,e ", eighth = " ,9";
+  size_t combos = 1;
+  for (int k = 0; k < 7; ++k) combos *= alphabet.size();
+  std::vector<std::string> reads, declines;
+  for (size_t c = 0; c < combos; ++c) {
+    std::string cell(kNumberTextBytes, '7');
+    size_t rest = c;
+    for (size_t k = 0; k < 7; ++k, rest /= alphabet.size())
+      cell[k] = alphabet[rest % alphabet.size()];
+    cell[7] = eighth[c % eighth.size()];
+    double v = 0;
+    (short_json_double(cell.data(), &v) ? reads : declines).push_back(cell);
+  }
+  REQUIRE(reads.size() > 1000);
+  auto check = [](const std::string& packed, size_t n, size_t call) {
+    std::vector<double> want(n), got(n);
+    kernels::scalar::read_json_numbers(packed.data(), n, want.data());
+    for_each_target([&] {
+      for (size_t at = 0; at < n; at += call) {
+        kernels::read_json_numbers(packed.data() + at * kNumberTextBytes, std::min(call, n - at),
+                                   got.data() + at);
+      }
+      // (One assertion for the lot: a million REQUIREs take seconds.)
+      size_t differ = 0, first = 0;
+      for (size_t i = n; i-- > 0;) {
+        if (std::memcmp(&got[i], &want[i], sizeof(double)) != 0) ++differ, first = i;
+      }
+      INFO(differ << " differ, the first "
+                  << packed.substr(first * kNumberTextBytes, kNumberTextBytes) << ": " << got[first]
+                  << " for " << want[first]);
+      REQUIRE(differ == 0);
+    });
+  };
+  std::string packed;
+  for (const auto& cell : reads) packed += cell;
+  packed.append(16, '7');
+  check(packed, reads.size(), reads.size());
+  // One declined text in each group of 8, read a group a call (so the
+  // vector holding it is always tried by the short path first).
+  packed.clear();
+  size_t next_read = 0;
+  for (size_t j = 0; j < declines.size(); ++j) {
+    for (size_t lane = 0; lane < 8; ++lane) {
+      packed += lane == j % 8 ? declines[j] : reads[next_read++ % reads.size()];
+    }
+  }
+  packed.append(16, '7');
+  check(packed, declines.size() * 8, 8);
+}
+
 TEST_CASE("the reference number reader returns simdjson's double or declines", "[kernels]") {
   // Each text as the value of an object's field, read by get_double: where
   // short_json_double reads a text, simdjson returns the same bits; where
