@@ -133,7 +133,7 @@ class NumericGrid {
   double index_origin_ = 0, index_scale_ = 0;
   int index_bit_shift_ = -1;          // >= 0: buckets in the bit pattern (GridIndex)
   std::vector<double> padded_point_;  // the points, then kGridWindow +inf
-  std::vector<int64_t> bucket_lo_;    // empty: no index (every value searched)
+  std::vector<int32_t> bucket_lo_;    // empty: no index (every value searched)
   size_t bins_ = 1;
   double center_ = 0, scale_ = 1;
   uint64_t sample_size_ = 0;

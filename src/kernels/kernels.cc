@@ -320,8 +320,10 @@ void GridSlots(const GridIndex& grid, const double* HWY_RESTRICT values, size_t 
                         d, hn::ShiftRightSame(hn::Sub(hn::BitCast(di, x), origin_bits), bit_shift))
                   : hn::Sub(x, origin);
       const auto pos = hn::Min(hn::Max(hn::Mul(offset, scale), hn::Zero(d)), last_bucket);
-      const auto bucket = hn::ConvertTo(di, pos);
-      const auto lo = hn::GatherIndex(di, grid.bucket_lo, bucket);
+      // 32-bit bucket entries: half the table, which each batch brings back
+      // into L1 for every column (see GridIndex).
+      const auto lo =
+          hn::PromoteTo(di, hn::GatherIndex(d32, grid.bucket_lo, hn::DemoteTo(d32, pos)));
       const auto ok = hn::And(hn::RebindMask(di, in_range), lo > hn::Set(di, int64_t{-1}));
       const auto base = hn::IfThenElseZero(ok, lo);
       auto count = base;

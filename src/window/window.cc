@@ -198,7 +198,7 @@ void NumericGrid::build_index() {
   bucket_lo_.assign(buckets + 1, 0);
   size_t below = 0;
   for (size_t b = 0; b <= buckets; ++b) {
-    bucket_lo_[b] = in_bucket[b] <= kernels::kGridWindow ? static_cast<int64_t>(below) : -1;
+    bucket_lo_[b] = in_bucket[b] <= kernels::kGridWindow ? static_cast<int32_t>(below) : -1;
     below += in_bucket[b];
   }
 }
