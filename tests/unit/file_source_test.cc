@@ -144,6 +144,32 @@ TEST_CASE("a followed file: the backlog's unfinished last line waits for its end
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a followed file rotated or truncated after its backlog is read from its start",
+          "[daemon][file]") {
+  const auto dir = test::temp_dir("file-rotate");
+  const std::string path = (dir / "events.jsonl").string();
+  write_file(path, "{\"a\":1}\n{\"a\":2}\n");
+  auto source = make_file_source(file_config(path, true), 4096);
+  REQUIRE(source->open(nullptr).ok());
+  Recorder r;
+  drain(*source, r);
+  REQUIRE(r.lines.size() == 2);
+  // Rotated: renamed away, a new file in its place.
+  std::filesystem::rename(path, (dir / "events.jsonl.1").string());
+  write_file(path, "{\"b\":1}\n");
+  drain(*source, r);
+  REQUIRE(r.lines.size() == 3);
+  CHECK(r.lines[2] == Line{"{\"b\":1}", 0});
+  // Truncated in place (copytruncate) and written again.
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  drain(*source, r);
+  append_file(path, "{\"c\":1}\n");
+  drain(*source, r);
+  REQUIRE(r.lines.size() == 4);
+  CHECK(r.lines[3] == Line{"{\"c\":1}", 0});
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a file truncated while its backlog is read: no crash, read on from the new end",
           "[daemon][file]") {
   const auto dir = test::temp_dir("file-truncated");
