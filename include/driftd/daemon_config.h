@@ -40,6 +40,7 @@ struct SourceConfig {
   // file
   std::string path;  // "-" for stdin
   bool follow = false;
+  bool csv = false;  // rows of a CSV with a header (format = "csv"; default by a .csv path)
   // kafka
   std::string brokers;  // bootstrap.servers
   std::vector<std::string> topics;

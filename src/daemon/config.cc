@@ -252,8 +252,18 @@ Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefi
   if (!kafka) {
     DRIFTD_TRY(r.str("path", s.path));
     DRIFTD_TRY(r.boolean("follow", s.follow));
+    const bool csv_path =
+        s.path.size() >= 4 && (s.path.compare(s.path.size() - 4, 4, ".csv") == 0 ||
+                               s.path.compare(s.path.size() - 4, 4, ".CSV") == 0);
+    std::string format = csv_path ? "csv" : "jsonl";
+    DRIFTD_TRY(r.str("format", format));
+    if (format != "jsonl" && format != "csv") {
+      return Error{r.where(*t.get("format"), "format") + ": expected \"jsonl\" or \"csv\""};
+    }
+    s.csv = format == "csv";
     DRIFTD_TRY(r.finish(
-        "name, type, path, start, follow, replay_speed, close_windows_at_end, *_field keys"));
+        "name, type, path, format, start, follow, replay_speed, close_windows_at_end, *_field "
+        "keys"));
     if (s.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
     s.path = resolve(source, s.path);
     if (s.name.empty()) s.name = s.path;

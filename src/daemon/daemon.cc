@@ -434,7 +434,8 @@ class Daemon {
           break;
         case EventOutcome::kRejected:
           ++c.rejected[static_cast<size_t>(ev.reason)];
-          d_.dead_letter(slot_, origin, ev.reason, ev.detail, std::string_view(data, len));
+          d_.dead_letter(slot_, origin, ev.reason, ev.detail,
+                         origin.raw.empty() ? std::string_view(data, len) : origin.raw);
           break;
       }
       if (speed_ > 0 && ev.outcome == EventOutcome::kAdded) d_.pace(slot_, ev.ts_ms, speed_);

@@ -20,6 +20,7 @@
 
 #include "driftd/binary_io.h"
 #include "driftd/file_window.h"
+#include "src/daemon/csv_events.h"
 #include "src/daemon/log.h"
 #include "src/daemon/source.h"
 
@@ -30,6 +31,7 @@ class FileSource final : public Source {
  public:
   FileSource(const SourceConfig& c, size_t window_bytes) : config_(c), window_bytes_(window_bytes) {
     buf_.resize(kChunk + simdjson::SIMDJSON_PADDING);
+    if (c.csv) csv_ = std::make_unique<CsvEvents>(c.fields);
   }
   ~FileSource() override {
     if (fd_ > 0) ::close(fd_);
@@ -81,6 +83,7 @@ class FileSource final : public Source {
       return Error{"source " + config_.name + ": cannot seek " + config_.path};
     }
     offset_ = start;
+    if (csv_ && start > 0) read_csv_header();
     if (S_ISREG(st.st_mode) && window_bytes_ > 0) backlog_end_ = static_cast<uint64_t>(st.st_size);
     jlog(spdlog::level::info, "source {} reading {} from byte {}", config_.name, config_.path,
          offset_);
@@ -129,7 +132,7 @@ class FileSource final : public Source {
     }
     if (start == 0 && filled_ >= kMaxLine) {
       // One line longer than any event may be: reported once, skipped to its end.
-      if (!skipping_) handler.on_line(nullptr, 0, 0, LineOrigin{offset_, {}, -1});
+      if (!skipping_) handler.on_line(nullptr, 0, 0, LineOrigin{offset_, {}, -1, {}});
       skipping_ = true;
       offset_ += filled_;
       filled_ = 0;
@@ -230,7 +233,46 @@ class FileSource final : public Source {
     if (len > 0 && p[len - 1] == '\r') --len;
     bool blank = true;
     for (size_t i = 0; i < len && blank; ++i) blank = p[i] == ' ' || p[i] == '\t';
-    if (!blank) handler.on_line(p, len, capacity, LineOrigin{offset_, {}, -1});
+    if (blank) return;
+    if (!csv_) {
+      handler.on_line(p, len, capacity, LineOrigin{offset_, {}, -1, {}});
+      return;
+    }
+    const std::string_view row(p, len);
+    const LineOrigin origin{offset_, {}, -1, row};
+    if (!csv_->has_header()) {
+      if (!csv_->set_header(row)) csv_header_error();
+      return;
+    }
+    if (!csv_->translate(row)) {
+      handler.on_refused(row, RejectReason::kInvalidJson, csv_->why(), origin);
+      return;
+    }
+    handler.on_line(csv_->json(), csv_->json_size(), csv_->json_capacity(), origin);
+  }
+
+  void csv_header_error() {
+    // The rows after a broken header are refused by translate() (it has no
+    // columns), each with a reason.
+    jlog(spdlog::level::err, "source {}: {} at byte {}", config_.name, csv_->why(), offset_);
+  }
+
+  // A CSV read from past its start (a checkpoint's position, or start =
+  // "end"): its header is the file's first line.
+  void read_csv_header() {
+    std::string line;
+    char chunk[4096];
+    for (off_t at = 0; line.size() < kMaxLine;) {
+      const ssize_t n = ::pread(fd_, chunk, sizeof chunk, at);
+      if (n <= 0) break;
+      const void* nl = std::memchr(chunk, '\n', static_cast<size_t>(n));
+      line.append(chunk, nl ? static_cast<size_t>(static_cast<const char*>(nl) - chunk)
+                            : static_cast<size_t>(n));
+      if (nl != nullptr) break;
+      at += n;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!csv_->set_header(line)) csv_header_error();
   }
 
   void check_rotation() {
@@ -246,6 +288,7 @@ class FileSource final : public Source {
       inode_ = now.st_ino;
       offset_ = 0;
       filled_ = 0;
+      if (csv_) csv_->reset();  // the new file's first line is its header
     }
   }
 
@@ -254,7 +297,8 @@ class FileSource final : public Source {
   ino_t inode_ = 0;
   const size_t window_bytes_;
   FileWindow window_;
-  uint64_t backlog_end_ = 0;  // the file's size at open: read through window_ up to it
+  uint64_t backlog_end_ = 0;        // the file's size at open: read through window_ up to it
+  std::unique_ptr<CsvEvents> csv_;  // format = "csv": rows translated to JSON events
   std::vector<char> buf_;
   size_t filled_ = 0;
   uint64_t offset_ = 0;

@@ -244,7 +244,7 @@ class KafkaSource final : public Source {
     }
     if (len > 0) std::memcpy(buf_.data(), m->payload, len);
     std::memset(buf_.data() + len, 0, simdjson::SIMDJSON_PADDING);
-    const LineOrigin origin{static_cast<uint64_t>(m->offset), topic, m->partition};
+    const LineOrigin origin{static_cast<uint64_t>(m->offset), topic, m->partition, {}};
     // One event, or several newline-separated ones.
     size_t start = 0;
     while (start < len) {

@@ -24,6 +24,9 @@ struct LineOrigin {
   uint64_t offset = 0;     // file: byte offset; Kafka: message offset; HTTP: log sequence number
   std::string_view topic;  // Kafka: the topic; HTTP: the endpoint
   int32_t partition = -1;  // Kafka only
+  // The bytes as the source read them, when the line handed out is a
+  // translation of them (a CSV row as JSON): what a dead letter keeps.
+  std::string_view raw;
 };
 
 class LineHandler {

@@ -78,6 +78,8 @@ def test_config_check(work):
         ("TOML syntax", base + "\n[[models]\n", "bad.toml:23:10: ", None),
         ("unknown source type", base.replace('type = "file"', 'type = "ftp"'),
          "sources[0].type: expected \"file\"", 10),
+        ("unknown file format", base.replace('type = "file"', 'type = "file"\nformat = "xml"'),
+         "sources[0].format: expected \"jsonl\" or \"csv\"", 11),
         ("wrong model in baseline", base.replace('name = "fraud"', 'name = "churn"'),
          "baseline is for model 'fraud'", 17),
     ]
@@ -149,6 +151,55 @@ def test_windows_match_batch_check(work):
         data = f.read()
     check(all(data[d["offset"]:].startswith(d["event"].encode()) for d in dead),
           "a dead letter's offset points at its line")
+
+
+# ---------------------------------------------------------------- CSV events
+def test_csv_file_source(work):
+    """The same events as CSV rows (format by the .csv path) give the same
+    windows as JSON lines; broken rows are dead-lettered as they were read."""
+    make_baseline(work)
+    make_events(os.path.join(work, "events.jsonl"), 20000, seed=8)
+    header = ["model", "model_version", "id", "ts", "amount", "age", "tenure_days", "country",
+              "device", "prediction"]
+    bad_rows = ['fraud,3,req-x,1,2.5\n', 'fraud,3,"req-y,1764115200000,1,2,3,DE,ios,0.5\n']
+    bad_offsets = []
+    with open(os.path.join(work, "events.jsonl")) as src, \
+            open(os.path.join(work, "events.csv"), "w", newline="") as out:
+        wr = csv.writer(out, lineterminator="\n")
+        wr.writerow(header)
+        for i, line in enumerate(src):
+            ev = json.loads(line)
+            f = ev["features"]
+            wr.writerow([ev["model"], ev["model_version"], ev["id"], ev["ts"], f["amount"],
+                         f["age"], f["tenure_days"], f["country"], f["device"],
+                         ev["prediction"]])
+            if i in (5000, 12000):
+                out.flush()
+                bad_offsets.append(out.tell())
+                out.write(bad_rows[len(bad_offsets) - 1])
+    runs = {}
+    for name, path in [("jsonl", "events.jsonl"), ("csv", "events.csv")]:
+        d = os.path.join(work, name)
+        os.makedirs(d)
+        shutil.copy(os.path.join(work, "baseline.json"), d)
+        os.symlink(os.path.join(work, path), os.path.join(d, path))
+        source = f'name = "events"\ntype = "file"\npath = "{path}"\n'
+        cfg = daemon_common.write_config(d, free_port(), source,
+                                         'type = "time"\nsize = "10m"\nstep = "5m"', "200ms")
+        r = subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=d,
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"{name}: run --exit-when-done exits 0 ({r.stderr[-300:]})")
+        runs[name] = read_windows(d)
+    check(len(runs["csv"]) > 0 and runs["csv"] == runs["jsonl"],
+          f"CSV rows give the windows JSON lines give ({len(runs['csv'])} windows)")
+    dead = [json.loads(l) for l in open(os.path.join(work, "csv", "state", "dead-letter.jsonl"))]
+    check(len(dead) == 2 and all(d["reason"] == "invalid_json" for d in dead),
+          f"broken CSV rows are dead-lettered ({len(dead)})")
+    check([d["offset"] for d in dead] == bad_offsets and
+          [d["event"] + "\n" for d in dead] == bad_rows,
+          "a CSV dead letter keeps the row as read, at its offset")
+    check("fields" in dead[0]["detail"] and "quote" in dead[1]["detail"],
+          f"the reasons say what is wrong ({dead[0]['detail']}; {dead[1]['detail']})")
 
 
 # ---------------------------------------------------------- HTTP and signals
@@ -414,7 +465,7 @@ def test_second_reference(work):
 
 def main():
     daemon_common.run_tests([test_config_check, test_windows_match_batch_check,
-                             test_http_and_signals, test_kill9_file_source, test_delayed_labels,
+                             test_csv_file_source, test_http_and_signals, test_kill9_file_source, test_delayed_labels,
                              test_second_reference])
 
 

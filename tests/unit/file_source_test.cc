@@ -19,6 +19,7 @@
 #include <simdjson.h>
 
 #include "driftd/file_window.h"
+#include "src/daemon/csv_events.h"
 #include "src/daemon/source.h"
 #include "test_util.h"
 
@@ -45,8 +46,15 @@ struct Recorder : LineHandler {
     (void)last;
     lines.push_back({std::string(data, len), origin.offset});
   }
-  void on_refused(std::string_view, RejectReason, std::string_view, const LineOrigin&) override {
-    FAIL("a file source refuses nothing itself");
+  struct Refused {
+    std::string raw, why;
+    uint64_t offset = 0;
+  };
+  std::vector<Refused> refused;
+  void on_refused(std::string_view raw, RejectReason reason, std::string_view why,
+                  const LineOrigin& origin) override {
+    CHECK(reason == RejectReason::kInvalidJson);
+    refused.push_back({std::string(raw), std::string(why), origin.offset});
   }
 };
 
@@ -75,13 +83,18 @@ void drain(Source& source, Recorder& r) {
 }
 
 std::vector<Line> read_all(const std::string& path, size_t window_bytes,
-                           const std::string* saved = nullptr) {
-  auto source = make_file_source(file_config(path), window_bytes);
+                           const std::string* saved = nullptr, bool csv = false,
+                           Recorder* out = nullptr) {
+  SourceConfig config = file_config(path);
+  config.csv = csv;
+  auto source = make_file_source(config, window_bytes);
   REQUIRE(source->open(saved).ok());
   Recorder r;
   drain(*source, r);
   REQUIRE(source->at_end());
   REQUIRE(r.too_long == 0);
+  if (out != nullptr) *out = r;
+  if (!csv) REQUIRE(r.refused.empty());
   return r.lines;
 }
 
@@ -295,6 +308,91 @@ TEST_CASE("a SIGBUS outside any window still ends the process", "[daemon][file]"
                         WEXITSTATUS(status) != 4;
   CHECK((killed || reported));
   ::close(fd);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace driftd
+
+namespace driftd {
+namespace {
+
+TEST_CASE("is_json_number accepts exactly RFC 8259's numbers", "[daemon][csv]") {
+  for (const char* yes : {"0", "-0", "12", "-1.5", "0.25", "1e5", "1E+5", "2.5e-3", "-0.0e0"}) {
+    CHECK(is_json_number(yes));
+  }
+  for (const char* no : {"", "-", "01", "+1", "1.", ".5", "1e", "1e+", "0x10", "1,5", " 1", "1 ",
+                         "NaN", "inf", "--1", "1.2.3", "1e5.0"}) {
+    INFO(no);
+    CHECK_FALSE(is_json_number(no));
+  }
+}
+
+TEST_CASE("a CSV row becomes the JSON event the decoder reads", "[daemon][csv]") {
+  CsvEvents csv(EventFields{});
+  REQUIRE(csv.set_header("model,model_version,id,ts,amount,country,prediction,label,note"));
+  REQUIRE(
+      csv.translate("fraud,3,req-1,1764115200000,12.5,DE,0.83,true,\"a \"\"quoted\"\", text\""));
+  const std::string json(csv.json(), csv.json_size());
+  CHECK(json ==
+        "{\"model\":\"fraud\",\"model_version\":\"3\",\"id\":\"req-1\",\"ts\":1764115200000,"
+        "\"prediction\":0.83,\"label\":true,\"features\":{\"amount\":12.5,\"country\":\"DE\","
+        "\"note\":\"a \\\"quoted\\\", text\"}}");
+  REQUIRE(csv.json_capacity() >= csv.json_size() + simdjson::SIMDJSON_PADDING);
+  // Valid JSON, as simdjson reads it.
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  REQUIRE(!parser.parse(json).get(doc));
+  // Empty cells are missing; text that is not a number is a string (an
+  // ISO time too); a numeric-looking id stays a string.
+  REQUIRE(
+      csv.translate("fraud,,007,2026-11-22T10:00:00Z,,true,NaN,,line\x01"
+                    "end"));
+  CHECK(std::string(csv.json(), csv.json_size()) ==
+        "{\"model\":\"fraud\",\"id\":\"007\",\"ts\":\"2026-11-22T10:00:00Z\",\"prediction\":"
+        "\"NaN\",\"features\":{\"country\":true,\"note\":\"line\\u0001end\"}}");
+  // Wrong field counts and broken quoting are refused with a reason.
+  CHECK_FALSE(csv.translate("fraud,3,req-1"));
+  CHECK(csv.why() == "the CSV row has 3 fields, the header 9");
+  CHECK_FALSE(csv.translate("fraud,3,\"req-1,1,2,3,4,5,6"));
+  CHECK(csv.why().find("quoted field is never closed") != std::string::npos);
+  // A broken header: every row after it is refused with its reason.
+  CsvEvents broken(EventFields{});
+  CHECK_FALSE(broken.set_header("model,\"id"));
+  CHECK(broken.has_header());
+  CHECK_FALSE(broken.translate("fraud,1"));
+  CHECK(broken.why().find("the CSV header is broken") != std::string::npos);
+  broken.reset();
+  CHECK_FALSE(broken.has_header());
+}
+
+TEST_CASE("a CSV file source: rows as events, the header read again when resuming",
+          "[daemon][csv][file]") {
+  const auto dir = test::temp_dir("file-csv");
+  const std::string path = (dir / "events.csv").string();
+  write_file(path,
+             "model,id,ts,x\r\nfraud,a,1,1.5\r\nfraud,b,2\r\n\r\nfraud,c,3,\"2,5\"\r\nfraud,d,4,7");
+  for (size_t window : {size_t{0}, size_t{4096}}) {
+    INFO("window " << window);
+    Recorder r;
+    const auto lines = read_all(path, window, nullptr, true, &r);
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] ==
+          Line{"{\"model\":\"fraud\",\"id\":\"a\",\"ts\":1,\"features\":{\"x\":1.5}}", 15});
+    CHECK(lines[1].text ==
+          "{\"model\":\"fraud\",\"id\":\"c\",\"ts\":3,\"features\":{\"x\":\"2,5\"}}");
+    CHECK(lines[2].offset == 60);
+    REQUIRE(r.refused.size() == 1);
+    CHECK(r.refused[0].raw == "fraud,b,2");
+    CHECK(r.refused[0].offset == 30);
+    CHECK(r.refused[0].why == "the CSV row has 3 fields, the header 4");
+    // From a checkpoint's position: the header comes from the file's start.
+    const std::string saved = encode_number_position(lines[1].offset);
+    const auto rest = read_all(path, window, &saved, true);
+    REQUIRE(rest.size() == 2);
+    CHECK(rest[0] == lines[1]);
+    CHECK(rest[1] == lines[2]);
+  }
   std::filesystem::remove_all(dir);
 }
 
