@@ -2,28 +2,10 @@
 
 #include <simdjson.h>
 
+#include "driftd/json_writer.h"
+
 namespace driftd {
 namespace {
-
-// text as a JSON string, quotes included (RFC 8259 section 7).
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
 
 bool all_digits(std::string_view s) {
   if (s.empty()) return false;
@@ -76,7 +58,7 @@ bool CsvEvents::set_header(std::string_view line) {
   }
   for (const std::string_view name : tokenizer_.fields()) {
     Column c;
-    append_json_string(c.quoted_key, name);
+    JsonWriter::append_escaped(c.quoted_key, name);
     c.quoted_key += ':';
     if (name == fields_.model || name == fields_.model_version || name == fields_.id) {
       c.role = Role::kString;
@@ -92,12 +74,12 @@ bool CsvEvents::set_header(std::string_view line) {
 
 void CsvEvents::append_value(std::string_view cell, Role role) {
   if (role == Role::kString) {
-    append_json_string(json_, cell);
+    JsonWriter::append_escaped(json_, cell);
   } else if (is_json_number(cell) ||
              (role != Role::kTimestamp && (cell == "true" || cell == "false"))) {
     json_.append(cell);
   } else {
-    append_json_string(json_, cell);
+    JsonWriter::append_escaped(json_, cell);
   }
 }
 
@@ -131,7 +113,7 @@ bool CsvEvents::translate(std::string_view line) {
     append_value(cells[i], columns_[i].role);
   }
   if (!first) json_ += ',';
-  append_json_string(json_, fields_.features);
+  JsonWriter::append_escaped(json_, fields_.features);
   json_ += ":{";
   first = true;
   for (size_t i = 0; i < cells.size(); ++i) {
