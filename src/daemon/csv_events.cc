@@ -46,6 +46,8 @@ bool CsvEvents::set_header(std::string_view line) {
   columns_.clear();
   header_read_ = true;
   header_error_.clear();
+  // A UTF-8 byte order mark is skipped, as the batch reader skips it.
+  if (line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
   tokenizer_.reset(line);
   size_t pos = 0;
   const auto step = tokenizer_.next(pos, line.size());

@@ -1,6 +1,6 @@
-// The file source: JSON lines from a path or stdin, from the start or the
-// end, optionally followed like tail -f (rotation and truncation handled).
-// The position is the byte offset of the first line not yet handed out.
+// The file source: JSON lines or CSV rows (src/daemon/csv_events.h) from a
+// path or stdin, from the start or the end, optionally followed like tail -f (rotation and
+// truncation handled). The position is the byte offset of the first line not yet handed out.
 //
 // The bytes a regular file holds when it is opened (the backlog: a replay,
 // or what a followed file gathered while the daemon was down) are parsed
@@ -241,7 +241,9 @@ class FileSource final : public Source {
     const std::string_view row(p, len);
     const LineOrigin origin{offset_, {}, -1, row};
     if (!csv_->has_header()) {
-      if (!csv_->set_header(row)) csv_header_error();
+      // A broken header is bad input like a broken row: counted and kept.
+      if (!csv_->set_header(row))
+        handler.on_refused(row, RejectReason::kInvalidJson, csv_->why(), origin);
       return;
     }
     if (!csv_->translate(row)) {
@@ -249,12 +251,6 @@ class FileSource final : public Source {
       return;
     }
     handler.on_line(csv_->json(), csv_->json_size(), csv_->json_capacity(), origin);
-  }
-
-  void csv_header_error() {
-    // The rows after a broken header are refused by translate() (it has no
-    // columns), each with a reason.
-    jlog(spdlog::level::err, "source {}: {} at byte {}", config_.name, csv_->why(), offset_);
   }
 
   // A CSV read from past its start (a checkpoint's position, or start =
@@ -272,7 +268,10 @@ class FileSource final : public Source {
       at += n;
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!csv_->set_header(line)) csv_header_error();
+    // (The rows after a broken header are refused, each with its reason.)
+    if (!csv_->set_header(line)) {
+      jlog(spdlog::level::err, "source {}: {} (the file's first line)", config_.name, csv_->why());
+    }
   }
 
   void check_rotation() {

@@ -393,6 +393,19 @@ TEST_CASE("a CSV file source: rows as events, the header read again when resumin
     CHECK(rest[0] == lines[1]);
     CHECK(rest[1] == lines[2]);
   }
+  // A byte order mark before the header is skipped; a broken header is
+  // refused like a row, and so is every row after it.
+  write_file(path, "\xEF\xBB\xBFmodel,x\nfraud,1\n");
+  const auto with_bom = read_all(path, 4096, nullptr, true);
+  REQUIRE(with_bom.size() == 1);
+  CHECK(with_bom[0].text == "{\"model\":\"fraud\",\"features\":{\"x\":1}}");
+  write_file(path, "model,\"x\nfraud,1\n");
+  Recorder broken;
+  CHECK(read_all(path, 4096, nullptr, true, &broken).empty());
+  REQUIRE(broken.refused.size() == 2);
+  CHECK(broken.refused[0].raw == "model,\"x");
+  CHECK(broken.refused[0].offset == 0);
+  CHECK(broken.refused[1].why.find("the CSV header is broken") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
