@@ -12,7 +12,9 @@
 #include <random>
 
 #include <simdjson.h>
+
 #include <xxhash.h>
+#include "src/io/json_walk.h"
 
 #include "driftd/base64.h"
 #include "driftd/json_writer.h"
@@ -619,36 +621,34 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
   if (capacity < text.size() + simdjson::SIMDJSON_PADDING) return Error{source + ": not padded"};
   od::parser parser;
   od::document doc;
+  auto invalid = [&](simdjson::error_code err, const std::string& where) -> Error {
+    if (at == std::string_view::npos) return Error{truncated};
+    return Error{source + ": not valid JSON" + (where.empty() ? "" : " at " + where.substr(1)) +
+                 ": " + simdjson::error_message(err)};
+  };
   if (auto err = parser.iterate(simdjson::padded_string_view(text.data(), text.size(), capacity))
                      .get(doc)) {
-    if (at == std::string_view::npos) return Error{truncated};
-    return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
+    return invalid(err, "");
   }
-  // On-Demand checks only what it reads. Where the document's start is
-  // wrong, a DOM parse (this path only) tells text that is no JSON at all,
-  // or cut short (say a CSV file given as the baseline), from a JSON
-  // document of another shape.
-  auto refuse = [&](const std::string& shape_error) -> Error {
-    simdjson::dom::parser whole;
-    simdjson::dom::element ignored;
-    if (auto err = whole.parse(text.data(), text.size(), false).get(ignored)) {
-      if (at == std::string_view::npos) return Error{truncated};
-      return Error{source + ": not valid JSON: " + simdjson::error_message(err)};
-    }
-    return Error{shape_error};
-  };
+  // The whole document is walked once before it is read: On-Demand's reads
+  // by key assume a valid structure (see json_walk.h), and whoever can write
+  // the file can recompute its checksum. The walk visits every token but
+  // decodes nothing (the base64 samples are one token each).
+  if (std::string where; auto err = json::validate_document(doc, json::kBaselineRules, &where)) {
+    return invalid(err, where);
+  }
   od::object top;
   if (doc.get_object().get(top)) {
-    return refuse(source + ": not a driftd baseline (not a JSON object)");
+    return Error{source + ": not a driftd baseline (not a JSON object)"};
   }
   std::string_view format;
   if (top["format"].get_string().get(format) || format != kBaselineFormatName) {
-    return refuse(source + ": not a driftd baseline (\"format\" is not \"" +
-                  std::string(kBaselineFormatName) + "\")");
+    return Error{source + ": not a driftd baseline (\"format\" is not \"" +
+                 std::string(kBaselineFormatName) + "\")"};
   }
   int64_t version = 0;
   if (top["format_version"].get_int64().get(version)) {
-    return refuse(source + ": format_version is missing or not an integer");
+    return Error{source + ": format_version is missing or not an integer"};
   }
   if (version != kBaselineFormatVersion) {
     return Error{source + ": baseline format version " + std::to_string(version) +

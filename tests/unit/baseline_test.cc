@@ -244,6 +244,47 @@ TEST_CASE("a checksummed baseline with a bad sample is still refused", "[baselin
         "b.json: columns[2] (age): sample holds a non-finite value");
 }
 
+// The document with its checksum made right again after an edit (as
+// whoever can write the file can do).
+std::string rechecksummed(std::string edited) {
+  const std::string key = "\"checksum\": \"xxh3-64:";
+  const size_t at = edited.rfind(key);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(edited.data(), at)));
+  return edited.substr(0, at + key.size()) + hex + "\"\n}\n";
+}
+
+TEST_CASE("invalid JSON under a correct checksum is refused, naming the place", "[baseline]") {
+  // These crashed driftd (SIGSEGV, free(): invalid pointer): On-Demand's
+  // lookups by key assume a valid structure.
+  const std::string full = slurp(test::data_path("golden/baseline_v1.json"));
+  struct Edit {
+    std::string from, to, where;
+  };
+  for (const auto& e : std::vector<Edit>{
+           {"\"settings\": {", "\"settings\": {\"bins\": , ", "settings.bins"},
+           {"\"cut_points\": [", "\"cut_points\": [1 2, ", "columns[1].cut_points"},
+           {"\"roles\": {", "\"roles\": {\"x\": NaN, ", "roles.x"},
+           {"\"model\": {", "\"model\": [[[{\"a\": }]]], \"m\": {", "model[0][0][0].a"},
+           {"\"columns\": [", "\"columns\": [" + std::string(200, '['), "too deep"},
+       }) {
+    INFO(e.from << " -> " << e.to);
+    std::string edited = full;
+    const size_t at = edited.find(e.from);
+    REQUIRE(at != std::string::npos);
+    edited.replace(at, e.from.size(), e.to);
+    const auto r = parse_baseline(rechecksummed(edited), "b.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.rfind("b.json: not valid JSON", 0) == 0);
+    CHECK(r.error().message.find(e.where) != std::string::npos);
+  }
+  // Content after the document's end.
+  const auto r = parse_baseline(full + "}}\n", "b.json");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.rfind("b.json: not valid JSON", 0) == 0);
+}
+
 TEST_CASE("a sample's base64 is read raw: a JSON escape in it is refused", "[baseline]") {
   // driftd writes no escapes there (the alphabet needs none) and decodes the
   // text where it lies; "\/" means "/" to a JSON reader but is refused here,
@@ -253,12 +294,7 @@ TEST_CASE("a sample's base64 is read raw: a JSON escape in it is refused", "[bas
   REQUIRE(sample != std::string::npos);
   std::string edited = full;
   edited.replace(full.find('/', sample + 24), 1, "\\/");
-  const std::string key = "\"checksum\": \"xxh3-64:";
-  const size_t at = edited.rfind(key);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(edited.data(), at)));
-  edited = edited.substr(0, at + key.size()) + hex + "\"\n}\n";
+  edited = rechecksummed(edited);
   const auto r = parse_baseline(edited, "b.json");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.rfind("b.json: columns[", 0) == 0);
