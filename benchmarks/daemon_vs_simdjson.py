@@ -59,6 +59,28 @@ def make(dirname, n, seed=1):
                                 "prediction": round(rng.random(), 4)}, separators=(",", ":")) + "\n")
 
 
+def write_config(dirname):
+    """driftd.toml in dirname: the file source on events.jsonl, count windows."""
+    with open(os.path.join(dirname, "driftd.toml"), "w") as f:
+        f.write("""[server]
+listen = "127.0.0.1:0"
+log_level = "warn"
+[state]
+dir = "state"
+[[sources]]
+name = "events"
+type = "file"
+path = "events.jsonl"
+[[models]]
+name = "bench"
+version = "1"
+baseline = "baseline.json"
+[models.window]
+type = "count"
+size = 100000
+""")
+
+
 def run_kafka(driftd, mock, args, partitions=32):
     """driftd consuming the events from the mock cluster: (events/CPU s, wall, cpu)."""
     kdir = os.path.join(args.dir, "kafka")
@@ -127,24 +149,7 @@ def main():
                     "--out", os.path.join(args.dir, "baseline.json"), "--model", "bench",
                     "--model-version", "1", "--categorical", "country,device,plan"], check=True,
                    stderr=subprocess.DEVNULL)
-    with open(os.path.join(args.dir, "driftd.toml"), "w") as f:
-        f.write("""[server]
-listen = "127.0.0.1:0"
-log_level = "warn"
-[state]
-dir = "state"
-[[sources]]
-name = "events"
-type = "file"
-path = "events.jsonl"
-[[models]]
-name = "bench"
-version = "1"
-baseline = "baseline.json"
-[models.window]
-type = "count"
-size = 100000
-""")
+    write_config(args.dir)
     size = os.path.getsize(events)
     # The raw parse and driftd alternate, each round once, and each keeps its
     # best: the ratio then survives the host's speed changing between runs.

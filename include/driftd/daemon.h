@@ -30,7 +30,9 @@
 namespace driftd {
 
 // 2: a source's position is an opaque record (file offset or Kafka offsets).
-inline constexpr uint32_t kCheckpointFormatVersion = 2;
+// 3: a source's rejection counters are a counted list (new reasons append).
+// Version 2 files are still read.
+inline constexpr uint32_t kCheckpointFormatVersion = 3;
 inline constexpr char kCheckpointMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'C', 'K'};
 
 struct RunOptions {
@@ -67,9 +69,15 @@ std::string encode_checkpoint(const Checkpoint& checkpoint);
 Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& source);
 
 // Checkpoint framing, exposed for the golden-file and truncation tests:
-// magic, u32 version, payload, XXH3-64 of everything before it.
-std::string frame_checkpoint(std::string_view payload);
+// magic, u32 version, payload, XXH3-64 of everything before it. The
+// checksum is checked before the version, so that a damaged header is
+// reported as damage.
+std::string frame_checkpoint(std::string_view payload, uint32_t version = kCheckpointFormatVersion);
+struct CheckpointPayload {
+  uint32_t version = 0;
+  std::string_view bytes;
+};
 // The payload of a framed checkpoint, or why it is refused.
-Result<std::string_view> unframe_checkpoint(std::string_view file, const std::string& source);
+Result<CheckpointPayload> unframe_checkpoint(std::string_view file, const std::string& source);
 
 }  // namespace driftd

@@ -19,7 +19,7 @@ namespace driftd {
 // Reads up to 15 bytes past the closing quote: callers hold the text in
 // buffers padded as simdjson requires (SIMDJSON_PADDING), and the string is
 // closed (simdjson's stage 1 checked that).
-inline bool unescaped_length(const char* p, uint32_t* len) {
+[[gnu::always_inline]] inline bool unescaped_length(const char* p, uint32_t* len) {
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');

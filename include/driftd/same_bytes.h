@@ -30,7 +30,7 @@ inline bool same_ends(const char* p, const char* q, size_t n) {
   return ((p0 ^ q0) | (p1 ^ q1)) == 0;
 }
 
-inline bool same_bytes(std::string_view a, std::string_view b) {
+[[gnu::always_inline]] inline bool same_bytes(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* p = a.data();

@@ -244,6 +244,10 @@ struct WindowSettings {
   int64_t size = 300000;         // ms, or events for count windows
   int64_t step = 300000;         // == size: tumbling
   int64_t allowed_lateness = 0;  // ms; time windows only
+  // ms; time windows only: events dated further ahead of the wall clock are
+  // refused (future_timestamp), so that one bad clock cannot move the
+  // watermark past every later event. 0: no bound.
+  int64_t max_future = 3'600'000;
 };
 
 struct MonitorSettings {

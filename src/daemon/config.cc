@@ -359,7 +359,9 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
     DRIFTD_TRY(read_size("step", step));
     int64_t lateness = 0;
     DRIFTD_TRY(wr.duration("allowed_lateness", lateness));
-    DRIFTD_TRY(wr.finish("type, size, step, allowed_lateness"));
+    int64_t max_future = w.max_future;
+    DRIFTD_TRY(wr.duration("max_future", max_future));
+    DRIFTD_TRY(wr.finish("type, size, step, allowed_lateness, max_future"));
     const toml::node* at = wt->get("size") ? wt->get("size") : wn;
     if (size <= 0) return Error{wr.where(*at, "size") + ": must be positive"};
     if (step <= 0 || step > size || size % step != 0) {
@@ -370,10 +372,16 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
     if (size / step > 1000) {
       return Error{wr.where(*at, "size") + ": at most 1000 steps per window (size / step)"};
     }
-    if (w.kind == WindowSettings::Kind::kCount && wt->get("allowed_lateness")) {
-      return Error{wr.where(*wt->get("allowed_lateness"), "allowed_lateness") +
-                   ": only time windows have lateness"};
+    for (const char* key : {"allowed_lateness", "max_future"}) {
+      if (w.kind == WindowSettings::Kind::kCount && wt->get(key)) {
+        return Error{wr.where(*wt->get(key), key) + ": only time windows have it"};
+      }
     }
+    if (max_future < 0) {
+      return Error{wr.where(*wt->get("max_future"), "max_future") +
+                   ": must be 0 (no bound) or positive"};
+    }
+    w.max_future = max_future;
     w.size = size;
     w.step = step;
     w.allowed_lateness = lateness;

@@ -28,9 +28,8 @@ namespace driftd {
 
 namespace {
 
-void put_frame_header(std::string& out) {
+void put_frame_header(std::string& out, uint32_t version) {
   out.append(kCheckpointMagic, sizeof kCheckpointMagic);
-  const uint32_t version = kCheckpointFormatVersion;
   out.append(reinterpret_cast<const char*>(&version), sizeof version);
 }
 
@@ -41,15 +40,15 @@ void put_frame_trailer(std::string& out) {
 
 }  // namespace
 
-std::string frame_checkpoint(std::string_view payload) {
+std::string frame_checkpoint(std::string_view payload, uint32_t version) {
   std::string out;
-  put_frame_header(out);
+  put_frame_header(out, version);
   out.append(payload);
   put_frame_trailer(out);
   return out;
 }
 
-Result<std::string_view> unframe_checkpoint(std::string_view file, const std::string& source) {
+Result<CheckpointPayload> unframe_checkpoint(std::string_view file, const std::string& source) {
   constexpr size_t kHeader = sizeof kCheckpointMagic + sizeof(uint32_t);
   if (file.size() < kHeader + sizeof(uint64_t)) {
     return Error{source + ": checkpoint is truncated (" + std::to_string(file.size()) + " bytes)"};
@@ -57,25 +56,25 @@ Result<std::string_view> unframe_checkpoint(std::string_view file, const std::st
   if (std::memcmp(file.data(), kCheckpointMagic, sizeof kCheckpointMagic) != 0) {
     return Error{source + ": not a driftd checkpoint (bad magic)"};
   }
-  uint32_t version = 0;
-  std::memcpy(&version, file.data() + sizeof kCheckpointMagic, sizeof version);
-  if (version != kCheckpointFormatVersion) {
-    return Error{source + ": checkpoint format version " + std::to_string(version) +
-                 ", this driftd reads version " + std::to_string(kCheckpointFormatVersion)};
-  }
   uint64_t stored = 0;
   std::memcpy(&stored, file.data() + file.size() - sizeof stored, sizeof stored);
   const uint64_t actual = XXH3_64bits(file.data(), file.size() - sizeof stored);
   if (stored != actual) {
     return Error{source + ": checkpoint checksum mismatch (truncated or corrupt)"};
   }
-  return file.substr(kHeader, file.size() - kHeader - sizeof stored);
+  uint32_t version = 0;
+  std::memcpy(&version, file.data() + sizeof kCheckpointMagic, sizeof version);
+  if (version != kCheckpointFormatVersion && version != 2) {
+    return Error{source + ": checkpoint format version " + std::to_string(version) +
+                 ", this driftd reads versions 2 and " + std::to_string(kCheckpointFormatVersion)};
+  }
+  return CheckpointPayload{version, file.substr(kHeader, file.size() - kHeader - sizeof stored)};
 }
 
 std::string encode_checkpoint(const Checkpoint& c) {
   // Framed in place: the payload (every model's state) is not copied again.
   ByteWriter w;
-  put_frame_header(w.bytes());
+  put_frame_header(w.bytes(), kCheckpointFormatVersion);
   w.u64(c.sources.size());
   for (const auto& s : c.sources) {
     w.str(s.name);
@@ -85,6 +84,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
     w.u64(s.added);
     w.u64(s.late);
     w.u64(s.labels);
+    w.u64(s.rejected.size());
     for (uint64_t r : s.rejected) w.u64(r);
   }
   w.u64(c.models.size());
@@ -101,9 +101,11 @@ std::string encode_checkpoint(const Checkpoint& c) {
 Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& source) {
   auto payload = unframe_checkpoint(file, source);
   if (!payload) return payload.error();
-  ByteReader r(*payload);
+  ByteReader r(payload->bytes);
   Checkpoint c;
-  const uint64_t n_sources = r.count(3 * 8 + 11 * 8);
+  // Version 2 kept the 8 reasons of its time, uncounted.
+  constexpr uint64_t kV2Reasons = 8;
+  const uint64_t n_sources = r.count(3 * 8 + 4 * 8 + kV2Reasons * 8);
   for (uint64_t i = 0; i < n_sources && r.ok(); ++i) {
     CheckpointSource s;
     s.name = r.str();
@@ -113,7 +115,11 @@ Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& s
     s.added = r.u64();
     s.late = r.u64();
     s.labels = r.u64();
-    for (uint64_t& v : s.rejected) v = r.u64();
+    const uint64_t reasons = payload->version == 2 ? kV2Reasons : r.count(8);
+    for (uint64_t k = 0; k < reasons && r.ok(); ++k) {
+      const uint64_t v = r.u64();
+      if (k < s.rejected.size()) s.rejected[k] = v;  // reasons of a later driftd: dropped
+    }
     c.sources.push_back(std::move(s));
   }
   const uint64_t n_models = r.count(4 * 8);
@@ -357,11 +363,7 @@ class Daemon {
         sources_.push_back(std::move(slot));
       }
     }
-    if (ingest_) {
-      auto known = std::make_shared<KnownModels>();
-      for (const auto& slot : monitors_) (*known)[slot.config.name].push_back(slot.config.version);
-      ingest_->set_models(std::move(known));
-    }
+    if (ingest_) ingest_->set_routes(std::make_shared<const Router>(router_.routes_only()));
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.models.clear();
     for (const auto& slot : monitors_) {
@@ -405,7 +407,10 @@ class Daemon {
   class BatchHandler final : public LineHandler {
    public:
     BatchHandler(Daemon& d, SourceSlot& slot)
-        : d_(d), slot_(slot), speed_(slot.source->config().replay_speed) {}
+        : d_(d), slot_(slot), speed_(slot.source->config().replay_speed) {
+      // The future-timestamp bound's clock, read once a batch.
+      slot.decoder->set_now_ms(wall_clock_ms());
+    }
     void on_line(const char* data, size_t len, size_t capacity, const LineOrigin& origin) override {
       SourceCounters& c = slot_.counters;
       ++c.received;

@@ -8,25 +8,55 @@
 #include <optional>
 
 #include "src/daemon/event_scan.h"
+#include "src/io/json_walk.h"
 
 #include <charconv>
+#include <chrono>
 
 #include <cmath>
 
 namespace driftd {
 
 void Router::add(const std::string& model, const std::string& version, ModelMonitor* monitor) {
-  models_[model].emplace_back(version, monitor);
+  ModelRoute route;
+  route.monitor = monitor;
+  const WindowSettings& w = monitor->settings().window;
+  route.time_windows = w.kind == WindowSettings::Kind::kTime;
+  route.max_future_ms = route.time_windows ? w.max_future : 0;
+  add(model, version, route);
 }
 
-ModelMonitor* Router::find(std::string_view model, std::string_view version) const {
+void Router::add(const std::string& model, const std::string& version, ModelRoute route) {
+  models_[model].emplace_back(version, route);
+}
+
+const ModelRoute* Router::find(std::string_view model, std::string_view version) const {
   const auto it = models_.find(model);
   if (it == models_.end()) return nullptr;
-  if (version.empty()) return it->second.size() == 1 ? it->second.front().second : nullptr;
-  for (const auto& [v, m] : it->second) {
-    if (v == version) return m;
+  if (version.empty()) return it->second.size() == 1 ? &it->second.front().second : nullptr;
+  for (const auto& [v, r] : it->second) {
+    if (v == version) return &r;
   }
   return nullptr;
+}
+
+size_t Router::versions(std::string_view model) const {
+  const auto it = models_.find(model);
+  return it == models_.end() ? 0 : it->second.size();
+}
+
+Router Router::routes_only() const {
+  Router out = *this;
+  for (auto& [name, versions] : out.models_) {
+    for (auto& [v, r] : versions) r.monitor = nullptr;
+  }
+  return out;
+}
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 const char* to_string(RejectReason r) {
@@ -47,6 +77,8 @@ const char* to_string(RejectReason r) {
       return "bad_timestamp";
     case RejectReason::kBadLabel:
       return "bad_label";
+    case RejectReason::kFutureTimestamp:
+      return "future_timestamp";
   }
   return "unknown";
 }
@@ -169,19 +201,36 @@ constexpr uint32_t kMaxTop = 1 << 12, kMaxFeatures = 1 << 16;
 
 }  // namespace
 
-EventDecoder::EventDecoder(EventFields fields, const Router& router)
-    : top_roles_(kMaxTop),
-      fields_(std::move(fields)),
-      router_(router),
+namespace scan {
+
+simdjson::error_code Scanner::walk(const char* data, size_t len, size_t capacity,
+                                   std::string* where) {
+  if (!walk_parser_) walk_parser_ = std::make_unique<simdjson::ondemand::parser>();
+  simdjson::ondemand::document doc;
+  if (auto err =
+          walk_parser_->iterate(simdjson::padded_string_view(data, len, capacity)).get(doc)) {
+    return err;
+  }
+  return json::validate_document(doc, json::kEventRules, where);
+}
+
+}  // namespace scan
+
+// ---- EventReader ----------------------------------------------------------------
+
+EventReader::EventReader(EventFields fields)
+    : fields_(std::move(fields)),
+      top_roles_(kMaxTop),
       scanner_(std::make_unique<scan::Scanner>()),
-      event_(std::make_unique<scan::Event>()) {
+      event_(std::make_unique<scan::Event>()),
+      now_ms_(wall_clock_ms()) {
   top_.resize(kInitialTop);
   features_.resize(kInitialFeatures);
 }
 
-EventDecoder::~EventDecoder() = default;
+EventReader::~EventReader() = default;
 
-EventDecoder::TopRole EventDecoder::role_of(std::string_view key) const {
+EventReader::TopRole EventReader::role_of(std::string_view key) const {
   if (same_bytes(key, fields_.model)) return TopRole::kModel;
   if (same_bytes(key, fields_.model_version)) return TopRole::kVersion;
   if (same_bytes(key, fields_.timestamp)) return TopRole::kTimestamp;
@@ -192,18 +241,250 @@ EventDecoder::TopRole EventDecoder::role_of(std::string_view key) const {
   return TopRole::kOther;
 }
 
-ModelMonitor* EventDecoder::find_monitor(std::string_view model, std::string_view version) {
-  if (last_monitor_ != nullptr && last_model_.equals_padded(model) &&
-      last_version_.equals_padded(version)) {
-    return last_monitor_;
+template <class Sink>
+void EventReader::scan(const char* data, size_t len, size_t capacity, Sink& sink) {
+  scan::Event& ev = *event_;
+  for (;;) {
+    ev.top = top_.data();
+    ev.top_capacity = static_cast<uint32_t>(top_.size());
+    ev.features = features_.data();
+    ev.features_capacity = static_cast<uint32_t>(features_.size());
+    scanner_->scan(data, len, capacity, fields_.features, ev, sink);
+    // Room for more fields: grow (rarely, up to a bound) and scan again.
+    if (ev.stop == scan::Stop::kTooManyTop && top_.size() < kMaxTop) {
+      top_.resize(top_.size() * 2);
+    } else if (ev.stop == scan::Stop::kTooManyFeatures && features_.size() < kMaxFeatures) {
+      features_.resize(features_.size() * 2);
+    } else {
+      return;
+    }
   }
-  ModelMonitor* m = router_.find(model, version);
-  if (m != nullptr) {
+}
+
+RejectReason EventReader::judge_json(const char* data, size_t len, size_t capacity, bool suspect) {
+  const scan::Event& ev = *event_;
+  switch (ev.stop) {
+    case scan::Stop::kNone:
+      if (!suspect) return RejectReason::kNone;
+      break;
+    case scan::Stop::kTooManyTop:
+    case scan::Stop::kTooManyFeatures:
+      return reject(RejectReason::kInvalidJson,
+                    "more fields than an event may have (4096 top-level, 65536 features)");
+    case scan::Stop::kNotObject:
+      if (ev.error == simdjson::INCORRECT_TYPE) {
+        return reject(RejectReason::kNotAnObject, "an event must be a JSON object");
+      }
+      break;
+    default:
+      break;
+  }
+  // The whole-line walk decides and names the place (one rule whatever
+  // the scan met first), on a parser of its own: the scan's views stay.
+  std::string where;
+  const simdjson::error_code err = scanner_->walk(data, len, capacity, &where);
+  if (err == simdjson::SUCCESS) {
+    if (ev.stop == scan::Stop::kNone) return RejectReason::kNone;  // nesting, valid
+    // The scan failed where the walk did not: still refused, for the scan's reason.
+    return reject(RejectReason::kInvalidJson,
+                  std::string("invalid JSON: ") +
+                      simdjson::error_message(static_cast<simdjson::error_code>(ev.error)));
+  }
+  detail_ = "invalid JSON";
+  if (!where.empty()) detail_ += " at " + where.substr(1);
+  detail_ += ": ";
+  detail_ += simdjson::error_message(err);
+  return RejectReason::kInvalidJson;
+}
+
+namespace {
+
+std::string iso8601_of(int64_t ms) {
+  const int64_t days = (ms >= 0 ? ms : ms - 86'399'999) / 86'400'000;
+  const int64_t rest = ms - days * 86'400'000;
+  // civil_from_days (Hinnant, as days_from_civil above).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  char buf[48];
+  std::snprintf(
+      buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+      static_cast<long long>(y + (m <= 2)), m, d, static_cast<long long>(rest / 3'600'000),
+      static_cast<long long>(rest / 60'000 % 60), static_cast<long long>(rest / 1000 % 60));
+  return buf;
+}
+
+}  // namespace
+
+template <class Find>
+RejectReason EventReader::interpret(Find&& find, const TopRole* roles, uint32_t known_roles,
+                                    ReadEvent& out) {
+  const scan::Event& ev = *event_;
+  out = ReadEvent{};
+  std::string_view model, version, ts_text;
+  bool have_ts = false, ts_is_number = false, has_label = false, has_features = false;
+  bool features_bad = false, label_ok = false;
+  double ts_number = 0;
+  for (uint32_t i = 0; i < ev.n_top; ++i) {
+    const scan::Value& v = ev.top[i].value;
+    if (v.type == scan::Type::kBad) {
+      // judge_json refused every such value; kept as a guard.
+      return reject(RejectReason::kInvalidJson, "a member without a JSON value");
+    }
+    switch (roles != nullptr && i < known_roles ? roles[i] : role_at(i, key_of(ev.top[i]))) {
+      case TopRole::kModel:
+        if (v.type != scan::Type::kString) {
+          return reject(RejectReason::kMissingModel, "\"" + fields_.model + "\" must be a string");
+        }
+        model = text_of(v);
+        break;
+      case TopRole::kVersion:
+        if (v.type == scan::Type::kString) {
+          version = text_of(v);
+        } else if (v.type == scan::Type::kNumber) {
+          // A numeric version ("model_version": 3) matches "3".
+          const std::string_view raw = raw_of(v);
+          const size_t n = std::min(raw.size(), sizeof version_buf_);
+          std::copy_n(raw.data(), n, version_buf_);
+          version = std::string_view(version_buf_, n);
+        } else if (v.type != scan::Type::kNull) {
+          return reject(RejectReason::kUnknownModel,
+                        "\"" + fields_.model_version + "\" must be a string or a number");
+        }
+        break;
+      case TopRole::kTimestamp:
+        if (v.type == scan::Type::kNumber) {
+          if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+          ts_number = v.number;
+          ts_is_number = have_ts = true;
+        } else if (v.type == scan::Type::kString) {
+          ts_text = text_of(v);
+          have_ts = true;
+        } else {
+          return reject(RejectReason::kBadTimestamp,
+                        "timestamp must be an ISO 8601 string or epoch milliseconds");
+        }
+        break;
+      case TopRole::kFeatures:
+        has_features = true;
+        features_bad = v.type != scan::Type::kObject;
+        break;
+      case TopRole::kPrediction:
+        out.prediction = &v;
+        break;
+      case TopRole::kLabel:
+        has_label = true;
+        label_ok = read_label(v, &out.label);
+        break;
+      case TopRole::kId:
+        // A numeric id counts by its literal; any other value is no id.
+        out.id = v.type == scan::Type::kString   ? text_of(v)
+                 : v.type == scan::Type::kNumber ? raw_of(v)
+                                                 : std::string_view();
+        break;
+      case TopRole::kOther:
+        break;
+    }
+  }
+  if (model.empty()) {
+    return reject(RejectReason::kMissingModel, "no \"" + fields_.model + "\" field");
+  }
+  out.route = find(model, version);
+  if (out.route == nullptr) {
+    detail_ = "no monitored model '";
+    detail_.append(model);
+    detail_ += "'";
+    if (!version.empty()) {
+      detail_ += " version '";
+      detail_.append(version);
+      detail_ += "'";
+    } else {
+      detail_ += " (a model of several versions needs \"" + fields_.model_version + "\")";
+    }
+    return RejectReason::kUnknownModel;
+  }
+  // The event's time, when it has one: epoch ms or ISO 8601.
+  int64_t ts = 0;
+  if (have_ts) {
+    if (ts_is_number) {
+      if (!std::isfinite(ts_number) || std::fabs(ts_number) > 9e15) {
+        return reject(RejectReason::kBadTimestamp, "timestamp out of range");
+      }
+      ts = static_cast<int64_t>(ts_number);
+    } else if (!parse_iso8601_ms(ts_text, &ts)) {
+      return reject(RejectReason::kBadTimestamp,
+                    "timestamp is not ISO 8601 with a zone (2026-11-22T10:00:00Z)");
+    }
+    // One event far ahead would move the watermark past every later event
+    // (all then late, no window closing): dated beyond the model's bound
+    // of the wall clock, it is refused instead.
+    if (out.route->max_future_ms > 0 && ts > now_ms_ + out.route->max_future_ms) {
+      return reject(RejectReason::kFutureTimestamp,
+                    "timestamp " + iso8601_of(ts) + " is more than max_future (" +
+                        std::to_string(out.route->max_future_ms / 1000) +
+                        " s) ahead of the clock (" + iso8601_of(now_ms_) + ")");
+    }
+  }
+  if (!has_features && has_label) {
+    if (!label_ok) return reject(RejectReason::kBadLabel, "a label must be a number or a boolean");
+    if (ModelMonitor::id_key(out.id) == 0) {
+      return reject(RejectReason::kBadLabel,
+                    "a label event needs its prediction's \"" + fields_.id + "\"");
+    }
+    out.is_label = true;
+    out.has_label_ts = have_ts;
+    out.ts_ms = ts;
+    return RejectReason::kNone;
+  }
+  if (!have_ts && out.route->time_windows) {
+    return reject(RejectReason::kMissingTimestamp, "no \"" + fields_.timestamp + "\" field");
+  }
+  if (features_bad) return reject(RejectReason::kInvalidJson, "features must be an object");
+  out.ts_ms = ts;
+  return RejectReason::kNone;
+}
+
+RejectReason EventReader::verdict(const char* data, size_t len, size_t capacity,
+                                  const Router& routes, std::string_view* detail) {
+  scan::NoSink none;
+  scan(data, len, capacity, none);
+  RejectReason r = judge_json(data, len, capacity, event_->suspect);
+  last_label_ = false;
+  if (r == RejectReason::kNone) {
+    ReadEvent e;
+    r = interpret([&](std::string_view m, std::string_view v) { return routes.find(m, v); },
+                  nullptr, 0, e);
+    last_label_ = r == RejectReason::kNone && e.is_label;
+  }
+  *detail = r == RejectReason::kNone ? std::string_view() : std::string_view(detail_);
+  return r;
+}
+
+// ---- EventDecoder ---------------------------------------------------------------
+
+EventDecoder::EventDecoder(EventFields fields, const Router& router)
+    : reader_(std::move(fields)), router_(router) {}
+
+EventDecoder::~EventDecoder() = default;
+
+const ModelRoute* EventDecoder::find_route(std::string_view model, std::string_view version) {
+  if (last_route_ != nullptr && last_model_.equals_padded(model) &&
+      last_version_.equals_padded(version)) {
+    return last_route_;
+  }
+  const ModelRoute* r = router_.find(model, version);
+  if (r != nullptr) {
     last_model_.assign(model);
     last_version_.assign(version);
-    last_monitor_ = m;
+    last_route_ = r;
   }
-  return m;
+  return r;
 }
 
 void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
@@ -218,7 +499,7 @@ void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
       } else if (v.number_ok) {
         m.stage_number(col, v.number);
       } else {
-        m.stage_bad_type(col);  // out of double range
+        m.stage_bad_type(col);  // out of double range, or not a number (1.2.3)
       }
       return;
     case scan::Type::kString: {
@@ -247,30 +528,34 @@ void EventDecoder::stage(const scan::Value& v, ModelMonitor& m, int col) {
       }
       return;
     default:
-      m.stage_bad_type(col);
+      m.stage_bad_type(col);  // an object or an array
       return;
   }
 }
 
 // Stages the members of a features object straight into the monitor of the
 // model the event named before them (the usual order: model, version, then
-// features). decode() checks the routing once the whole event is read, and
-// decodes again without the sink when it differs.
+// features). decode() judges the event once the whole of it is read (and
+// clears the staging of a refused one), and decodes again without the sink
+// when a later field changed the route.
 struct EventDecoder::DirectStage {
   explicit DirectStage(EventDecoder& d) : decoder(d) {}
   EventDecoder& decoder;
   ModelMonitor* monitor = nullptr;  // where the last features object went, if it went direct
+  const ModelRoute* route = nullptr;
   // What direct() found, for decode to reuse: the roles of the first
   // `known_roles` top-level fields, and the model and version it routed by.
   static constexpr uint32_t kRoles = 16;
-  TopRole roles[kRoles] = {};
+  EventReader::TopRole roles[kRoles] = {};
   uint32_t known_roles = 0;
   std::string_view model, version;
+  bool suspect = false;  // a member needs_walk()
 
   bool direct(const scan::Event& ev) {
     if (monitor != nullptr) {  // a repeated features object: the last one counts
       monitor->clear_stage();
       monitor = nullptr;
+      route = nullptr;
     }
     model = version = {};
     // The last field is this features object. (decode reads the roles only
@@ -278,14 +563,14 @@ struct EventDecoder::DirectStage {
     known_roles = std::min(ev.n_top - 1, kRoles);
     for (uint32_t i = 0; i + 1 < ev.n_top; ++i) {
       const scan::Value& v = ev.top[i].value;
-      const TopRole role = decoder.role_at(i, key_of(ev.top[i]));
+      const EventReader::TopRole role = decoder.reader_.role_at(i, key_of(ev.top[i]));
       if (i < kRoles) roles[i] = role;
       switch (role) {
-        case TopRole::kModel:
+        case EventReader::TopRole::kModel:
           if (v.type != scan::Type::kString) return false;
           model = text_of(v);
           break;
-        case TopRole::kVersion:
+        case EventReader::TopRole::kVersion:
           if (v.type != scan::Type::kString) return false;  // a numeric version: the general path
           version = text_of(v);
           break;
@@ -294,7 +579,8 @@ struct EventDecoder::DirectStage {
       }
     }
     if (model.empty()) return false;
-    monitor = decoder.find_monitor(model, version);
+    route = decoder.find_route(model, version);
+    monitor = route != nullptr ? route->monitor : nullptr;
     return monitor != nullptr;
   }
 
@@ -303,11 +589,19 @@ struct EventDecoder::DirectStage {
                                      simdjson::ondemand::value& v) {
     bool malformed = false;
     const int col = monitor->column_at_json(position, raw_key, full_key, &malformed);
-    if (col < 0) return !malformed;  // else a feature the baseline lacks
+    if (col < 0) {
+      if (malformed) return false;
+      // A feature the baseline lacks: not staged, but judged like the rest.
+      scan::Value ignored;
+      scan::detail::read_value(v, ignored);
+      suspect |= scan::needs_walk(ignored.type);
+      return true;
+    }
     const std::string_view token = v.raw_json_token();
     const char c = token.empty() ? '\0' : token.front();
     if (monitor->is_numeric(col)) {
       if ((c >= '0' && c <= '9') || c == '-') {
+        if (c == '-' && !json::number_start(token.data())) suspect = true;  // "-Infinity"
         // Read later with its column (simdjson skips the value it was not
         // asked for): the token and the structural byte after it fit.
         if (token.size() < kNumberTextBytes && monitor->stage_number_text(col, token.data())) {
@@ -326,6 +620,7 @@ struct EventDecoder::DirectStage {
     }
     scan::Value value;
     scan::detail::read_value(v, value);
+    suspect |= scan::needs_walk(value.type);
     decoder.stage(value, *monitor, col);
     return true;
   }
@@ -339,135 +634,45 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
 DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
                                   const ModelMonitor::OnWindow& on_window, bool allow_direct) {
   DecodedEvent out;
-  ModelMonitor* monitor = nullptr;
   DirectStage sink(*this);
-  scan::NoSink no_sink;
-  auto reject = [&](RejectReason r, std::string_view detail) {
+  auto reject = [&](RejectReason r) {
     // Nothing of a rejected event stays.
-    if (monitor != nullptr) monitor->clear_stage();
-    if (sink.monitor != nullptr && sink.monitor != monitor) sink.monitor->clear_stage();
+    if (sink.monitor != nullptr) sink.monitor->clear_stage();
     out.outcome = EventOutcome::kRejected;
     out.reason = r;
-    detail_.assign(detail);
-    out.detail = detail_;
+    out.detail = reader_.detail_;
     return out;
   };
-  // On-Demand reads only as far as it needs; text after the object is
-  // caught here (an object's text ends with its closing brace).
-  const std::string_view whole = trim(std::string_view(data, len));
-  if (!whole.empty() && whole.front() == '{' && whole.back() != '}') {
-    return reject(RejectReason::kInvalidJson, "content after the JSON object, or it is cut short");
+  if (allow_direct) {
+    reader_.scan(data, len, capacity, sink);
+  } else {
+    scan::NoSink none;
+    reader_.scan(data, len, capacity, none);
   }
-  scan::Event& ev = *event_;
-  for (;;) {
-    ev.top = top_.data();
-    ev.top_capacity = static_cast<uint32_t>(top_.size());
-    ev.features = features_.data();
-    ev.features_capacity = static_cast<uint32_t>(features_.size());
-    if (allow_direct) {
-      scanner_->scan(data, len, capacity, fields_.features, ev, sink);
-    } else {
-      scanner_->scan(data, len, capacity, fields_.features, ev, no_sink);
-    }
-    // Room for more fields: grow (rarely, up to a bound) and scan again.
-    if (ev.stop == scan::Stop::kTooManyTop && top_.size() < kMaxTop) {
-      top_.resize(top_.size() * 2);
-    } else if (ev.stop == scan::Stop::kTooManyFeatures && features_.size() < kMaxFeatures) {
-      features_.resize(features_.size() * 2);
-    } else {
-      break;
+  const scan::Event& ev = *reader_.event_;
+  if (ev.stop != scan::Stop::kNone || ev.suspect || sink.suspect) {
+    if (const RejectReason r = reader_.judge_json(data, len, capacity, true);
+        r != RejectReason::kNone) {
+      return reject(r);
     }
   }
-  switch (ev.stop) {
-    case scan::Stop::kNone:
-      break;
-    case scan::Stop::kNotObject:
-      return ev.error == simdjson::INCORRECT_TYPE
-                 ? reject(RejectReason::kNotAnObject, "an event must be a JSON object")
-                 : reject(RejectReason::kInvalidJson,
-                          simdjson::error_message(static_cast<simdjson::error_code>(ev.error)));
-    case scan::Stop::kTooManyTop:
-    case scan::Stop::kTooManyFeatures:
-      return reject(RejectReason::kInvalidJson, "more fields than an event may have");
-    default:
-      return reject(RejectReason::kInvalidJson,
-                    simdjson::error_message(static_cast<simdjson::error_code>(ev.error)));
-  }
-  std::string_view model, version, ts_text;
-  char version_buf[32] = {};  // 16 bytes and more are read by PaddedKey
-  bool have_ts = false, ts_is_number = false, has_label = false, has_features = false;
-  bool features_bad = false;
-  double ts_number = 0;
-  std::string_view id;  // hashed only where the label join needs it
-  double label = 0;
-  bool label_ok = false;
-  const scan::Value* prediction = nullptr;
-  for (uint32_t i = 0; i < ev.n_top; ++i) {
-    const scan::Value& v = ev.top[i].value;
-    // The fields before a direct features object were looked up by it.
-    const bool known = ev.direct && i < sink.known_roles;
-    switch (known ? sink.roles[i] : role_at(i, key_of(ev.top[i]))) {
-      case TopRole::kModel:
-        if (v.type != scan::Type::kString) {
-          return reject(RejectReason::kMissingModel, "model is not a string");
-        }
-        model = text_of(v);
-        break;
-      case TopRole::kVersion:
-        if (v.type == scan::Type::kString) {
-          version = text_of(v);
-        } else {
-          // A numeric version ("model_version": 3) matches "3".
-          const std::string_view raw = raw_of(v);
-          const size_t n = std::min(raw.size(), sizeof version_buf);
-          std::copy_n(raw.data(), n, version_buf);
-          version = std::string_view(version_buf, n);
-        }
-        break;
-      case TopRole::kTimestamp:
-        if (v.type == scan::Type::kNumber) {
-          if (!v.number_ok) return reject(RejectReason::kBadTimestamp, "timestamp out of range");
-          ts_number = v.number;
-          ts_is_number = have_ts = true;
-        } else if (v.type == scan::Type::kString) {
-          ts_text = text_of(v);
-          have_ts = true;
-        } else if (v.type == scan::Type::kBad) {
-          return reject(RejectReason::kInvalidJson, "bad timestamp value");
-        } else {
-          return reject(RejectReason::kBadTimestamp,
-                        "timestamp must be an ISO 8601 string or epoch milliseconds");
-        }
-        break;
-      case TopRole::kFeatures:
-        has_features = true;
-        features_bad = v.type != scan::Type::kObject;
-        break;
-      case TopRole::kPrediction:
-        prediction = &v;
-        break;
-      case TopRole::kLabel:
-        has_label = true;
-        label_ok = read_label(v, &label);
-        break;
-      case TopRole::kId:
-        // A numeric id counts by its literal.
-        id = v.type == scan::Type::kString ? text_of(v) : raw_of(v);
-        break;
-      case TopRole::kOther:
-        break;
+  ReadEvent e;
+  // Routed by the same texts as the features (no later field changed
+  // them): the route the sink found.
+  auto find = [&](std::string_view model, std::string_view version) {
+    if (sink.route != nullptr && model.data() == sink.model.data() &&
+        model.size() == sink.model.size() && version.data() == sink.version.data() &&
+        version.size() == sink.version.size()) {
+      return sink.route;
     }
+    return find_route(model, version);
+  };
+  if (const RejectReason r = reader_.interpret(find, ev.direct ? sink.roles : nullptr,
+                                               ev.direct ? sink.known_roles : 0, e);
+      r != RejectReason::kNone) {
+    return reject(r);
   }
-  if (model.empty()) {
-    return reject(RejectReason::kMissingModel, "no '" + fields_.model + "' field");
-  }
-  // Routed by the same texts as the features (no later field changed them):
-  // the same monitor.
-  const bool same_route = sink.monitor != nullptr && model.data() == sink.model.data() &&
-                          model.size() == sink.model.size() &&
-                          version.data() == sink.version.data() &&
-                          version.size() == sink.version.size();
-  monitor = same_route ? sink.monitor : find_monitor(model, version);
+  ModelMonitor* monitor = e.route->monitor;
   if (sink.monitor != nullptr && sink.monitor != monitor) {
     // The features went to the monitor the fields before them named, and a
     // field after them changed that (a version, a second model): undone,
@@ -475,55 +680,15 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
     sink.monitor->clear_stage();
     return decode(data, len, capacity, on_window, false);
   }
-  if (monitor == nullptr) {
-    detail_ = "no monitored model '";
-    detail_.append(model);
-    detail_ += "' version '";
-    detail_.append(version);
-    detail_ += "'";
-    out.outcome = EventOutcome::kRejected;
-    out.reason = RejectReason::kUnknownModel;
-    out.detail = detail_;
-    return out;
-  }
-  if (!has_features && has_label) {
+  if (e.is_label) {
     monitor->clear_stage();
-    if (!label_ok) return reject(RejectReason::kBadLabel, "a label must be a number or a boolean");
-    const uint64_t id_key = ModelMonitor::id_key(id);
-    if (id_key == 0) {
-      return reject(RejectReason::kBadLabel,
-                    "a label event needs its prediction's '" + fields_.id + "'");
-    }
-    std::optional<int64_t> label_ts;
-    if (have_ts) {
-      int64_t t = 0;
-      if (ts_is_number ? (std::isfinite(ts_number) && std::fabs(ts_number) <= 9e15)
-                       : parse_iso8601_ms(ts_text, &t)) {
-        label_ts = ts_is_number ? static_cast<int64_t>(ts_number) : t;
-      } else {
-        return reject(RejectReason::kBadTimestamp, "label timestamp is not valid");
-      }
-    }
     out.outcome = EventOutcome::kLabel;
-    out.label = monitor->join_label(id_key, label, label_ts);
+    out.label = monitor->join_label(
+        ModelMonitor::id_key(e.id), e.label,
+        e.has_label_ts ? std::optional<int64_t>(e.ts_ms) : std::optional<int64_t>());
     out.monitor = monitor;
     return out;
   }
-  int64_t ts = 0;
-  if (!have_ts) {
-    if (monitor->settings().window.kind == WindowSettings::Kind::kTime) {
-      return reject(RejectReason::kMissingTimestamp, "no '" + fields_.timestamp + "' field");
-    }
-  } else if (ts_is_number) {
-    if (!std::isfinite(ts_number) || std::fabs(ts_number) > 9e15) {
-      return reject(RejectReason::kBadTimestamp, "timestamp out of range");
-    }
-    ts = static_cast<int64_t>(ts_number);
-  } else if (!parse_iso8601_ms(ts_text, &ts)) {
-    return reject(RejectReason::kBadTimestamp,
-                  "timestamp is not ISO 8601 with a zone (2026-11-22T10:00:00Z)");
-  }
-  if (features_bad) return reject(RejectReason::kInvalidJson, "features must be an object");
   if (ev.features_field >= 0 && !ev.direct) {
     for (uint32_t i = 0; i < ev.n_features; ++i) {
       const int col = monitor->column_at(i, key_of(ev.features[i]));
@@ -536,13 +701,13 @@ DecodedEvent EventDecoder::decode(const char* data, size_t len, size_t capacity,
       }
     }
   }
-  if (prediction != nullptr && monitor->prediction_column() >= 0) {
-    stage(*prediction, *monitor, monitor->prediction_column());
+  if (e.prediction != nullptr && monitor->prediction_column() >= 0) {
+    stage(*e.prediction, *monitor, monitor->prediction_column());
   }
-  if (monitor->joins_labels()) monitor->stage_id_key(ModelMonitor::id_key(id));
+  if (monitor->joins_labels()) monitor->stage_id_key(ModelMonitor::id_key(e.id));
   out.monitor = monitor;
-  out.ts_ms = ts;
-  out.outcome = monitor->commit(ts, on_window) ? EventOutcome::kAdded : EventOutcome::kLate;
+  out.ts_ms = e.ts_ms;
+  out.outcome = monitor->commit(e.ts_ms, on_window) ? EventOutcome::kAdded : EventOutcome::kLate;
   return out;
 }
 

@@ -14,16 +14,24 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include <simdjson.h>
 
 #include "driftd/json_string.h"
 #include "driftd/same_bytes.h"
+#include "src/io/json_walk.h"
 
 namespace driftd::scan {
 
+// kObject, kArray and kBad come last: a value at or past kObject needs the
+// whole-line walk (json_walk.h) before the event is judged.
 enum class Type : uint8_t { kNumber, kString, kTrue, kFalse, kNull, kObject, kArray, kBad };
+inline bool needs_walk(Type t) {
+  return t >= Type::kObject;
+}
 
 struct Value {
   Type type = Type::kBad;
@@ -47,6 +55,7 @@ enum class Stop : uint8_t {
   kParse,      // the document does not start (error: simdjson's code)
   kNotObject,  // not a JSON object (error: simdjson's code)
   kMalformed,  // a bad key or value while iterating (error: simdjson's code)
+  kTrailing,   // content after the object
   kTooManyTop,
   kTooManyFeatures,
 };
@@ -62,10 +71,12 @@ struct Event {
   uint32_t features_capacity = 0, n_features = 0;
   int32_t features_field = -1;  // index in top of the last features object
   bool direct = false;          // the last features object went to the sink (n_features stays 0)
+  bool suspect = false;         // a value needs_walk(): nested, or not a JSON value
 };
 
 // Takes the members of a features object as the scan reaches them, when it
-// can place them at once (the decoder: when the event's model is known by
+// can place them at once (a member that needs_walk() is the sink's to note,
+// for the decoder's judge_json) (the decoder: when the event's model is known by
 // then, as in events that name it before their features). Doing so skips
 // recording each member and reading it back.
 struct NoSink {
@@ -92,9 +103,14 @@ class Scanner {
     NoSink none;
     scan(data, len, capacity, features_key, out, none);
   }
+  // The whole-line walk (json_walk.h, the event rules) on a parser of its
+  // own, so that the views of the last scan stay valid. Only for events the
+  // scan found suspect.
+  simdjson::error_code walk(const char* data, size_t len, size_t capacity, std::string* where);
 
  private:
   simdjson::ondemand::parser parser_;
+  std::unique_ptr<simdjson::ondemand::parser> walk_parser_;
 };
 
 namespace detail {
@@ -139,6 +155,8 @@ namespace od = simdjson::ondemand;
     case '7':
     case '8':
     case '9': {
+      // "-Infinity", "-NaN": not numbers at all, not JSON (json_walk.h).
+      if (!json::number_start(token.data())) break;
       out.type = Type::kNumber;
       out.raw = token.data();
       out.raw_len = static_cast<uint32_t>(token.size());
@@ -149,27 +167,34 @@ namespace od = simdjson::ondemand;
     }
     case 't':
     case 'f': {
+      bool b = false;
+      if (v.get_bool().get(b)) break;
       out.raw = token.data();
       out.raw_len = static_cast<uint32_t>(token.size());
-      bool b = false;
-      out.type = v.get_bool().get(b) ? Type::kBad : (b ? Type::kTrue : Type::kFalse);
+      out.type = b ? Type::kTrue : Type::kFalse;
       return;
     }
     case 'n': {
       bool is_null = false;
-      out.type = !v.is_null().get(is_null) && is_null ? Type::kNull : Type::kBad;
+      if (v.is_null().get(is_null) || !is_null) break;
+      out.type = Type::kNull;
       return;
     }
     case '{':
-      out.type = Type::kObject;
-      return;
     case '[':
-      out.type = Type::kArray;
+      // Left for the walk; no literal (and no view of an earlier event's bytes).
+      out.type = token.front() == '{' ? Type::kObject : Type::kArray;
+      out.raw = out.text = nullptr;
+      out.raw_len = out.text_len = 0;
       return;
     default:
       break;
   }
+  // Not a value (a member without one, a bare NaN): nothing of it is kept,
+  // and no view of an earlier event's bytes stays behind.
   out.type = Type::kBad;
+  out.raw = out.text = nullptr;
+  out.raw_len = out.text_len = 0;
 }
 
 // Records a malformed key or value; false, for returning.
@@ -227,6 +252,7 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
   out.n_features = 0;
   out.features_field = -1;
   out.direct = false;
+  out.suspect = false;
   detail::od::document doc;
   if (auto err = parser_.iterate(simdjson::padded_string_view(data, len, capacity)).get(doc)) {
     out.stop = Stop::kParse;
@@ -249,9 +275,11 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
     detail::od::object features;
     if (!same_bytes(std::string_view(f.key, f.key_len), features_key)) {
       detail::read_value(v, f.value);
+      out.suspect |= needs_walk(f.value.type);
     } else if (v.get_object().get(features)) {
       detail::read_value(v, f.value);  // not an object: the decoder refuses it
       if (f.value.type == Type::kObject) f.value.type = Type::kBad;
+      out.suspect |= needs_walk(f.value.type);
     } else {
       f.value.type = Type::kObject;
       out.features_field = static_cast<int32_t>(out.n_top - 1);
@@ -295,9 +323,19 @@ void Scanner::scan(const char* data, size_t len, size_t capacity, std::string_vi
                                 Stop::kTooManyFeatures, mv, out)) {
           return;
         }
-        detail::read_value(mv, out.features[out.n_features - 1].value);
+        Value& fv = out.features[out.n_features - 1].value;
+        detail::read_value(mv, fv);
+        out.suspect |= needs_walk(fv.type);
       }
     }
+  }
+  // On-Demand stops at the object's end; anything but white space after it
+  // is refused (this simdjson has no document::at_end(): past the last
+  // token, current_location() is out of bounds).
+  const char* next = nullptr;
+  if (doc.current_location().get(next) != simdjson::OUT_OF_BOUNDS) {
+    out.stop = Stop::kTrailing;
+    out.error = simdjson::TRAILING_CONTENT;
   }
 }
 

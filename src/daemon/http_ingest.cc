@@ -53,7 +53,7 @@ void IngestBatch::append(const IngestBatch& other) {
 IngestQueue::IngestQueue(const SourceConfig& config) : config_(config) {
   stats_.limit_bytes = config.queue_bytes;
   stats_.durable = config.durable;
-  models_ = std::make_shared<const KnownModels>();
+  routes_ = std::make_shared<const Router>();
 }
 
 IngestQueue::~IngestQueue() {
@@ -231,14 +231,14 @@ void IngestQueue::close() {
   if (committer_.joinable()) committer_.join();
 }
 
-void IngestQueue::set_models(std::shared_ptr<const KnownModels> models) {
+void IngestQueue::set_routes(std::shared_ptr<const Router> routes) {
   std::lock_guard<std::mutex> lock(mu_);
-  models_ = std::move(models);
+  routes_ = std::move(routes);
 }
 
-std::shared_ptr<const KnownModels> IngestQueue::models() const {
+std::shared_ptr<const Router> IngestQueue::routes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return models_;
+  return routes_;
 }
 
 IngestQueue::Stats IngestQueue::stats() const {
@@ -383,70 +383,14 @@ std::string_view trim_cr(std::string_view s) {
 
 }  // namespace
 
-RejectReason IngestHandler::check(simdjson::dom::element event, IngestKind kind,
-                                  std::string* why) const {
-  const EventFields& f = queue_.config().fields;
-  simdjson::dom::object obj;
-  if (event.get_object().get(obj)) {
-    *why = "an event must be a JSON object";
-    return RejectReason::kNotAnObject;
-  }
-  std::string_view model, version;
-  bool has_version = false, has_label = false, has_features = false;
-  std::string version_text;
-  for (auto field : obj) {
-    if (field.key == f.model) {
-      if (field.value.get_string().get(model)) {
-        *why = "\"" + f.model + "\" must be a string";
-        return RejectReason::kMissingModel;
-      }
-    } else if (field.key == f.model_version) {
-      has_version = true;
-      if (field.value.get_string().get(version)) {
-        version_text = simdjson::minify(field.value);  // a numeric version: its literal
-        version = version_text;
-      }
-    } else if (field.key == f.label) {
-      has_label = true;
-    } else if (field.key == f.features) {
-      has_features = true;
-    }
-  }
-  if (model.empty()) {
-    *why = "no \"" + f.model + "\" field";
-    return RejectReason::kMissingModel;
-  }
-  const auto it = models_->find(model);
-  bool known = it != models_->end();
-  if (known && has_version) {
-    known = std::find(it->second.begin(), it->second.end(), version) != it->second.end();
-  } else if (known) {
-    known = it->second.size() == 1;  // no version: the model's only one
-  }
-  if (!known) {
-    *why = "no monitored model '" + std::string(model) + "'" +
-           (has_version ? " version '" + std::string(version) + "'" : std::string());
-    if (it != models_->end() && !has_version) *why += ": it has several versions, name one";
-    return RejectReason::kUnknownModel;
-  }
-  if (kind == IngestKind::kLabel && (!has_label || has_features)) {
-    *why = "a label event has \"" + f.label + "\" and no \"" + f.features + "\"";
-    return RejectReason::kBadLabel;
-  }
-  return RejectReason::kNone;
-}
-
-void IngestHandler::consider(std::string_view text, size_t line, IngestKind kind, bool* parsed) {
-  simdjson::dom::element doc;
-  std::string why;
-  RejectReason reason;
-  if (auto err = parser_.parse(text.data(), text.size()).get(doc)) {
-    why = std::string("invalid JSON: ") + simdjson::error_message(err);
-    reason = RejectReason::kInvalidJson;
-    *parsed = false;
-  } else {
-    *parsed = true;
-    reason = check(doc, kind, &why);
+void IngestHandler::consider(std::string_view text, size_t capacity, size_t line, IngestKind kind) {
+  std::string_view detail;
+  RejectReason reason = reader_.verdict(text.data(), text.size(), capacity, *routes_, &detail);
+  std::string why(detail);
+  if (reason == RejectReason::kNone && kind == IngestKind::kLabel && !reader_.last_was_label()) {
+    const EventFields& f = queue_.config().fields;
+    reason = RejectReason::kBadLabel;
+    why = "/v1/labels takes label events: \"" + f.label + "\" and no \"" + f.features + "\"";
   }
   if (reason == RejectReason::kNone) {
     batch_.add(text, kind);
@@ -456,10 +400,17 @@ void IngestHandler::consider(std::string_view text, size_t line, IngestKind kind
   }
 }
 
-IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
+void IngestHandler::consider_copy(std::string_view text, size_t line, IngestKind kind) {
+  padded_.assign(text);
+  padded_.resize(text.size() + simdjson::SIMDJSON_PADDING, '\0');
+  consider(std::string_view(padded_.data(), text.size()), padded_.size(), line, kind);
+}
+
+IngestReply IngestHandler::handle(IngestKind kind, std::string& body_bytes) {
   batch_.clear();
   errors_.clear();
-  models_ = queue_.models();
+  routes_ = queue_.routes();
+  reader_.set_now_ms(wall_clock_ms());
   IngestReply reply;
   auto error_reply = [&](int status, std::string_view message) {
     JsonWriter w(-1);
@@ -468,6 +419,16 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
     reply.body = std::move(w.str()) + "\n";
     return reply;
   };
+  // simdjson's padding after the body: its lines are judged where they lie.
+  const size_t body_size = body_bytes.size();
+  body_bytes.resize(body_size + simdjson::SIMDJSON_PADDING, '\0');
+  struct Restore {
+    std::string& s;
+    size_t n;
+    ~Restore() { s.resize(n); }
+  } restore{body_bytes, body_size};
+  const std::string_view body(body_bytes.data(), body_size);
+  const size_t capacity = body_bytes.size();
   std::string_view rest = body;
   while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n' || rest.front() == '\r' ||
                            rest.front() == '\t')) {
@@ -479,31 +440,24 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
     return error_reply(429, why);
   }
   if (rest.front() == '[') {
-    // A JSON array of events: parsed whole; each element checked alone.
+    // A JSON array of events: parsed whole; each element, as the line the
+    // log keeps (minified), judged alone.
     simdjson::dom::array events;
-    if (auto err = parser_.parse(body.data(), body.size()).get_array().get(events)) {
+    if (auto err = parser_.parse(body.data(), body.size(), false).get_array().get(events)) {
       const std::string why = std::string("invalid JSON array: ") + simdjson::error_message(err);
       batch_.refuse(body, kind, RejectReason::kInvalidJson, why);
       errors_.push_back(LineError{1, why});
     } else {
       size_t index = 0;
       for (simdjson::dom::element e : events) {
-        ++index;
-        std::string why;
-        const RejectReason reason = check(e, kind, &why);
         minified_ = simdjson::minify(e);
-        if (reason == RejectReason::kNone) {
-          batch_.add(minified_, kind);
-        } else {
-          batch_.refuse(minified_, kind, reason, why);
-          errors_.push_back(LineError{index, std::move(why)});
-        }
+        consider_copy(minified_, ++index, kind);
       }
     }
   } else {
     // NDJSON (one object is one line). A single object spread over several
     // lines is taken whole when no line parses alone.
-    size_t line = 0, start = 0, parsed_lines = 0, lines = 0;
+    size_t line = 0, start = 0, json_lines = 0, lines = 0;
     while (start <= body.size()) {
       const size_t nl = body.find('\n', start);
       const size_t end = nl == std::string_view::npos ? body.size() : nl;
@@ -511,21 +465,23 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string_view body) {
       const std::string_view text = trim_cr(body.substr(start, end - start));
       if (!blank(text)) {
         ++lines;
-        bool parsed = false;
-        consider(text, line, kind, &parsed);
-        parsed_lines += parsed;
+        const size_t before = errors_.size();
+        // The bytes after the line (the rest of the body, then the padding) are readable.
+        consider(text, capacity - static_cast<size_t>(text.data() - body_bytes.data()), line, kind);
+        const RejectReason r =
+            errors_.size() == before ? RejectReason::kNone : batch_.entries.back().reason;
+        json_lines += r != RejectReason::kInvalidJson && r != RejectReason::kNotAnObject;
       }
       if (nl == std::string_view::npos) break;
       start = nl + 1;
     }
-    if (lines > 1 && parsed_lines == 0) {
+    if (lines > 1 && json_lines == 0) {
       simdjson::dom::element doc;
-      if (!parser_.parse(body.data(), body.size()).get(doc) && doc.is_object()) {
+      if (!parser_.parse(body.data(), body.size(), false).get(doc) && doc.is_object()) {
         batch_.clear();
         errors_.clear();
         minified_ = simdjson::minify(doc);
-        bool whole_parsed = false;
-        consider(minified_, 1, kind, &whole_parsed);
+        consider_copy(minified_, 1, kind);
       }
     }
   }

@@ -1,8 +1,9 @@
 // HTTP ingest (the sidecar mode): POST /v1/predictions and /v1/labels.
 //
 // Threads and invariants:
-// - HTTP connection threads check each event's shape (JSON object, a known
-//   model, a label on /v1/labels) with simdjson's DOM parser and submit the
+// - HTTP threads judge each event with the decoder's own EventReader (the
+//   same verdict and reason as a file or Kafka source gives the same line,
+//   before the answer; a label on /v1/labels besides) and submit the
 //   request's events as one batch. A refused line never stops the good ones;
 //   it is answered (400 with its line and reason) and handed on for the
 //   dead-letter file.
@@ -37,9 +38,6 @@
 #include "src/daemon/source.h"
 
 namespace driftd {
-
-// Models the daemon monitors: name -> versions (for the shape check).
-using KnownModels = std::map<std::string, std::vector<std::string>, std::less<>>;
 
 // Events on their way from HTTP threads to the ingest thread.
 struct IngestBatch {
@@ -96,8 +94,9 @@ class IngestQueue {
   // Refuses new submissions, writes what is pending, stops the committer.
   void close();
 
-  void set_models(std::shared_ptr<const KnownModels> models);
-  std::shared_ptr<const KnownModels> models() const;
+  // The models' routes (without monitors) for the HTTP threads' verdicts.
+  void set_routes(std::shared_ptr<const Router> routes);
+  std::shared_ptr<const Router> routes() const;
 
   // Metrics (read at scrape time).
   struct Stats {
@@ -128,7 +127,7 @@ class IngestQueue {
   uint64_t next_memory_seq_ = 1;  // not durable: sequence numbers in memory
   uint64_t release_before_ = 0, released_ = 0;
   bool closed_ = false, started_ = false;
-  std::shared_ptr<const KnownModels> models_;
+  std::shared_ptr<const Router> routes_;
   Stats stats_;
   std::string encoded_;  // the committer's log bytes, reused
 };
@@ -145,28 +144,32 @@ struct IngestReply {
   bool retry_after = false;
 };
 
-// Checks and submits one request body. One per connection thread (it
-// keeps its parser and buffers between requests).
+// Checks and submits one request body. One per thread that handles
+// requests (it keeps its parsers and buffers between requests).
 class IngestHandler {
  public:
-  explicit IngestHandler(IngestQueue& queue) : queue_(queue) {}
-  IngestReply handle(IngestKind kind, std::string_view body);
+  explicit IngestHandler(IngestQueue& queue) : queue_(queue), reader_(queue.config().fields) {}
+  // `body` gets simdjson's padding appended (its size is restored after).
+  IngestReply handle(IngestKind kind, std::string& body);
 
  private:
   struct LineError {
     size_t line;
     std::string reason;
   };
-  // The reason an event is refused, or kNone.
-  RejectReason check(simdjson::dom::element event, IngestKind kind, std::string* why) const;
-  void consider(std::string_view text, size_t line, IngestKind kind, bool* parsed);
+  // Judges one event (its text readable with simdjson's padding after it)
+  // and adds it to the batch, accepted or refused.
+  void consider(std::string_view text, size_t capacity, size_t line, IngestKind kind);
+  // The same for text without padding (copied into padded_ first).
+  void consider_copy(std::string_view text, size_t line, IngestKind kind);
 
   IngestQueue& queue_;
-  simdjson::dom::parser parser_;
+  EventReader reader_;
+  simdjson::dom::parser parser_;  // splits JSON array bodies
   IngestBatch batch_;
   std::vector<LineError> errors_;
-  std::shared_ptr<const KnownModels> models_;
-  std::string minified_;
+  std::shared_ptr<const Router> routes_;
+  std::string minified_, padded_;
 };
 
 std::vector<prometheus::MetricFamily> ingest_metric_families(const IngestQueue& queue);

@@ -274,7 +274,7 @@ struct HttpServer::Impl {
     collector = std::make_shared<PublishedCollector>(published);
   }
 
-  http::response<http::string_body> handle(const http::request<http::string_body>& req,
+  http::response<http::string_body> handle(http::request<http::string_body>& req,
                                            IngestHandler* ingest_handler) {
     http::response<http::string_body> res;
     res.version(req.version());
@@ -306,8 +306,7 @@ struct HttpServer::Impl {
         res.set(http::field::retry_after, "1");
       } else {
         IngestReply r = ingest_handler->handle(
-            path == "/v1/labels" ? IngestKind::kLabel : IngestKind::kPrediction,
-            std::string_view(req.body().data(), req.body().size()));
+            path == "/v1/labels" ? IngestKind::kLabel : IngestKind::kPrediction, req.body());
         reply(static_cast<http::status>(r.status), std::move(r.body), "application/json");
         if (r.retry_after) res.set(http::field::retry_after, "1");
       }

@@ -56,7 +56,10 @@ simdjson::error_code validate(od::value v, WalkRules rules, int depth, std::stri
         od::value inner;
         if (auto err = item.get(inner)) return err;
         if (auto err = validate(inner, rules, depth - 1, where)) {
-          prepend(where, "[" + std::to_string(index) + "]");
+          std::string step = "[";
+          step += std::to_string(index);
+          step += ']';
+          prepend(where, std::move(step));
           return err;
         }
         ++index;

@@ -1,5 +1,6 @@
 """Helpers shared by the daemon's end-to-end tests (test_daemon.py,
 test_kafka.py): events, baselines, HTTP, polling and the pass/fail tally."""
+import ctypes
 import json
 import os
 import random
@@ -66,6 +67,21 @@ def make_events(path, n, seed, t0=1764115200000, step_ms=50, bad_every=0):
                 f.write('{"model": "fraud", "features": {"amount": 1}, broken\n')
                 f.write('{"model": "nobody", "ts": 1, "features": {}}\n')
     return rows
+
+
+def xxh3_64(data):
+    """XXH3-64 of bytes, from Debian's libxxhash (the library driftd links)."""
+    lib = ctypes.CDLL("libxxhash.so.0")
+    lib.XXH3_64bits.restype = ctypes.c_uint64
+    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    return lib.XXH3_64bits(data, len(data))
+
+
+def rechecksummed_baseline(text):
+    """A baseline's text with its checksum trailer made right again after an
+    edit, as whoever can write the file can do."""
+    body = text.encode()[:text.encode().rfind(b'"checksum": "xxh3-64:')]
+    return body.decode() + '"checksum": "xxh3-64:%016x"\n}\n' % xxh3_64(body)
 
 
 def read_windows(work):

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon_common  # noqa: E402
 from daemon_common import (check, check_same_windows, free_port, http_get,  # noqa: E402
                            kill_repeatedly, make_baseline, make_events, read_windows,
+                           rechecksummed_baseline,
                            wait_for)
 
 daemon_common.init(sys.argv[1], sys.argv[2])
@@ -251,6 +252,25 @@ def test_http_and_signals(work):
         check(wait_for(lambda: "driftd_config_reload_failures_total 1"
                        in http_get(port, "/metrics")[1]), "SIGHUP with a bad config is refused")
         check(http_get(port, "/healthz")[0] == 200, "and the old configuration keeps serving")
+        # A crafted baseline (invalid JSON under a correct checksum) crashed
+        # the daemon on SIGHUP: refused like any bad config.
+        text = open(os.path.join(work, "baseline.json")).read()
+        crafted = rechecksummed_baseline(text.replace('"settings": {', '"settings": {"bins": , ', 1))
+        with open(os.path.join(work, "crafted.json"), "w") as f:
+            f.write(crafted)
+        with open(cfg, "w") as f:
+            f.write(good.replace('baseline = "baseline.json"', 'baseline = "crafted.json"'))
+        proc.send_signal(signal.SIGHUP)
+        check(wait_for(lambda: "driftd_config_reload_failures_total 2"
+                       in http_get(port, "/metrics")[1]), "SIGHUP with a crafted baseline is refused")
+        check(proc.poll() is None and http_get(port, "/healthz")[0] == 200,
+              "the daemon lives on with the old configuration")
+        with open(os.path.join(work, "events.jsonl"), "a") as f:
+            f.write(json.dumps({"model": "fraud", "model_version": "3", "id": "late-2",
+                                "ts": 1764115200000 + 20001 * 50,
+                                "features": {"amount": 6.0}, "prediction": 0.1}) + "\n")
+        check(wait_for(lambda: json.loads(http_get(port, "/v1/models")[1])["models"][0]["events"]
+                       == 20002), "and keeps reading events")
         with open(cfg, "w") as f:
             f.write(good)
         proc.send_signal(signal.SIGTERM)
@@ -260,6 +280,8 @@ def test_http_and_signals(work):
               "a checkpoint exists after SIGTERM")
         err = proc.stderr.read()
         check("reload refused" in err and "step" in err, "the refused reload is logged with why")
+        check("crafted.json: not valid JSON at settings.bins" in err,
+              "the crafted baseline's refusal names the file and the field")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -222,7 +222,8 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-TEST_CASE("checkpoint: golden file, truncation, corruption, other versions", "[daemon][golden]") {
+TEST_CASE("checkpoint: golden files (v3, v2), truncation, corruption, other versions",
+          "[daemon][golden]") {
   // The golden file holds a fixed checkpoint: a file source, a Kafka
   // source and one model's window state. Regenerate it only on a
   // deliberate format change (and bump kCheckpointFormatVersion).
@@ -280,7 +281,7 @@ TEST_CASE("checkpoint: golden file, truncation, corruption, other versions", "[d
   c.models.push_back(model);
   const std::string framed = encode_checkpoint(c);
 
-  const std::string golden_path = test::data_path("golden/checkpoint_v2.bin");
+  const std::string golden_path = test::data_path("golden/checkpoint_v3.bin");
   if (std::getenv("DRIFTD_WRITE_GOLDEN")) {
     std::ofstream(golden_path, std::ios::binary) << framed;
   }
@@ -317,11 +318,29 @@ TEST_CASE("checkpoint: golden file, truncation, corruption, other versions", "[d
     INFO("flipped byte " << at);
     CHECK_FALSE(decode_checkpoint(bad, "flipped").ok());
   }
-  std::string other_version = golden;
-  other_version[8] = 1;
-  auto refused = decode_checkpoint(other_version, "v1");
+  // A flipped bit in the header's version is damage, not another version.
+  std::string flipped_version = golden;
+  flipped_version[8] = 1;
+  auto damaged = decode_checkpoint(flipped_version, "flipped");
+  REQUIRE_FALSE(damaged.ok());
+  CHECK(damaged.error().message.find("checksum mismatch") != std::string::npos);
+  const auto payload = unframe_checkpoint(golden, "golden");
+  REQUIRE(payload.ok());
+  auto refused = decode_checkpoint(frame_checkpoint(payload->bytes, 1), "v1");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("format version 1") != std::string::npos);
+  // Version 2 (eight rejection counters, uncounted) still loads: the same
+  // checkpoint as written by the driftd before.
+  auto v2 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v2.bin")), "v2");
+  REQUIRE(v2.ok());
+  REQUIRE(v2->sources.size() == 2);
+  CHECK(v2->sources[0].rejected == file.rejected);
+  CHECK(v2->sources[1].position == kafka.position);
+  REQUIRE(v2->models.size() == 1);
+  ModelMonitor from_v2(base, s);
+  ByteReader r2(v2->models[0].state);
+  REQUIRE(from_v2.load(r2));
+  CHECK(from_v2.events() == 50);
   // A payload whose checksum is right but whose lengths are not is refused
   // by the reader's bounds checks, not trusted.
   ByteWriter lying;
@@ -756,10 +775,12 @@ TEST_CASE("numbers read with their column count as the general decode reads them
                                             "12345678901234.5",
                                             "01",
                                             "1.",
-                                            "-",
+                                            "1.2.3",
                                             "1e999",
-                                            "-.5",
+                                            "-01",
                                             "2.50"};
+  // ("-" and "-.5" start no number: refused as invalid JSON, in the
+  // hostile events' test.)
   // Once as they are; once without the two tokens of 16 bytes and more, so
   // that every cell of the column is a text (read straight into the batch's
   // numbers, the declined ones found after).
@@ -804,6 +825,115 @@ TEST_CASE("numbers read with their column count as the general decode reads them
   CHECK(m.stage_number_text(m.column_of("amount"), "2.5}                            "));
   CHECK_FALSE(m.stage_number_text(m.column_of("country"), "2.5}                            "));
   m.clear_stage();
+}
+
+}  // namespace
+}  // namespace driftd
+
+namespace driftd {
+namespace {
+
+// The lines issue 15 found accepted by the file and Kafka path and refused
+// over HTTP, and their neighbours: one verdict and reason from the decoder
+// (the ingest thread) and from EventReader::verdict (the HTTP threads).
+TEST_CASE("hostile events: the decoder and the HTTP verdict agree, reason by reason", "[daemon]") {
+  const auto base = golden_baseline();
+  MonitorSettings s;  // time windows, max_future the default hour
+  ModelMonitor m(base, s);
+  Router router;
+  router.add(base->model_name, base->model_version, &m);
+  EventDecoder decoder(EventFields{}, router);
+  const Router routes = router.routes_only();
+  EventReader http_reader{EventFields{}};
+  Feeder feed;
+  const std::string head = R"({"model":"fraud","model_version":"3","id":"r1","ts":1764115200000,)";
+  const std::string deep = std::string(10000, '[') + std::string(10000, ']');
+  struct Case {
+    std::string line;
+    RejectReason reason;
+    const char* detail;  // a part of the reason's text
+  };
+  const std::vector<Case> cases = {
+      {head + R"("features":{"amount":1.5,"age":30,"country":"FR"}})", RejectReason::kNone, ""},
+      // A member with no value: the decoder read a previous event's bytes.
+      {R"({"model":"fraud","id":,"ts":1764115200000,"features":{"amount":1}})",
+       RejectReason::kInvalidJson, "at id"},
+      {head + R"("features":{"amount":1}}}}}})", RejectReason::kInvalidJson, "trailing content"},
+      {head + R"("features":{"amount":NaN}})", RejectReason::kInvalidJson, "at features.amount"},
+      {head + R"("features":{"age":Infinity}})", RejectReason::kInvalidJson, "at features.age"},
+      {head + R"("features":{"not_in_baseline":NaN}})", RejectReason::kInvalidJson,
+       "features.not_in_baseline"},
+      {head + R"("prediction":-Infinity,"features":{}})", RejectReason::kInvalidJson, "prediction"},
+      {head + R"("features":{"amount":-,"age":1}})", RejectReason::kInvalidJson, "features.amount"},
+      {head + R"("features":{"age":-.5}})", RejectReason::kInvalidJson, "features.age"},
+      {head + R"("deep":)" + deep + R"(,"features":{}})", RejectReason::kInvalidJson, "too deep"},
+      {head + R"("meta":{"a":[1,2,{"b":null}]},"features":{}})", RejectReason::kNone, ""},
+      {head + R"("meta":{"a":[1 2]},"features":{}})", RejectReason::kInvalidJson, "at meta.a"},
+      {head + R"("features":{"country":"bad \q escape"}})", RejectReason::kInvalidJson,
+       "features.country"},
+      {head + R"("features":{"amount":tru}})", RejectReason::kInvalidJson, "features.amount"},
+      // Valid JSON whose number is not a double: a type error of the cell.
+      {head + R"("features":{"amount":1e999,"age":1.2.3}})", RejectReason::kNone, ""},
+      {head + R"("features":[1,2]})", RejectReason::kInvalidJson, "features must be an object"},
+      {R"({"model":"fraud","features":{}})", RejectReason::kMissingTimestamp, "no \"ts\""},
+      {R"({"model":"fraud","ts":"soon","features":{}})", RejectReason::kBadTimestamp, "ISO 8601"},
+      {R"({"model":"fraud","ts":32503680000000,"features":{}})", RejectReason::kFutureTimestamp,
+       "3000-01-01T00:00:00Z"},
+      {R"({"model":"fraud","id":"r1","label":"x","ts":1764115200000})", RejectReason::kBadLabel,
+       "label"},
+      {R"({"model":"fraud","label":1,"ts":1764115200000})", RejectReason::kBadLabel, "\"id\""},
+      {R"({"model":"fraud","model_version":[3],"ts":1,"features":{}})", RejectReason::kUnknownModel,
+       "model_version"},
+      {"[1,2]", RejectReason::kNotAnObject, "JSON object"},
+      {"", RejectReason::kInvalidJson, ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.line.substr(0, 200));
+    const DecodedEvent ev = feed(decoder, c.line);
+    const RejectReason got =
+        ev.outcome == EventOutcome::kRejected ? ev.reason : RejectReason::kNone;
+    CHECK(to_string(got) == std::string(to_string(c.reason)));
+    CHECK(std::string(ev.detail).find(c.detail) != std::string::npos);
+    // The HTTP threads' verdict: the same reason and the same words.
+    std::string padded = c.line;
+    padded.resize(c.line.size() + simdjson::SIMDJSON_PADDING, '\0');
+    std::string_view detail;
+    const RejectReason http =
+        http_reader.verdict(padded.data(), c.line.size(), padded.size(), routes, &detail);
+    CHECK(to_string(http) == std::string(to_string(got)));
+    if (got != RejectReason::kNone) CHECK(detail == ev.detail);
+  }
+}
+
+TEST_CASE("a far-future event is refused and the model goes on", "[daemon]") {
+  const auto base = golden_baseline();
+  MonitorSettings s;
+  s.window.size = s.window.step = 60'000;  // max_future: the default hour
+  ModelMonitor m(base, s);
+  Router router;
+  router.add(base->model_name, base->model_version, &m);
+  EventDecoder d(EventFields{}, router);
+  Feeder feed;
+  const int64_t now = wall_clock_ms();
+  d.set_now_ms(now);
+  auto event_at = [&](int64_t ts) {
+    return R"({"model":"fraud","ts":)" + std::to_string(ts) + R"(,"features":{"amount":1}})";
+  };
+  std::vector<WindowResult> windows;
+  CHECK(feed(d, event_at(now - 120'000), &windows).outcome == EventOutcome::kAdded);
+  // Year 3000 (and a microsecond time read as milliseconds) move nothing.
+  for (const int64_t bad : {int64_t{32503680000000}, now * 1000}) {
+    const DecodedEvent ev = feed(d, event_at(bad));
+    CHECK(ev.outcome == EventOutcome::kRejected);
+    CHECK(ev.reason == RejectReason::kFutureTimestamp);
+  }
+  // Within the hour of the clock: taken, and the window before closes.
+  CHECK(feed(d, event_at(now - 60'000), &windows).outcome == EventOutcome::kAdded);
+  CHECK(feed(d, event_at(now + 30 * 60'000), &windows).outcome == EventOutcome::kAdded);
+  CHECK(windows.size() == 2);
+  CHECK(m.late_events() == 0);
+  // A replay of history: the same bound, from the same clock.
+  CHECK(feed(d, event_at(now + 2 * 3'600'000)).reason == RejectReason::kFutureTimestamp);
 }
 
 }  // namespace
