@@ -7,16 +7,21 @@
 // Layout: a directory of segments named ingest-<first seq, 20 digits>.log.
 // A segment is a 32-byte header and records:
 //
-//   header: "DRIFTDIL" | u32 version (1) | u32 flags (0) | u64 first seq |
+//   header: "DRIFTDIL" | u32 version (2) | u32 flags (0) | u64 first seq |
 //           u64 XXH3-64 of the 24 bytes before it
-//   record: u32 payload length | u8 kind | 3 zero bytes | u64 seq |
+//   record: u32 payload length | u8 kind | u8 flags | 2 zero bytes | u64 seq |
 //           payload | u64 XXH3-64 of the 16 header bytes and the payload
 //
 // All little-endian. Sequence numbers are consecutive within and across
-// segments. Reading checks every length, checksum and sequence number: a
-// torn tail of the last segment (a crash mid-write: never acknowledged) is
-// cut off; damage anywhere else is reported with the segment and byte
-// offset, and the records after it in that segment are skipped.
+// segments. One HTTP request's events are consecutive records, the last
+// with flag 1 (kIngestEndsRequest): a request is kept all or none, so a
+// client that retries an unanswered request never counts events twice.
+// Reading checks every length, checksum and sequence number and keeps
+// whole requests only: a torn tail of the last segment (a crash mid-write:
+// never acknowledged), a request cut short included, is cut off; damage
+// anywhere else is reported with the segment and byte offset, and the
+// records after it in that segment are skipped. Version 1 (no flags: every
+// record a request of its own) is still read.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +36,8 @@
 namespace driftd {
 
 inline constexpr char kIngestLogMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'I', 'L'};
-inline constexpr uint32_t kIngestLogFormatVersion = 1;
+inline constexpr uint32_t kIngestLogFormatVersion = 2;
+inline constexpr uint8_t kIngestEndsRequest = 1;  // record flag: the last event of its request
 inline constexpr size_t kIngestSegmentHeaderBytes = 32;
 inline constexpr size_t kIngestRecordOverhead = 24;  // 16 header bytes + 8 checksum bytes
 inline constexpr uint32_t kIngestMaxRecordBytes = 16u << 20;
@@ -46,20 +52,25 @@ struct IngestRecord {
 };
 
 // Encoding, exposed for the golden-file and truncation tests.
-std::string encode_ingest_segment_header(uint64_t first_seq);
-void append_ingest_record(std::string& out, uint64_t seq, IngestKind kind,
-                          std::string_view payload);
+std::string encode_ingest_segment_header(uint64_t first_seq,
+                                         uint32_t version = kIngestLogFormatVersion);
+// `ends_request`: the last record of its request (a lone record is a
+// request of its own).
+void append_ingest_record(std::string& out, uint64_t seq, IngestKind kind, std::string_view payload,
+                          bool ends_request = true);
 
 // What reading one segment found.
 struct IngestSegmentScan {
+  uint32_t version = 0;
   uint64_t first_seq = 0;
-  uint64_t end_seq = 0;    // one past the last good record
-  size_t valid_bytes = 0;  // header + good records: where a torn tail is cut
+  uint64_t end_seq = 0;    // one past the last record of the last whole request
+  size_t valid_bytes = 0;  // header + whole requests: where a torn tail is cut
   bool damaged = false;    // bytes after valid_bytes that are not records
   std::string problem;     // why (with the byte offset) when damaged
 };
 
-// Reads a segment's records in order, calling `on_record` for each good one.
+// Reads a segment's records in order, calling `on_record` for each record
+// of each whole request (a request's records once its last one is read).
 // An unreadable header (short, bad magic or checksum, another version) is an
 // error; damaged records end the scan with `damaged` set.
 Result<IngestSegmentScan> scan_ingest_segment(

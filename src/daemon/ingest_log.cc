@@ -92,20 +92,22 @@ Status sync_dir(const std::string& dir) {
 
 }  // namespace
 
-std::string encode_ingest_segment_header(uint64_t first_seq) {
+std::string encode_ingest_segment_header(uint64_t first_seq, uint32_t version) {
   std::string out(kIngestLogMagic, sizeof kIngestLogMagic);
-  put<uint32_t>(out, kIngestLogFormatVersion);
+  put<uint32_t>(out, version);
   put<uint32_t>(out, 0);
   put<uint64_t>(out, first_seq);
   put<uint64_t>(out, XXH3_64bits(out.data(), out.size()));
   return out;
 }
 
-void append_ingest_record(std::string& out, uint64_t seq, IngestKind kind,
-                          std::string_view payload) {
+void append_ingest_record(std::string& out, uint64_t seq, IngestKind kind, std::string_view payload,
+                          bool ends_request) {
   const size_t start = out.size();
   put<uint32_t>(out, static_cast<uint32_t>(payload.size()));
-  put<uint32_t>(out, static_cast<uint32_t>(kind));  // kind in the low byte, 3 zero bytes
+  out.push_back(static_cast<char>(kind));
+  out.push_back(static_cast<char>(ends_request ? kIngestEndsRequest : 0));
+  put<uint16_t>(out, 0);
   put<uint64_t>(out, seq);
   out.append(payload);
   put<uint64_t>(out, XXH3_64bits(out.data() + start, 16 + payload.size()));
@@ -125,14 +127,18 @@ Result<IngestSegmentScan> scan_ingest_segment(
     return Error{name + ": ingest log segment header checksum mismatch"};
   }
   const uint32_t version = get<uint32_t>(bytes.data() + 8);
-  if (version != kIngestLogFormatVersion) {
+  if (version != kIngestLogFormatVersion && version != 1) {
     return Error{name + ": ingest log format version " + std::to_string(version) +
-                 ", this driftd reads version " + std::to_string(kIngestLogFormatVersion)};
+                 ", this driftd reads versions 1 and " + std::to_string(kIngestLogFormatVersion)};
   }
   IngestSegmentScan scan;
+  scan.version = version;
   scan.first_seq = get<uint64_t>(bytes.data() + 16);
   scan.end_seq = scan.first_seq;
   size_t at = kIngestSegmentHeaderBytes;
+  size_t whole = at;  // the end of the last whole request
+  uint64_t next_seq = scan.first_seq;
+  std::vector<IngestRecord> request;  // the records of the request being read
   auto damaged = [&](const std::string& why) {
     scan.damaged = true;
     scan.problem = name + ": byte " + std::to_string(at) + ": " + why;
@@ -143,7 +149,12 @@ Result<IngestSegmentScan> scan_ingest_segment(
       break;
     }
     const uint32_t len = get<uint32_t>(bytes.data() + at);
-    const uint32_t kind = get<uint32_t>(bytes.data() + at + 4);
+    const uint8_t kind = static_cast<uint8_t>(bytes[at + 4]);
+    // Version 1 has 3 zero bytes after the kind; version 2 a flags byte, then 2.
+    const uint8_t flags = version == 1 ? 0 : static_cast<uint8_t>(bytes[at + 5]);
+    const bool padding_zero = version == 1
+                                  ? (bytes[at + 5] | bytes[at + 6] | bytes[at + 7]) == 0
+                                  : (bytes[at + 6] | bytes[at + 7]) == 0 && (flags & ~1) == 0;
     const uint64_t seq = get<uint64_t>(bytes.data() + at + 8);
     if (len > kIngestMaxRecordBytes) {
       damaged("a record length of " + std::to_string(len) + " bytes is impossible");
@@ -157,24 +168,36 @@ Result<IngestSegmentScan> scan_ingest_segment(
       damaged("record checksum mismatch");
       break;
     }
-    if (kind != static_cast<uint32_t>(IngestKind::kPrediction) &&
-        kind != static_cast<uint32_t>(IngestKind::kLabel)) {
-      damaged("unknown record kind " + std::to_string(kind));
+    if ((kind != static_cast<uint8_t>(IngestKind::kPrediction) &&
+         kind != static_cast<uint8_t>(IngestKind::kLabel)) ||
+        !padding_zero) {
+      damaged("unknown record kind or flags");
       break;
     }
-    if (seq != scan.end_seq) {
-      damaged("sequence number " + std::to_string(seq) + " where " + std::to_string(scan.end_seq) +
+    if (seq != next_seq) {
+      damaged("sequence number " + std::to_string(seq) + " where " + std::to_string(next_seq) +
               " was due");
       break;
     }
-    if (on_record) {
-      on_record(IngestRecord{seq, static_cast<IngestKind>(kind),
-                             std::string_view(bytes.data() + at + 16, len)});
-    }
-    ++scan.end_seq;
+    request.push_back(IngestRecord{seq, static_cast<IngestKind>(kind),
+                                   std::string_view(bytes.data() + at + 16, len)});
+    ++next_seq;
     at += kIngestRecordOverhead + len;
+    if (version == 1 || (flags & kIngestEndsRequest)) {
+      if (on_record) {
+        for (const IngestRecord& r : request) on_record(r);
+      }
+      request.clear();
+      whole = at;
+      scan.end_seq = next_seq;
+    }
   }
-  scan.valid_bytes = at;
+  if (!request.empty() && !scan.damaged) {
+    at = whole;
+    damaged("a request cut short (" + std::to_string(request.size()) +
+            " of its events, never acknowledged)");
+  }
+  scan.valid_bytes = whole;
   return scan;
 }
 
@@ -199,6 +222,7 @@ Result<std::unique_ptr<IngestLog>> IngestLog::open(const std::string& dir, uint6
   std::sort(log->segments_.begin(), log->segments_.end(),
             [](const Segment& a, const Segment& b) { return a.first_seq < b.first_seq; });
   uint64_t expected = 0;
+  uint32_t last_version = kIngestLogFormatVersion;
   for (size_t i = 0; i < log->segments_.size(); ++i) {
     Segment& s = log->segments_[i];
     const bool last = i + 1 == log->segments_.size();
@@ -244,8 +268,16 @@ Result<std::unique_ptr<IngestLog>> IngestLog::open(const std::string& dir, uint6
     log->bytes_on_disk_ += s.bytes;
     expected = scan->end_seq;
     log->next_seq_ = scan->end_seq;
+    if (last) last_version = scan->version;
   }
-  if (log->segments_.empty()) {
+  // Records go to a segment of this version (one an older driftd left
+  // active gets no records of another layout).
+  if (log->segments_.empty() || last_version != kIngestLogFormatVersion) {
+    if (!log->segments_.empty() && log->segments_.back().first_seq == log->next_seq_) {
+      // An old segment without records: the new one takes its name.
+      log->bytes_on_disk_ -= log->segments_.back().bytes;
+      log->segments_.pop_back();
+    }
     if (auto st = log->roll(); !st) return st.error();
   } else {
     Segment& active = log->segments_.back();

@@ -11,7 +11,8 @@ and /v1/labels on a running driftd, over real HTTP on 127.0.0.1.
   max_body_bytes; 405 for GET; Expect: 100-continue; promtool lints /metrics.
 - durable = true: the daemon is SIGKILLed at random moments while a client
   posts; every event acknowledged with a 2xx is counted after the restarts,
-  and none more than once (at most the unanswered requests' events extra).
+  and none more than once (at most the unanswered requests' events extra,
+  each such request whole or not at all).
 - durable = false: SIGTERM applies what was accepted before exiting.
 """
 import http.client
@@ -337,6 +338,10 @@ def test_kill9_durable(work):
     check(acked <= counted <= acked + unanswered,
           f"every acknowledged event is counted, none twice ({acked} acknowledged, {counted} "
           f"counted, {unanswered} in requests the kills left unanswered)")
+    # A request is kept all or none (its events are one group in the log):
+    # the unanswered requests add whole batches of 100, never a part.
+    check((counted - acked) % 100 == 0,
+          f"an unanswered request is counted whole or not at all ({counted - acked} extra)")
     log = open(os.path.join(work, "err.log")).read()
     check("replaying" in log, "restarts replay the ingest log")
 

@@ -42,24 +42,30 @@ std::vector<Rec> scan_all(std::string_view bytes, IngestSegmentScan* out = nullp
   return got;
 }
 
+// Version 2's golden segment: a request of two predictions, then a label
+// request of one.
 const std::vector<Rec> kGoldenRecords = {
     {7, IngestKind::kPrediction,
      R"({"model":"fraud","model_version":"3","id":"req-1","ts":1764115200000,"features":{"amount":12.5,"country":"DE"},"prediction":0.83})"},
-    {8, IngestKind::kLabel, R"({"model":"fraud","id":"req-1","label":1,"ts":1764115260000})"},
-    {9, IngestKind::kPrediction,
+    {8, IngestKind::kPrediction,
      R"({"model":"fraud","features":{"city":"Zürich"},"ts":"2026-11-22T10:00:00Z"})"},
+    {9, IngestKind::kLabel, R"({"model":"fraud","id":"req-1","label":1,"ts":1764115260000})"},
 };
+const std::vector<bool> kGoldenEnds = {false, true, true};
 
 std::string golden_segment() {
   std::string out = encode_ingest_segment_header(7);
-  for (const auto& r : kGoldenRecords) append_ingest_record(out, r.seq, r.kind, r.payload);
+  for (size_t i = 0; i < kGoldenRecords.size(); ++i) {
+    const Rec& r = kGoldenRecords[i];
+    append_ingest_record(out, r.seq, r.kind, r.payload, kGoldenEnds[i]);
+  }
   return out;
 }
 
 TEST_CASE("ingest log: golden segment, truncation at every length, corruption, versions",
           "[ingest][golden]") {
   const std::string bytes = golden_segment();
-  const std::string golden_path = test::data_path("golden/ingest_segment_v1.bin");
+  const std::string golden_path = test::data_path("golden/ingest_segment_v2.bin");
   if (std::getenv("DRIFTD_WRITE_GOLDEN")) std::ofstream(golden_path, std::ios::binary) << bytes;
   const std::string golden = read_file(golden_path);
   CHECK(golden == bytes);
@@ -67,16 +73,20 @@ TEST_CASE("ingest log: golden segment, truncation at every length, corruption, v
   IngestSegmentScan scan;
   CHECK(scan_all(golden, &scan) == kGoldenRecords);
   CHECK_FALSE(scan.damaged);
+  CHECK(scan.version == 2);
   CHECK(scan.first_seq == 7);
   CHECK(scan.end_seq == 10);
   CHECK(scan.valid_bytes == golden.size());
 
-  // Record boundaries: a cut there is clean, anywhere else a torn tail that
-  // keeps every complete record before it.
-  std::vector<size_t> ends = {kIngestSegmentHeaderBytes};
+  // Request boundaries: a cut there is clean; anywhere else a torn tail
+  // that keeps every whole request before it, and none of the cut one
+  // (a cut between the first request's two records keeps neither).
+  std::vector<size_t> record_ends = {kIngestSegmentHeaderBytes};
   for (const auto& r : kGoldenRecords) {
-    ends.push_back(ends.back() + kIngestRecordOverhead + r.payload.size());
+    record_ends.push_back(record_ends.back() + kIngestRecordOverhead + r.payload.size());
   }
+  const std::vector<size_t> request_ends = {record_ends[0], record_ends[2], record_ends[3]};
+  const std::vector<size_t> records_before = {0, 2, 3};
   for (size_t len = 0; len < golden.size(); ++len) {
     bool error = false;
     IngestSegmentScan cut;
@@ -87,23 +97,25 @@ TEST_CASE("ingest log: golden segment, truncation at every length, corruption, v
     }
     REQUIRE_FALSE(error);
     size_t complete = 0;
-    while (complete + 1 < ends.size() && ends[complete + 1] <= len) ++complete;
-    CHECK(got.size() == complete);
-    CHECK(cut.valid_bytes == ends[complete]);
-    CHECK(cut.damaged == (len != ends[complete]));
+    while (complete + 1 < request_ends.size() && request_ends[complete + 1] <= len) ++complete;
+    INFO("cut at " << len);
+    CHECK(got.size() == records_before[complete]);
+    CHECK(cut.valid_bytes == request_ends[complete]);
+    CHECK(cut.end_seq == 7 + records_before[complete]);
+    CHECK(cut.damaged == (len != request_ends[complete]));
   }
 
-  // A changed byte in a record: the records before it survive.
+  // A changed byte in a record: the whole requests before it survive.
   for (size_t r = 0; r < kGoldenRecords.size(); ++r) {
     std::string bad = golden;
-    bad[ends[r] + 20] ^= 0x40;  // inside record r's payload
+    bad[record_ends[r] + 20] ^= 0x40;  // inside record r's payload
     IngestSegmentScan s;
     const auto got = scan_all(bad, &s);
-    CHECK(got.size() == r);
+    CHECK(got.size() == (r < 2 ? 0 : 2));
     CHECK(s.damaged);
     CHECK(s.problem.find("checksum") != std::string::npos);
   }
-  // A header byte, another version, another magic.
+  // A header byte, another magic.
   std::string bad_header = golden;
   bad_header[17] ^= 1;
   bool error = false;
@@ -121,23 +133,65 @@ TEST_CASE("ingest log: golden segment, truncation at every length, corruption, v
   IngestSegmentScan s;
   CHECK(scan_all(skipped, &s).size() == 1);
   CHECK(s.problem.find("sequence number 3 where 2 was due") != std::string::npos);
+  // A request whose last record never came (a crash between two records).
+  std::string unfinished = encode_ingest_segment_header(1);
+  append_ingest_record(unfinished, 1, IngestKind::kPrediction, "{}");
+  append_ingest_record(unfinished, 2, IngestKind::kPrediction, "{}", false);
+  CHECK(scan_all(unfinished, &s).size() == 1);
+  CHECK(s.damaged);
+  CHECK(s.end_seq == 2);
+  CHECK(s.problem.find("a request cut short") != std::string::npos);
 }
 
-TEST_CASE("ingest log: another format version is refused by name", "[ingest][golden]") {
-  // A well-formed header of version 2 (its checksum recomputed).
+TEST_CASE("ingest log: version 1 segments still read, other versions refused by name",
+          "[ingest][golden]") {
+  // Version 1 (before request groups): every record a request of its own.
+  const std::string v1 = read_file(test::data_path("golden/ingest_segment_v1.bin"));
+  IngestSegmentScan scan;
+  const auto got = scan_all(v1, &scan);
+  REQUIRE(got.size() == 3);
+  CHECK(scan.version == 1);
+  CHECK(got[0].seq == 7);
+  CHECK(got[1].kind == IngestKind::kLabel);
+  CHECK(got[2].payload.find("Zürich") != std::string::npos);
+  CHECK_FALSE(scan.damaged);
+  // A well-formed header of version 3 (its checksum recomputed).
   std::string h = encode_ingest_segment_header(1).substr(0, 24);
-  h[8] = 2;
+  h[8] = 3;
   const uint64_t sum = XXH3_64bits(h.data(), h.size());
   h.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-  auto scan = scan_ingest_segment(h, "seg", nullptr);
-  REQUIRE_FALSE(scan.ok());
-  CHECK(scan.error().message == "seg: ingest log format version 2, this driftd reads version 1");
+  auto other = scan_ingest_segment(h, "seg", nullptr);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().message ==
+        "seg: ingest log format version 3, this driftd reads versions 1 and 2");
   // A patched version without a new checksum is corruption.
   std::string patched = encode_ingest_segment_header(1);
-  patched[8] = 2;
+  patched[8] = 3;
   auto corrupt = scan_ingest_segment(patched, "seg", nullptr);
   REQUIRE_FALSE(corrupt.ok());
   CHECK(corrupt.error().message.find("checksum") != std::string::npos);
+}
+
+TEST_CASE("ingest log on disk: a version 1 log is continued in a new segment", "[ingest]") {
+  const auto dir = test::temp_dir("ingest-v1").string();
+  std::filesystem::copy_file(test::data_path("golden/ingest_segment_v1.bin"),
+                             dir + "/ingest-00000000000000000007.log");
+  {
+    auto log = IngestLog::open(dir, 1 << 20);
+    REQUIRE(log.ok());
+    CHECK((*log)->next_seq() == 10);
+    CHECK((*log)->segments() == 2);  // the v1 segment stays readable, records go to a v2 one
+    std::string enc;
+    append_ingest_record(enc, 10, IngestKind::kPrediction, "{}", false);
+    append_ingest_record(enc, 11, IngestKind::kPrediction, "{}");
+    REQUIRE((*log)->append(enc, 2).ok());
+  }
+  auto log = IngestLog::open(dir, 1 << 20);
+  REQUIRE(log.ok());
+  std::vector<uint64_t> seqs;
+  REQUIRE((*log)->replay(7, [&](const IngestRecord& r) { seqs.push_back(r.seq); }).ok());
+  CHECK(seqs == std::vector<uint64_t>{7, 8, 9, 10, 11});
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("ingest log on disk: reopen continues, a torn tail is cut, release deletes segments",
