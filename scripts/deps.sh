@@ -7,7 +7,7 @@ DRIFTD_DEBS=(
   build-essential cmake pkg-config ninja-build git clang-format
   libhwy-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev catch2
   libtomlplusplus-dev libboost-dev libxxhash-dev libeigen3-dev
-  librdkafka-dev prometheus-cpp-dev kcat curl prometheus
+  librdkafka-dev prometheus-cpp-dev libssl-dev openssl kcat curl prometheus
   python3 python3-numpy python3-scipy python3-pandas python3-sklearn
 )
 

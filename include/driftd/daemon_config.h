@@ -65,10 +65,31 @@ struct ModelConfig {
   std::shared_ptr<const Baseline> reference;
 };
 
+// The HTTP server ([server]): see config/driftd.example.toml.
+struct ServerConfig {
+  std::string listen = "127.0.0.1:9108";
+  // Open connections at most. At the limit a new connection closes the one
+  // that has waited longest for a request (idle, or sending a header
+  // slowly); when every connection is busy it gets 503 and is closed.
+  size_t max_connections = 1024;
+  int64_t header_timeout_ms = 10'000;  // a request's header, from its first byte
+  int64_t body_timeout_ms = 60'000;    // a request's body
+  int64_t idle_timeout_ms = 60'000;    // keep-alive: from an answer to the next request
+  int64_t write_timeout_ms = 30'000;   // an answer
+  size_t workers = 2;                  // threads that run handlers (ingest checks, /metrics)
+  // Bearer-token authentication ([server.auth]); empty token: off. Ingest
+  // and the /v1 API need it when on; /metrics and the probes as configured.
+  std::string token;         // never logged
+  std::string token_origin;  // "file PATH" or "environment variable NAME", for messages
+  bool protect_metrics = false;
+  bool protect_health = false;
+  // TLS ([server.tls]): PEM files; empty: plain HTTP.
+  std::string tls_cert_file, tls_key_file;
+};
+
 struct DaemonConfig {
   std::string source_file;  // the configuration file itself
-  std::string listen = "127.0.0.1:9108";
-  size_t max_connections = 256;  // HTTP connections served at once (one thread each)
+  ServerConfig server;
   std::string state_dir = "driftd-state";
   double checkpoint_interval_s = 10;
   double shutdown_deadline_s = 10;

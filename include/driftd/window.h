@@ -238,6 +238,10 @@ class PendingLabels {
 
 enum class LabelOutcome { kJoined, kUnmatched, kLate };
 
+// Event times (ms since the epoch) and counts driftd takes are within this
+// (the decoder refuses others; a loaded state is held to it too).
+inline constexpr int64_t kMaxEventTime = 9'000'000'000'000'000;
+
 struct WindowSettings {
   enum class Kind { kTime, kCount };
   Kind kind = Kind::kTime;

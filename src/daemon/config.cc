@@ -3,6 +3,7 @@
 // silently ignored setting.
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <toml++/toml.h>
@@ -445,6 +446,120 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
   return m;
 }
 
+// The bearer token, from a file (its first line) or an environment
+// variable; the error names where it was looked for, never the token.
+Result<std::string> read_token(const std::string& file, const std::string& env,
+                               const std::string& where) {
+  std::string token;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) return Error{where + ": token_file " + file + " cannot be read"};
+    std::getline(in, token);
+  } else {
+    const char* v = std::getenv(env.c_str());
+    if (v == nullptr) return Error{where + ": the environment variable " + env + " is not set"};
+    token = v;
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
+  if (token.size() < 16) {
+    return Error{where + ": the token from " +
+                 (file.empty() ? "the environment variable " + env : "token_file " + file) +
+                 " is empty or shorter than 16 characters"};
+  }
+  return token;
+}
+
+Result<ServerConfig> parse_server(const toml::table& t, const std::string& source,
+                                  std::string& log_level) {
+  ServerConfig c;
+  TableReader r(t, "server", source);
+  DRIFTD_TRY(r.str("listen", c.listen));
+  DRIFTD_TRY(r.str("log_level", log_level));
+  int64_t max_connections = static_cast<int64_t>(c.max_connections);
+  DRIFTD_TRY(r.integer("max_connections", max_connections));
+  int64_t workers = static_cast<int64_t>(c.workers);
+  DRIFTD_TRY(r.integer("workers", workers));
+  DRIFTD_TRY(r.duration("header_timeout", c.header_timeout_ms));
+  DRIFTD_TRY(r.duration("body_timeout", c.body_timeout_ms));
+  DRIFTD_TRY(r.duration("idle_timeout", c.idle_timeout_ms));
+  DRIFTD_TRY(r.duration("write_timeout", c.write_timeout_ms));
+  const toml::node* auth = r.node("auth");
+  const toml::node* tls = r.node("tls");
+  DRIFTD_TRY(r.finish(
+      "listen, log_level, max_connections, workers, header_timeout, body_timeout, idle_timeout, "
+      "write_timeout, auth, tls"));
+  if (max_connections < 1 || max_connections > 100000) {
+    return Error{r.where(*t.get("max_connections"), "max_connections") +
+                 ": must be in [1, 100000]"};
+  }
+  c.max_connections = static_cast<size_t>(max_connections);
+  if (workers < 1 || workers > 64) {
+    return Error{r.where(*t.get("workers"), "workers") + ": must be in [1, 64]"};
+  }
+  c.workers = static_cast<size_t>(workers);
+  for (const char* key : {"header_timeout", "body_timeout", "idle_timeout", "write_timeout"}) {
+    const int64_t v = std::string_view(key) == "header_timeout" ? c.header_timeout_ms
+                      : std::string_view(key) == "body_timeout" ? c.body_timeout_ms
+                      : std::string_view(key) == "idle_timeout" ? c.idle_timeout_ms
+                                                                : c.write_timeout_ms;
+    if (v <= 0 || v > 3'600'000) {
+      return Error{r.where(*t.get(key), key) + ": must be positive and at most 1h"};
+    }
+  }
+  if (c.listen.rfind(':') == std::string::npos) {
+    return Error{r.where(*t.get("listen"), "listen") + ": expected host:port"};
+  }
+  static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
+                                               "error", "critical", "off"};
+  if (!levels.count(log_level)) {
+    return Error{r.where(*t.get("log_level"), "log_level") +
+                 ": expected trace, debug, info, warn, error, critical or off"};
+  }
+  if (auth != nullptr) {
+    const toml::table* at = auth->as_table();
+    if (!at) return Error{r.where(*auth, "auth") + ": expected a table"};
+    TableReader ar(*at, "server.auth", source);
+    std::string file, env, metrics = "open", health = "open";
+    DRIFTD_TRY(ar.str("token_file", file));
+    DRIFTD_TRY(ar.str("token_env", env));
+    DRIFTD_TRY(ar.str("metrics", metrics));
+    DRIFTD_TRY(ar.str("health", health));
+    DRIFTD_TRY(ar.finish("token_file, token_env, metrics, health"));
+    if (file.empty() == env.empty()) {
+      return Error{ar.where_table() + ": set one of token_file and token_env"};
+    }
+    for (const auto& [key, v] : {std::pair{"metrics", metrics}, {"health", health}}) {
+      if (v != "open" && v != "protected") {
+        return Error{ar.where(*at->get(key), key) + ": expected \"open\" or \"protected\""};
+      }
+    }
+    if (!file.empty()) file = resolve(source, file);
+    auto token = read_token(file, env, ar.where_table());
+    if (!token) return token.error();
+    c.token = std::move(*token);
+    c.token_origin = file.empty() ? "environment variable " + env : "file " + file;
+    c.protect_metrics = metrics == "protected";
+    c.protect_health = health == "protected";
+  }
+  if (tls != nullptr) {
+    const toml::table* tt = tls->as_table();
+    if (!tt) return Error{r.where(*tls, "tls") + ": expected a table"};
+    TableReader tr(*tt, "server.tls", source);
+    DRIFTD_TRY(tr.str("cert_file", c.tls_cert_file));
+    DRIFTD_TRY(tr.str("key_file", c.tls_key_file));
+    DRIFTD_TRY(tr.finish("cert_file, key_file"));
+    if (c.tls_cert_file.empty() || c.tls_key_file.empty()) {
+      return Error{tr.where_table() + ": set both cert_file and key_file"};
+    }
+    for (std::string* f : {&c.tls_cert_file, &c.tls_key_file}) {
+      *f = resolve(source, *f);
+      if (!std::ifstream(*f)) return Error{tr.where_table() + ": cannot read " + *f};
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::string& source) {
@@ -457,26 +572,9 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
   if (const toml::node* n = top.node("server")) {
     const toml::table* t = n->as_table();
     if (!t) return Error{top.where(*n, "server") + ": expected a table"};
-    TableReader r(*t, "server", source);
-    DRIFTD_TRY(r.str("listen", c.listen));
-    DRIFTD_TRY(r.str("log_level", c.log_level));
-    int64_t max_connections = static_cast<int64_t>(c.max_connections);
-    DRIFTD_TRY(r.integer("max_connections", max_connections));
-    DRIFTD_TRY(r.finish("listen, log_level, max_connections"));
-    if (max_connections < 1 || max_connections > 10000) {
-      return Error{r.where(*t->get("max_connections"), "max_connections") +
-                   ": must be in [1, 10000]"};
-    }
-    c.max_connections = static_cast<size_t>(max_connections);
-    if (c.listen.rfind(':') == std::string::npos) {
-      return Error{r.where(*t->get("listen"), "listen") + ": expected host:port"};
-    }
-    static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
-                                                 "error", "critical", "off"};
-    if (!levels.count(c.log_level)) {
-      return Error{r.where(*t->get("log_level"), "log_level") +
-                   ": expected trace, debug, info, warn, error, critical or off"};
-    }
+    auto server = parse_server(*t, source, c.log_level);
+    if (!server) return server.error();
+    c.server = std::move(*server);
   }
   if (const toml::node* n = top.node("state")) {
     const toml::table* t = n->as_table();

@@ -263,10 +263,10 @@ class Daemon {
       // them is checkpointed.
       slot.source->before_revoke = [this] { checkpoint(); };
     }
-    HttpServer server(published_, config_.listen, ingest_.get(), config_.max_connections);
+    HttpServer server(published_, config_.server, ingest_.get());
     if (auto st = server.start(); !st) return fatal(st.error().message);
-    jlog(spdlog::level::info, "listening on {} (port {}); /metrics, /v1/models", config_.listen,
-         server.port());
+    jlog(spdlog::level::info, "listening on {} (port {}); /metrics, /v1/models",
+         config_.server.listen, server.port());
     publish();
     published_.ready.store(true);
 
@@ -358,7 +358,7 @@ class Daemon {
         slot.counters.name = s.name;
         slot.counters.type = s.type;
         slot.counters.path = s.type == "kafka"  ? s.brokers
-                             : s.type == "http" ? config_.listen
+                             : s.type == "http" ? config_.server.listen
                                                 : s.path;
         sources_.push_back(std::move(slot));
       }
@@ -707,7 +707,7 @@ class Daemon {
                         fresh->sources[i].path != config_.sources[i].path ||
                         fresh->sources[i].type != config_.sources[i].type;
     }
-    if (sources_changed || fresh->listen != config_.listen ||
+    if (sources_changed || fresh->server.listen != config_.server.listen ||
         fresh->state_dir != config_.state_dir) {
       jlog(spdlog::level::warn,
            "reload: sources, listen address and state dir changes take effect at restart");

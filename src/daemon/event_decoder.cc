@@ -413,7 +413,7 @@ RejectReason EventReader::interpret(Find&& find, const TopRole* roles, uint32_t 
   int64_t ts = 0;
   if (have_ts) {
     if (ts_is_number) {
-      if (!std::isfinite(ts_number) || std::fabs(ts_number) > 9e15) {
+      if (!std::isfinite(ts_number) || std::fabs(ts_number) > static_cast<double>(kMaxEventTime)) {
         return reject(RejectReason::kBadTimestamp, "timestamp out of range");
       }
       ts = static_cast<int64_t>(ts_number);

@@ -38,6 +38,7 @@ void IngestBatch::refuse(std::string_view line, IngestKind kind, RejectReason re
 }
 
 void IngestBatch::append(const IngestBatch& other) {
+  // (ends_request travels with each entry.)
   const auto shift = static_cast<uint32_t>(bytes.size());
   bytes.append(other.bytes);
   for (Entry e : other.entries) {
@@ -95,60 +96,91 @@ bool IngestQueue::admits(size_t bytes, std::string* why) {
   return !full_locked(bytes, why);
 }
 
+void IngestQueue::set_paused(std::string reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  paused_ = std::move(reason);
+}
+
 IngestQueue::Submitted IngestQueue::submit(IngestBatch& batch, std::string* why) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool answered = false;
+  Submitted result = Submitted::kFailed;
+  submit(batch, [&](Submitted s, const std::string& w) {
+    std::lock_guard<std::mutex> lock(m);
+    result = s;
+    *why = w;
+    answered = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(m);
+  cv.wait(lock, [&] { return answered; });
+  return result;
+}
+
+void IngestQueue::submit(IngestBatch& batch, SubmitDone done) {
   std::unique_lock<std::mutex> lock(mu_);
+  std::string why;
   if (closed_ || !started_) {
-    *why = closed_ ? "driftd is shutting down" : "driftd is starting";
-    return Submitted::kClosed;
+    lock.unlock();
+    done(Submitted::kClosed, closed_ ? "driftd is shutting down" : "driftd is starting");
+    return;
   }
-  if (full_locked(batch.bytes.size(), why)) return Submitted::kFull;
-  uint64_t predictions = 0;
-  for (const auto& e : batch.entries) {
-    predictions += e.reason == RejectReason::kNone && e.kind == IngestKind::kPrediction;
+  if (!paused_.empty()) {
+    why = paused_;
+    lock.unlock();
+    done(Submitted::kPaused, why);
+    return;
   }
-  const uint64_t labels = batch.accepted - predictions;
-  const uint64_t refused = batch.entries.size() - batch.accepted;
-  if (!log_) {
-    // In memory only: sequence numbers here, ready at once.
+  if (full_locked(batch.bytes.size(), &why)) {
+    lock.unlock();
+    done(Submitted::kFull, why);
+    return;
+  }
+  Waiter w;
+  for (auto& e : batch.entries) {
+    if (e.reason != RejectReason::kNone) continue;
+    w.predictions += e.kind == IngestKind::kPrediction;
+    w.labels += e.kind == IngestKind::kLabel;
+  }
+  w.refused = batch.entries.size() - batch.accepted;
+  // The request's events are one group in the log: its last event closes it.
+  for (auto it = batch.entries.rbegin(); it != batch.entries.rend(); ++it) {
+    if (it->reason == RejectReason::kNone) {
+      it->ends_request = true;
+      break;
+    }
+  }
+  if (!log_ || batch.accepted == 0) {
+    // In memory only (or only refused lines, nothing to make durable):
+    // sequence numbers here, ready at once.
     const size_t first = ready_.entries.size();
     ready_.append(batch);
-    for (size_t i = first; i < ready_.entries.size(); ++i) {
-      if (ready_.entries[i].reason == RejectReason::kNone)
-        ready_.entries[i].seq = next_memory_seq_++;
+    if (!log_) {
+      for (size_t i = first; i < ready_.entries.size(); ++i) {
+        if (ready_.entries[i].reason == RejectReason::kNone)
+          ready_.entries[i].seq = next_memory_seq_++;
+      }
     }
-    stats_.accepted_predictions += predictions;
-    stats_.accepted_labels += labels;
-    stats_.refused += refused;
+    stats_.accepted_predictions += w.predictions;
+    stats_.accepted_labels += w.labels;
+    stats_.refused += w.refused;
     stats_.queued_bytes = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
     batch.clear();
-    return Submitted::kAccepted;
+    lock.unlock();
+    done(Submitted::kAccepted, "");
+    return;
   }
-  if (batch.accepted == 0) {
-    // Only refused lines: nothing to make durable, only to dead-letter.
-    ready_.append(batch);
-    stats_.refused += refused;
-    batch.clear();
-    return Submitted::kAccepted;
-  }
-  Waiter waiter;
+  w.done = std::move(done);
   pending_.append(batch);
-  pending_waiters_.push_back(&waiter);
+  pending_waiters_.push_back(std::move(w));
   stats_.queued_bytes = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
   batch.clear();
   work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return waiter.done; });
-  if (!waiter.ok) {
-    *why = waiter.error;
-    return Submitted::kFailed;
-  }
-  stats_.accepted_predictions += predictions;
-  stats_.accepted_labels += labels;
-  stats_.refused += refused;
-  return Submitted::kAccepted;
 }
 
 void IngestQueue::commit_loop() {
-  std::vector<Waiter*> waiters;
+  std::vector<Waiter> waiters;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     work_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
@@ -156,7 +188,7 @@ void IngestQueue::commit_loop() {
     });
     if (!pending_.entries.empty()) {
       // Group commit: every request that arrived while the last fsync ran
-      // goes into this one.
+      // goes into this one, each request a group of records of its own.
       std::swap(pending_, writing_);
       waiters.swap(pending_waiters_);
       const uint64_t first_seq = log_->next_seq();
@@ -167,29 +199,34 @@ void IngestQueue::commit_loop() {
         if (e.reason != RejectReason::kNone) continue;
         e.seq = seq++;
         append_ingest_record(encoded_, e.seq, e.kind,
-                             std::string_view(writing_.bytes.data() + e.offset, e.len));
+                             std::string_view(writing_.bytes.data() + e.offset, e.len),
+                             e.ends_request);
       }
       const Status st = log_->append(encoded_, seq - first_seq);
       lock.lock();
       ++stats_.log_fsyncs;
       if (st) {
         ready_.append(writing_);
+        for (const Waiter& w : waiters) {
+          stats_.accepted_predictions += w.predictions;
+          stats_.accepted_labels += w.labels;
+          stats_.refused += w.refused;
+        }
       } else {
         ++stats_.log_failures;
         jlog(spdlog::level::err, "ingest log: {} ({} events refused with 503)", st.error().message,
              seq - first_seq);
       }
-      for (Waiter* w : waiters) {
-        w->done = true;
-        w->ok = static_cast<bool>(st);
-        if (!st) w->error = "cannot write the ingest log: " + st.error().message;
-      }
-      waiters.clear();
       writing_.clear();
       stats_.log_bytes = log_->bytes_on_disk();
       stats_.log_segments = log_->segments();
       stats_.queued_bytes = pending_.bytes.size() + ready_.bytes.size();
-      done_cv_.notify_all();
+      // Answered outside the lock (the callbacks post to the server's loop).
+      lock.unlock();
+      const std::string why = st ? "" : "cannot write the ingest log: " + st.error().message;
+      for (Waiter& w : waiters) w.done(st ? Submitted::kAccepted : Submitted::kFailed, why);
+      waiters.clear();
+      lock.lock();
     }
     if (release_before_ > released_) {
       const uint64_t seq = release_before_;
@@ -406,27 +443,79 @@ void IngestHandler::consider_copy(std::string_view text, size_t line, IngestKind
   consider(std::string_view(padded_.data(), text.size()), padded_.size(), line, kind);
 }
 
-IngestReply IngestHandler::handle(IngestKind kind, std::string& body_bytes) {
+namespace {
+
+IngestReply error_reply(int status, std::string_view message, bool retry_after = false) {
+  JsonWriter w(-1);
+  w.begin_object().key("error").value(message).end_object();
+  IngestReply reply;
+  reply.status = status;
+  reply.body = std::move(w.str()) + "\n";
+  reply.retry_after = retry_after;
+  return reply;
+}
+
+}  // namespace
+
+IngestReply IngestHandler::handle(IngestKind kind, std::string& body) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<IngestReply> out;
+  handle(kind, body, [&](IngestReply r) {
+    std::lock_guard<std::mutex> lock(m);
+    out = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(m);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+void IngestHandler::handle(IngestKind kind, std::string& body_bytes, Answer done) {
+  // simdjson's padding after the body: its lines are judged where they lie.
+  const size_t body_size = body_bytes.size();
+  body_bytes.resize(body_size + simdjson::SIMDJSON_PADDING, '\0');
+  const std::optional<IngestReply> early = judge(kind, body_bytes, body_size);
+  // The body is the caller's again before anyone is answered.
+  body_bytes.resize(body_size);
+  if (early) return done(std::move(*early));
+  IngestReply reply;
+  JsonWriter w(-1);
+  w.begin_object().key("accepted").value(batch_.accepted);
+  if (!errors_.empty()) {
+    w.key("rejected").value(static_cast<uint64_t>(errors_.size()));
+    w.key("errors").begin_array();
+    for (size_t i = 0; i < errors_.size() && i < kMaxListedErrors; ++i) {
+      w.begin_object().key("line").value(static_cast<uint64_t>(errors_[i].line));
+      w.key("reason").value(errors_[i].reason).end_object();
+    }
+    w.end_array();
+    if (errors_.size() > kMaxListedErrors) w.key("errors_truncated").value(true);
+  }
+  w.end_object();
+  reply.status = errors_.empty() ? 202 : 400;
+  reply.body = std::move(w.str()) + "\n";
+  queue_.submit(batch_, [reply = std::move(reply), done = std::move(done)](
+                            IngestQueue::Submitted s, const std::string& why) mutable {
+    switch (s) {
+      case IngestQueue::Submitted::kAccepted:
+        return done(std::move(reply));
+      case IngestQueue::Submitted::kFull:
+        return done(error_reply(429, why, true));
+      case IngestQueue::Submitted::kClosed:
+      case IngestQueue::Submitted::kFailed:
+      case IngestQueue::Submitted::kPaused:
+        return done(error_reply(503, why, true));
+    }
+  });
+}
+
+std::optional<IngestReply> IngestHandler::judge(IngestKind kind, const std::string& body_bytes,
+                                                size_t body_size) {
   batch_.clear();
   errors_.clear();
   routes_ = queue_.routes();
   reader_.set_now_ms(wall_clock_ms());
-  IngestReply reply;
-  auto error_reply = [&](int status, std::string_view message) {
-    JsonWriter w(-1);
-    w.begin_object().key("error").value(message).end_object();
-    reply.status = status;
-    reply.body = std::move(w.str()) + "\n";
-    return reply;
-  };
-  // simdjson's padding after the body: its lines are judged where they lie.
-  const size_t body_size = body_bytes.size();
-  body_bytes.resize(body_size + simdjson::SIMDJSON_PADDING, '\0');
-  struct Restore {
-    std::string& s;
-    size_t n;
-    ~Restore() { s.resize(n); }
-  } restore{body_bytes, body_size};
   const std::string_view body(body_bytes.data(), body_size);
   const size_t capacity = body_bytes.size();
   std::string_view rest = body;
@@ -435,10 +524,7 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string& body_bytes) {
     rest.remove_prefix(1);
   }
   if (rest.empty()) return error_reply(400, "empty body: send a JSON object, an array or NDJSON");
-  if (std::string why; !queue_.admits(body.size(), &why)) {
-    reply.retry_after = true;
-    return error_reply(429, why);
-  }
+  if (std::string why; !queue_.admits(body.size(), &why)) return error_reply(429, why, true);
   if (rest.front() == '[') {
     // A JSON array of events: parsed whole; each element, as the line the
     // log keeps (minified), judged alone.
@@ -485,42 +571,12 @@ IngestReply IngestHandler::handle(IngestKind kind, std::string& body_bytes) {
       }
     }
   }
-  const uint64_t accepted = batch_.accepted;
   if (body.size() > kKeepParserBytes) {
     // A whole large body was parsed at once (an array): give the parser's
     // buffers back, so idle connections do not each hold a body's worth.
     parser_ = simdjson::dom::parser();
   }
-  std::string why;
-  switch (queue_.submit(batch_, &why)) {
-    case IngestQueue::Submitted::kAccepted:
-      break;
-    case IngestQueue::Submitted::kFull:
-      reply.retry_after = true;
-      return error_reply(429, why);
-    case IngestQueue::Submitted::kClosed:
-      reply.retry_after = true;
-      return error_reply(503, why);
-    case IngestQueue::Submitted::kFailed:
-      reply.retry_after = true;
-      return error_reply(503, why);
-  }
-  JsonWriter w(-1);
-  w.begin_object().key("accepted").value(accepted);
-  if (!errors_.empty()) {
-    w.key("rejected").value(static_cast<uint64_t>(errors_.size()));
-    w.key("errors").begin_array();
-    for (size_t i = 0; i < errors_.size() && i < kMaxListedErrors; ++i) {
-      w.begin_object().key("line").value(static_cast<uint64_t>(errors_[i].line));
-      w.key("reason").value(errors_[i].reason).end_object();
-    }
-    w.end_array();
-    if (errors_.size() > kMaxListedErrors) w.key("errors_truncated").value(true);
-  }
-  w.end_object();
-  reply.status = errors_.empty() ? 202 : 400;
-  reply.body = std::move(w.str()) + "\n";
-  return reply;
+  return std::nullopt;
 }
 
 // ---- metrics --------------------------------------------------------------------

@@ -22,9 +22,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +49,7 @@ struct IngestBatch {
     IngestKind kind = IngestKind::kPrediction;
     RejectReason reason = RejectReason::kNone;  // kNone: an event to decode
     uint32_t detail_offset = 0, detail_len = 0;
+    bool ends_request = false;  // the last accepted event of its request (the log's group)
   };
   std::string bytes;  // lines, each followed by '\n'; refusal details
   std::vector<Entry> entries;
@@ -76,10 +79,18 @@ class IngestQueue {
   void preload(const IngestRecord& record);
   void start(std::unique_ptr<IngestLog> log);
 
-  enum class Submitted { kAccepted, kFull, kClosed, kFailed };
-  // From an HTTP thread: queues the batch (emptied) and, when durable,
-  // returns once its events are on disk. `why` says what went wrong.
+  enum class Submitted { kAccepted, kFull, kClosed, kFailed, kPaused };
+  // From an HTTP handler: queues the batch (emptied, one request's events:
+  // the log keeps them all or none) and calls `done` once its events are on
+  // disk when durable (from the committer thread), else at once. `why` says
+  // what went wrong. Never blocks on the disk.
+  using SubmitDone = std::function<void(Submitted, const std::string& why)>;
+  void submit(IngestBatch& batch, SubmitDone done);
+  // The same, waiting for the answer (tests).
   Submitted submit(IngestBatch& batch, std::string* why);
+  // While paused (the daemon cannot make its windows durable), submissions
+  // are answered kPaused with the reason; empty: taking again.
+  void set_paused(std::string reason);
 
   // A cheap look before checking a body: false (counted as throttled, with
   // the reason) when `bytes` more would not be taken now. submit() decides;
@@ -110,18 +121,18 @@ class IngestQueue {
 
  private:
   struct Waiter {
-    bool done = false;
-    bool ok = false;
-    std::string error;
+    SubmitDone done;
+    uint64_t predictions = 0, labels = 0, refused = 0;
   };
   void commit_loop();
   bool full_locked(size_t bytes, std::string* why);  // counts a refusal
 
   SourceConfig config_;
   mutable std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
+  std::condition_variable work_cv_;
   IngestBatch pending_, writing_, ready_;
-  std::vector<Waiter*> pending_waiters_;
+  std::vector<Waiter> pending_waiters_;
+  std::string paused_;
   std::unique_ptr<IngestLog> log_;
   std::thread committer_;
   uint64_t next_memory_seq_ = 1;  // not durable: sequence numbers in memory
@@ -149,7 +160,13 @@ struct IngestReply {
 class IngestHandler {
  public:
   explicit IngestHandler(IngestQueue& queue) : queue_(queue), reader_(queue.config().fields) {}
-  // `body` gets simdjson's padding appended (its size is restored after).
+  // Judges and submits a body; `done` gets the answer, at once or (durable)
+  // from the committer thread once the events are on disk. `body` gets
+  // simdjson's padding appended while it is judged, and is left as it came
+  // before `done` runs (so the caller may free it from there).
+  using Answer = std::function<void(IngestReply)>;
+  void handle(IngestKind kind, std::string& body, Answer done);
+  // The same, waiting for the answer (tests).
   IngestReply handle(IngestKind kind, std::string& body);
 
  private:
@@ -157,6 +174,10 @@ class IngestHandler {
     size_t line;
     std::string reason;
   };
+  // Judges every event of a padded body into batch_ and errors_; an answer
+  // when the request is refused whole.
+  std::optional<IngestReply> judge(IngestKind kind, const std::string& body_bytes,
+                                   size_t body_size);
   // Judges one event (its text readable with simdjson's padding after it)
   // and adds it to the batch, accepted or refused.
   void consider(std::string_view text, size_t capacity, size_t line, IngestKind kind);

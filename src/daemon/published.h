@@ -53,28 +53,29 @@ struct Published {
   double last_checkpoint_unix = 0;
   uint64_t checkpoint_failures = 0;
   uint64_t windows_log_failures = 0;
+  uint64_t windows_log_pending = 0;  // closed windows the log has not taken yet
   uint64_t reload_failures = 0;
+  std::string not_ready;  // why /readyz answers 503 (when ready is false)
   std::atomic<bool> ready{false};
 };
 
 class IngestQueue;
 
-// Serves the HTTP API until stop(): one thread accepts, one thread per
-// connection (at most max_connections; more get 503) serves its requests.
-// With an ingest queue, POST /v1/predictions and /v1/labels feed it.
+// Serves the HTTP API until stop() (src/daemon/http_server.cc states its
+// threads, deadlines and limits). With an ingest queue, POST
+// /v1/predictions and /v1/labels feed it.
 class HttpServer {
  public:
-  HttpServer(const Published& published, std::string listen, IngestQueue* ingest = nullptr,
-             size_t max_connections = 256);
+  HttpServer(const Published& published, const ServerConfig& config, IngestQueue* ingest = nullptr);
   ~HttpServer();
   // Binds and starts serving; the error names the address on failure.
   Status start();
   void stop();
   // The bound port (useful with port 0).
   uint16_t port() const { return port_; }
+  struct Impl;  // (the sessions of http_server.cc use it)
 
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   uint16_t port_ = 0;
 };

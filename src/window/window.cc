@@ -1330,12 +1330,24 @@ bool ModelMonitor::load(ByteReader& in) {
   watermark_ = in.i64();
   events_ = in.u64();
   late_ = in.u64();
+  // A checksum does not make a state true: times (and event counts) beyond
+  // what an event can carry would overflow the window arithmetic.
+  const int64_t step = settings_.window.step;
+  const auto in_range = [](int64_t t) { return t >= -kMaxEventTime && t <= kMaxEventTime; };
+  if (!in_range(next_end_) || !in_range(max_time_) || !in_range(watermark_)) {
+    in.fail("window times out of range");
+  }
   batch_rows_ = 0;  // its panes go
   std::fill(batch_state_.begin(), batch_state_.end(), CellState::kAbsent);
   panes_.clear();
   const uint64_t n_panes = in.count(16);
   for (uint64_t i = 0; i < n_panes && in.ok(); ++i) {
-    Pane& p = pane_for(in.i64());
+    const int64_t index = in.i64();
+    if (index < -kMaxEventTime / step || index > kMaxEventTime / step) {
+      in.fail("a pane out of range");
+      break;
+    }
+    Pane& p = pane_for(index);
     p.rows = in.u64();
     for (size_t c = 0; c < columns_.size() && in.ok(); ++c) load_column(in, p.columns[c]);
     p.labels = in.u64();
