@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <thread>
 
@@ -164,7 +166,9 @@ void setup_logging(const std::string& level) {
 }
 
 // An append-only file of lines (windows log, dead letters). A torn last line
-// (the process killed mid-write) is cut off on open.
+// (the process killed mid-write, the disk full mid-line) is cut off on open,
+// and a failed append is cut back at once, so no line is ever torn or glued
+// to the next.
 class AppendFile {
  public:
   Status open(const std::string& path) {
@@ -172,22 +176,25 @@ class AppendFile {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd_ < 0) return Error{"cannot open " + path + ": " + std::strerror(errno)};
     struct stat st {};
-    if (::fstat(fd_, &st) == 0 && st.st_size > 0) {
-      off_t end = st.st_size;
+    if (::fstat(fd_, &st) != 0) return Error{"cannot stat " + path + ": " + std::strerror(errno)};
+    size_ = static_cast<off_t>(st.st_size);
+    if (size_ > 0) {
       char c = 0;
-      if (::pread(fd_, &c, 1, end - 1) == 1 && c != '\n') {
+      if (::pread(fd_, &c, 1, size_ - 1) == 1 && c != '\n') {
         // Find the last newline and cut after it.
-        std::string buf(static_cast<size_t>(std::min<off_t>(end, 1 << 20)), '\0');
-        const off_t from = end - static_cast<off_t>(buf.size());
+        std::string buf(static_cast<size_t>(std::min<off_t>(size_, 1 << 20)), '\0');
+        const off_t from = size_ - static_cast<off_t>(buf.size());
         const ssize_t got = ::pread(fd_, buf.data(), buf.size(), from);
         off_t keep = 0;
         if (got > 0) {
           const size_t nl = std::string_view(buf.data(), static_cast<size_t>(got)).rfind('\n');
           keep = nl == std::string_view::npos ? from : from + static_cast<off_t>(nl) + 1;
         }
-        if (::ftruncate(fd_, keep) == 0) {
-          jlog(spdlog::level::warn, "{}: cut a torn last line ({} bytes)", path, end - keep);
+        if (::ftruncate(fd_, keep) != 0) {
+          return Error{"cannot cut the torn last line of " + path + ": " + std::strerror(errno)};
         }
+        jlog(spdlog::level::warn, "{}: cut a torn last line ({} bytes)", path, size_ - keep);
+        size_ = keep;
       }
     }
     return {};
@@ -195,25 +202,83 @@ class AppendFile {
   ~AppendFile() {
     if (fd_ >= 0) ::close(fd_);
   }
+  // One line, whole or not at all; false with errno set.
   bool append(std::string_view line) {
-    // One write() per line: a kill cannot interleave or half-write it
-    // (a torn line can only come from a crash of the machine).
     size_t done = 0;
     while (done < line.size()) {
       const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
       if (n < 0) {
         if (errno == EINTR) continue;
+        const int e = errno;
+        if (done > 0 && ::ftruncate(fd_, size_) != 0) {
+          jlog(spdlog::level::err, "{}: cannot cut a partial line: {}", path_,
+               std::strerror(errno));
+        }
+        errno = e;
         return false;
       }
       done += static_cast<size_t>(n);
     }
+    size_ += static_cast<off_t>(line.size());
     return true;
   }
   bool sync() { return ::fdatasync(fd_) == 0; }
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   int fd_ = -1;
+  off_t size_ = 0;  // the bytes of whole lines
+};
+
+// A file of lines that must not lose one (the windows log, dead letters):
+// a line the file cannot take (disk full, read-only, an I/O error) waits in
+// memory, in order, and is appended again by retry(). While any waits the
+// daemon reads no input and writes no checkpoint (see Daemon::blocked), so
+// what waits is at most one batch's lines and a crash loses none of them:
+// the last checkpoint is from before them, and its replay makes them again.
+class PendingLines {
+ public:
+  Status open(const std::string& path) { return file_.open(path); }
+  void write(std::string line) {
+    if (pending_.empty() && file_.append(line)) return;
+    if (pending_.empty()) note_failure();
+    pending_.push_back(std::move(line));
+  }
+  // Appends what waits; true when nothing waits any more.
+  bool retry() {
+    while (!pending_.empty()) {
+      if (!file_.append(pending_.front())) {
+        note_failure();
+        return false;
+      }
+      pending_.pop_front();
+    }
+    return true;
+  }
+  bool sync() {
+    if (file_.sync()) return true;
+    error_ = std::strerror(errno);
+    return false;
+  }
+  size_t pending() const { return pending_.size(); }
+  uint64_t failures() const { return failures_; }
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return file_.path(); }
+
+ private:
+  void note_failure() {
+    error_ = std::strerror(errno);
+    if (failures_++ % 100 == 0) {
+      jlog(spdlog::level::err,
+           "cannot append to {}: {}; reading paused until it can (nothing is lost)", file_.path(),
+           error_);
+    }
+  }
+  AppendFile file_;
+  std::deque<std::string> pending_;
+  uint64_t failures_ = 0;
+  std::string error_;
 };
 
 struct MonitorSlot {
@@ -238,6 +303,11 @@ struct SourceSlot {
 class Daemon {
  public:
   Daemon(DaemonConfig config, RunOptions options) : config_(std::move(config)), options_(options) {}
+  ~Daemon() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
 
   int run() {
     std::error_code ec;
@@ -247,7 +317,9 @@ class Daemon {
            ec.message());
       return 2;
     }
+    if (auto st = lock_state_dir(); !st) return fatal(st.error().message);
     checkpoint_path_ = (std::filesystem::path(config_.state_dir) / "checkpoint.bin").string();
+    remove_stale_temp_files();
     if (auto st = windows_log_.open(config_.windows_log); !st) return fatal(st.error().message);
     if (auto st = dead_letter_.open(config_.dead_letter); !st) return fatal(st.error().message);
     build_monitors();
@@ -267,11 +339,28 @@ class Daemon {
     if (auto st = server.start(); !st) return fatal(st.error().message);
     jlog(spdlog::level::info, "listening on {} (port {}); /metrics, /v1/models",
          config_.server.listen, server.port());
+    started_ = true;
     publish();
-    published_.ready.store(true);
 
     auto last_checkpoint = std::chrono::steady_clock::now();
+    auto last_retry = last_checkpoint;
     while (!g_stop.load()) {
+      if (blocked()) {
+        // A log cannot take its lines: read nothing more, checkpoint
+        // nothing, retry twice a second (the disk may come back).
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_retry >= std::chrono::milliseconds(500)) {
+          last_retry = now;
+          if (windows_log_.retry() && dead_letter_.retry()) {
+            jlog(spdlog::level::info, "{} and {} take lines again: reading resumes",
+                 windows_log_.path(), dead_letter_.path());
+          }
+        }
+        publish();
+        if (g_reload.exchange(false)) reload();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
       bool progressed = false;
       for (auto& slot : sources_) progressed = poll(slot) || progressed;
       publish();
@@ -291,7 +380,8 @@ class Daemon {
       }
     }
     // Drain: the batch in hand is done; save everything, within the deadline.
-    published_.ready.store(false);
+    stopping_ = true;
+    publish();
     std::atomic<bool> finished{false};
     std::thread watchdog([&] {
       const auto deadline = std::chrono::steady_clock::now() +
@@ -309,9 +399,11 @@ class Daemon {
     // Accepted HTTP events are applied before the final checkpoint (a
     // durable log would replay them anyway; this keeps restarts short).
     for (auto& slot : sources_) slot.source->stop_intake();
+    windows_log_.retry();
+    dead_letter_.retry();
     for (auto& slot : sources_) {
       if (!slot.source->drains_on_stop()) continue;
-      while (poll(slot)) {
+      while (!blocked() && poll(slot)) {
       }
     }
     const bool saved = checkpoint();
@@ -325,6 +417,49 @@ class Daemon {
   }
 
  private:
+  // One daemon per state dir: a second one would interleave its
+  // checkpoints, logs and ingest log with this one's. flock: the kernel
+  // lets go when the process dies, however it dies.
+  Status lock_state_dir() {
+    const std::string path = (std::filesystem::path(config_.state_dir) / "lock").string();
+    // Held read-only: the lock takes no write access to the state dir's
+    // file system (which may then be remounted read-only, as the kernel
+    // does after I/O errors, and report that as the checkpoint's error).
+    lock_fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) return Error{"cannot open " + path + ": " + std::strerror(errno)};
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {};
+      const ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
+      std::string holder(pid, n > 0 ? static_cast<size_t>(n) : 0);
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+      return Error{"the state dir " + config_.state_dir + " is in use by another driftd" +
+                   (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                   ": give each daemon its own [state] dir"};
+    }
+    // The pid, for the message above (best effort: the lock is what counts).
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    const int w = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (w < 0 || ::write(w, pid.data(), pid.size()) < 0) {
+      jlog(spdlog::level::warn, "cannot write the pid to {}: {}", path, std::strerror(errno));
+    }
+    if (w >= 0) ::close(w);
+    return {};
+  }
+
+  // A checkpoint's temp file left by a process killed while writing it
+  // (write_file_atomic: checkpoint.bin.tmp.<pid>); under the lock none is
+  // another live daemon's.
+  void remove_stale_temp_files() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(config_.state_dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("checkpoint.bin.tmp.", 0) != 0) continue;
+      std::error_code rm;
+      std::filesystem::remove(entry.path(), rm);
+      jlog(spdlog::level::info, "removed {}, left by a checkpoint that was cut short", name);
+    }
+  }
+
   int fatal(const std::string& message) {
     jlog(spdlog::level::critical, "{}", message);
     return 2;
@@ -386,13 +521,13 @@ class Daemon {
     return nullptr;
   }
 
+  // A log holds lines it could not write: no input is read and no
+  // checkpoint written until it takes them (PendingLines).
+  bool blocked() const { return windows_log_.pending() > 0 || dead_letter_.pending() > 0; }
+
   void on_window(MonitorSlot& slot, WindowResult&& w) {
     std::string line = window_json_line(w, slot.config.monitor.window);
-    if (!windows_log_.append(line)) {
-      ++windows_log_failures_;
-      jlog(spdlog::level::err, "cannot append to {}: {}", config_.windows_log,
-           std::strerror(errno));
-    }
+    windows_log_.write(line);
     jlog(spdlog::level::info,
          "window closed model={} version={} id={} rows={} drifted={}/{} dataset_drift={}",
          slot.config.name, slot.config.version, w.id, w.report.rows, w.report.features_drifted,
@@ -515,7 +650,7 @@ class Daemon {
     line += ",\"event\":";
     JsonWriter::append_escaped(line, raw);
     line += "}\n";
-    dead_letter_.append(line);
+    dead_letter_.write(std::move(line));
     ++rejected_logged_;
     if (rejected_logged_ <= 100 || rejected_logged_ % 10000 == 0) {
       jlog(spdlog::level::warn, "source {} {}: rejected ({}): {}{}", slot.counters.name, where,
@@ -562,8 +697,33 @@ class Daemon {
       }
     }
     published_.checkpoint_failures = checkpoint_failures_;
-    published_.windows_log_failures = windows_log_failures_;
+    published_.windows_log_failures = windows_log_.failures();
+    published_.windows_log_pending = windows_log_.pending();
     published_.reload_failures = reload_failures_;
+    // Ready: serving, every log taking its lines, the last checkpoint written.
+    std::string why;
+    if (!started_) {
+      why = "loading baselines or opening sources";
+    } else if (stopping_) {
+      why = "stopping";
+    } else if (windows_log_.pending() > 0) {
+      why = "the windows log " + windows_log_.path() + " cannot be written (" +
+            windows_log_.error() + "); " + std::to_string(windows_log_.pending()) +
+            " windows wait, reading is paused";
+    } else if (dead_letter_.pending() > 0) {
+      why = "the dead-letter file " + dead_letter_.path() + " cannot be written (" +
+            dead_letter_.error() + "); reading is paused";
+    } else if (!checkpoint_error_.empty()) {
+      why = "the last checkpoint failed: " + checkpoint_error_;
+    }
+    published_.not_ready = why;
+    published_.ready.store(why.empty());
+    if (ingest_ && why != paused_reason_) {
+      // HTTP ingest answers 503 with Retry-After while the daemon cannot
+      // make what it takes durable (the windows or dead letters it yields).
+      paused_reason_ = why;
+      ingest_->set_paused(started_ && !stopping_ && blocked() ? why : std::string());
+    }
   }
 
   // ---- checkpoint ----
@@ -586,11 +746,23 @@ class Daemon {
   }
 
   bool checkpoint() {
-    if (!windows_log_.sync()) {
+    // Never past a window (or dead letter) that is not durably in its log:
+    // a restart from this checkpoint would not make it again.
+    auto refuse = [&](const std::string& why) {
       ++checkpoint_failures_;
-      jlog(spdlog::level::err, "cannot fsync {}: {}", config_.windows_log, std::strerror(errno));
+      if (checkpoint_error_ != why) jlog(spdlog::level::err, "checkpoint not written: {}", why);
+      checkpoint_error_ = why;
       return false;
+    };
+    if (blocked()) {
+      return refuse("closed windows or dead letters wait for their log (" +
+                    (windows_log_.pending() > 0 ? windows_log_.error() : dead_letter_.error()) +
+                    ")");
     }
+    if (!windows_log_.sync())
+      return refuse("cannot fsync " + windows_log_.path() + ": " + windows_log_.error());
+    if (!dead_letter_.sync())
+      return refuse("cannot fsync " + dead_letter_.path() + ": " + dead_letter_.error());
     Checkpoint c;
     for (const auto& s : sources_) {
       CheckpointSource r;
@@ -616,10 +788,10 @@ class Daemon {
     }
     const std::string framed = encode_checkpoint(c);
     if (auto st = write_file_atomic(checkpoint_path_, framed); !st) {
-      ++checkpoint_failures_;
-      jlog(spdlog::level::err, "checkpoint failed: {}", st.error().message);
-      return false;
+      return refuse(st.error().message);
     }
+    if (!checkpoint_error_.empty()) jlog(spdlog::level::info, "checkpoints are written again");
+    checkpoint_error_.clear();
     for (auto& src : sources_) src.source->checkpointed();
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.last_checkpoint_unix = unix_now();
@@ -744,11 +916,15 @@ class Daemon {
   std::vector<MonitorSlot> monitors_;
   std::vector<SourceSlot> sources_;
   std::shared_ptr<IngestQueue> ingest_;  // with an http source
-  AppendFile windows_log_, dead_letter_;
+  PendingLines windows_log_, dead_letter_;
   std::string checkpoint_path_;
+  int lock_fd_ = -1;  // holds the state dir's flock for the process's life
   bool flushed_ = false;
   uint64_t rejected_logged_ = 0;
-  uint64_t checkpoint_failures_ = 0, windows_log_failures_ = 0, reload_failures_ = 0;
+  uint64_t checkpoint_failures_ = 0, reload_failures_ = 0;
+  std::string checkpoint_error_;  // why the last checkpoint failed (empty: it was written)
+  std::string paused_reason_;     // what HTTP ingest was last told
+  bool started_ = false, stopping_ = false;
   std::chrono::steady_clock::time_point last_publish_{};
 };
 
