@@ -18,7 +18,13 @@ librdkafka's mock cluster (tests/kafka/mock_kafka.cc) over TCP on
   rebalance, so events after the last accepted commit are read again).
 - SIGKILL at random moments mid-stream, restart each time: the windows
   equal those of an uninterrupted run.
+- the brokers down mid-stream and up again: the daemon stays up, resumes
+  where it was, and its windows equal an uninterrupted run's.
+- one verdict everywhere: a corpus of hostile lines fed by file, by Kafka
+  and by HTTP gets the same verdict and reason for every line (and the
+  reason each line is written down with here).
 """
+import http.client
 import json
 import os
 import random
@@ -63,6 +69,14 @@ class MockCluster:
         where = ["-p", str(partition)] if partition is not None else []
         subprocess.run(["kcat", "-P", "-q", "-z", "zstd", "-b", self.bootstrap, "-t", topic,
                         *where, "-l", path], check=True, timeout=300)
+
+    def brokers(self, state):
+        """Every broker "down" (connections cut and refused) or "up" again."""
+        self.proc.stdin.write(state + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if answer != "ok " + state:
+            raise RuntimeError(f"mock_kafka {state}: {answer!r}")
 
     def stop(self):
         self.proc.stdin.close()
@@ -170,6 +184,169 @@ def write_file_config(work, window):
     """A file-source config reading events.jsonl (the reference run)."""
     source = 'name = "stream"\ntype = "file"\npath = "events.jsonl"\n'
     return daemon_common.write_config(work, free_port(), source, window)
+
+
+# ---------------------------------------------------------------- brokers down
+def test_brokers_down_mid_stream(work):
+    make_baseline(work)
+    events = os.path.join(work, "events.jsonl")
+    make_events(events, 40000, seed=13, step_ms=30, bad_every=7000)
+    with open(events) as f:
+        lines = f.readlines()
+    halves = [os.path.join(work, "first.jsonl"), os.path.join(work, "second.jsonl")]
+    with open(halves[0], "w") as f:
+        f.writelines(lines[:len(lines) // 2])
+    with open(halves[1], "w") as f:
+        f.writelines(lines[len(lines) // 2:])
+    window = 'type = "time"\nsize = "10m"\nstep = "5m"'
+    # The uninterrupted run, by file.
+    ref = new_dir(work, "ref")
+    shutil.copy(events, ref)
+    subprocess.run([DRIFTD, "run", "--config", write_file_config(ref, window), "--exit-when-done"],
+                   cwd=ref, check=True, stderr=subprocess.DEVNULL, timeout=300)
+    expected = {w["window"]["id"]: w for w in read_windows(ref)}
+    cluster = MockCluster({"events": 1})
+    proc = None
+    try:
+        cluster.produce("events", halves[0])
+        d = new_dir(work, "run")
+        port = free_port()
+        cfg = write_kafka_config(d, port, cluster.bootstrap, "events", "outage", window)
+        err = open(os.path.join(d, "err.log"), "w")
+        proc = subprocess.Popen([DRIFTD, "run", "--config", cfg], cwd=d, stderr=err)
+
+        def next_offset():
+            text = http_get(port, "/metrics")[1] if proc.poll() is None else ""
+            for line in text.splitlines():
+                if line.startswith("driftd_kafka_partition_next_offset{"):
+                    return float(line.split()[-1])
+            return -1
+
+        check(wait_for(lambda: next_offset() == len(lines) // 2, 60), "the first half is read")
+        cluster.brokers("down")
+        time.sleep(5)  # past the group's session timeout (3 s)
+        check(proc.poll() is None, "the brokers down: the daemon stays up")
+        check(http_get(port, "/healthz")[0] == 200, "and answers /healthz")
+        cluster.brokers("up")
+        cluster.produce("events", halves[1])
+        check(wait_for(lambda: next_offset() == len(lines), 90),
+              f"up again: reading resumes to the end ({next_offset()} of {len(lines)})")
+        proc.terminate()
+        check(proc.wait(timeout=60) == 0, "SIGTERM: exit 0")
+        proc = None
+        # To the end once more, closing the last windows as the file run did.
+        cfg = write_kafka_config(d, port, cluster.bootstrap, "events", "outage", window,
+                                 extra="close_windows_at_end = true")
+        subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=d,
+                       stderr=err, timeout=300)
+        check_same_windows(d, expected, min_windows=5)
+        check(count_lines(os.path.join(d, "state", "dead-letter.jsonl")) ==
+              count_lines(os.path.join(ref, "state", "dead-letter.jsonl")),
+              "every bad message dead-lettered once")
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        cluster.stop()
+
+
+# ---------------------------------------------------------------- one verdict
+HEAD = '{"model":"fraud","model_version":"3","id":"r1","ts":1764115200000,'
+HOSTILE = [
+    (HEAD + '"features":{"amount":1.5,"age":30,"country":"FR"},"prediction":0.2}', None),
+    ('{"model":"fraud","id":,"ts":1764115200000,"features":{"amount":1}}', "invalid_json"),
+    (HEAD + '"features":{"amount":1}}}}}}', "invalid_json"),
+    (HEAD + '"features":{"amount":NaN}}', "invalid_json"),
+    (HEAD + '"features":{"age":Infinity}}', "invalid_json"),
+    (HEAD + '"prediction":-Infinity,"features":{}}', "invalid_json"),
+    (HEAD + '"features":{"amount":-,"age":1}}', "invalid_json"),
+    (HEAD + '"features":{"age":-.5}}', "invalid_json"),
+    (HEAD + '"deep":' + "[" * 10000 + "]" * 10000 + ',"features":{}}', "invalid_json"),
+    (HEAD + '"meta":{"a":[1,2,{"b":null}]},"features":{}}', None),
+    (HEAD + '"meta":{"a":[1 2]},"features":{}}', "invalid_json"),
+    (HEAD + '"features":{"country":"bad \\q escape"}}', "invalid_json"),
+    (HEAD + '"features":{"amount":tru}}', "invalid_json"),
+    (HEAD + '"features":{"amount":1e999,"age":1.2}}', None),  # a type error of the cell
+    (HEAD + '"features":[1,2]}', "invalid_json"),
+    (HEAD + '"features":{"amount":1}} {"model":"fraud"}', "invalid_json"),
+    ('{"model":"fraud","features":{}}', "missing_timestamp"),
+    ('{"model":"fraud","ts":"soon","features":{}}', "bad_timestamp"),
+    ('{"model":"fraud","ts":"2026-11-22T10:00:00","features":{}}', "bad_timestamp"),
+    ('{"model":"fraud","ts":32503680000000,"features":{}}', "future_timestamp"),
+    ('{"model":"fraud","id":"r1","label":"x","ts":1764115200000}', "bad_label"),
+    ('{"model":"fraud","label":1,"ts":1764115200000}', "bad_label"),
+    ('{"model":"fraud","id":"r1","label":1,"ts":1764115200000}', None),
+    ('{"model":"fraud","model_version":[3],"ts":1,"features":{}}', "unknown_model"),
+    ('{"model":"nobody","ts":1,"features":{}}', "unknown_model"),
+    ('{"ts":1,"features":{}}', "missing_model"),
+    ('{"model":7,"ts":1,"features":{}}', "missing_model"),
+    ("[1,2]", "not_an_object"),
+    ('"just a string"', "not_an_object"),
+    ("{not json", "invalid_json"),
+    ('{"model":"fraud","ts":1,"features":{"amount":"\\u00e9t\\u00e9"}}', None),
+]
+
+
+def dead_letter_reasons(d):
+    """The dead letters' {event: reason}."""
+    with open(os.path.join(d, "state", "dead-letter.jsonl")) as f:
+        return {x["event"]: x["reason"] for x in map(json.loads, f)}
+
+
+def test_same_verdict_everywhere(work):
+    make_baseline(work)
+    corpus = os.path.join(work, "hostile.jsonl")
+    with open(corpus, "w") as f:
+        f.writelines(line + "\n" for line, _ in HOSTILE)
+    expected = {line: reason for line, reason in HOSTILE if reason}
+    window = 'type = "time"\nsize = "10m"'
+    # By file.
+    fdir = new_dir(work, "file")
+    shutil.copy(corpus, os.path.join(fdir, "events.jsonl"))
+    subprocess.run([DRIFTD, "run", "--config", write_file_config(fdir, window),
+                    "--exit-when-done"], cwd=fdir, check=True, stderr=subprocess.DEVNULL,
+                   timeout=120)
+    by_file = dead_letter_reasons(fdir)
+    # By Kafka, one message a line.
+    cluster = MockCluster({"hostile": 1})
+    try:
+        cluster.produce("hostile", corpus)
+        kdir = new_dir(work, "kafka")
+        cfg = write_kafka_config(kdir, free_port(), cluster.bootstrap, "hostile", "verdicts",
+                                 window, extra="close_windows_at_end = true")
+        subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=kdir,
+                       stderr=subprocess.DEVNULL, timeout=120)
+        by_kafka = dead_letter_reasons(kdir)
+    finally:
+        cluster.stop()
+    # By HTTP, the corpus as one NDJSON body.
+    hdir = new_dir(work, "http")
+    port = free_port()
+    cfg = daemon_common.write_config(hdir, port, 'name = "http"\ntype = "http"', window)
+    proc = subprocess.Popen([DRIFTD, "run", "--config", cfg], cwd=hdir,
+                            stderr=open(os.path.join(hdir, "err.log"), "w"))
+    try:
+        check(wait_for(lambda: http_get(port, "/readyz")[0] == 200), "the HTTP daemon is ready")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/v1/predictions", body=open(corpus, "rb").read())
+        r = conn.getresponse()
+        answer = json.loads(r.read())
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    by_http = dead_letter_reasons(hdir)
+    check(r.status == 400 and answer["accepted"] == len(HOSTILE) - len(expected) and
+          answer["rejected"] == len(expected),
+          f"HTTP answers each line before the 2xx ({r.status}, {answer.get('accepted')} "
+          f"accepted, {answer.get('rejected')} refused)")
+    for name, got in (("file", by_file), ("Kafka", by_kafka), ("HTTP", by_http)):
+        wrong = {line[:80]: (got.get(line), want) for line, want in expected.items()
+                 if got.get(line) != want}
+        extra = [line[:80] for line in got if line not in expected]
+        check(not wrong and not extra,
+              f"by {name}: every hostile line refused with its reason, every good one taken "
+              f"(wrong: {wrong}, refused though good: {extra})")
 
 
 # ---------------------------------------------------------------- metrics, commits
@@ -357,4 +534,5 @@ def test_kill9_kafka_source(work):
 if __name__ == "__main__":
     daemon_common.run_tests([test_config, test_kafka_equals_file,
                              test_metrics_and_committed_offsets,
-                             test_rebalance_between_two_daemons, test_kill9_kafka_source])
+                             test_rebalance_between_two_daemons, test_kill9_kafka_source,
+                             test_brokers_down_mid_stream, test_same_verdict_everywhere])

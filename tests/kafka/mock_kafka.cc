@@ -6,7 +6,10 @@
 //   mock_kafka [--brokers N] [--topic NAME:PARTITIONS]...
 //
 // Prints "bootstrap=HOST:PORT[,...]" on one line of stdout once it listens,
-// then serves until stdin reaches EOF or SIGTERM/SIGINT arrives.
+// then serves until stdin reaches EOF or SIGTERM/SIGINT arrives. Lines on
+// stdin take every broker down ("down": connections are cut and refused,
+// as when the brokers stop) and up again ("up"); each is answered with
+// "ok down" / "ok up" on stdout once done.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <poll.h>
@@ -84,11 +87,33 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
+  std::string commands;
   while (!g_stop.load()) {
     pollfd in{0, POLLIN, 0};
     if (::poll(&in, 1, 200) > 0) {
       char buf[256];
-      if (::read(0, buf, sizeof buf) <= 0) break;  // the test closed our stdin
+      const ssize_t n = ::read(0, buf, sizeof buf);
+      if (n <= 0) break;  // the test closed our stdin
+      commands.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = commands.find('\n')) != std::string::npos; commands.erase(0, nl + 1)) {
+        const std::string cmd = commands.substr(0, nl);
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (cmd == "down") {
+          e = rd_kafka_mock_broker_set_down(cluster, -1);
+        } else if (cmd == "up") {
+          e = rd_kafka_mock_broker_set_up(cluster, -1);
+        } else {
+          std::printf("error unknown command %s\n", cmd.c_str());
+          std::fflush(stdout);
+          continue;
+        }
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          std::printf("error %s\n", rd_kafka_err2str(e));
+        } else {
+          std::printf("ok %s\n", cmd.c_str());
+        }
+        std::fflush(stdout);
+      }
     }
   }
   rd_kafka_mock_cluster_destroy(cluster);
