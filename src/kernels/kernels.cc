@@ -20,6 +20,7 @@
 
 #include "driftd/json_number.h"
 #include "driftd/kernels.h"
+#include "driftd/log_gamma.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -638,8 +639,7 @@ TermsSum SmirnovTerms(double n, double x, int64_t first, int64_t count, double l
   const auto nx_low = hn::Set(d, std::fma(n, x, -nx_hi));  // nx = hi + lo exactly
   const auto log_n = hn::Set(d, std::log(n));
   const double first_d = static_cast<double>(first);
-  const double log_c0 =
-      std::lgamma(n + 1) - std::lgamma(first_d + 1) - std::lgamma(n - first_d + 1);
+  const double log_c0 = log_gamma(n + 1) - log_gamma(first_d + 1) - log_gamma(n - first_d + 1);
   const auto rest = hn::Set(d, log_c0 + std::log(x) - log_peak);
   const auto end_j = hn::Set(d, static_cast<double>(first + count));
   auto carried = hn::Zero(d);  // sum of the ratios' logs before this vector

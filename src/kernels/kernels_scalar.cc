@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "driftd/kernels.h"
+#include "driftd/log_gamma.h"
 
 #include "driftd/json_number.h"
 
@@ -112,7 +113,7 @@ void read_json_numbers(const char* texts, size_t n, double* out) {
 
 TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double log_peak) {
   TermsSum r;
-  const double log_n_fact = std::lgamma(n + 1), log_n = std::log(n);
+  const double log_n_fact = log_gamma(n + 1), log_n = std::log(n);
   // n(1 - x - j/n) = (n - j) - nx, with nx = hi + lo exactly (see the SIMD
   // kernel: 1 - x - j/n in doubles cancels near j = n(1 - x)).
   const double nx_hi = n * x, nx_lo = std::fma(n, x, -nx_hi);
@@ -121,7 +122,7 @@ TermsSum smirnov_terms(double n, double x, int64_t first, int64_t count, double 
     const double na = ((n - dj) - nx_hi) - nx_lo;
     if (na <= 0) continue;
     const double nb = (dj + nx_hi) + nx_lo;
-    const double rel = log_n_fact - std::lgamma(dj + 1) - std::lgamma(n - dj + 1) +
+    const double rel = log_n_fact - log_gamma(dj + 1) - log_gamma(n - dj + 1) +
                        (n - dj) * (std::log(na) - log_n) + (dj - 1) * (std::log(nb) - log_n) +
                        std::log(x) - log_peak;
     r.sum += std::exp(rel);

@@ -19,6 +19,7 @@
 #include <Eigen/Dense>
 
 #include "driftd/kernels.h"
+#include "driftd/log_gamma.h"
 #include "driftd/stats.h"
 
 namespace driftd::stats {
@@ -27,7 +28,7 @@ namespace {
 constexpr double kPi = std::numbers::pi;
 
 double log_factorial(double n) {
-  return std::lgamma(n + 1.0);
+  return log_gamma(n + 1.0);
 }
 
 // log(n! / n^n)
@@ -220,7 +221,7 @@ namespace {
 // (Loader 2000, "Fast and accurate computation of binomial probabilities").
 // Past k = 15 four terms of the series are exact to double precision.
 double stirling_error(double k) {
-  if (k <= 15) return std::lgamma(k + 1) - (k * std::log(k) - k + 0.5 * std::log(2 * kPi * k));
+  if (k <= 15) return log_gamma(k + 1) - (k * std::log(k) - k + 0.5 * std::log(2 * kPi * k));
   const double r = 1 / (k * k);
   return (1.0 / 12 - r * (1.0 / 360 - r * (1.0 / 1260 - r / 1680))) / k;
 }
