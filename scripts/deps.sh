@@ -11,6 +11,29 @@ DRIFTD_DEBS=(
   python3 python3-numpy python3-scipy python3-pandas python3-sklearn
 )
 
+# Runs a step quietly: one line saying what it does, its output in a log
+# file that is named (with its last lines) when the step fails.
+#   driftd_step "building driftd" cmake --build build/demo
+driftd_step() {
+  local what=$1
+  shift
+  local logs=${DRIFTD_LOG_DIR:-${TMPDIR:-/tmp}/driftd-logs}
+  mkdir -p "$logs"
+  local log
+  log=$(printf '%s' "$what" | cut -d' ' -f1-3 | tr -cs 'a-zA-Z0-9' '-')
+  log=$logs/${log%-}.log
+  local start=$SECONDS
+  printf 'driftd: %s ... ' "$what" >&2
+  if "$@" >"$log" 2>&1; then
+    echo "ok ($((SECONDS - start)) s)" >&2
+  else
+    local rc=$?
+    echo "FAILED (exit $rc); the last lines of $log:" >&2
+    tail -n 30 "$log" >&2
+    return $rc
+  fi
+}
+
 driftd_install_deps() {
   local missing=()
   local pkg
@@ -22,9 +45,9 @@ driftd_install_deps() {
   if [ ${#missing[@]} -eq 0 ]; then
     return 0
   fi
-  echo "driftd: installing Debian packages: ${missing[*]}" >&2
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+  driftd_step "updating the Debian package lists" $sudo apt-get update
+  driftd_step "installing ${#missing[@]} Debian packages (${missing[*]})" \
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }

@@ -161,7 +161,8 @@ def test_kafka_equals_file(work):
                                  extra="close_windows_at_end = true")
         r = subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=kdir,
                            stderr=subprocess.PIPE, text=True, timeout=300)
-        check(r.returncode == 0, "the Kafka run exits 0 at the end of the topic")
+        check(r.returncode == 0, f"the Kafka run exits 0 at the end of the topic "
+                                 f"({r.returncode}{'' if r.returncode == 0 else ': ' + r.stderr[-3000:]})")
         from_file = read_windows(fdir)
         from_kafka = read_windows(kdir)
         check(len(from_kafka) == len(from_file) and len(from_file) >= 5,

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
       commands.append(buf, static_cast<size_t>(n));
       for (size_t nl; (nl = commands.find('\n')) != std::string::npos; commands.erase(0, nl + 1)) {
         const std::string cmd = commands.substr(0, nl);
+        if (cmd.empty()) continue;
         rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
         if (cmd == "down") {
           e = rd_kafka_mock_broker_set_down(cluster, -1);
