@@ -103,6 +103,10 @@ struct DaemonConfig {
 // Parses and validates, loading every baseline (so a bad baseline path or a
 // baseline of another model is reported at start-up, not at the first event).
 Result<DaemonConfig> load_daemon_config(const std::string& path);
+// What `driftd run` would refuse beyond the file itself, for `config
+// check`: a file source whose path cannot be opened, a state dir that
+// cannot be created.
+Status check_daemon_environment(const DaemonConfig& config);
 Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::string& source);
 
 // Checks librdkafka property names and values (kafka source `[sources.kafka]`).

@@ -72,6 +72,38 @@ int fail(const std::string& message) {
   return kExitError;
 }
 
+// What `baseline build` wrote, on stdout: a newcomer sees what the baseline
+// holds (the kinds the data gave each column, the roles) without opening it.
+void print_baseline_summary(const driftd::Baseline& b, const std::string& path) {
+  std::string numeric, categorical, roles;
+  size_t n_numeric = 0, n_categorical = 0;
+  auto add = [](std::string& list, size_t& n, const std::string& name) {
+    if (++n <= 8) list += (n > 1 ? ", " : "") + name;
+  };
+  for (const auto& c : b.columns) {
+    if (c.role == driftd::ColumnRole::kFeature) {
+      if (c.kind == driftd::ColumnKind::kNumeric) {
+        add(numeric, n_numeric, c.name);
+      } else {
+        add(categorical, n_categorical, c.name);
+      }
+    } else {
+      roles += std::string("  ") + driftd::to_string(c.role) + ": " + c.name + " (" +
+               driftd::to_string(c.kind) + ")\n";
+    }
+  }
+  auto more = [](size_t n) { return n > 8 ? ", ... " + std::to_string(n - 8) + " more" : ""; };
+  std::printf("%s: baseline of %s%s%s from %s, %llu rows\n", path.c_str(), b.model_name.c_str(),
+              b.model_version.empty() ? "" : "@", b.model_version.c_str(), b.input.file.c_str(),
+              static_cast<unsigned long long>(b.input.rows));
+  std::printf("  %zu numeric features%s%s%s\n", n_numeric, n_numeric ? ": " : "", numeric.c_str(),
+              more(n_numeric).c_str());
+  std::printf("  %zu categorical features%s%s%s\n", n_categorical, n_categorical ? ": " : "",
+              categorical.c_str(), more(n_categorical).c_str());
+  std::printf("%s", roles.c_str());
+  if (b.performance) std::printf("  training performance recorded (the label and prediction)\n");
+}
+
 std::optional<driftd::Task> parse_task(const std::string& s) {
   if (s == "classification") return driftd::Task::kClassification;
   if (s == "regression") return driftd::Task::kRegression;
@@ -191,6 +223,7 @@ int main(int argc, char** argv) {
   if (config_check->parsed()) {
     auto config = driftd::load_daemon_config(cc_file);
     if (!config) return fail(config.error().message);
+    if (auto st = driftd::check_daemon_environment(*config); !st) return fail(st.error().message);
     std::printf("%s: ok (%zu models, %zu sources)\n", cc_file.c_str(), config->models.size(),
                 config->sources.size());
     return 0;
@@ -223,6 +256,7 @@ int main(int argc, char** argv) {
     spdlog::info("baseline of {} rows x {} columns written to {} in {:.3f} s", baseline->input.rows,
                  baseline->columns.size(), b_out,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    print_baseline_summary(*baseline, b_out);
     if (baseline->input.skipped_rows) {
       std::fprintf(stderr, "driftd: warning: %llu malformed rows skipped\n",
                    static_cast<unsigned long long>(baseline->input.skipped_rows));

@@ -1,7 +1,11 @@
 // Loads driftd.toml. Every table has a fixed set of keys, checked one by one
 // so that a misspelt key is an error naming it and its line instead of a
 // silently ignored setting.
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -653,6 +657,28 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
                  "/v1/predictions endpoint)"};
   }
   return c;
+}
+
+Status check_daemon_environment(const DaemonConfig& config) {
+  for (const SourceConfig& src : config.sources) {
+    if (src.type != "file" || src.path == "-") continue;
+    std::ifstream in(src.path);
+    if (!in) {
+      return Error{"source " + src.name + ": cannot open " + src.path + ": " +
+                   std::strerror(errno) + " (driftd run would refuse to start)"};
+    }
+  }
+  // The first existing ancestor of the state dir must be a writable dir.
+  std::filesystem::path dir = std::filesystem::absolute(config.state_dir);
+  std::error_code ec;
+  while (!std::filesystem::exists(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) {
+    dir = dir.parent_path();
+  }
+  if (!std::filesystem::is_directory(dir, ec) || ::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Error{"state dir " + config.state_dir + ": " + dir.string() +
+                 " is not a writable directory (driftd run would refuse to start)"};
+  }
+  return {};
 }
 
 Result<DaemonConfig> load_daemon_config(const std::string& path) {

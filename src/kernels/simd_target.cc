@@ -21,9 +21,16 @@ constexpr NamedTarget kTargets[] = {
 }  // namespace
 
 std::vector<std::string> supported_simd_targets() {
-  std::vector<std::string> out;
-  for (const int64_t t : hwy::SupportedAndGeneratedTargets()) out.emplace_back(hwy::TargetName(t));
-  return out;
+  // Read once, before a forced target disables the others (see below), so
+  // that `driftd version` shows what the CPU supports whatever is forced.
+  static const std::vector<std::string> cpu = [] {
+    std::vector<std::string> out;
+    for (const int64_t t : hwy::SupportedAndGeneratedTargets()) {
+      out.emplace_back(hwy::TargetName(t));
+    }
+    return out;
+  }();
+  return cpu;
 }
 
 Result<std::string> select_simd_target_from_env() {
@@ -42,6 +49,7 @@ Result<std::string> select_simd_target_from_env() {
     }
     // Every other target is disabled, so dispatch (ours and vqsort's) can
     // only pick this one.
+    (void)supported_simd_targets();
     hwy::DisableTargets(~t.bit);
     return std::string(kernels::active_target_name());
   }

@@ -44,6 +44,11 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("baseline", "build", "--input", train, "--out", base, "--prediction", "score", "--label", "label")
     expect("build ok", r.returncode == 0, r.stderr)
     expect("build wrote json", json.load(open(base))["format"] == "driftd-baseline")
+    expect("build says what it built",
+           f"{base}: baseline of" in r.stdout and "from train.csv, 400 rows" in r.stdout and
+           "1 numeric features: x" in r.stdout and "1 categorical features: c" in r.stdout and
+           "prediction: score (numeric)" in r.stdout and "label: label (numeric)" in r.stdout,
+           r.stdout)
 
     # A good check, JSON report shape.
     serving = write("serving.csv", "x,c,score,label,extra\n" + "".join(
@@ -131,6 +136,12 @@ with tempfile.TemporaryDirectory() as tmp:
     # The chosen SIMD target is logged with -v; a bad forced target is an error.
     r = run("-v", "version", env={"DRIFTD_SIMD_TARGET": "sse4"})
     expect("forced target", r.returncode == 0 and "SIMD target SSE4" in r.stderr, r.stderr)
+    plain = run("version")
+    forced = run("version", env={"DRIFTD_SIMD_TARGET": "scalar"})
+    supported = [l for l in plain.stdout.splitlines() if l.startswith("supported:")]
+    expect("a forced target still shows what the CPU supports",
+           forced.returncode == 0 and "SIMD target: SCALAR" in forced.stdout and supported and
+           supported[0] in forced.stdout.splitlines(), forced.stdout + plain.stdout)
     r = run("version", env={"DRIFTD_SIMD_TARGET": "avx9"})
     expect("bad target", r.returncode == 2 and "avx9 is not a target" in r.stderr, r.stderr)
 

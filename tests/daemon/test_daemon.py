@@ -59,6 +59,10 @@ def test_config_check(work):
     make_baseline(work)
     good = write_config(work, free_port())
     r = subprocess.run([DRIFTD, "config", "check", good], capture_output=True, text=True)
+    check(r.returncode == 2 and "cannot open" in r.stderr and "events.jsonl" in r.stderr,
+          f"config check refuses a file source that run could not open ({r.stderr.strip()})")
+    open(os.path.join(work, "events.jsonl"), "w").close()
+    r = subprocess.run([DRIFTD, "config", "check", good], capture_output=True, text=True)
     check(r.returncode == 0 and "ok" in r.stdout, "config check accepts a valid file")
     shutil.copy(EXAMPLE, os.path.join(work, "example.toml"))
     r = subprocess.run([DRIFTD, "config", "check", os.path.join(work, "example.toml")],
@@ -83,6 +87,10 @@ def test_config_check(work):
          "sources[0].format: expected \"jsonl\" or \"csv\"", 11),
         ("wrong model in baseline", base.replace('name = "fraud"', 'name = "churn"'),
          "baseline is for model 'fraud'", 17),
+        ("missing source file", base.replace('path = "events.jsonl"', 'path = "nope.jsonl"'),
+         "cannot open", None),
+        ("state dir under a file", base.replace('dir = "state"', 'dir = "events.jsonl/state"'),
+         "not a writable directory", None),
     ]
     for name, text, needle, line in cases:
         path = os.path.join(work, "bad.toml")
@@ -108,6 +116,9 @@ def test_windows_match_batch_check(work):
     logs = [json.loads(l) for l in r.stderr.splitlines() if l.startswith("{")]
     check(len(logs) > 0 and all({"ts", "level", "msg"} <= set(l) for l in logs),
           "logs are JSON lines with ts, level, msg")
+    levels = {l["level"] for l in logs}
+    check("warn" in levels and levels <= {"trace", "debug", "info", "warn", "error", "critical"},
+          f"levels spelled as log_level spells them ({sorted(levels)})")
     closes = [l for l in logs if l["msg"].startswith("window closed")]
     windows = read_windows(work)
     check(len(windows) == len(closes) and len(windows) > 0,
