@@ -55,6 +55,18 @@ struct IngestBatch {
   std::vector<Entry> entries;
   uint64_t accepted = 0;
   void clear() {
+    // The batches that rotate through the queue keep the capacity of the
+    // largest burst each has held (up to queue_bytes), so RSS would creep
+    // up with every new record burst. What is far beyond this use is given
+    // back (a batch at a time, never an event).
+    constexpr size_t kKeepBytes = 1 << 20;
+    if (bytes.capacity() > kKeepBytes && bytes.size() < bytes.capacity() / 8) {
+      std::string().swap(bytes);
+    }
+    if (entries.capacity() * sizeof(Entry) > kKeepBytes &&
+        entries.size() < entries.capacity() / 8) {
+      std::vector<Entry>().swap(entries);
+    }
     bytes.clear();
     entries.clear();
     accepted = 0;
