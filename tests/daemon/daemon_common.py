@@ -131,10 +131,10 @@ def wait_for(pred, timeout=20):
 
 
 
-def write_config(work, port, source, window, interval="200ms"):
+def write_config(work, port, source, window, interval="200ms", state_extra=""):
     """driftd.toml in work: one source (the body of its [[sources]] table),
     the fraud@3 model on baseline.json with `window` as its [models.window]
-    body (later model tables may follow it)."""
+    body (later model tables may follow it); `state_extra`: more [state] keys."""
     path = os.path.join(work, "driftd.toml")
     with open(path, "w") as f:
         f.write(f"""[server]
@@ -143,6 +143,7 @@ listen = "127.0.0.1:{port}"
 [state]
 dir = "state"
 checkpoint_interval = "{interval}"
+{state_extra}
 
 [[sources]]
 {source}

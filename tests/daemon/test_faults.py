@@ -75,27 +75,7 @@ class SmallDisk:
 
 
 def write_config(work, port, source, window='type = "count"\nsize = 1000', state_extra=""):
-    path = os.path.join(work, "driftd.toml")
-    with open(path, "w") as f:
-        f.write(f"""[server]
-listen = "127.0.0.1:{port}"
-
-[state]
-dir = "state"
-checkpoint_interval = "200ms"
-{state_extra}
-
-[[sources]]
-{source}
-
-[[models]]
-name = "fraud"
-version = "3"
-baseline = "baseline.json"
-[models.window]
-{window}
-""")
-    return path
+    return daemon_common.write_config(work, port, source, window, state_extra=state_extra)
 
 
 def start(work, cfg):
