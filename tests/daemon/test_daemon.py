@@ -69,29 +69,37 @@ def test_config_check(work):
                        capture_output=True, text=True)
     check(r.returncode == 0, f"the documented example config is valid ({r.stderr.strip()})")
     base = open(good).read()
-    cases = [
-        ("unknown key", base.replace('dir = "state"', 'dir = "state"\ncheckpoint_intervall = "1s"'),
-         "state.checkpoint_intervall: unknown key", 6),
-        ("bad type", base.replace('type = "file"', 'type = "file"\nfollow = "yes"'),
-         "sources[0].follow: expected true or false", 11),
-        ("missing baseline", base.replace('baseline = "baseline.json"', 'baseline = "nope.json"'),
-         "models[0].baseline", 17),
-        ("step not dividing size", base.replace('step = "5m"', 'step = "7m"'),
-         "models[0].window.step: must be positive and divide size", 21),
-        ("bad duration", base.replace('size = "10m"', 'size = "10 minutes"'),
-         "models[0].window.size", 20),
-        ("TOML syntax", base + "\n[[models]\n", "bad.toml:23:10: ", None),
-        ("unknown source type", base.replace('type = "file"', 'type = "ftp"'),
-         "sources[0].type: expected \"file\"", 10),
-        ("unknown file format", base.replace('type = "file"', 'type = "file"\nformat = "xml"'),
-         "sources[0].format: expected \"jsonl\" or \"csv\"", 11),
-        ("wrong model in baseline", base.replace('name = "fraud"', 'name = "churn"'),
-         "baseline is for model 'fraud'", 17),
-        ("missing source file", base.replace('path = "events.jsonl"', 'path = "nope.jsonl"'),
-         "cannot open", None),
-        ("state dir under a file", base.replace('dir = "state"', 'dir = "events.jsonl/state"'),
+    def at(text, fragment):
+        """The 1-based line of `fragment` in `text`: the line the error must name."""
+        return next(i for i, l in enumerate(text.splitlines(), 1) if fragment in l)
+
+    cases = []
+    for name, old, new, needle, where in [
+        ("unknown key", 'dir = "state"', 'dir = "state"\ncheckpoint_intervall = "1s"',
+         "state.checkpoint_intervall: unknown key", "checkpoint_intervall"),
+        ("bad type", 'type = "file"', 'type = "file"\nfollow = "yes"',
+         "sources[0].follow: expected true or false", 'follow = "yes"'),
+        ("missing baseline", 'baseline = "baseline.json"', 'baseline = "nope.json"',
+         "models[0].baseline", "nope.json"),
+        ("step not dividing size", 'step = "5m"', 'step = "7m"',
+         "models[0].window.step: must be positive and divide size", 'step = "7m"'),
+        ("bad duration", 'size = "10m"', 'size = "10 minutes"', "models[0].window.size",
+         "10 minutes"),
+        ("unknown source type", 'type = "file"', 'type = "ftp"',
+         "sources[0].type: expected \"file\"", "ftp"),
+        ("unknown file format", 'type = "file"', 'type = "file"\nformat = "xml"',
+         "sources[0].format: expected \"jsonl\" or \"csv\"", "xml"),
+        ("wrong model in baseline", 'name = "fraud"', 'name = "churn"',
+         "baseline is for model 'fraud'", 'baseline = "baseline.json"'),
+        ("missing source file", 'path = "events.jsonl"', 'path = "nope.jsonl"', "cannot open",
+         None),
+        ("state dir under a file", 'dir = "state"', 'dir = "events.jsonl/state"',
          "not a writable directory", None),
-    ]
+    ]:
+        text = base.replace(old, new)
+        cases.append((name, text, needle, at(text, where) if where else None))
+    syntax = base + "\n[[models]\n"
+    cases.append(("TOML syntax", syntax, f"bad.toml:{len(syntax.splitlines())}:10: ", None))
     for name, text, needle, line in cases:
         path = os.path.join(work, "bad.toml")
         with open(path, "w") as f:
