@@ -616,7 +616,12 @@ struct EventDecoder::DirectStage {
         return true;
       }
     } else if (c == '"' && monitor->stage_json_category(col, token.data() + 1)) {
-      return true;  // a baseline category, matched raw where it lies (the input is padded)
+      // A baseline category, matched raw where it lies (the input is
+      // padded), then read past: simdjson skips an unread string as a key
+      // when a ':' follows it, so {"country":"FR":}} would pass unseen.
+      simdjson::ondemand::raw_json_string past;
+      if (v.get_raw_json_string().get(past)) suspect = true;  // the walk judges it
+      return true;
     }
     scan::Value value;
     scan::detail::read_value(v, value);

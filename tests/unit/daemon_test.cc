@@ -875,6 +875,21 @@ TEST_CASE("hostile events: the decoder and the HTTP verdict agree, reason by rea
       // Valid JSON whose number is not a double: a type error of the cell.
       {head + R"("features":{"amount":1e999,"age":1.2.3}})", RejectReason::kNone, ""},
       {head + R"("features":[1,2]})", RejectReason::kInvalidJson, "features must be an object"},
+      // A structural byte out of place right after a value the decoder
+      // staged without reading it (a category matched raw, a number kept as
+      // text): simdjson skips such a value without checking what follows.
+      {R"({"model":"fraud","features":{"country":"FR":}}})", RejectReason::kInvalidJson,
+       "invalid JSON"},
+      {head + R"("features":{"country":"FR":}})", RejectReason::kInvalidJson, "invalid JSON"},
+      {head + R"("features":{"amount":1.5:}})", RejectReason::kInvalidJson, "invalid JSON"},
+      {head + R"("features":{"country":"FR" "age":3}})", RejectReason::kInvalidJson,
+       "invalid JSON"},
+      {head + R"("features":{"amount":1.5 "age":3}})", RejectReason::kInvalidJson, "invalid JSON"},
+      {head + R"("features":{"amount":1.5,}})", RejectReason::kInvalidJson, "invalid JSON"},
+      {head + R"("features":{"country":"FR",}})", RejectReason::kInvalidJson, "invalid JSON"},
+      {head + R"("features":{"country":"FR"]})", RejectReason::kInvalidJson, "invalid JSON"},
+      {R"({"model":"fraud":"x","ts":1764115200000,"features":{}})", RejectReason::kInvalidJson,
+       "invalid JSON"},
       {R"({"model":"fraud","features":{}})", RejectReason::kMissingTimestamp, "no \"ts\""},
       {R"({"model":"fraud","ts":"soon","features":{}})", RejectReason::kBadTimestamp, "ISO 8601"},
       {R"({"model":"fraud","ts":32503680000000,"features":{}})", RejectReason::kFutureTimestamp,
