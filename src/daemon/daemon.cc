@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <thread>
+#include <unordered_map>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -317,6 +318,9 @@ struct SourceSlot {
   bool paced = false;
   int64_t pace_event0 = 0;
   std::chrono::steady_clock::time_point pace_wall0;
+  // The model this source's last prediction went to: the feeders' table
+  // is consulted only when it changes.
+  const ModelMonitor* last_fed = nullptr;
 };
 
 class Daemon {
@@ -486,6 +490,8 @@ class Daemon {
 
   void build_monitors() {
     monitors_.clear();
+    feeders_.clear();
+    for (auto& s : sources_) s.last_fed = nullptr;
     router_ = Router();
     for (auto& m : config_.models) {
       MonitorSlot slot;
@@ -597,6 +603,10 @@ class Daemon {
                          origin.raw.empty() ? std::string_view(data, len) : origin.raw);
           break;
       }
+      if ((ev.outcome == EventOutcome::kAdded || ev.outcome == EventOutcome::kLate) &&
+          ev.monitor != slot_.last_fed) {
+        d_.note_feeder(slot_, ev.monitor);
+      }
       if (speed_ > 0 && ev.outcome == EventOutcome::kAdded) d_.pace(slot_, ev.ts_ms, speed_);
     }
     void on_refused(std::string_view raw, RejectReason reason, std::string_view why,
@@ -612,6 +622,29 @@ class Daemon {
     SourceSlot& slot_;
     const double speed_;  // replay pacing, read once per batch
   };
+
+  // A model's windows close on the newest event time any source gave it,
+  // so with two sources the slower one's events arrive late (and past
+  // allowed_lateness are not counted): said once per model, when a second
+  // source first feeds it predictions. (Labels from another source are the
+  // usual set-up, and are not windowed by it.)
+  void note_feeder(SourceSlot& slot, const ModelMonitor* monitor) {
+    slot.last_fed = monitor;
+    const size_t index = static_cast<size_t>(&slot - sources_.data());
+    auto [it, first] = feeders_.try_emplace(monitor, Feeder{index, false});
+    if (first || it->second.source == index || it->second.warned) return;
+    it->second.warned = true;
+    for (const auto& m : monitors_) {
+      if (m.monitor.get() != monitor) continue;
+      jlog(spdlog::level::warn,
+           "model {} version {} gets predictions from sources '{}' and '{}': its windows follow "
+           "the newest event time of either, so the slower source's events count as late "
+           "beyond allowed_lateness ({:g} s); feed a model from one source, or raise it",
+           m.config.name, m.config.version, sources_[it->second.source].counters.name,
+           slot.counters.name,
+           static_cast<double>(m.config.monitor.window.allowed_lateness) / 1000.0);
+    }
+  }
 
   bool poll(SourceSlot& slot) {
     BatchHandler handler(*this, slot);
@@ -934,6 +967,11 @@ class Daemon {
   Router router_;
   std::vector<MonitorSlot> monitors_;
   std::vector<SourceSlot> sources_;
+  struct Feeder {
+    size_t source;  // the first source that fed the model predictions
+    bool warned;
+  };
+  std::unordered_map<const ModelMonitor*, Feeder> feeders_;
   std::shared_ptr<IngestQueue> ingest_;  // with an http source
   PendingLines windows_log_, dead_letter_;
   std::string checkpoint_path_;

@@ -404,6 +404,36 @@ def test_delayed_labels(work):
           "a label that is not a number, and a label without an id, are dead-lettered")
 
 
+# ------------------------------------------------------ several sources
+def test_several_sources_one_model(work):
+    """Two sources giving one model predictions: a warning names both, once.
+    Predictions from one source and labels from another: no warning."""
+    make_baseline(work)
+    make_events(os.path.join(work, "events.jsonl"), 3000, seed=21)
+    make_events(os.path.join(work, "more.jsonl"), 3000, seed=22)
+    with open(os.path.join(work, "labels.jsonl"), "w") as f:
+        for i in range(0, 3000, 3):
+            f.write(json.dumps({"model": "fraud", "id": f"req-{i}", "label": i % 2,
+                                "ts": 1764115200000 + i * 50 + 1}) + "\n")
+    window = 'type = "time"\nsize = "1m"\nstep = "1m"'
+    for second, warns in [("more.jsonl", True), ("labels.jsonl", False)]:
+        shutil.rmtree(os.path.join(work, "state"), ignore_errors=True)
+        cfg = write_config(work, free_port(), window=window,
+                           extra_source=f'\n[[sources]]\nname = "second"\ntype = "file"\n'
+                                        f'path = "{second}"')
+        r = subprocess.run([DRIFTD, "run", "--config", cfg, "--exit-when-done"], cwd=work,
+                           capture_output=True, text=True, timeout=300)
+        lines = [line for line in r.stderr.splitlines() if "gets predictions from sources" in line]
+        if warns:
+            check(r.returncode == 0 and len(lines) == 1 and "'events'" in lines[0] and
+                  "'second'" in lines[0] and '"level":"warn"' in lines[0],
+                  f"two sources of predictions for one model: one warning naming both "
+                  f"({lines[:1]})")
+        else:
+            check(r.returncode == 0 and not lines,
+                  "predictions from one source and labels from another: no warning")
+
+
 # ---------------------------------------------------------- second reference
 def test_second_reference(work):
     """Each window against training and against a second reference built
@@ -507,7 +537,7 @@ def test_second_reference(work):
 def main():
     daemon_common.run_tests([test_config_check, test_windows_match_batch_check,
                              test_csv_file_source, test_http_and_signals, test_kill9_file_source, test_delayed_labels,
-                             test_second_reference])
+                             test_second_reference, test_several_sources_one_model])
 
 
 if __name__ == "__main__":
