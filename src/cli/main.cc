@@ -224,8 +224,9 @@ int main(int argc, char** argv) {
     auto config = driftd::load_daemon_config(cc_file);
     if (!config) return fail(config.error().message);
     if (auto st = driftd::check_daemon_environment(*config); !st) return fail(st.error().message);
-    std::printf("%s: ok (%zu models, %zu sources)\n", cc_file.c_str(), config->models.size(),
-                config->sources.size());
+    const size_t models = config->models.size(), sources = config->sources.size();
+    std::printf("%s: ok (%zu model%s, %zu source%s)\n", cc_file.c_str(), models,
+                models == 1 ? "" : "s", sources, sources == 1 ? "" : "s");
     return 0;
   }
 
