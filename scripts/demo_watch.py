@@ -32,13 +32,15 @@ def show(snap, models):
              f"({snap['rows']} rows)   events {models['events']}   windows {models['windows_closed']}",
              f"drifting: {snap['features_drifted']}/{snap['features_compared']} features"
              + (f"   {RED}DATASET DRIFT{RESET}" if snap["dataset_drift"] else ""),
-             f"{'feature':<14}{'method':<10}{'value':>9}{'psi':>9}{'ks D':>9}{'missing':>9}"]
+             f"{'column':<20}{'method':<10}{'value':>9}{'psi':>9}{'ks D':>9}{'missing':>9}"]
     feats = sorted(snap["features"].items(),
                    key=lambda kv: -(kv[1].get("drift_value") or 0) / (kv[1].get("threshold") or 1))
     for name, f in feats[:8]:
         mark = f"{RED}DRIFT{RESET}" if f["drift"] else ""
         val = f.get("drift_value")
-        lines.append(f"{name:<14}{f['drift_method']:<10}"
+        # The prediction and the label are shown, not counted in the share.
+        shown = name if f.get("role", "feature") == "feature" else f"{name} ({f['role']})"
+        lines.append(f"{shown:<20}{f['drift_method']:<10}"
                      f"{(val if val is not None else float('nan')):>9.4f}"
                      f"{(f.get('psi') or 0):>9.4f}{(f.get('ks_statistic') or 0):>9.4f}"
                      f"{f['missing_rate']:>9.3f}  {mark}")
