@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The demo's live terminal view: polls a running driftd for its models'
 latest windows and prints the worst features, until the daemon's sources
-are done (or Ctrl-C).
+are done (or Ctrl-C); then, given an alerts log, the alerts it holds.
 
     scripts/demo_watch.py http://127.0.0.1:9108 [--model fraud]
+    scripts/demo_watch.py --alerts driftd-state/alerts.jsonl
 """
 import json
 import sys
@@ -58,7 +59,26 @@ def show(snap, models):
     return lines
 
 
+def show_alerts(path):
+    """One line per alert change: when (the window's end), the state, the
+    rule, its severity and the summary it rendered."""
+    try:
+        with open(path) as f:
+            alerts = [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        alerts = []
+    for a in alerts:
+        colour = RED if a["state"] == "firing" else DIM
+        print(f"{fmt_time(a['window']['end'])} UTC  {colour}{a['state']:<9}{RESET}"
+              f"{a['rule']} ({a['severity']})  {a['annotations'].get('summary', '')}")
+    if not alerts:
+        print("no alert fired")
+
+
 def main():
+    if sys.argv[1] == "--alerts":
+        show_alerts(sys.argv[2])
+        return
     base = sys.argv[1]
     model = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--model" else "fraud"
     shown = 0

@@ -1,10 +1,10 @@
 #include <cmath>
-#include <sstream>
 
 #include <toml++/toml.h>
 
 #include "driftd/check.h"
 #include "driftd/detector.h"
+#include "src/common/toml_reader.h"
 #include "src/drift_rules_toml.h"
 
 namespace driftd {
@@ -60,112 +60,72 @@ Status DriftRules::validate() const {
   return {};
 }
 
-Result<toml::table> parse_toml(std::string_view text, const std::string& source) {
-  try {
-    return toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream os;
-    os << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-       << e.description();
-    return Error{os.str()};
-  }
-}
-
 Result<DriftRules> parse_drift_rules(std::string_view text, const std::string& source) {
   auto parsed = parse_toml(text, source);
   if (!parsed) return parsed.error();
-  const toml::table& doc = *parsed;
-  for (const auto& [k, node] : doc) {
-    if (k.str() != "drift") {
-      return Error{source + ":" + std::to_string(node.source().begin.line) + ": " +
-                   std::string(k.str()) + ": unknown key"};
-    }
+  TableReader top(*parsed, "", source);
+  DriftRules rules;
+  if (const toml::node* drift = top.node("drift")) {
+    auto r = parse_drift_node(*drift, source, "drift");
+    if (!r) return r.error();
+    rules = std::move(*r);
   }
-  if (!doc.contains("drift")) return DriftRules{};
-  return parse_drift_node(*doc.get("drift"), source, "drift");
+  DRIFTD_TRY(top.finish("drift"));
+  return rules;
 }
 
 Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::string& source,
                                     const std::string& prefix) {
-  auto where = [&](const toml::node& n, const std::string& key) {
-    return source + ":" + std::to_string(n.source().begin.line) + ": " + key;
-  };
-  auto number = [&](const toml::node& n, const std::string& key) -> Result<double> {
-    if (auto v = n.value<double>()) return *v;
-    return Error{where(n, key) + ": expected a number"};
-  };
-  DriftRules rules;
   const toml::table* drift = drift_node.as_table();
-  if (drift == nullptr) return Error{where(drift_node, prefix) + ": expected a table"};
-  bool have_threshold = false;
-  double threshold = 0;
-  for (const auto& [k, node] : *drift) {
-    const std::string key = prefix + "." + std::string(k.str());
-    if (k == "method") {
-      const auto v = node.value<std::string>();
-      if (!v) return Error{where(node, key) + ": expected a string"};
-      rules.default_method = *v;
-    } else if (k == "threshold") {
-      auto v = number(node, key);
-      if (!v) return v.error();
-      have_threshold = true;
-      threshold = *v;
-    } else if (k == "share") {
-      auto v = number(node, key);
-      if (!v) return v.error();
-      rules.share_threshold = *v;
-    } else if (k == "thresholds") {
-      const toml::table* t = node.as_table();
-      if (!t) return Error{where(node, key) + ": expected a table"};
-      for (const auto& [m, tn] : *t) {
-        auto v = number(tn, key + "." + std::string(m.str()));
-        if (!v) return v.error();
-        rules.method_thresholds[std::string(m.str())] = *v;
-      }
-    } else if (k == "columns") {
-      const toml::table* t = node.as_table();
-      if (!t) return Error{where(node, key) + ": expected a table"};
-      for (const auto& [col, cn] : *t) {
-        const std::string ckey = key + "." + std::string(col.str());
-        const toml::table* ct = cn.as_table();
-        if (!ct) return Error{where(cn, ckey) + ": expected a table with method and threshold"};
-        DriftRule r;
-        bool have_t = false;
-        r.method = "";
-        for (const auto& [ck, cv] : *ct) {
-          if (ck == "method") {
-            const auto v = cv.value<std::string>();
-            if (!v) return Error{where(cv, ckey + ".method") + ": expected a string"};
-            r.method = *v;
-          } else if (ck == "threshold") {
-            auto v = number(cv, ckey + ".threshold");
-            if (!v) return v.error();
-            r.threshold = *v;
-            have_t = true;
-          } else {
-            return Error{where(cv, ckey + "." + std::string(ck.str())) +
-                         ": unknown key (expected method, threshold)"};
-          }
-        }
-        rules.columns[std::string(col.str())] = r;
-        if (!have_t)
-          rules.columns[std::string(col.str())].threshold = std::nan("");  // filled below
-      }
-    } else {
-      return Error{where(node, key) +
-                   ": unknown key (expected method, threshold, share, thresholds, columns)"};
+  if (drift == nullptr) {
+    return Error{source + ":" + std::to_string(drift_node.source().begin.line) + ": " + prefix +
+                 ": expected a table"};
+  }
+  TableReader r(*drift, prefix, source);
+  DriftRules rules;
+  DRIFTD_TRY(r.str("method", rules.default_method));
+  double threshold = std::nan("");
+  DRIFTD_TRY(r.number("threshold", threshold));
+  DRIFTD_TRY(r.number("share", rules.share_threshold));
+  auto thresholds = r.table("thresholds");
+  if (!thresholds) return thresholds.error();
+  if (*thresholds != nullptr) {
+    TableReader tr(**thresholds, r.child("thresholds"), source);
+    for (const auto& [method, unused] : **thresholds) {
+      double v = 0;
+      DRIFTD_TRY(tr.number(method.str(), v));
+      rules.method_thresholds[std::string(method.str())] = v;
     }
   }
-  if (have_threshold) rules.method_thresholds[rules.default_method] = threshold;
-  // Column rules without a method use the default one; without a threshold,
-  // the method's threshold.
-  for (auto& [col, r] : rules.columns) {
-    if (r.method.empty()) r.method = rules.default_method;
-    if (std::isnan(r.threshold)) {
-      if (auto it = rules.method_thresholds.find(r.method); it != rules.method_thresholds.end()) {
-        r.threshold = it->second;
-      } else if (const StatisticInfo* s = find_statistic(r.method)) {
-        r.threshold = s->default_threshold;
+  auto columns = r.table("columns");
+  if (!columns) return columns.error();
+  if (*columns != nullptr) {
+    TableReader cr(**columns, r.child("columns"), source);
+    for (const auto& [column, unused] : **columns) {
+      auto ct = cr.table(column.str());
+      if (!ct) return ct.error();
+      // A column without a method uses the default one; without a
+      // threshold, the method's threshold (both filled in below).
+      DriftRule rule;
+      rule.method = "";
+      rule.threshold = std::nan("");
+      TableReader one(**ct, cr.child(column.str()), source);
+      DRIFTD_TRY(one.str("method", rule.method));
+      DRIFTD_TRY(one.number("threshold", rule.threshold));
+      DRIFTD_TRY(one.finish("method, threshold"));
+      rules.columns[std::string(column.str())] = rule;
+    }
+  }
+  DRIFTD_TRY(r.finish("method, threshold, share, thresholds, columns"));
+  if (!std::isnan(threshold)) rules.method_thresholds[rules.default_method] = threshold;
+  for (auto& [col, rule] : rules.columns) {
+    if (rule.method.empty()) rule.method = rules.default_method;
+    if (std::isnan(rule.threshold)) {
+      if (auto it = rules.method_thresholds.find(rule.method);
+          it != rules.method_thresholds.end()) {
+        rule.threshold = it->second;
+      } else if (const StatisticInfo* s = find_statistic(rule.method)) {
+        rule.threshold = s->default_threshold;
       }
     }
   }

@@ -1,6 +1,5 @@
-// TOML helpers shared by the check's rules file and the daemon's
-// configuration: parsing with located errors, and the [drift] table parser
-// (each daemon model embeds one).
+// The [drift] table parser, shared by the check's rules file and the
+// daemon's configuration (each model embeds one).
 #pragma once
 
 #include <string>
@@ -10,9 +9,6 @@
 #include "driftd/check.h"
 
 namespace driftd {
-
-// Parses TOML text; a syntax error becomes "source:line:column: what".
-Result<toml::table> parse_toml(std::string_view text, const std::string& source);
 
 // `prefix` is the table's dotted key, used in messages ("models[0].drift").
 Result<DriftRules> parse_drift_node(const toml::node& drift, const std::string& source,

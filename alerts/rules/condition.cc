@@ -8,14 +8,6 @@
 
 #include "driftd/detector.h"
 
-// Returns the error of a failed Status or Result from the enclosing function.
-#define CONDITION_TRY(expr)        \
-  do {                             \
-    if (auto st_ = (expr); !st_) { \
-      return st_.error();          \
-    }                              \
-  } while (0)
-
 namespace driftd::alerts {
 
 const char* to_string(Truth t) {
@@ -91,7 +83,7 @@ class Condition::Parser {
   Parser(std::string_view text, Condition& out) : text_(text), out_(out) {}
 
   Status run() {
-    CONDITION_TRY(lex());
+    DRIFTD_TRY(lex());
     auto root = parse_quantified();
     if (!root) return root.error();
     if (peek().kind != Tok::kEnd)
@@ -253,7 +245,7 @@ class Condition::Parser {
       auto body = parse_quantified();
       in_quantifier_ = false;
       if (!body) return body;
-      CONDITION_TRY(want_bool(*body, q, std::string("'") + std::string(q.text) + " feature:'"));
+      DRIFTD_TRY(want_bool(*body, q, std::string("'") + std::string(q.text) + " feature:'"));
       Node n;
       n.op = q.text == "any" ? Op::kAny : Op::kAll;
       n.is_bool = true;
@@ -270,8 +262,8 @@ class Condition::Parser {
       const Token& op = next();
       auto right = parse_and();
       if (!right) return right;
-      CONDITION_TRY(want_bool(*left, op, "'or'"));
-      CONDITION_TRY(want_bool(*right, op, "'or'"));
+      DRIFTD_TRY(want_bool(*left, op, "'or'"));
+      DRIFTD_TRY(want_bool(*right, op, "'or'"));
       Node n;
       n.op = Op::kOr;
       n.is_bool = true;
@@ -289,8 +281,8 @@ class Condition::Parser {
       const Token& op = next();
       auto right = parse_not();
       if (!right) return right;
-      CONDITION_TRY(want_bool(*left, op, "'and'"));
-      CONDITION_TRY(want_bool(*right, op, "'and'"));
+      DRIFTD_TRY(want_bool(*left, op, "'and'"));
+      DRIFTD_TRY(want_bool(*right, op, "'and'"));
       Node n;
       n.op = Op::kAnd;
       n.is_bool = true;
@@ -308,7 +300,7 @@ class Condition::Parser {
       const Token& op = next();
       auto operand = parse_not();
       if (!operand) return operand;
-      CONDITION_TRY(want_bool(*operand, op, "'not'"));
+      DRIFTD_TRY(want_bool(*operand, op, "'not'"));
       Node n;
       n.op = Op::kNot;
       n.is_bool = true;
@@ -340,8 +332,8 @@ class Condition::Parser {
               .error();
         }
       } else {
-        CONDITION_TRY(want_number(*left, t, "'" + std::string(text) + "'"));
-        CONDITION_TRY(want_number(*right, t, "'" + std::string(text) + "'"));
+        DRIFTD_TRY(want_number(*left, t, "'" + std::string(text) + "'"));
+        DRIFTD_TRY(want_number(*right, t, "'" + std::string(text) + "'"));
       }
       Node n;
       n.op = op;
@@ -366,8 +358,8 @@ class Condition::Parser {
       const Token& t = next();
       auto right = parse_product();
       if (!right) return right;
-      CONDITION_TRY(want_number(*left, t, "'" + std::string(t.text) + "'"));
-      CONDITION_TRY(want_number(*right, t, "'" + std::string(t.text) + "'"));
+      DRIFTD_TRY(want_number(*left, t, "'" + std::string(t.text) + "'"));
+      DRIFTD_TRY(want_number(*right, t, "'" + std::string(t.text) + "'"));
       Node n;
       n.op = t.text == "+" ? Op::kAdd : Op::kSub;
       n.a = *left;
@@ -384,8 +376,8 @@ class Condition::Parser {
       const Token& t = next();
       auto right = parse_unary();
       if (!right) return right;
-      CONDITION_TRY(want_number(*left, t, "'" + std::string(t.text) + "'"));
-      CONDITION_TRY(want_number(*right, t, "'" + std::string(t.text) + "'"));
+      DRIFTD_TRY(want_number(*left, t, "'" + std::string(t.text) + "'"));
+      DRIFTD_TRY(want_number(*right, t, "'" + std::string(t.text) + "'"));
       Node n;
       n.op = t.text == "*" ? Op::kMul : Op::kDiv;
       n.a = *left;
@@ -402,7 +394,7 @@ class Condition::Parser {
       const Token& t = next();
       auto operand = parse_unary();
       if (!operand) return operand;
-      CONDITION_TRY(want_number(*operand, t, "'-'"));
+      DRIFTD_TRY(want_number(*operand, t, "'-'"));
       Node n;
       n.op = Op::kNeg;
       n.a = *operand;
@@ -436,7 +428,7 @@ class Condition::Parser {
       case Tok::kLParen: {
         auto inner = parse_quantified();
         if (!inner) return inner;
-        CONDITION_TRY(expect(Tok::kRParen, "')'"));
+        DRIFTD_TRY(expect(Tok::kRParen, "')'"));
         return inner;
       }
       case Tok::kName:
@@ -483,27 +475,27 @@ class Condition::Parser {
       auto body = parse_quantified();
       in_quantifier_ = false;
       if (!body) return body;
-      CONDITION_TRY(want_bool(*body, f, "count(feature: ...)"));
+      DRIFTD_TRY(want_bool(*body, f, "count(feature: ...)"));
       n.op = Op::kCount;
       n.a = *body;
     } else if (f.text == "abs" || f.text == "min" || f.text == "max") {
       auto a = parse_quantified();
       if (!a) return a;
-      CONDITION_TRY(want_number(*a, f, std::string(f.text)));
+      DRIFTD_TRY(want_number(*a, f, std::string(f.text)));
       n.a = *a;
       n.op = f.text == "abs" ? Op::kAbs : f.text == "min" ? Op::kMin : Op::kMax;
       if (n.op != Op::kAbs) {
-        CONDITION_TRY(expect(Tok::kComma, "',' between " + std::string(f.text) + "'s two numbers"));
+        DRIFTD_TRY(expect(Tok::kComma, "',' between " + std::string(f.text) + "'s two numbers"));
         auto b = parse_quantified();
         if (!b) return b;
-        CONDITION_TRY(want_number(*b, f, std::string(f.text)));
+        DRIFTD_TRY(want_number(*b, f, std::string(f.text)));
         n.b = *b;
       }
     } else {
       return error(f, "unknown function '" + std::string(f.text) + "' (abs, min, max, count)")
           .error();
     }
-    CONDITION_TRY(expect(Tok::kRParen, "')'"));
+    DRIFTD_TRY(expect(Tok::kRParen, "')'"));
     return add(n);
   }
 
@@ -638,7 +630,7 @@ Result<Condition> Condition::parse(std::string_view text) {
   Condition c;
   c.text_ = std::string(text);
   Parser p(text, c);
-  CONDITION_TRY(p.run());
+  DRIFTD_TRY(p.run());
   return c;
 }
 
@@ -843,9 +835,11 @@ void Condition::print(int index, std::string& out) const {
   };
   switch (n.op) {
     case Op::kNumber: {
+      // The shortest text that reads back as the same double: 0.3, not
+      // 0.29999999999999999.
       char buf[32];
-      std::snprintf(buf, sizeof buf, "%.17g", n.number);
-      out += buf;
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n.number);
+      out.append(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
       return;
     }
     case Op::kBool:

@@ -32,7 +32,7 @@ namespace driftd {
 // 2: a source's position is an opaque record (file offset or Kafka offsets).
 // 3: a source's rejection counters are a counted list (new reasons append).
 // Version 2 files are still read.
-inline constexpr uint32_t kCheckpointFormatVersion = 3;
+inline constexpr uint32_t kCheckpointFormatVersion = 4;
 inline constexpr char kCheckpointMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'C', 'K'};
 
 struct RunOptions {
@@ -57,6 +57,7 @@ struct CheckpointModel {
   uint64_t windows = 0;
   std::string latest_json;  // the last closed window's windows-log line
   std::string state;        // ModelMonitor::save
+  std::string alerts;       // alerts::ModelAlerts::save (version 4 on; empty: no rules)
 };
 struct Checkpoint {
   std::vector<CheckpointSource> sources;

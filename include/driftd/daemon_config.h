@@ -16,6 +16,10 @@
 
 namespace driftd {
 
+namespace alerts {
+class Rule;
+}
+
 // Field names of the event format, configurable per source.
 struct EventFields {
   std::string model = "model";
@@ -63,6 +67,9 @@ struct ModelConfig {
   // training baseline; empty path: none.
   std::string reference_path, reference_name = "reference";
   std::shared_ptr<const Baseline> reference;
+  // The alert rules this model runs (top-level [[rules]] that apply to it,
+  // and its own [[models.rules]]): see alerts/rules/rules_toml.h.
+  std::vector<std::shared_ptr<const alerts::Rule>> rules;
 };
 
 // The HTTP server ([server]): see config/driftd.example.toml.
@@ -95,6 +102,7 @@ struct DaemonConfig {
   double shutdown_deadline_s = 10;
   std::string windows_log;  // relative to state_dir unless absolute
   std::string dead_letter;  // relative to state_dir unless absolute
+  std::string alerts_log;   // relative to state_dir unless absolute
   std::string log_level = "info";
   std::vector<SourceConfig> sources;
   std::vector<ModelConfig> models;
@@ -111,10 +119,5 @@ Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::
 
 // Checks librdkafka property names and values (kafka source `[sources.kafka]`).
 Status check_kafka_properties(const std::vector<std::pair<std::string, std::string>>& properties);
-
-// "30s", "5m", "1h", "250ms", "2d" -> milliseconds.
-Result<int64_t> parse_duration_ms(std::string_view text);
-// "8MiB", "512KiB", "1GB", "1000" -> bytes.
-Result<uint64_t> parse_size_bytes(std::string_view text);
 
 }  // namespace driftd

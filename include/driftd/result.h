@@ -50,3 +50,12 @@ class [[nodiscard]] Status {
 };
 
 }  // namespace driftd
+
+// Returns the error of a failed Status or Result from the enclosing function
+// (which returns a Status or a Result).
+#define DRIFTD_TRY(expr)           \
+  do {                             \
+    if (auto st_ = (expr); !st_) { \
+      return st_.error();          \
+    }                              \
+  } while (0)

@@ -1,5 +1,7 @@
-// driftd command line: `baseline build`, `check`, `run`, `config check`, `version`.
-// Exit status: 0 success, 1 `check --fail-on-drift` found dataset drift,
+// driftd command line: `baseline build`, `check`, `run`, `config check`,
+// `rules check|test|replay`, `version`.
+// Exit status: 0 success, 1 `check --fail-on-drift` found dataset drift or
+// `rules test` a failed test,
 // 2 bad usage or bad input (with a message naming file, line and column).
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "alerts/rules/rule_tests.h"
 #include "driftd/baseline.h"
 #include "driftd/check.h"
 #include "driftd/daemon.h"
@@ -200,6 +203,21 @@ int main(int argc, char** argv) {
       "check", "Validate a daemon configuration (and its baselines) without starting");
   config_check->add_option("file", cc_file, "driftd.toml")->required();
 
+  // ---- rules
+  auto* rules_cmd = app.add_subcommand("rules", "Alert rules, reviewed like code");
+  rules_cmd->require_subcommand(1);
+  std::string rc_file, rt_file, rr_config, rr_windows;
+  auto* rules_check = rules_cmd->add_subcommand(
+      "check", "Validate the alert rules of a daemon configuration and print each one parsed");
+  rules_check->add_option("file", rc_file, "driftd.toml")->required();
+  auto* rules_test = rules_cmd->add_subcommand(
+      "test", "Run rule tests: windows in, expected alerts out (exit 1 on a failed test)");
+  rules_test->add_option("file", rt_file, "a rule test file (TOML)")->required();
+  auto* rules_replay = rules_cmd->add_subcommand(
+      "replay", "Backtest the configured rules on a recorded windows log");
+  rules_replay->add_option("--config", rr_config, "driftd.toml")->required();
+  rules_replay->add_option("--windows", rr_windows, "a windows log (JSON lines)")->required();
+
   // ---- version
   auto* version = app.add_subcommand("version", "Version and SIMD targets");
 
@@ -227,6 +245,30 @@ int main(int argc, char** argv) {
     const size_t models = config->models.size(), sources = config->sources.size();
     std::printf("%s: ok (%zu model%s, %zu source%s)\n", cc_file.c_str(), models,
                 models == 1 ? "" : "s", sources, sources == 1 ? "" : "s");
+    return 0;
+  }
+
+  if (rules_check->parsed()) {
+    auto config = driftd::load_daemon_config(rc_file);
+    if (!config) return fail(config.error().message);
+    size_t rules = 0;
+    const std::string text = driftd::alerts::describe_rules(*config, rules);
+    std::printf("%s: ok (%zu rule%s)\n%s", rc_file.c_str(), rules, rules == 1 ? "" : "s",
+                text.c_str());
+    return 0;
+  }
+  if (rules_test->parsed()) {
+    auto report = driftd::alerts::run_rule_tests(rt_file);
+    if (!report) return fail(report.error().message);
+    std::printf("%s\n%s", rt_file.c_str(), report->text.c_str());
+    return report->passed == report->tests ? 0 : 1;
+  }
+  if (rules_replay->parsed()) {
+    auto config = driftd::load_daemon_config(rr_config);
+    if (!config) return fail(config.error().message);
+    auto report = driftd::alerts::replay_rules(*config, rr_windows);
+    if (!report) return fail(report.error().message);
+    std::fputs(report->text.c_str(), stdout);
     return 0;
   }
 

@@ -12,178 +12,14 @@
 
 #include <toml++/toml.h>
 
+#include "alerts/rules/rules_toml.h"
 #include "driftd/daemon_config.h"
+#include "src/common/toml_reader.h"
 #include "src/drift_rules_toml.h"
 
 namespace driftd {
 
-Result<int64_t> parse_duration_ms(std::string_view text) {
-  const char* b = text.data();
-  const char* e = b + text.size();
-  double value = 0;
-  const auto [ptr, ec] = std::from_chars(b, e, value);
-  if (ec != std::errc() || ptr == b) {
-    return Error{"'" + std::string(text) + "' is not a duration (e.g. 250ms, 30s, 5m, 1h, 1d)"};
-  }
-  const std::string_view unit(ptr, static_cast<size_t>(e - ptr));
-  double scale = 0;
-  if (unit == "ms") scale = 1;
-  if (unit == "s") scale = 1e3;
-  if (unit == "m") scale = 60e3;
-  if (unit == "h") scale = 3600e3;
-  if (unit == "d") scale = 86400e3;
-  if (scale == 0) {
-    return Error{"'" + std::string(text) + "': unknown unit '" + std::string(unit) +
-                 "' (ms, s, m, h, d)"};
-  }
-  const double ms = value * scale;
-  if (!(ms >= 0) || ms > 9e15) return Error{"'" + std::string(text) + "' is out of range"};
-  return static_cast<int64_t>(ms);
-}
-
-Result<uint64_t> parse_size_bytes(std::string_view text) {
-  uint64_t value = 0;
-  const char* b = text.data();
-  const char* e = b + text.size();
-  auto [ptr, ec] = std::from_chars(b, e, value);
-  if (ec != std::errc() || ptr == b) {
-    return Error{"'" + std::string(text) + "' is not a size (e.g. 512KiB, 8MiB, 1GiB, 1000000)"};
-  }
-  const std::string_view unit(ptr, static_cast<size_t>(e - ptr));
-  uint64_t scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  if (unit == "KiB") scale = 1ull << 10;
-  if (unit == "MiB") scale = 1ull << 20;
-  if (unit == "GiB") scale = 1ull << 30;
-  if (unit == "KB" || unit == "kB") scale = 1000;
-  if (unit == "MB") scale = 1000 * 1000;
-  if (unit == "GB") scale = 1000 * 1000 * 1000;
-  if (scale == 0) {
-    return Error{"'" + std::string(text) + "': unknown unit '" + std::string(unit) +
-                 "' (B, KiB, MiB, GiB, KB, MB, GB)"};
-  }
-  if (value > (1ull << 50) / scale) return Error{"'" + std::string(text) + "' is out of range"};
-  return value * scale;
-}
-
 namespace {
-
-// Reads the keys of one table, refusing unknown ones and wrong types.
-class TableReader {
- public:
-  TableReader(const toml::table& t, std::string prefix, const std::string& source)
-      : t_(t), prefix_(std::move(prefix)), source_(source) {}
-
-  std::string where(const toml::node& n, std::string_view key) const {
-    return source_ + ":" + std::to_string(n.source().begin.line) + ": " + prefix_ +
-           (prefix_.empty() ? "" : ".") + std::string(key);
-  }
-  std::string where_table() const {
-    return source_ + ":" + std::to_string(t_.source().begin.line) + ": " + prefix_;
-  }
-
-  Status str(std::string_view key, std::string& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return {};
-    if (auto v = n->value<std::string>()) {
-      out = *v;
-      return {};
-    }
-    return Error{where(*n, key) + ": expected a string"};
-  }
-  Status boolean(std::string_view key, bool& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return {};
-    if (auto v = n->value_exact<bool>()) {
-      out = *v;
-      return {};
-    }
-    return Error{where(*n, key) + ": expected true or false"};
-  }
-  Status number(std::string_view key, double& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return {};
-    if (auto v = n->value<double>()) {
-      out = *v;
-      return {};
-    }
-    return Error{where(*n, key) + ": expected a number"};
-  }
-  Status integer(std::string_view key, int64_t& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return {};
-    if (auto v = n->value_exact<int64_t>()) {
-      out = *v;
-      return {};
-    }
-    return Error{where(*n, key) + ": expected an integer"};
-  }
-  // A duration: a string with a unit ("30s") or an integer of milliseconds.
-  Status duration(std::string_view key, int64_t& out_ms) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return {};
-    if (auto v = n->value_exact<int64_t>()) {
-      out_ms = *v;
-      return {};
-    }
-    if (auto s = n->value<std::string>()) {
-      auto d = parse_duration_ms(*s);
-      if (!d) return Error{where(*n, key) + ": " + d.error().message};
-      out_ms = *d;
-      return {};
-    }
-    return Error{where(*n, key) + ": expected a duration such as \"30s\" or \"5m\""};
-  }
-  // A size: a string with a unit ("8MiB") or an integer of bytes.
-  Status bytes(std::string_view key, uint64_t& out) {
-    known_.insert(std::string(key));
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return {};
-    if (auto v = n->value_exact<int64_t>()) {
-      if (*v < 0) return Error{where(*n, key) + ": must not be negative"};
-      out = static_cast<uint64_t>(*v);
-      return {};
-    }
-    if (auto s = n->value<std::string>()) {
-      auto d = parse_size_bytes(*s);
-      if (!d) return Error{where(*n, key) + ": " + d.error().message};
-      out = *d;
-      return {};
-    }
-    return Error{where(*n, key) + ": expected a size such as \"8MiB\" or a number of bytes"};
-  }
-  const toml::node* node(std::string_view key) {
-    known_.insert(std::string(key));
-    return t_.get(key);
-  }
-  // Every key that was not asked for is an error.
-  Status finish(std::string_view expected) const {
-    for (const auto& [k, n] : t_) {
-      if (!known_.count(std::string(k.str()))) {
-        return Error{where(n, k.str()) + ": unknown key (expected " + std::string(expected) + ")"};
-      }
-    }
-    return {};
-  }
-
- private:
-  const toml::table& t_;
-  std::string prefix_;
-  const std::string& source_;
-  std::set<std::string> known_;
-};
-
-#define DRIFTD_TRY(expr)           \
-  do {                             \
-    if (auto st_ = (expr); !st_) { \
-      return st_.error();          \
-    }                              \
-  } while (0)
 
 std::string resolve(const std::string& base_file, const std::string& path) {
   if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute()) return path;
@@ -322,7 +158,7 @@ Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefi
 }
 
 Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
-                                const std::string& source) {
+                                const std::string& source, const alerts::RuleList& default_rules) {
   TableReader r(t, prefix, source);
   ModelConfig m;
   DRIFTD_TRY(r.str("name", m.name));
@@ -413,10 +249,17 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
     if (!rules) return rules.error();
     m.monitor.rules = std::move(*rules);
   }
+  auto own_rules = alerts::parse_rules(r, "rules", true);
+  if (!own_rules) return own_rules.error();
   DRIFTD_TRY(
       r.finish("name, version, baseline, reference, reference_name, window, labels, drift, "
-               "ks_resolution, max_new_categories"));
+               "rules, ks_resolution, max_new_categories"));
   if (m.name.empty()) return Error{r.where_table() + ": name is required"};
+  auto rules =
+      alerts::rules_for_model(default_rules, *own_rules, m.name,
+                              w.kind == WindowSettings::Kind::kTime, !m.reference_path.empty());
+  if (!rules) return rules.error();
+  m.rules = std::move(*rules);
   if (m.baseline_path.empty()) return Error{r.where_table() + ": baseline is required"};
   m.baseline_path = resolve(source, m.baseline_path);
   auto baseline = load_baseline(m.baseline_path);
@@ -591,7 +434,9 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     DRIFTD_TRY(r.duration("shutdown_deadline", deadline));
     DRIFTD_TRY(r.str("windows_log", c.windows_log));
     DRIFTD_TRY(r.str("dead_letter", c.dead_letter));
-    DRIFTD_TRY(r.finish("dir, checkpoint_interval, shutdown_deadline, windows_log, dead_letter"));
+    DRIFTD_TRY(r.str("alerts_log", c.alerts_log));
+    DRIFTD_TRY(r.finish(
+        "dir, checkpoint_interval, shutdown_deadline, windows_log, dead_letter, alerts_log"));
     if (interval <= 0) {
       return Error{r.where(*t->get("checkpoint_interval"), "checkpoint_interval") +
                    ": must be positive"};
@@ -607,6 +452,7 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
   };
   in_state(c.windows_log, "windows.jsonl");
   in_state(c.dead_letter, "dead-letter.jsonl");
+  in_state(c.alerts_log, "alerts.jsonl");
 
   auto array_of_tables = [&](const char* key, auto&& each) -> Status {
     const toml::node* n = top.node(key);
@@ -629,8 +475,14 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     c.sources.push_back(std::move(*s));
     return {};
   }));
+  auto default_rules = alerts::parse_rules(top, "rules", false);
+  if (!default_rules) return default_rules.error();
+  std::vector<std::string> rule_files;
+  DRIFTD_TRY(top.strings("rule_files", rule_files));
+  for (auto& f : rule_files) f = resolve(source, f);
+  DRIFTD_TRY(alerts::load_rule_files(rule_files, *default_rules));
   DRIFTD_TRY(array_of_tables("models", [&](const toml::table& t, const std::string& p) -> Status {
-    auto m = parse_model(t, p, source);
+    auto m = parse_model(t, p, source, *default_rules);
     if (!m) return m.error();
     for (const auto& other : c.models) {
       if (other.name == m->name && other.version == m->version) {
@@ -641,8 +493,17 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     c.models.push_back(std::move(*m));
     return {};
   }));
-  DRIFTD_TRY(top.finish("server, state, sources, models"));
+  DRIFTD_TRY(top.finish("server, state, sources, models, rules, rule_files"));
   if (c.models.empty()) return Error{source + ": no [[models]]: nothing to monitor"};
+  for (const auto& rule : *default_rules) {
+    for (const auto& name : rule->spec().models) {
+      bool known = false;
+      for (const auto& m : c.models) known |= m.name == name;
+      if (!known) {
+        return Error{rule->spec().where + ".models: no model named '" + name + "' is configured"};
+      }
+    }
+  }
   if (c.sources.empty()) return Error{source + ": no [[sources]]: nothing to read"};
   std::set<std::string> names;
   size_t http_sources = 0;

@@ -18,6 +18,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "alerts/rules/rule.h"
 #include "driftd/binary_io.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_writer.h"
@@ -68,9 +69,9 @@ Result<CheckpointPayload> unframe_checkpoint(std::string_view file, const std::s
   }
   uint32_t version = 0;
   std::memcpy(&version, file.data() + sizeof kCheckpointMagic, sizeof version);
-  if (version != kCheckpointFormatVersion && version != 2) {
+  if (version < 2 || version > kCheckpointFormatVersion) {
     return Error{source + ": checkpoint format version " + std::to_string(version) +
-                 ", this driftd reads versions 2 and " + std::to_string(kCheckpointFormatVersion)};
+                 ", this driftd reads versions 2 to " + std::to_string(kCheckpointFormatVersion)};
   }
   return CheckpointPayload{version, file.substr(kHeader, file.size() - kHeader - sizeof stored)};
 }
@@ -97,6 +98,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
     w.u64(m.windows);
     w.str(m.latest_json);
     w.str(m.state);
+    w.str(m.alerts);
   }
   put_frame_trailer(w.bytes());
   return std::move(w.bytes());
@@ -133,6 +135,7 @@ Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& s
     m.windows = r.u64();
     m.latest_json = r.str();
     m.state = r.str();
+    if (payload->version >= 4) m.alerts = r.str();  // before 4: no alert rules
     c.models.push_back(std::move(m));
   }
   if (!r.ok() || !r.at_end()) {
@@ -307,7 +310,8 @@ struct MonitorSlot {
   uint64_t windows = 0;
   std::string latest_json;
   std::shared_ptr<const WindowResult> latest;
-  uint64_t latest_version = 0;  // bumped when latest_json changes
+  uint64_t latest_version = 0;                  // bumped when latest_json changes
+  std::unique_ptr<alerts::ModelAlerts> alerts;  // null: no rules
 };
 
 struct SourceSlot {
@@ -345,6 +349,7 @@ class Daemon {
     remove_stale_temp_files();
     if (auto st = windows_log_.open(config_.windows_log); !st) return fatal(st.error().message);
     if (auto st = dead_letter_.open(config_.dead_letter); !st) return fatal(st.error().message);
+    if (auto st = open_alerts_log(config_); !st) return fatal(st.error().message);
     build_monitors();
     auto restored = restore();
     if (!restored) return fatal(restored.error().message);
@@ -374,9 +379,9 @@ class Daemon {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_retry >= std::chrono::milliseconds(500)) {
           last_retry = now;
-          if (windows_log_.retry() && dead_letter_.retry()) {
-            jlog(spdlog::level::info, "{} and {} take lines again: reading resumes",
-                 windows_log_.path(), dead_letter_.path());
+          if (windows_log_.retry() && dead_letter_.retry() && alerts_log_.retry()) {
+            jlog(spdlog::level::info, "{}, {} and {} take lines again: reading resumes",
+                 windows_log_.path(), dead_letter_.path(), alerts_log_.path());
           }
         }
         publish();
@@ -424,6 +429,7 @@ class Daemon {
     for (auto& slot : sources_) slot.source->stop_intake();
     windows_log_.retry();
     dead_letter_.retry();
+    alerts_log_.retry();
     for (auto& slot : sources_) {
       if (!slot.source->drains_on_stop()) continue;
       while (!blocked() && poll(slot)) {
@@ -483,6 +489,18 @@ class Daemon {
     }
   }
 
+  // The alerts log is opened once some model has rules (so that a daemon
+  // without rules writes nothing there, and holds no file of it open).
+  Status open_alerts_log(const DaemonConfig& config) {
+    if (alerts_log_open_) return {};
+    bool rules = false;
+    for (const auto& m : config.models) rules = rules || !m.rules.empty();
+    if (!rules) return {};
+    DRIFTD_TRY(alerts_log_.open(config.alerts_log));
+    alerts_log_open_ = true;
+    return {};
+  }
+
   int fatal(const std::string& message) {
     jlog(spdlog::level::critical, "{}", message);
     return 2;
@@ -497,6 +515,10 @@ class Daemon {
       MonitorSlot slot;
       slot.config = m;
       slot.monitor = std::make_unique<ModelMonitor>(m.baseline, m.monitor);
+      if (!m.rules.empty()) {
+        slot.alerts = std::make_unique<alerts::ModelAlerts>(
+            m.name, m.version, m.monitor.window.kind == WindowSettings::Kind::kTime, m.rules);
+      }
       if (m.reference) slot.monitor->attach_reference(m.reference, m.reference_name);
       monitors_.push_back(std::move(slot));
     }
@@ -548,7 +570,9 @@ class Daemon {
 
   // A log holds lines it could not write: no input is read and no
   // checkpoint written until it takes them (PendingLines).
-  bool blocked() const { return windows_log_.pending() > 0 || dead_letter_.pending() > 0; }
+  bool blocked() const {
+    return windows_log_.pending() > 0 || dead_letter_.pending() > 0 || alerts_log_.pending() > 0;
+  }
 
   void on_window(MonitorSlot& slot, WindowResult&& w) {
     std::string line = window_json_line(w, slot.config.monitor.window);
@@ -558,6 +582,17 @@ class Daemon {
          slot.config.name, slot.config.version, w.id, w.report.rows, w.report.features_drifted,
          w.report.features_compared, w.report.dataset_drift);
     ++slot.windows;
+    if (slot.alerts) {
+      notifications_.clear();
+      slot.alerts->evaluate(w, notifications_);
+      for (const alerts::Notification& n : notifications_) {
+        alerts_log_.write(alerts::notification_json(n) + "\n");
+        jlog(n.firing ? spdlog::level::warn : spdlog::level::info,
+             "alert {} rule={} model={} version={}{}{} window={}", n.firing ? "firing" : "resolved",
+             n.rule, n.model, n.version, n.feature.empty() ? "" : " feature=", n.feature,
+             n.window_id);
+      }
+    }
     slot.latest_json = std::move(line);
     slot.latest = std::make_shared<const WindowResult>(std::move(w));
     ++slot.latest_version;
@@ -765,6 +800,9 @@ class Daemon {
     } else if (dead_letter_.pending() > 0) {
       why = "the dead-letter file " + dead_letter_.path() + " cannot be written (" +
             dead_letter_.error() + "); reading is paused";
+    } else if (alerts_log_.pending() > 0) {
+      why = "the alerts log " + alerts_log_.path() + " cannot be written (" + alerts_log_.error() +
+            "); reading is paused";
     } else if (!checkpoint_error_.empty()) {
       why = "the last checkpoint failed: " + checkpoint_error_;
     }
@@ -807,14 +845,18 @@ class Daemon {
       return false;
     };
     if (blocked()) {
-      return refuse("closed windows or dead letters wait for their log (" +
-                    (windows_log_.pending() > 0 ? windows_log_.error() : dead_letter_.error()) +
+      return refuse("closed windows, dead letters or alerts wait for their log (" +
+                    (windows_log_.pending() > 0   ? windows_log_.error()
+                     : dead_letter_.pending() > 0 ? dead_letter_.error()
+                                                  : alerts_log_.error()) +
                     ")");
     }
     if (!windows_log_.sync())
       return refuse("cannot fsync " + windows_log_.path() + ": " + windows_log_.error());
     if (!dead_letter_.sync())
       return refuse("cannot fsync " + dead_letter_.path() + ": " + dead_letter_.error());
+    if (alerts_log_open_ && !alerts_log_.sync())
+      return refuse("cannot fsync " + alerts_log_.path() + ": " + alerts_log_.error());
     Checkpoint c;
     for (const auto& s : sources_) {
       CheckpointSource r;
@@ -836,6 +878,11 @@ class Daemon {
       ByteWriter state;
       m.monitor->save(state);
       r.state = std::move(state.bytes());
+      if (m.alerts) {
+        ByteWriter alerts;
+        m.alerts->save(alerts);
+        r.alerts = std::move(alerts.bytes());
+      }
       c.models.push_back(std::move(r));
     }
     const std::string framed = encode_checkpoint(c);
@@ -894,6 +941,14 @@ class Daemon {
           return Error{checkpoint_path_ + ": the state of model " + m.config.name +
                        " does not load: " + sr.error()};
         }
+        if (m.alerts && !saved.alerts.empty()) {
+          ByteReader ar(saved.alerts);
+          if (auto st = m.alerts->load(ar); !st || !ar.at_end()) {
+            return Error{
+                checkpoint_path_ + ": the alert states of model " + m.config.name +
+                " do not load: " + (st ? std::string("bytes after the end") : st.error().message)};
+          }
+        }
         m.windows = saved.windows;
         // The API and the metrics serve the restored latest window at once.
         m.latest_json = std::move(saved.latest_json);
@@ -924,6 +979,12 @@ class Daemon {
            fresh.error().message);
       return;
     }
+    if (auto st = open_alerts_log(*fresh); !st) {
+      ++reload_failures_;
+      jlog(spdlog::level::err, "reload refused, the running configuration stays: {}",
+           st.error().message);
+      return;
+    }
     // Sources are positional state: a reload keeps them (a change needs a restart).
     bool sources_changed = fresh->sources.size() != config_.sources.size();
     for (size_t i = 0; !sources_changed && i < fresh->sources.size(); ++i) {
@@ -949,6 +1010,13 @@ class Daemon {
         o.monitor->save(state);
         ByteReader r(state.bytes());
         (void)m.monitor->load(r);
+        if (m.alerts && o.alerts) {
+          // The states of rules that are still there, by name.
+          ByteWriter states;
+          o.alerts->save(states);
+          ByteReader sr(states.bytes());
+          (void)m.alerts->load(sr);
+        }
         m.windows = o.windows;
         m.latest = o.latest;
         m.latest_json = o.latest_json;
@@ -973,7 +1041,9 @@ class Daemon {
   };
   std::unordered_map<const ModelMonitor*, Feeder> feeders_;
   std::shared_ptr<IngestQueue> ingest_;  // with an http source
-  PendingLines windows_log_, dead_letter_;
+  PendingLines windows_log_, dead_letter_, alerts_log_;
+  bool alerts_log_open_ = false;
+  std::vector<alerts::Notification> notifications_;  // reused at each window close
   std::string checkpoint_path_;
   int lock_fd_ = -1;  // holds the state dir's flock for the process's life
   bool flushed_ = false;

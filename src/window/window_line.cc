@@ -63,6 +63,17 @@ Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string
         f["missing_rate"].get_double().get(fr.missing_rate)) {
       return bad("a feature without drift or missing_rate");
     }
+    // Written by every driftd since the windows log began, but read as
+    // optional: what alert rules read of a replayed window (rules replay).
+    for (auto [key, out] : {std::pair{"baseline_missing_rate", &fr.baseline_missing_rate},
+                            std::pair{"type_error_rate", &fr.type_error_rate},
+                            std::pair{"infinite_rate", &fr.infinite_rate}}) {
+      if (f[key].get_double().get(*out) != simdjson::SUCCESS) *out = 0;
+    }
+    if (auto t = f["threshold"]; !t.error()) {
+      fr.rule.threshold = number_or_null(t.value_unsafe()).value_or(0);
+    }
+    if (auto d = f["drift_value"]; !d.error()) fr.drift_value = number_or_null(d.value_unsafe());
     if (!f["drift_method"].get_string().get(s)) fr.rule.method = s;
     for (auto field : f) {
       if (!is_report_field(field.key)) {
@@ -71,6 +82,15 @@ Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string
     }
     r.features.push_back(std::move(fr));
   }
+  for (auto [key, out] : {std::pair{"new_columns", &r.new_columns},
+                          std::pair{"missing_columns", &r.missing_columns}}) {
+    simdjson::dom::array names;
+    if (obj["schema"][key].get_array().get(names)) continue;
+    for (auto n : names) {
+      if (n.get_string().get(s)) return bad("a schema column name is not a string");
+      out->emplace_back(s);
+    }
+  }
   if (obj["features_compared"].get_uint64().get(r.features_compared) ||
       obj["features_drifted"].get_uint64().get(r.features_drifted) ||
       obj["drift_share"].get_double().get(r.drift_share) ||
@@ -78,20 +98,24 @@ Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string
       obj["dataset_drift"].get_bool().get(r.dataset_drift)) {
     return bad("no drift share or dataset drift");
   }
-  simdjson::dom::object current;
-  if (!obj["performance"]["current"].get_object().get(current)) {
+  Task task = Task::kClassification;
+  if (!obj["performance"]["task"].get_string().get(s)) {
+    task = s == to_string(Task::kRegression) ? Task::kRegression : Task::kClassification;
+  }
+  for (auto [key, out] :
+       {std::pair{"current", &r.performance}, std::pair{"baseline", &r.baseline_performance}}) {
+    simdjson::dom::object metrics;
+    if (obj["performance"][key].get_object().get(metrics)) continue;
     Performance p;
-    if (!obj["performance"]["task"].get_string().get(s)) {
-      p.task = s == to_string(Task::kRegression) ? Task::kRegression : Task::kClassification;
-    }
-    for (auto field : current) {
+    p.task = task;
+    for (auto field : metrics) {
       if (field.key == "rows") {
         if (field.value.get_uint64().get(p.rows)) return bad("performance rows");
       } else {
         p.metrics.push_back(Metric{std::string(field.key), number_or_null(field.value)});
       }
     }
-    r.performance = std::move(p);
+    *out = std::move(p);
   }
   return {};
 }

@@ -65,6 +65,8 @@ def test_config_check(work):
     r = subprocess.run([DRIFTD, "config", "check", good], capture_output=True, text=True)
     check(r.returncode == 0 and "ok" in r.stdout, "config check accepts a valid file")
     shutil.copy(EXAMPLE, os.path.join(work, "example.toml"))
+    # The rule file it names, beside it (as in config/).
+    shutil.copy(os.path.join(os.path.dirname(EXAMPLE), "retrain.rules.toml"), work)
     r = subprocess.run([DRIFTD, "config", "check", os.path.join(work, "example.toml")],
                        capture_output=True, text=True)
     check(r.returncode == 0, f"the documented example config is valid ({r.stderr.strip()})")

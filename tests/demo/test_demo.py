@@ -10,6 +10,8 @@ its own output files, and its story against the data.
 - Each live view (window, rows, drifting count, dataset drift, each row's
   value and DRIFT mark, labels joined) equals that window's line in the
   windows log; the final count equals the log's length.
+- The alerts shown are the alerts log's; they fire on the drifting stream
+  and never while it is stable.
 - The story the demo tells (scripts/demo, data/demo/make_demo_stream.py):
   stable for 15 minutes, then drift, a new market from minute 35 on
   (country drifts, and the dataset), labels 10 minutes after predictions.
@@ -145,6 +147,20 @@ def main():
     done = re.search(r"== done: (\d+) windows", text)
     check(done is not None and int(done.group(1)) == len(windows),
           f"the final count is the windows log's ({len(windows)})")
+
+    # The alerts it shows: the alerts log's, as they are there.
+    with open(os.path.join(out, "state", "alerts.jsonl")) as f:
+        alerts = [json.loads(line) for line in f if line.strip()]
+    section = text.split("== alerts", 1)[-1].split("== done", 1)[0]
+    shown = re.findall(r"^(\d\d:\d\d:\d\d) UTC  (firing|resolved)\s+(\S+) \((\w+)\)  (.*)$",
+                       section, re.M)
+    check(shown == [(time_of_day(a["window"]["end"]), a["state"], a["rule"], a["severity"],
+                     a["annotations"].get("summary", "")) for a in alerts],
+          f"the alerts shown are the alerts log's ({len(shown)} shown, {len(alerts)} logged)")
+    check(any(a["state"] == "firing" for a in alerts) and
+          all(a["window"]["end"] > T0 + 15 * MINUTE for a in alerts),
+          "the retrain rules fire on the drifting stream, never while it is stable "
+          f"({sorted({a['rule'] for a in alerts})})")
 
     # The story.
     stable = [w for w in windows if w["window"]["end"] <= T0 + 15 * MINUTE and w["rows"] > 0]

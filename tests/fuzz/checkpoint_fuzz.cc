@@ -1,12 +1,15 @@
 // Fuzz target: the checkpoint reader. The input is a format version byte
-// (odd: 3, even: 2) and a checkpoint's payload; the target frames it
-// (magic, version, XXH3 trailer recomputed), so that
+// (0x80 and above: 4; below, odd: 3, even: 2) and a checkpoint's payload;
+// the target frames it (magic, version, XXH3 trailer recomputed), so that
 // what lies past the checksum is explored: the payload's lengths and
-// counts, then every model state loaded into the golden model's monitor.
-// A state that loads must work: events after it, windows closing, and
+// counts, then every model state loaded into the golden model's monitor
+// and every alert state into the golden checkpoint's rule. A state that
+// loads must work: events after it, windows closing (alerts judged), and
 // saving it again.
 #include <cstdint>
+#include <cstdlib>
 
+#include "alerts/rules/rule.h"
 #include "driftd/binary_io.h"
 #include "driftd/daemon.h"
 #include "fuzz_util.h"
@@ -14,15 +17,50 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto base = driftd::fuzz::shared_golden_baseline();
   if (size == 0) return 0;
+  const uint32_t version = data[0] >= 0x80 ? 4 : (data[0] & 1 ? 3 : 2);
   const std::string framed = driftd::frame_checkpoint(
-      std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), data[0] & 1 ? 3 : 2);
+      std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), version);
   auto c = driftd::decode_checkpoint(framed, "fuzz.bin");
   if (!c) return 0;
   // The golden checkpoint's model settings (tests/unit/daemon_test.cc).
   driftd::MonitorSettings s;
   s.window.size = 4000;
   s.window.step = 1000;
+  // The golden checkpoint's rule.
+  static const std::vector<std::shared_ptr<const driftd::alerts::Rule>> rules = [] {
+    driftd::alerts::RuleSpec spec;
+    spec.name = "amount_shift";
+    spec.condition = "psi > 0.2";
+    spec.min_rows = 0;
+    auto rule = driftd::alerts::Rule::compile(spec);
+    if (!rule) std::abort();
+    return std::vector<std::shared_ptr<const driftd::alerts::Rule>>{
+        std::make_shared<const driftd::alerts::Rule>(std::move(*rule))};
+  }();
   for (const auto& m : c->models) {
+    if (!m.alerts.empty()) {
+      driftd::alerts::ModelAlerts alerts("fraud", "3", true, rules);
+      driftd::ByteReader ar(m.alerts);
+      if (alerts.load(ar).ok() && ar.at_end()) {
+        driftd::WindowResult w;
+        w.id = "fraud@3/t/4000-8000";
+        w.start = 4000;
+        w.end = 8000;
+        w.report.rows = 10;
+        driftd::FeatureResult f;
+        f.name = "amount";
+        f.stats.push_back({"psi", 0.01});
+        w.report.features.push_back(f);
+        std::vector<driftd::alerts::Notification> notes;
+        alerts.evaluate(w, notes);
+        for (const auto& n : notes) (void)driftd::alerts::notification_json(n);
+        driftd::ByteWriter again;
+        alerts.save(again);
+        driftd::alerts::ModelAlerts reloaded("fraud", "3", true, rules);
+        driftd::ByteReader r2(again.bytes());
+        if (!reloaded.load(r2).ok() || !r2.at_end()) __builtin_trap();
+      }
+    }
     driftd::ModelMonitor monitor(base, s);
     driftd::ByteReader r(m.state);
     if (!monitor.load(r) || !r.at_end()) continue;

@@ -78,7 +78,7 @@ TEST_CASE("bad rules name the key and line", "[check]") {
         "r.toml:2: drift.share: expected a number");
   CHECK(parse_drift_rules("[drift\n", "r.toml").error().message.rfind("r.toml:1:", 0) == 0);
   CHECK(parse_drift_rules("[alerts]\n", "r.toml").error().message ==
-        "r.toml:1: alerts: unknown key");
+        "r.toml:1: alerts: unknown key (expected drift)");
 }
 
 TEST_CASE("schema changes: a column only in serving is new, one only in the baseline is missing",

@@ -10,10 +10,12 @@
 
 #include <simdjson.h>
 
+#include "alerts/rules/rule.h"
 #include "driftd/daemon.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_string.h"
 #include "driftd/same_bytes.h"
+#include "src/common/toml_reader.h"
 #include "src/daemon/event_scan.h"
 #include "test_util.h"
 
@@ -222,7 +224,7 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-TEST_CASE("checkpoint: golden files (v3, v2), truncation, corruption, other versions",
+TEST_CASE("checkpoint: golden files (v4, v3, v2), truncation, corruption, other versions",
           "[daemon][golden]") {
   // The golden file holds a fixed checkpoint: a file source, a Kafka
   // source and one model's window state. Regenerate it only on a
@@ -278,10 +280,34 @@ TEST_CASE("checkpoint: golden files (v3, v2), truncation, corruption, other vers
   ByteWriter state;
   m.save(state);
   model.state = state.bytes();
+  // One alert firing for feature "amount" (version 4 on).
+  alerts::RuleSpec spec;
+  spec.name = "amount_shift";
+  spec.condition = "psi > 0.2";
+  spec.min_rows = 0;
+  auto rule = alerts::Rule::compile(spec);
+  REQUIRE(rule.ok());
+  const std::vector<std::shared_ptr<const alerts::Rule>> rules = {
+      std::make_shared<const alerts::Rule>(std::move(*rule))};
+  alerts::ModelAlerts fired("fraud", "3", true, rules);
+  WindowResult window;
+  window.id = "fraud@3/t/0-4000";
+  window.end = 4000;
+  window.report.rows = 50;
+  FeatureResult amount;
+  amount.name = "amount";
+  amount.stats.push_back({"psi", 0.5});
+  window.report.features.push_back(amount);
+  std::vector<alerts::Notification> notes;
+  fired.evaluate(window, notes);
+  REQUIRE(notes.size() == 1);
+  ByteWriter alert_states;
+  fired.save(alert_states);
+  model.alerts = alert_states.bytes();
   c.models.push_back(model);
   const std::string framed = encode_checkpoint(c);
 
-  const std::string golden_path = test::data_path("golden/checkpoint_v3.bin");
+  const std::string golden_path = test::data_path("golden/checkpoint_v4.bin");
   if (std::getenv("DRIFTD_WRITE_GOLDEN")) {
     std::ofstream(golden_path, std::ios::binary) << framed;
   }
@@ -308,6 +334,17 @@ TEST_CASE("checkpoint: golden files (v3, v2), truncation, corruption, other vers
   REQUIRE(restored.load(r));
   CHECK(r.at_end());
   CHECK(restored.events() == 50);
+  alerts::ModelAlerts restored_alerts("fraud", "3", true, rules);
+  ByteReader ar(decoded->models[0].alerts);
+  REQUIRE(restored_alerts.load(ar).ok());
+  CHECK(ar.at_end());
+  REQUIRE(restored_alerts.active().size() == 1);
+  CHECK(restored_alerts.active()[0].feature == "amount");
+  CHECK(restored_alerts.active()[0].state->phase == alerts::Phase::kFiring);
+  // The same window again (a replay after a restart) fires nothing twice.
+  notes.clear();
+  restored_alerts.evaluate(window, notes);
+  CHECK(notes.empty());
 
   for (size_t len = 0; len < golden.size(); ++len) {
     CHECK_FALSE(decode_checkpoint(golden.substr(0, len), "cut").ok());
@@ -329,6 +366,13 @@ TEST_CASE("checkpoint: golden files (v3, v2), truncation, corruption, other vers
   auto refused = decode_checkpoint(frame_checkpoint(payload->bytes, 1), "v1");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("format version 1") != std::string::npos);
+  // Version 3 (no alert states) still loads: the same checkpoint as
+  // written by the driftd before.
+  auto v3 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v3.bin")), "v3");
+  REQUIRE(v3.ok());
+  REQUIRE(v3->models.size() == 1);
+  CHECK(v3->models[0].alerts.empty());
+  CHECK(v3->models[0].state == decoded->models[0].state);
   // Version 2 (eight rejection counters, uncounted) still loads: the same
   // checkpoint as written by the driftd before.
   auto v2 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v2.bin")), "v2");

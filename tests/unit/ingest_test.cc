@@ -11,6 +11,7 @@
 
 #include "driftd/daemon_config.h"
 #include "driftd/ingest_log.h"
+#include "src/common/toml_reader.h"
 #include "src/daemon/http_ingest.h"
 #include "test_util.h"
 

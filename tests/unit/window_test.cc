@@ -165,6 +165,9 @@ void expect_round_trip(const WindowResult& w, const WindowSettings& settings) {
     CHECK(back->reference_name == w.reference_name);
     same(*back->reference, *w.reference);
   }
+  // Everything the line says is read back (what `rules replay` judges is
+  // what the daemon judged): written again, it is the same line.
+  CHECK(window_json_line(*back, settings) == line);
   CHECK_FALSE(parse_window_line(line.substr(0, line.size() / 2), "cut").ok());
   CHECK_FALSE(parse_window_line("{}", "empty").ok());
 }
