@@ -404,6 +404,7 @@ Notification ModelAlerts::notify(const Rule& rule, const std::string& feature, c
   n.threshold = s.threshold;
   n.fired_at = s.fired_at;
   n.resolved_at = s.resolved_at;
+  n.sinks = rule.spec().sinks;
   Template::Context c;
   c.rule = &rule.spec();
   c.model = model_;

@@ -56,6 +56,7 @@ struct RuleSpec {
   // the label `reference`.
   bool against_reference = false;
   std::vector<std::string> models;  // empty: every model
+  std::vector<std::string> sinks;   // where its alerts go ([[sinks]] names); empty: every sink
   KeyValues labels, annotations;    // values are templates
   // For messages: "driftd.toml:12: rules[0]".
   std::string where;
@@ -164,6 +165,7 @@ struct Notification {
   std::optional<double> value, threshold;
   int64_t fired_at = 0, resolved_at = 0;  // window ends (resolved_at: when resolved)
   KeyValues labels, annotations;          // rendered
+  std::vector<std::string> sinks;         // the rule's; empty: every sink
   // Unique per change: model, version, rule, feature, the window it
   // happened at and firing/resolved. A window closed again after a
   // restart makes the same key.

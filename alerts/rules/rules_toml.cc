@@ -53,6 +53,8 @@ Result<RuleSpec> parse_rule(const toml::table& t, const std::string& prefix,
   }
   s.min_rows = static_cast<uint64_t>(min_rows);
   if (!per_model) DRIFTD_TRY(r.strings("models", s.models));
+  DRIFTD_TRY(r.strings("sinks", s.sinks));
+  if (const toml::node* n = t.get("sinks")) s.where_key["sinks"] = r.where(*n, "sinks");
   std::string against = "training";
   DRIFTD_TRY(r.str("against", against));
   if (against != "training" && against != "reference") {
@@ -71,9 +73,9 @@ Result<RuleSpec> parse_rule(const toml::table& t, const std::string& prefix,
     }
   }
   DRIFTD_TRY(r.finish(per_model ? "name, condition, resolve, severity, for, cooldown, min_rows, "
-                                  "against, labels, annotations"
+                                  "against, sinks, labels, annotations"
                                 : "name, condition, resolve, severity, for, cooldown, min_rows, "
-                                  "against, models, labels, annotations"));
+                                  "against, models, sinks, labels, annotations"));
   if (s.name.empty()) return Error{s.where + ": name is required"};
   if (s.condition.empty()) return Error{s.where + ": condition is required"};
   return s;

@@ -18,7 +18,8 @@ namespace driftd {
 
 namespace alerts {
 class Rule;
-}
+struct SinkConfig;
+}  // namespace alerts
 
 // Field names of the event format, configurable per source.
 struct EventFields {
@@ -106,6 +107,8 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::vector<SourceConfig> sources;
   std::vector<ModelConfig> models;
+  // Where alerts go ([[sinks]], alerts/sinks/): made at load, secrets read.
+  std::vector<std::shared_ptr<const alerts::SinkConfig>> sinks;
 };
 
 // Parses and validates, loading every baseline (so a bad baseline path or a

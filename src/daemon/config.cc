@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "alerts/rules/rules_toml.h"
+#include "alerts/sinks/sink.h"
 #include "driftd/daemon_config.h"
 #include "src/common/toml_reader.h"
 #include "src/drift_rules_toml.h"
@@ -475,6 +476,18 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     c.sources.push_back(std::move(*s));
     return {};
   }));
+  DRIFTD_TRY(array_of_tables("sinks", [&](const toml::table& t, const std::string& p) -> Status {
+    auto sink = alerts::parse_sink(t, p, source, c.state_dir);
+    if (!sink) return sink.error();
+    for (const auto& other : c.sinks) {
+      if (other->settings.name == sink->settings.name) {
+        return Error{source + ":" + std::to_string(t.source().begin.line) + ": " + p +
+                     ": a second sink named '" + sink->settings.name + "'"};
+      }
+    }
+    c.sinks.push_back(std::make_shared<const alerts::SinkConfig>(std::move(*sink)));
+    return {};
+  }));
   auto default_rules = alerts::parse_rules(top, "rules", false);
   if (!default_rules) return default_rules.error();
   std::vector<std::string> rule_files;
@@ -493,7 +506,21 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     c.models.push_back(std::move(*m));
     return {};
   }));
-  DRIFTD_TRY(top.finish("server, state, sources, models, rules, rule_files"));
+  DRIFTD_TRY(top.finish("server, state, sources, models, rules, rule_files, sinks"));
+  for (const auto& m : c.models) {
+    for (const auto& rule : m.rules) {
+      for (const auto& name : rule->spec().sinks) {
+        bool known = false;
+        for (const auto& s : c.sinks) known |= s->settings.name == name;
+        if (!known) {
+          const auto it = rule->spec().where_key.find("sinks");
+          return Error{
+              (it != rule->spec().where_key.end() ? it->second : rule->spec().where + ".sinks") +
+              ": no sink named '" + name + "' is configured ([[sinks]])"};
+        }
+      }
+    }
+  }
   if (c.models.empty()) return Error{source + ": no [[models]]: nothing to monitor"};
   for (const auto& rule : *default_rules) {
     for (const auto& name : rule->spec().models) {

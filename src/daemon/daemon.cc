@@ -18,6 +18,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "alerts/outbox/deliverer.h"
+#include "alerts/outbox/outbox.h"
 #include "alerts/rules/rule.h"
 #include "driftd/binary_io.h"
 #include "driftd/event_decoder.h"
@@ -350,6 +352,16 @@ class Daemon {
     if (auto st = windows_log_.open(config_.windows_log); !st) return fatal(st.error().message);
     if (auto st = dead_letter_.open(config_.dead_letter); !st) return fatal(st.error().message);
     if (auto st = open_alerts_log(config_); !st) return fatal(st.error().message);
+    if (!config_.sinks.empty()) {
+      auto outbox = alerts::Outbox::open(
+          (std::filesystem::path(config_.state_dir) / "outbox.sqlite").string());
+      if (!outbox) return fatal(outbox.error().message);
+      outbox_ = std::move(*outbox);
+      std::vector<alerts::SinkConfig> sinks;
+      for (const auto& sink : config_.sinks) sinks.push_back(*sink);
+      deliverer_ = std::make_unique<alerts::Deliverer>(*outbox_, std::move(sinks));
+      deliverer_->start();
+    }
     build_monitors();
     auto restored = restore();
     if (!restored) return fatal(restored.error().message);
@@ -379,7 +391,8 @@ class Daemon {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_retry >= std::chrono::milliseconds(500)) {
           last_retry = now;
-          if (windows_log_.retry() && dead_letter_.retry() && alerts_log_.retry()) {
+          if (windows_log_.retry() && dead_letter_.retry() && alerts_log_.retry() &&
+              flush_outbox()) {
             jlog(spdlog::level::info, "{}, {} and {} take lines again: reading resumes",
                  windows_log_.path(), dead_letter_.path(), alerts_log_.path());
           }
@@ -439,6 +452,9 @@ class Daemon {
     for (auto& slot : sources_) slot.source->close();
     finished.store(true);
     watchdog.join();
+    // An attempt in progress finishes (within its sink's timeout); what is
+    // not delivered stays in the outbox for the next start.
+    if (deliverer_) deliverer_->stop();
     server.stop();
     jlog(spdlog::level::info, "stopped{}",
          saved ? " after a final checkpoint" : " (checkpoint failed)");
@@ -571,7 +587,28 @@ class Daemon {
   // A log holds lines it could not write: no input is read and no
   // checkpoint written until it takes them (PendingLines).
   bool blocked() const {
-    return windows_log_.pending() > 0 || dead_letter_.pending() > 0 || alerts_log_.pending() > 0;
+    return windows_log_.pending() > 0 || dead_letter_.pending() > 0 || alerts_log_.pending() > 0 ||
+           !outbox_waiting_.empty();
+  }
+
+  // Puts the alert changes that wait into the outbox (durable there before
+  // any sink sees them); true when none waits.
+  bool flush_outbox() {
+    if (outbox_waiting_.empty()) return true;
+    auto added = outbox_->add(outbox_waiting_, wall_clock_ms());
+    if (!added) {
+      if (outbox_error_ != added.error().message) {
+        jlog(spdlog::level::err, "{}; reading paused until it takes them (nothing is lost)",
+             added.error().message);
+        outbox_error_ = added.error().message;
+      }
+      return false;
+    }
+    if (!outbox_error_.empty()) jlog(spdlog::level::info, "the outbox takes alerts again");
+    outbox_error_.clear();
+    outbox_waiting_.clear();
+    deliverer_->wake();
+    return true;
   }
 
   void on_window(MonitorSlot& slot, WindowResult&& w) {
@@ -586,13 +623,22 @@ class Daemon {
       notifications_.clear();
       slot.alerts->evaluate(w, notifications_);
       for (const alerts::Notification& n : notifications_) {
-        alerts_log_.write(alerts::notification_json(n) + "\n");
+        std::string json = alerts::notification_json(n);
+        alerts_log_.write(json + "\n");
+        if (outbox_) {
+          alerts::Outbox::Entry e{n.key, std::move(json), n.sinks};
+          if (e.sinks.empty()) {
+            for (const auto& sink : config_.sinks) e.sinks.push_back(sink->settings.name);
+          }
+          outbox_waiting_.push_back(std::move(e));
+        }
         jlog(n.firing ? spdlog::level::warn : spdlog::level::info,
              "alert {} rule={} model={} version={}{}{} window={}", n.firing ? "firing" : "resolved",
              n.rule, n.model, n.version, n.feature.empty() ? "" : " feature=", n.feature,
              n.window_id);
       }
     }
+    if (outbox_) flush_outbox();
     slot.latest_json = std::move(line);
     slot.latest = std::make_shared<const WindowResult>(std::move(w));
     ++slot.latest_version;
@@ -774,6 +820,20 @@ class Daemon {
       const MonitorSlot& s = monitors_[i];
       v.events = s.monitor->events();
       v.late = s.monitor->late_events();
+      if (v.windows != s.windows || v.firing.empty() != (s.alerts == nullptr)) {
+        // Alerts change only at a window close (or a restore, or a reload).
+        std::map<std::pair<std::string, std::string>, uint64_t> firing;
+        if (s.alerts) {
+          for (const auto& r : s.alerts->rules())
+            firing[{r->name(), to_string(r->spec().severity)}];
+          for (const auto& a : s.alerts->active()) {
+            if (a.state->phase == alerts::Phase::kFiring) {
+              ++firing[{a.rule->name(), to_string(a.rule->spec().severity)}];
+            }
+          }
+        }
+        v.firing.assign(firing.begin(), firing.end());
+      }
       v.labels = s.monitor->label_counters();
       v.pending_labels = s.monitor->pending_labels();
       v.windows = s.windows;
@@ -787,6 +847,19 @@ class Daemon {
     published_.windows_log_failures = windows_log_.failures();
     published_.windows_log_pending = windows_log_.pending();
     published_.reload_failures = reload_failures_;
+    if (deliverer_) {
+      published_.sinks.resize(deliverer_->sinks().size());
+      for (size_t i = 0; i < published_.sinks.size(); ++i) {
+        SinkView& sv = published_.sinks[i];
+        const auto& c = deliverer_->counters(i);
+        sv.name = deliverer_->sinks()[i].settings.name;
+        sv.type = deliverer_->sinks()[i].settings.type;
+        sv.delivered = c.delivered.load();
+        sv.failed = c.failed.load();
+        sv.dead = c.dead.load();
+        sv.pending = c.pending.load();
+      }
+    }
     // Ready: serving, every log taking its lines, the last checkpoint written.
     std::string why;
     if (!started_) {
@@ -803,6 +876,8 @@ class Daemon {
     } else if (alerts_log_.pending() > 0) {
       why = "the alerts log " + alerts_log_.path() + " cannot be written (" + alerts_log_.error() +
             "); reading is paused";
+    } else if (!outbox_waiting_.empty()) {
+      why = outbox_error_ + "; reading is paused";
     } else if (!checkpoint_error_.empty()) {
       why = "the last checkpoint failed: " + checkpoint_error_;
     }
@@ -1043,6 +1118,12 @@ class Daemon {
   std::shared_ptr<IngestQueue> ingest_;  // with an http source
   PendingLines windows_log_, dead_letter_, alerts_log_;
   bool alerts_log_open_ = false;
+  // With [[sinks]]: the outbox, its delivery threads, and the alert changes
+  // waiting for it (it could not take them: reading pauses, as for a log).
+  std::unique_ptr<alerts::Outbox> outbox_;
+  std::unique_ptr<alerts::Deliverer> deliverer_;
+  std::vector<alerts::Outbox::Entry> outbox_waiting_;
+  std::string outbox_error_;
   std::vector<alerts::Notification> notifications_;  // reused at each window close
   std::string checkpoint_path_;
   int lock_fd_ = -1;  // holds the state dir's flock for the process's life

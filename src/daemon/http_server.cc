@@ -264,11 +264,39 @@ class PublishedCollector final : public prometheus::Collectable {
         family("driftd_config_reload_failures_total",
                "SIGHUP reloads refused (the old config kept running)", MetricType::Counter);
     reload_fail.metric.push_back(counter_value(static_cast<double>(p_.reload_failures)));
+    MetricFamily firing = family("driftd_alerts_firing",
+                                 "Alerts firing, per model, version, rule and severity (one per "
+                                 "feature for per-feature rules)",
+                                 MetricType::Gauge);
+    for (const auto& m : p_.models) {
+      for (const auto& [rule, n] : m.firing) {
+        firing.metric.push_back(gauge_value(static_cast<double>(n), {{"model", m.name},
+                                                                     {"model_version", m.version},
+                                                                     {"rule", rule.first},
+                                                                     {"severity", rule.second}}));
+      }
+    }
+    MetricFamily deliveries = family("driftd_alert_deliveries_total",
+                                     "Alert deliveries per sink: delivered, failed (retried "
+                                     "later), dead (refused for good, kept in the outbox)",
+                                     MetricType::Counter);
+    MetricFamily queue =
+        family("driftd_alert_delivery_queue", "Alerts in the outbox a sink has still to deliver",
+               MetricType::Gauge);
+    for (const auto& s : p_.sinks) {
+      for (const auto& [outcome, n] : {std::pair{"delivered", s.delivered},
+                                       std::pair{"failed", s.failed}, std::pair{"dead", s.dead}}) {
+        add_sample(deliveries, static_cast<double>(n),
+                   {{"sink", s.name}, {"type", s.type}, {"outcome", outcome}});
+      }
+      queue.metric.push_back(
+          gauge_value(static_cast<double>(s.pending), {{"sink", s.name}, {"type", s.type}}));
+    }
     return {received,      rejected, late,        labels,  offset,      kafka_offset,
             kafka_lag,     events,   model_late,  windows, stat,        drift,
             missing,       share,    dataset,     rows,    window_end,  ckpt,
             ckpt_fail,     log_fail, log_pending, ready,   reload_fail, label_events,
-            label_dropped, pending,  perf};
+            label_dropped, pending,  perf,        firing,  deliveries,  queue};
   }
 
  private:

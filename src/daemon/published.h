@@ -44,6 +44,14 @@ struct ModelView {
   std::string latest_json;
   std::shared_ptr<const WindowResult> latest;
   uint64_t latest_version = 0;
+  // Alerts firing, per (rule, severity): changes only when a window closes.
+  std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> firing;
+};
+
+// An alert sink's deliveries (alerts/outbox/deliverer.h).
+struct SinkView {
+  std::string name, type;
+  uint64_t delivered = 0, failed = 0, dead = 0, pending = 0;
 };
 
 struct Published {
@@ -55,6 +63,7 @@ struct Published {
   uint64_t windows_log_failures = 0;
   uint64_t windows_log_pending = 0;  // closed windows the log has not taken yet
   uint64_t reload_failures = 0;
+  std::vector<SinkView> sinks;
   std::string not_ready;  // why /readyz answers 503 (when ready is false)
   std::atomic<bool> ready{false};
 };

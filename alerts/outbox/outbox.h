@@ -1,0 +1,80 @@
+// The outbox: every notification is written here, durably, before any sink
+// is tried, and each sink's delivery of it is tracked here until it is
+// delivered or dead-lettered. SQLite (WAL, synchronous=FULL) in the state
+// dir, so that a crash loses nothing written and a restart resumes every
+// delivery where it stood. A notification's key is unique: a window closed
+// again after a restart (the replay since the last checkpoint) adds
+// nothing twice.
+//
+// Format: the database's application_id is 0x64726674 ("drft") and its
+// user_version the format version (1); a file that is not an outbox, of
+// another version, damaged (integrity check) or locked by another process
+// is refused at open with a message naming it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerts/sinks/sink.h"
+#include "driftd/result.h"
+
+struct sqlite3;
+
+namespace driftd::alerts {
+
+class Outbox {
+ public:
+  static constexpr int kFormatVersion = 1;
+
+  static Result<std::unique_ptr<Outbox>> open(const std::string& path);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  struct Entry {
+    std::string key, body;
+    std::vector<std::string> sinks;  // the sinks it goes to
+  };
+  // In one transaction, durable when it returns; an entry whose key is
+  // already there adds nothing. How many were new.
+  Result<size_t> add(const std::vector<Entry>& entries, int64_t now_ms);
+
+  // The oldest notification `sink` has not delivered or dead-lettered
+  // (deliveries keep their order: a later one waits for it), and when it
+  // is due.
+  struct Head {
+    OutboxItem item;
+    int64_t next_at_ms = 0;
+  };
+  Result<std::optional<Head>> head(const std::string& sink);
+  Status delivered(int64_t seq, const std::string& sink, int64_t now_ms, const std::string& detail);
+  Status retry_later(int64_t seq, const std::string& sink, int64_t next_at_ms,
+                     const std::string& detail);
+  Status dead(int64_t seq, const std::string& sink, int64_t now_ms, const std::string& detail);
+
+  struct Counts {
+    uint64_t pending = 0, delivered = 0, dead = 0;
+  };
+  Result<Counts> counts(const std::string& sink);
+  // Forgets notifications every sink is done with, made before
+  // `before_ms`, beyond the newest `keep` (bounded history).
+  Status prune(int64_t before_ms, int64_t keep);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Outbox(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status exec(const char* sql);
+  Status finish_delivery(int64_t seq, const std::string& sink, int state, int64_t at_ms,
+                         const std::string& detail, bool attempted);
+
+  std::mutex mu_;  // one connection, shared by the daemon's thread and the sinks'
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace driftd::alerts

@@ -1,0 +1,38 @@
+// The webhook sink: each notification POSTed as JSON (docs/ALERTS.md) and
+// signed per the Standard Webhooks spec (https://www.standardwebhooks.com):
+//   webhook-id         msg_ + a digest of the notification's key: the same
+//                      on every retry and after a restart, so a receiver
+//                      can drop repeats
+//   webhook-timestamp  seconds since the epoch, at the attempt
+//   webhook-signature  v1,<base64 HMAC-SHA256(key, id.timestamp.body)>
+// The secret comes from an environment variable or a file, never the
+// configuration's text, and is never logged; "whsec_<base64>" secrets are
+// decoded as the spec says. HTTPS through libcurl, certificates verified.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alerts/sinks/sink.h"
+
+namespace driftd::alerts {
+
+inline constexpr std::string_view kWebhookKeys = "url, secret_env, secret_file, headers, ca_file";
+
+Result<std::shared_ptr<Sink>> make_webhook_sink(TableReader& r, const SinkSettings& settings,
+                                                const std::string& state_dir);
+
+// The HMAC key of a secret: "whsec_<base64>" decoded, else the secret's
+// bytes; nullopt for a whsec_ secret whose base64 is invalid.
+std::optional<std::vector<unsigned char>> webhook_key(std::string_view secret);
+// "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>".
+std::string webhook_signature(std::span<const unsigned char> key, std::string_view id,
+                              int64_t timestamp, std::string_view body);
+// "msg_" + 32 hex digits of the key's XXH3-128.
+std::string webhook_message_id(std::string_view notification_key);
+
+}  // namespace driftd::alerts

@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""Alert sinks end to end, on the demo's stream, with a real HTTP receiver
+that checks each webhook's Standard Webhooks signature with its own HMAC:
+- a receiver down at first gets every alert once it is up, in the order
+  they were made, each signed, each body the alerts log's line; the log
+  sink's file holds the same lines;
+- a receiver that refuses one for good (400) gets it once: it is
+  dead-lettered, not retried, and the others still arrive in order;
+- SIGKILLs at random moments during delivery: every alert arrives at least
+  once, a repeat is the same message (same webhook-id, same body);
+- a missing secret is a start-up error naming its variable; a damaged
+  outbox is refused at start-up, naming the file.
+
+    test_sinks.py DRIFTD TRAIN_CSV ROOT
+"""
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+import daemon_common as dc  # noqa: E402
+from daemon_common import check  # noqa: E402
+
+ROOT = None
+SECRET = "whsec_" + base64.b64encode(b"driftd test signing key, 32 b.").decode()
+
+RULES = """
+[[rules]]
+name = "feature_shift"
+condition = "psi > 0.2"
+min_rows = 500
+annotations.summary = "{{feature}} PSI {{value}}"
+
+[[rules]]
+name = "many_drifting"
+condition = "count(feature: drift) >= 2"
+severity = "critical"
+"""
+
+
+def sinks(hook_port):
+    return f"""
+[[sinks]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:{hook_port}/hook"
+secret_env = "DRIFTD_TEST_WEBHOOK_SECRET"
+timeout = "2s"
+backoff_initial = "100ms"
+backoff_max = "400ms"
+headers = {{ X-Team = "risk" }}
+
+[[sinks]]
+name = "audit"
+type = "log"
+path = "audit.jsonl"
+"""
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: verifies each request's signature
+    (its own HMAC code) and records (webhook-id, body) in arrival order.
+    `answer(n, id)` gives the status for the n-th request."""
+
+    def __init__(self, port, answer=lambda n, msg_id: 200, delay=0.0):
+        self.port, self.answer, self.delay = port, answer, delay
+        self.received, self.bad_signatures, self.requests = [], 0, 0
+        self.lock = threading.Lock()
+        key = base64.b64decode(SECRET[len("whsec_"):])
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                msg_id = self.headers.get("webhook-id", "")
+                ts = self.headers.get("webhook-timestamp", "")
+                want = "v1," + base64.b64encode(
+                    hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+                got = self.headers.get("webhook-signature", "").split(" ")
+                with outer.lock:
+                    n = outer.requests
+                    outer.requests += 1
+                    ok = want in got and abs(time.time() - int(ts or 0)) < 300 and \
+                        self.headers.get("X-Team") == "risk"
+                    if not ok:
+                        outer.bad_signatures += 1
+                if outer.delay:
+                    time.sleep(outer.delay)
+                status = outer.answer(n, msg_id) if ok else 401
+                if status == 200:
+                    with outer.lock:
+                        outer.received.append((msg_id, body.decode()))
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok" if status == 200 else b"no")
+                except OSError:
+                    pass  # the daemon was killed while it waited for the answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def setup(work, hook_port, follow=False):
+    dc.make_baseline(work)
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "data/demo/make_demo_stream.py"),
+                    os.path.join(work, "stream.jsonl")], check=True)
+    path = dc.write_config(work, dc.free_port(),
+                           'name = "stream"\ntype = "file"\npath = "stream.jsonl"\n'
+                           f'follow = {"true" if follow else "false"}',
+                           'type = "time"\nsize = "5m"')
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        # [[sinks]] tables anywhere; the rules after the model tables.
+        f.write(sinks(hook_port) + text + RULES)
+    return path
+
+
+def env():
+    return dict(os.environ, DRIFTD_TEST_WEBHOOK_SECRET=SECRET)
+
+
+def start(work):
+    return subprocess.Popen([dc.DRIFTD, "run", "--config", "driftd.toml"], cwd=work, env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def alert_lines(work):
+    p = os.path.join(work, "state", "alerts.jsonl")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def api_port(work):
+    with open(os.path.join(work, "driftd.toml")) as f:
+        return int(f.read().split('listen = "127.0.0.1:', 1)[1].split('"', 1)[0])
+
+
+def metrics(work):
+    """{'name{labels}': value} of the daemon's /metrics."""
+    _, text = dc.http_get(api_port(work), "/metrics")
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def settled_alerts(work):
+    """The alerts once the stream is judged to its end (their count holds
+    for 2 s, and there are some)."""
+    last, since = None, time.time()
+    end = time.time() + 90
+    while time.time() < end:
+        lines = alert_lines(work)
+        if lines != last:
+            last, since = lines, time.time()
+        elif lines and time.time() - since >= 2:
+            return lines
+        time.sleep(0.1)
+    return last or []
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return proc.returncode, err
+
+
+def test_receiver_down_then_up(work):
+    port = dc.free_port()
+    setup(work, port)
+    proc = start(work)
+    lines = settled_alerts(work)  # meanwhile the receiver is down: many attempts, each refused
+    check(len(lines) >= 2, "alerts are made")
+    receiver = Receiver(port)
+    try:
+        check(dc.wait_for(lambda: len(receiver.received) >= len(lines), timeout=60),
+              f"once the receiver is up it gets every alert ({len(receiver.received)} of {len(lines)})")
+        time.sleep(0.5)
+        bodies = [b for _, b in receiver.received]
+        check(bodies == lines, "each once, in the order they were made, the alerts log's lines")
+        check(receiver.bad_signatures == 0, "every signature verifies (Standard Webhooks, HMAC-SHA256)")
+        ids = [i for i, _ in receiver.received]
+        check(len(set(ids)) == len(ids) and all(i.startswith("msg_") for i in ids),
+              "each has its own webhook-id")
+        with open(os.path.join(work, "state", "audit.jsonl")) as f:
+            audit = [line.rstrip("\n") for line in f]
+        check(audit == lines, "the log sink's file holds the same lines")
+        m = metrics(work)
+        hook = 'sink="hook",type="webhook"'
+        check(m.get(f'driftd_alert_deliveries_total{{{hook},outcome="delivered"}}') == len(lines)
+              and m.get(f'driftd_alert_deliveries_total{{{hook},outcome="failed"}}', 0) >= 1
+              and m.get(f'driftd_alert_deliveries_total{{{hook},outcome="dead"}}') == 0
+              and m.get(f"driftd_alert_delivery_queue{{{hook}}}") == 0,
+              "the metrics count the deliveries, the failed attempts and the queue")
+        fired = sum(1 for l in lines if json.loads(l)["rule"] == "feature_shift")
+        check(m.get('driftd_alerts_firing{model="fraud",model_version="3",rule="feature_shift",'
+                    'severity="warning"}') == fired,
+              f"and the alerts firing ({fired} for feature_shift)")
+    finally:
+        rc, err = stop(proc)
+        receiver.stop()
+    check(rc == 0, "SIGTERM: exit 0")
+    check("sink hook: POST http://127.0.0.1:" in err and "retrying in" in err,
+          "the refused attempts are logged, with the retry")
+    check("DRIFTD_TEST_WEBHOOK_SECRET" not in err and SECRET not in err,
+          "the secret is never logged")
+
+
+def test_rejected_once_is_dead_lettered(work):
+    port = dc.free_port()
+    setup(work, port)
+    first = []
+
+    def answer(n, msg_id):
+        if not first:
+            first.append(msg_id)
+        return 400 if msg_id == first[0] else 200
+
+    receiver = Receiver(port, answer)
+    proc = start(work)
+    try:
+        lines = settled_alerts(work)
+        check(len(lines) >= 2, "alerts are made")
+        check(dc.wait_for(lambda: len(receiver.received) >= len(lines) - 1, timeout=60),
+              "the others arrive")
+        time.sleep(1)
+        check([b for _, b in receiver.received] == lines[1:], "in order, after the refused one")
+        check(receiver.requests == len(lines), "the refused one was tried once: a 400 is not retried")
+    finally:
+        rc, err = stop(proc)
+        receiver.stop()
+    check("refused" in err and "for good, dead-lettered in the outbox: HTTP 400" in err,
+          "and is logged as dead-lettered with the answer")
+
+
+def test_kill9_during_delivery(work):
+    port = dc.free_port()
+    setup(work, port)
+    receiver = Receiver(port, delay=0.15)
+    rng = random.Random(11)
+    kills = 0
+    try:
+        while kills < 6:
+            proc = start(work)
+            time.sleep(rng.uniform(0.2, 1.2))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        proc = start(work)
+        check(dc.wait_for(lambda: dc.http_get(api_port(work), "/readyz")[0] == 200, timeout=60),
+              "the last run starts")
+        lines = []
+
+        def all_there():
+            lines[:] = alert_lines(work)
+            keys = {json.loads(b)["key"] for _, b in receiver.received}
+            return lines and all(json.loads(l)["key"] in keys for l in lines)
+
+        check(dc.wait_for(all_there, timeout=90),
+              f"after {kills} SIGKILLs every alert arrived at least once ({len(lines)} alerts)")
+        by_id = {}
+        same = True
+        for msg_id, body in receiver.received:
+            same &= by_id.setdefault(msg_id, body) == body
+        check(same, "a repeat is the same message: same webhook-id, same body")
+        check(len(by_id) == len({json.loads(l)["key"] for l in lines}),
+              "one webhook-id per alert")
+        rc, err = stop(proc)
+        check(rc == 0, "the last run stops cleanly" + ("" if rc == 0 else f" ({rc}: {err[-300:]})"))
+    finally:
+        receiver.stop()
+
+
+def test_bad_start(work):
+    setup(work, dc.free_port())
+    r = subprocess.run([dc.DRIFTD, "config", "check", "driftd.toml"], cwd=work,
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "sinks[0].secret_env: the environment variable "
+          "DRIFTD_TEST_WEBHOOK_SECRET is not set" in r.stderr,
+          f"a missing secret names its variable ({r.stderr.strip()})")
+    os.makedirs(os.path.join(work, "state"), exist_ok=True)
+    with open(os.path.join(work, "state", "outbox.sqlite"), "wb") as f:
+        f.write(b"SQLite format 3\0" + os.urandom(4080))
+    r = subprocess.run([dc.DRIFTD, "run", "--config", "driftd.toml"], cwd=work, env=env(),
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "outbox.sqlite" in r.stderr,
+          f"a damaged outbox is refused at start-up, naming it ({r.stderr.strip()[-200:]})")
+
+
+def main():
+    global ROOT
+    dc.init(sys.argv[1], sys.argv[2])
+    ROOT = os.path.abspath(sys.argv[3])
+    dc.run_tests([test_receiver_down_then_up, test_rejected_once_is_dead_lettered,
+                  test_kill9_during_delivery, test_bad_start])
+
+
+if __name__ == "__main__":
+    main()
