@@ -314,6 +314,7 @@ struct MonitorSlot {
   std::shared_ptr<const WindowResult> latest;
   uint64_t latest_version = 0;                  // bumped when latest_json changes
   std::unique_ptr<alerts::ModelAlerts> alerts;  // null: no rules
+  uint64_t alerts_version = 1;                  // bumped when its alert states change
 };
 
 struct SourceSlot {
@@ -620,6 +621,7 @@ class Daemon {
          w.report.features_compared, w.report.dataset_drift);
     ++slot.windows;
     if (slot.alerts) {
+      ++slot.alerts_version;
       notifications_.clear();
       slot.alerts->evaluate(w, notifications_);
       for (const alerts::Notification& n : notifications_) {
@@ -820,16 +822,33 @@ class Daemon {
       const MonitorSlot& s = monitors_[i];
       v.events = s.monitor->events();
       v.late = s.monitor->late_events();
-      if (v.windows != s.windows || v.firing.empty() != (s.alerts == nullptr)) {
+      if (v.alerts_version != s.alerts_version) {
+        v.alerts_version = s.alerts_version;
         // Alerts change only at a window close (or a restore, or a reload).
         std::map<std::pair<std::string, std::string>, uint64_t> firing;
+        v.active_alerts.clear();
         if (s.alerts) {
-          for (const auto& r : s.alerts->rules())
+          for (const auto& r : s.alerts->rules()) {
             firing[{r->name(), to_string(r->spec().severity)}];
+          }
           for (const auto& a : s.alerts->active()) {
-            if (a.state->phase == alerts::Phase::kFiring) {
-              ++firing[{a.rule->name(), to_string(a.rule->spec().severity)}];
-            }
+            const bool is_firing = a.state->phase == alerts::Phase::kFiring;
+            if (is_firing) ++firing[{a.rule->name(), to_string(a.rule->spec().severity)}];
+            JsonWriter j(-1);
+            j.begin_object();
+            j.key("rule").value(a.rule->name());
+            j.key("severity").value(to_string(a.rule->spec().severity));
+            j.key("model").value(s.config.name);
+            j.key("version").value(s.config.version);
+            if (!a.feature.empty()) j.key("feature").value(a.feature);
+            j.key("state").value(to_string(a.state->phase));
+            // Window ends (event time, or sequence numbers for count windows).
+            j.key("since").value(is_firing ? a.state->fired_at : a.state->pending_since);
+            if (is_firing) j.key("fired_window").value(a.state->fired_window);
+            j.key("value").value(a.state->value);
+            j.key("threshold").value(a.state->threshold);
+            j.end_object();
+            v.active_alerts.push_back(std::move(j.str()));
           }
         }
         v.firing.assign(firing.begin(), firing.end());
@@ -1017,6 +1036,7 @@ class Daemon {
                        " does not load: " + sr.error()};
         }
         if (m.alerts && !saved.alerts.empty()) {
+          ++m.alerts_version;
           ByteReader ar(saved.alerts);
           if (auto st = m.alerts->load(ar); !st || !ar.at_end()) {
             return Error{

@@ -1,5 +1,5 @@
 // The daemon's HTTP endpoints on Boost.Beast: /healthz, /readyz, /metrics,
-// GET /v1/models, GET /v1/models/{model}/drift and, with an http source,
+// GET /v1/models, GET /v1/models/{model}/drift, GET /v1/alerts and, with an http source,
 // POST /v1/predictions and /v1/labels.
 //
 // Threads and invariants:
@@ -441,6 +441,7 @@ struct HttpServer::Impl {
     if (path == "/readyz") return "readyz";
     if (path == "/metrics") return "metrics";
     if (path == "/v1/models") return "models";
+    if (path == "/v1/alerts") return "alerts";
     if (path.rfind("/v1/models/", 0) == 0) return "drift";
     return "other";
   }
@@ -496,6 +497,20 @@ struct HttpServer::Impl {
       }
       return make_response(req, http::status::ok, prometheus::TextSerializer().Serialize(families),
                            "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (path == "/v1/alerts") {
+      // Pending and firing alerts, as of each model's last window close.
+      std::string body = "{\"alerts\":[";
+      bool first = true;
+      std::lock_guard<std::mutex> lock(published.mu);
+      for (const auto& m : published.models) {
+        for (const auto& a : m.active_alerts) {
+          body += (first ? "\n" : ",\n") + a;
+          first = false;
+        }
+      }
+      body += "]}\n";
+      return make_response(req, http::status::ok, std::move(body), "application/json");
     }
     if (path == "/v1/models") {
       JsonWriter w;

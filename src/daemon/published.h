@@ -46,6 +46,9 @@ struct ModelView {
   uint64_t latest_version = 0;
   // Alerts firing, per (rule, severity): changes only when a window closes.
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> firing;
+  // Its alerts pending or firing, one JSON object each (GET /v1/alerts).
+  std::vector<std::string> active_alerts;
+  uint64_t alerts_version = 0;  // MonitorSlot::alerts_version they are of
 };
 
 // An alert sink's deliveries (alerts/outbox/deliverer.h).

@@ -8,6 +8,7 @@ that checks each webhook's Standard Webhooks signature with its own HMAC:
   dead-lettered, not retried, and the others still arrive in order;
 - SIGKILLs at random moments during delivery: every alert arrives at least
   once, a repeat is the same message (same webhook-id, same body);
+- GET /v1/alerts lists the alerts firing, the metrics count deliveries;
 - a missing secret is a start-up error naming its variable; a damaged
   outbox is refused at start-up, naming the file.
 
@@ -224,6 +225,13 @@ def test_receiver_down_then_up(work):
         check(m.get('driftd_alerts_firing{model="fraud",model_version="3",rule="feature_shift",'
                     'severity="warning"}') == fired,
               f"and the alerts firing ({fired} for feature_shift)")
+        status, body = dc.http_get(api_port(work), "/v1/alerts")
+        active = json.loads(body)["alerts"] if status == 200 else []
+        want = sorted((a["rule"], a.get("feature", ""), a["window"]["id"])
+                      for a in map(json.loads, lines) if a["state"] == "firing")
+        check(sorted((a["rule"], a.get("feature", ""), a["fired_window"]) for a in active
+                     if a["state"] == "firing") == want,
+              f"GET /v1/alerts lists the firing alerts ({len(active)} active)")
     finally:
         rc, err = stop(proc)
         receiver.stop()
