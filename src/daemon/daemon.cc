@@ -1074,6 +1074,20 @@ class Daemon {
            fresh.error().message);
       return;
     }
+    // The delivery threads are the start-up's sinks: a reload that changes
+    // them (and rules routed to a new one) waits for a restart.
+    bool sinks_changed = fresh->sinks.size() != config_.sinks.size();
+    for (size_t i = 0; !sinks_changed && i < fresh->sinks.size(); ++i) {
+      sinks_changed = fresh->sinks[i]->settings.name != config_.sinks[i]->settings.name ||
+                      fresh->sinks[i]->settings.type != config_.sinks[i]->settings.type;
+    }
+    if (sinks_changed) {
+      ++reload_failures_;
+      jlog(spdlog::level::err,
+           "reload refused, the running configuration stays: [[sinks]] changed (sinks change at "
+           "a restart)");
+      return;
+    }
     if (auto st = open_alerts_log(*fresh); !st) {
       ++reload_failures_;
       jlog(spdlog::level::err, "reload refused, the running configuration stays: {}",

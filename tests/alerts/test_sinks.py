@@ -9,6 +9,7 @@ that checks each webhook's Standard Webhooks signature with its own HMAC:
 - SIGKILLs at random moments during delivery: every alert arrives at least
   once, a repeat is the same message (same webhook-id, same body);
 - GET /v1/alerts lists the alerts firing, the metrics count deliveries;
+- a reload that changes the sinks is refused (sinks change at a restart);
 - a missing secret is a start-up error naming its variable; a damaged
   outbox is refused at start-up, naming the file.
 
@@ -307,6 +308,29 @@ def test_kill9_during_delivery(work):
         receiver.stop()
 
 
+def test_reload_keeps_sinks(work):
+    port = dc.free_port()
+    path = setup(work, port)
+    receiver = Receiver(port)
+    proc = start(work)
+    try:
+        check(dc.wait_for(lambda: dc.http_get(api_port(work), "/readyz")[0] == 200, timeout=60),
+              "ready")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace('name = "audit"', 'name = "audit2"'))
+        proc.send_signal(signal.SIGHUP)
+        check(dc.wait_for(lambda: metrics(work).get("driftd_config_reload_failures_total") == 1,
+                          timeout=30),
+              "a reload that changes [[sinks]] is refused (counted)")
+        check(dc.http_get(api_port(work), "/readyz")[0] == 200, "and the daemon goes on")
+    finally:
+        rc, err = stop(proc)
+        receiver.stop()
+    check("[[sinks]] changed (sinks change at a restart)" in err, "and says why")
+
+
 def test_bad_start(work):
     setup(work, dc.free_port())
     r = subprocess.run([dc.DRIFTD, "config", "check", "driftd.toml"], cwd=work,
@@ -328,7 +352,7 @@ def main():
     dc.init(sys.argv[1], sys.argv[2])
     ROOT = os.path.abspath(sys.argv[3])
     dc.run_tests([test_receiver_down_then_up, test_rejected_once_is_dead_lettered,
-                  test_kill9_during_delivery, test_bad_start])
+                  test_kill9_during_delivery, test_reload_keeps_sinks, test_bad_start])
 
 
 if __name__ == "__main__":

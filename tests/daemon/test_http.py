@@ -323,7 +323,10 @@ def test_kill9_durable(work):
     last_end = 1764115200000 + (n - 1) * 20
     check(wait_for(lambda: any(w["window"]["end"] > last_end for w in read_windows(work)),
                    timeout=60), "the last window closes")
-    check(stop(proc) == 0, "SIGTERM after the kills: exit 0")
+    rc = stop(proc)
+    with open(os.path.join(work, "err.log")) as f:
+        tail = f.read()[-400:]
+    check(rc == 0, "SIGTERM after the kills: exit 0" + ("" if rc == 0 else f" (exit {rc}: {tail})"))
     got = {}
     differ = 0
     for w in read_windows(work):
