@@ -411,18 +411,21 @@ struct HttpServer::Impl {
   const Published& published;
   ServerConfig config;
   IngestQueue* ingest;
+  // Open sessions, for eviction and stop(). The list's links are guarded
+  // by sessions_mu (a session may end on a worker thread, where its last
+  // reference went); a slot's fields are its session's, on the I/O thread.
+  // Declared before the io_context: handlers still queued when the server
+  // stops hold sessions, which are destroyed with the io_context and
+  // leave this list (and the counters) as they go, so both must outlive it.
+  std::mutex sessions_mu;
+  std::list<SessionSlot> sessions;
+  ServerCounters counters;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::optional<ssl::context> tls;
   std::thread io_thread;
   std::unique_ptr<WorkerPool> workers;
   std::atomic<bool> stopping{false};
-  // Open sessions, for eviction and stop(). The list's links are guarded
-  // by sessions_mu (a session may end on a worker thread, where its last
-  // reference went); a slot's fields are its session's, on the I/O thread.
-  std::mutex sessions_mu;
-  std::list<SessionSlot> sessions;
-  ServerCounters counters;
   std::shared_ptr<PublishedCollector> collector;
 
   Impl(const Published& p, ServerConfig c, IngestQueue* q)
