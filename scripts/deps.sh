@@ -8,7 +8,7 @@ DRIFTD_DEBS=(
   libhwy-dev libsimdjson-dev libcli11-dev libspdlog-dev libfmt-dev catch2
   libtomlplusplus-dev libboost-dev libxxhash-dev libeigen3-dev
   librdkafka-dev prometheus-cpp-dev libssl-dev openssl kcat curl prometheus
-  libcurl4-openssl-dev libsqlite3-dev
+  libcurl4-openssl-dev libsqlite3-dev prometheus-alertmanager
   python3 python3-numpy python3-scipy python3-pandas python3-sklearn
 )
 

@@ -78,29 +78,61 @@ void Deliverer::run(size_t index) {
     return !stop_;
   };
   std::string last_error;
+  if (auto firing = outbox_.firing(name)) {
+    sink.sink->restore(*firing);
+  } else {
+    jlog(spdlog::level::err, "sink {}: {}", name, firing.error().message);
+  }
+  int64_t counted_at = 0;
+  std::string repeat_error;
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
+    if (const int64_t now = wall_ms(); sink.sink->next_repeat_ms() <= now) {
+      const Delivery d = sink.sink->repeat(now);
+      if (d.outcome == Delivery::Outcome::kDelivered) {
+        c.repeated.fetch_add(1);
+        if (!repeat_error.empty()) {
+          jlog(spdlog::level::info, "sink {}: repeating again ({})", name, d.detail);
+        }
+        repeat_error.clear();
+      } else {
+        c.repeat_failed.fetch_add(1);
+        if (repeat_error != d.detail) {
+          jlog(spdlog::level::warn, "sink {}: repeating the firing alerts failed: {}", name,
+               d.detail);
+          repeat_error = d.detail;
+        }
+      }
+    }
+    // How long to sleep at most: until the next repeat, or a second.
+    auto nap = [&](int64_t ms) {
+      const int64_t until_repeat = sink.sink->next_repeat_ms() - wall_ms();
+      return std::max<int64_t>(1, std::min({ms, until_repeat, int64_t{1000}}));
+    };
     auto head = outbox_.head(name);
     if (!head) {
       if (last_error != head.error().message) {
         jlog(spdlog::level::err, "sink {}: {}", name, head.error().message);
         last_error = head.error().message;
       }
-      if (!wait(1000)) return;
+      if (!wait(nap(1000))) return;
       continue;
     }
-    if (auto counts = outbox_.counts(name)) c.pending.store(counts->pending);
+    if (const int64_t now = wall_ms(); !*head || now - counted_at >= 1000) {
+      if (auto counts = outbox_.counts(name)) c.pending.store(counts->pending);
+      counted_at = now;
+    }
     if (!*head) {
-      if (!wait(1000)) return;
+      if (!wait(nap(1000))) return;
       continue;
     }
     const Outbox::Head& h = **head;
     const int64_t now = wall_ms();
     if (h.next_at_ms > now) {
-      if (!wait(std::min<int64_t>(h.next_at_ms - now, 1000))) return;
+      if (!wait(nap(h.next_at_ms - now))) return;
       continue;
     }
     const Delivery d = sink.sink->deliver(h.item);
@@ -110,6 +142,13 @@ void Deliverer::run(size_t index) {
       case Delivery::Outcome::kDelivered:
         st = outbox_.delivered(h.item.seq, name, done, d.detail);
         c.delivered.fetch_add(1);
+        {
+          const int64_t latency = std::max<int64_t>(0, done - h.item.created_ms);
+          size_t b = 0;
+          while (b<kLatencyBuckets&& static_cast<double>(latency)> kLatencyBounds[b] * 1000) ++b;
+          c.latency[b].fetch_add(1);
+          c.latency_sum_ms.fetch_add(static_cast<uint64_t>(latency));
+        }
         if (!last_error.empty()) {
           jlog(spdlog::level::info, "sink {}: delivering again ({})", name, d.detail);
           last_error.clear();
@@ -136,7 +175,7 @@ void Deliverer::run(size_t index) {
     }
     if (!st) {
       jlog(spdlog::level::err, "sink {}: {}", name, st.error().message);
-      if (!wait(1000)) return;
+      if (!wait(nap(1000))) return;
     }
   }
 }

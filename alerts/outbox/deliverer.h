@@ -6,9 +6,11 @@
 // Started and stopped by the daemon; never on the per-event path.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,9 +23,18 @@ namespace driftd::alerts {
 
 class Deliverer {
  public:
+  // Upper bounds (seconds) of the delivery latency histogram: from the
+  // notification's entry in the outbox to its delivery, retries included.
+  static constexpr double kLatencyBounds[] = {0.01, 0.05, 0.1, 0.5, 1,    5,
+                                              10,   30,   60,  300, 1800, 3600};
+  static constexpr size_t kLatencyBuckets = std::size(kLatencyBounds);
   struct Counters {
-    std::atomic<uint64_t> delivered{0}, failed{0}, dead{0};
+    std::atomic<uint64_t> delivered{0}, failed{0}, dead{0}, repeated{0}, repeat_failed{0};
     std::atomic<uint64_t> pending{0};  // as of the last look
+    // Delivered notifications by latency: bucket i counts those at most
+    // kLatencyBounds[i] (not cumulative; the last one: above them all).
+    std::array<std::atomic<uint64_t>, kLatencyBuckets + 1> latency{};
+    std::atomic<uint64_t> latency_sum_ms{0};
   };
 
   Deliverer(Outbox& outbox, std::vector<SinkConfig> sinks);

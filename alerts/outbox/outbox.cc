@@ -8,6 +8,20 @@ namespace {
 
 constexpr int kApplicationId = 0x64726674;  // "drft"
 constexpr int kPending = 0, kDelivered = 1, kDead = 2;
+constexpr const char* kVersion2Indexes =
+    ";CREATE INDEX notifications_alert ON notifications(alert, seq)"
+    ";CREATE INDEX notifications_kind ON notifications(kind, seq)";
+
+const char* state_name(int64_t state) {
+  switch (state) {
+    case kPending:
+      return "pending";
+    case kDelivered:
+      return "delivered";
+    default:
+      return "dead";
+  }
+}
 
 // A prepared statement, finalized on scope exit.
 class Statement {
@@ -85,9 +99,9 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::string& path) {
   if (!empty && app_id != kApplicationId) {
     return Error{"outbox " + path + ": an SQLite database, but not a driftd outbox"};
   }
-  if (!empty && version != kFormatVersion) {
+  if (!empty && (version < 1 || version > kFormatVersion)) {
     return Error{"outbox " + path + ": format version " + std::to_string(version) +
-                 ", this driftd reads version " + std::to_string(kFormatVersion)};
+                 ", this driftd reads versions 1 to " + std::to_string(kFormatVersion)};
   }
   if (!empty) {
     Statement s(db, "PRAGMA quick_check");
@@ -108,14 +122,32 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::string& path) {
         "PRAGMA application_id=" + std::to_string(kApplicationId) +
         ";PRAGMA user_version=" + std::to_string(kFormatVersion) +
         ";CREATE TABLE notifications(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " key TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, body TEXT NOT NULL)"
+        " key TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, body TEXT NOT NULL,"
+        " kind TEXT NOT NULL DEFAULT 'alert', alert TEXT NOT NULL DEFAULT '',"
+        " firing INTEGER NOT NULL DEFAULT 0)"
         ";CREATE TABLE deliveries(sink TEXT NOT NULL, seq INTEGER NOT NULL,"
         " state INTEGER NOT NULL, attempts INTEGER NOT NULL, next_at_ms INTEGER NOT NULL,"
         " updated_ms INTEGER NOT NULL, detail TEXT NOT NULL, PRIMARY KEY(sink, seq))"
-        ";CREATE INDEX deliveries_pending ON deliveries(sink, state, seq)";
+        ";CREATE INDEX deliveries_pending ON deliveries(sink, state, seq)" +
+        std::string(kVersion2Indexes);
     if (auto st = box->exec(schema.c_str()); !st) {
       (void)box->exec("ROLLBACK");
       return st.error();
+    }
+  } else if (version == 1) {
+    // Version 1 had alerts only, with their identity inside the body.
+    const std::string migrate =
+        "ALTER TABLE notifications ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert'"
+        ";ALTER TABLE notifications ADD COLUMN alert TEXT NOT NULL DEFAULT ''"
+        ";ALTER TABLE notifications ADD COLUMN firing INTEGER NOT NULL DEFAULT 0"
+        ";UPDATE notifications SET firing = (json_extract(body, '$.state') = 'firing'),"
+        " alert = json_extract(body, '$.model.name') || '@' || json_extract(body,"
+        " '$.model.version') || '/' || json_extract(body, '$.rule') || '|' ||"
+        " coalesce(json_extract(body, '$.feature'), '') WHERE json_valid(body)" +
+        std::string(kVersion2Indexes) + ";PRAGMA user_version=2";
+    if (auto st = box->exec(migrate.c_str()); !st) {
+      (void)box->exec("ROLLBACK");
+      return Error{st.error().message + " (while bringing a version 1 outbox to version 2)"};
     }
   }
   if (auto st = box->exec("COMMIT"); !st) return st.error();
@@ -142,7 +174,8 @@ Result<size_t> Outbox::add(const std::vector<Entry>& entries, int64_t now_ms) {
   size_t added = 0;
   {
     Statement insert(db_,
-                     "INSERT OR IGNORE INTO notifications(key, created_ms, body) VALUES(?, ?, ?)");
+                     "INSERT OR IGNORE INTO notifications(key, created_ms, body, kind, alert,"
+                     " firing) VALUES(?, ?, ?, ?, ?, ?)");
     Statement route(db_,
                     "INSERT OR IGNORE INTO deliveries(sink, seq, state, attempts, next_at_ms,"
                     " updated_ms, detail) VALUES(?, ?, 0, 0, ?, ?, '')");
@@ -151,7 +184,8 @@ Result<size_t> Outbox::add(const std::vector<Entry>& entries, int64_t now_ms) {
       return Error{sqlite_error(db_, path_, "cannot prepare")};
     }
     for (const Entry& e : entries) {
-      insert.bind(1, e.key).bind(2, now_ms).bind(3, e.body);
+      insert.bind(1, e.key).bind(2, now_ms).bind(3, e.body).bind(4, e.kind).bind(5, e.alert);
+      insert.bind(6, e.firing ? 1 : 0);
       const int rc = insert.step();
       insert.reset();
       if (rc != SQLITE_DONE) {
@@ -184,7 +218,9 @@ Result<size_t> Outbox::add(const std::vector<Entry>& entries, int64_t now_ms) {
 Result<std::optional<Outbox::Head>> Outbox::head(const std::string& sink) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s(db_,
-              "SELECT d.seq, n.key, n.body, d.attempts, d.next_at_ms FROM deliveries d"
+              "SELECT d.seq, n.key, n.body, d.attempts, d.next_at_ms, n.kind, n.firing,"
+              " n.created_ms"
+              " FROM deliveries d"
               " JOIN notifications n ON n.seq = d.seq WHERE d.sink = ? AND d.state = 0"
               " ORDER BY d.seq LIMIT 1");
   if (!s.ok()) return Error{sqlite_error(db_, path_, "cannot read")};
@@ -198,7 +234,69 @@ Result<std::optional<Outbox::Head>> Outbox::head(const std::string& sink) {
   h.item.body = s.text(2);
   h.item.attempts = s.integer(3);
   h.next_at_ms = s.integer(4);
+  h.item.kind = s.text(5);
+  h.item.firing = s.integer(6) != 0;
+  h.item.created_ms = s.integer(7);
   return std::optional<Head>(std::move(h));
+}
+
+Result<std::vector<OutboxItem>> Outbox::firing(const std::string& sink) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s(db_,
+              "SELECT n.seq, n.key, n.body, n.kind, n.firing, n.created_ms FROM notifications n"
+              " JOIN deliveries d ON d.seq = n.seq AND d.sink = ?1 AND d.state = 1"
+              " WHERE n.firing = 1 AND n.seq IN (SELECT max(n2.seq) FROM notifications n2"
+              " JOIN deliveries d2 ON d2.seq = n2.seq AND d2.sink = ?1 AND d2.state != 0"
+              " WHERE n2.kind = 'alert' AND n2.alert != '' GROUP BY n2.alert) ORDER BY n.seq");
+  if (!s.ok()) return Error{sqlite_error(db_, path_, "cannot read")};
+  s.bind(1, sink);
+  std::vector<OutboxItem> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    OutboxItem item;
+    item.seq = s.integer(0);
+    item.key = s.text(1);
+    item.body = s.text(2);
+    item.kind = s.text(3);
+    item.firing = s.integer(4) != 0;
+    item.created_ms = s.integer(5);
+    out.push_back(std::move(item));
+  }
+  if (rc != SQLITE_DONE) return Error{sqlite_error(db_, path_, "cannot read")};
+  return out;
+}
+
+Result<std::vector<Outbox::Record>> Outbox::history(const std::string& kind, int64_t before_seq,
+                                                    size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s(db_,
+              "SELECT seq, created_ms, key, body FROM notifications WHERE kind = ?1"
+              " AND (?2 <= 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3");
+  Statement d(db_,
+              "SELECT sink, state, attempts, updated_ms, detail FROM deliveries WHERE seq = ?"
+              " ORDER BY sink");
+  if (!s.ok() || !d.ok()) return Error{sqlite_error(db_, path_, "cannot read")};
+  s.bind(1, kind).bind(2, before_seq).bind(3, static_cast<int64_t>(limit));
+  std::vector<Record> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    Record r;
+    r.seq = s.integer(0);
+    r.created_ms = s.integer(1);
+    r.key = s.text(2);
+    r.body = s.text(3);
+    d.bind(1, r.seq);
+    int dr;
+    while ((dr = d.step()) == SQLITE_ROW) {
+      r.deliveries.push_back(
+          {d.text(0), state_name(d.integer(1)), d.integer(2), d.integer(3), d.text(4)});
+    }
+    d.reset();
+    if (dr != SQLITE_DONE) return Error{sqlite_error(db_, path_, "cannot read")};
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error{sqlite_error(db_, path_, "cannot read")};
+  return out;
 }
 
 Status Outbox::finish_delivery(int64_t seq, const std::string& sink, int state, int64_t at_ms,
@@ -265,7 +363,8 @@ Status Outbox::prune(int64_t before_ms, int64_t keep) {
               "DELETE FROM notifications WHERE created_ms < ?1"
               " AND seq <= (SELECT max(seq) FROM notifications) - ?2"
               " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = notifications.seq"
-              " AND d.state = 0)");
+              " AND d.state = 0) AND seq NOT IN (SELECT max(seq) FROM notifications"
+              " WHERE kind = 'alert' GROUP BY alert)");
   Statement orphans(db_, "DELETE FROM deliveries WHERE seq NOT IN (SELECT seq FROM notifications)");
   if (!s.ok() || !orphans.ok()) return Error{sqlite_error(db_, path_, "cannot prune")};
   s.bind(1, before_ms).bind(2, keep);

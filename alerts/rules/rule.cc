@@ -3,10 +3,10 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <tuple>
 
 #include "driftd/json_writer.h"
+#include "src/common/time_format.h"
 
 namespace driftd::alerts {
 
@@ -78,26 +78,6 @@ std::string format_number(std::optional<double> v) {
   return buf;
 }
 
-// Milliseconds since the epoch as RFC 3339 UTC, to the millisecond when
-// it has some.
-std::string format_time(int64_t ms) {
-  const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  const int64_t frac = ms - secs * 1000;
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(ms);
-  char buf[48];
-  if (frac == 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(frac));
-  }
-  return buf;
-}
-
 bool valid_rule_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   const auto word = [](char c) {
@@ -125,7 +105,7 @@ bool valid_label_name(std::string_view name) {
 }  // namespace
 
 std::string format_bound(int64_t bound, bool time_window) {
-  return time_window ? format_time(bound) : std::to_string(bound);
+  return time_window ? format_rfc3339_ms(bound) : std::to_string(bound);
 }
 
 std::string format_value(std::optional<double> v) {
@@ -342,6 +322,10 @@ Transition step(AlertState& s, const RuleSpec& rule, Truth condition, Truth reso
   s.fired_at = w.end;
   s.fired_window = w.id;
   return Transition::kFired;
+}
+
+std::string alert_identity(const Notification& n) {
+  return n.model + "@" + n.version + "/" + n.rule + "|" + n.feature;
 }
 
 std::string notification_json(const Notification& n) {

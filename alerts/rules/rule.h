@@ -171,6 +171,10 @@ struct Notification {
   // restart makes the same key.
   std::string key;
 };
+// Which alert a notification is about, the same for all its changes:
+// "model@version/rule|feature" (the outbox's `alert` column; a version 1
+// outbox is migrated to the same string).
+std::string alert_identity(const Notification& n);
 // The notification as one JSON object (the log sink's line, the
 // webhook's body): see docs/ALERTS.md.
 std::string notification_json(const Notification& n);

@@ -1,13 +1,21 @@
 // The sink types: one line each.
+#include "alerts/sinks/airflow/airflow.h"
+#include "alerts/sinks/alertmanager/alertmanager.h"
+#include "alerts/sinks/kafka/kafka_sink.h"
 #include "alerts/sinks/log/log_sink.h"
+#include "alerts/sinks/slack/slack.h"
 #include "alerts/sinks/webhook/webhook.h"
 
 namespace driftd::alerts {
 
 namespace {
 constexpr SinkType kSinkTypes[] = {
-    {"webhook", kWebhookKeys, make_webhook_sink},
-    {"log", kLogSinkKeys, make_log_sink},
+    {"webhook", SinkTakes::kBoth, kWebhookKeys, make_webhook_sink},
+    {"log", SinkTakes::kBoth, kLogSinkKeys, make_log_sink},
+    {"alertmanager", SinkTakes::kAlerts, kAlertmanagerKeys, make_alertmanager_sink},
+    {"slack", SinkTakes::kBoth, kSlackKeys, make_slack_sink},
+    {"kafka", SinkTakes::kBoth, kKafkaSinkKeys, make_kafka_sink},
+    {"airflow", SinkTakes::kTriggers, kAirflowKeys, make_airflow_sink},
 };
 }  // namespace
 
@@ -50,6 +58,7 @@ Result<SinkConfig> parse_sink(const toml::table& t, const std::string& prefix,
   DRIFTD_TRY(
       r.finish("name, type, timeout, backoff_initial, backoff_max, " + std::string(type->keys)));
   c.sink = std::move(*sink);
+  c.takes = type->takes;
   return c;
 }
 

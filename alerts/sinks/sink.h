@@ -6,11 +6,13 @@
 // were made; a sink is never called from the per-event path.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "driftd/result.h"
 #include "src/common/toml_reader.h"
@@ -32,16 +34,34 @@ struct Delivery {
 // One notification as the outbox hands it out.
 struct OutboxItem {
   int64_t seq = 0;
-  std::string key;   // unique per change (Notification::key)
-  std::string body;  // notification_json
+  std::string key;         // unique per change (Notification::key)
+  std::string body;        // notification_json or trigger_json
+  std::string kind;        // "alert" or "trigger"
+  bool firing = false;     // an alert that fired (else resolved); false for a trigger
+  int64_t created_ms = 0;  // when it entered the outbox (wall clock)
   int64_t attempts = 0;
 };
+
+// What a sink takes: alerts, retraining triggers, or both. A rule or a
+// trigger policy with no `sinks` goes to every sink that takes its kind.
+enum class SinkTakes : uint8_t { kAlerts = 1, kTriggers = 2, kBoth = 3 };
 
 class Sink {
  public:
   virtual ~Sink() = default;
   // Called from the sink's own delivery thread only.
   virtual Delivery deliver(const OutboxItem& item) = 0;
+
+  // Sinks whose receiver forgets what is not said again (Alertmanager
+  // drops an alert that is not re-sent) repeat themselves: the delivery
+  // thread calls repeat() once now_ms reaches next_repeat_ms(), between
+  // deliveries. A failed repeat is tried at the next one; nothing is lost
+  // since the outbox holds the changes.
+  virtual int64_t next_repeat_ms() const { return INT64_MAX; }
+  virtual Delivery repeat(int64_t /*now_ms*/) { return {}; }
+  // At start, before any delivery: for each alert still firing, the last
+  // notification this sink delivered of it (from the outbox).
+  virtual void restore(const std::vector<OutboxItem>& /*firing*/) {}
 };
 
 // What every sink's table has besides its type's keys.
@@ -56,11 +76,13 @@ struct SinkSettings {
 // at load, so that a missing secret is a start-up error.
 struct SinkConfig {
   SinkSettings settings;
+  SinkTakes takes = SinkTakes::kBoth;
   std::shared_ptr<Sink> sink;
 };
 
 struct SinkType {
   std::string_view type;
+  SinkTakes takes;
   std::string_view keys;  // its own keys, for the unknown-key message
   // Reads the type's keys from `r` (finish() is the caller's) and makes it.
   // `state_dir`: where relative paths go.

@@ -31,8 +31,10 @@ namespace driftd {
 
 // 2: a source's position is an opaque record (file offset or Kafka offsets).
 // 3: a source's rejection counters are a counted list (new reasons append).
-// Version 2 files are still read.
-inline constexpr uint32_t kCheckpointFormatVersion = 4;
+// 4: each model's alert states.
+// 5: each model's trigger policy states.
+// Versions 2 to 4 are still read.
+inline constexpr uint32_t kCheckpointFormatVersion = 5;
 inline constexpr char kCheckpointMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'C', 'K'};
 
 struct RunOptions {
@@ -58,6 +60,7 @@ struct CheckpointModel {
   std::string latest_json;  // the last closed window's windows-log line
   std::string state;        // ModelMonitor::save
   std::string alerts;       // alerts::ModelAlerts::save (version 4 on; empty: no rules)
+  std::string triggers;     // alerts::ModelTriggers::save (version 5 on; empty: no policies)
 };
 struct Checkpoint {
   std::vector<CheckpointSource> sources;

@@ -18,6 +18,7 @@ namespace driftd {
 
 namespace alerts {
 class Rule;
+struct TriggerSpec;
 struct SinkConfig;
 }  // namespace alerts
 
@@ -71,6 +72,8 @@ struct ModelConfig {
   // The alert rules this model runs (top-level [[rules]] that apply to it,
   // and its own [[models.rules]]): see alerts/rules/rules_toml.h.
   std::vector<std::shared_ptr<const alerts::Rule>> rules;
+  // The retraining trigger policies that apply to it ([[triggers]]).
+  std::vector<std::shared_ptr<const alerts::TriggerSpec>> triggers;
 };
 
 // The HTTP server ([server]): see config/driftd.example.toml.

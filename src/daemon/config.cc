@@ -14,6 +14,7 @@
 
 #include "alerts/rules/rules_toml.h"
 #include "alerts/sinks/sink.h"
+#include "alerts/triggers/trigger.h"
 #include "driftd/daemon_config.h"
 #include "src/common/toml_reader.h"
 #include "src/drift_rules_toml.h"
@@ -506,19 +507,61 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     c.models.push_back(std::move(*m));
     return {};
   }));
-  DRIFTD_TRY(top.finish("server, state, sources, models, rules, rule_files, sinks"));
+  auto triggers = alerts::parse_triggers(top, "triggers");
+  if (!triggers) return triggers.error();
+  DRIFTD_TRY(top.finish("server, state, sources, models, rules, rule_files, sinks, triggers"));
+  // A sink named by a rule or a trigger exists and takes that kind.
+  auto check_sinks = [&](const std::vector<std::string>& names, const std::string& where,
+                         alerts::SinkTakes kind) -> Status {
+    for (const auto& name : names) {
+      const alerts::SinkConfig* sink = nullptr;
+      for (const auto& s : c.sinks) {
+        if (s->settings.name == name) sink = s.get();
+      }
+      if (sink == nullptr) {
+        return Error{where + ": no sink named '" + name + "' is configured ([[sinks]])"};
+      }
+      if (!(static_cast<int>(sink->takes) & static_cast<int>(kind))) {
+        return Error{where + ": sink '" + name + "' (type " + sink->settings.type + ") takes " +
+                     (kind == alerts::SinkTakes::kAlerts ? "retraining triggers, not alerts"
+                                                         : "alerts, not retraining triggers")};
+      }
+    }
+    return {};
+  };
   for (const auto& m : c.models) {
     for (const auto& rule : m.rules) {
-      for (const auto& name : rule->spec().sinks) {
-        bool known = false;
-        for (const auto& s : c.sinks) known |= s->settings.name == name;
-        if (!known) {
-          const auto it = rule->spec().where_key.find("sinks");
-          return Error{
-              (it != rule->spec().where_key.end() ? it->second : rule->spec().where + ".sinks") +
-              ": no sink named '" + name + "' is configured ([[sinks]])"};
-        }
+      const auto it = rule->spec().where_key.find("sinks");
+      DRIFTD_TRY(check_sinks(
+          rule->spec().sinks,
+          it != rule->spec().where_key.end() ? it->second : rule->spec().where + ".sinks",
+          alerts::SinkTakes::kAlerts));
+    }
+  }
+  for (const auto& t : *triggers) {
+    const auto where = [&](const char* key) {
+      const auto it = t->where_key.find(key);
+      return it != t->where_key.end() ? it->second : t->where + "." + key;
+    };
+    DRIFTD_TRY(check_sinks(t->sinks, where("sinks"), alerts::SinkTakes::kTriggers));
+    for (const auto& name : t->models) {
+      bool known = false;
+      for (const auto& m : c.models) known |= m.name == name;
+      if (!known) return Error{where("models") + ": no model named '" + name + "' is configured"};
+    }
+    for (const auto& rule : t->on) {
+      bool known = false;
+      for (auto& m : c.models) {
+        if (!t->applies_to(m.name)) continue;
+        for (const auto& r : m.rules) known |= r->name() == rule;
       }
+      if (!known) {
+        return Error{where("on") + ": no rule named '" + rule +
+                     "' is run by the models this trigger applies to"};
+      }
+    }
+    for (auto& m : c.models) {
+      if (t->applies_to(m.name)) m.triggers.push_back(t);
     }
   }
   if (c.models.empty()) return Error{source + ": no [[models]]: nothing to monitor"};

@@ -21,6 +21,7 @@
 #include "alerts/outbox/deliverer.h"
 #include "alerts/outbox/outbox.h"
 #include "alerts/rules/rule.h"
+#include "alerts/triggers/trigger.h"
 #include "driftd/binary_io.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_writer.h"
@@ -101,6 +102,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
     w.str(m.latest_json);
     w.str(m.state);
     w.str(m.alerts);
+    w.str(m.triggers);
   }
   put_frame_trailer(w.bytes());
   return std::move(w.bytes());
@@ -137,7 +139,8 @@ Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& s
     m.windows = r.u64();
     m.latest_json = r.str();
     m.state = r.str();
-    if (payload->version >= 4) m.alerts = r.str();  // before 4: no alert rules
+    if (payload->version >= 4) m.alerts = r.str();    // before 4: no alert rules
+    if (payload->version >= 5) m.triggers = r.str();  // before 5: no triggers
     c.models.push_back(std::move(m));
   }
   if (!r.ok() || !r.at_end()) {
@@ -312,9 +315,11 @@ struct MonitorSlot {
   uint64_t windows = 0;
   std::string latest_json;
   std::shared_ptr<const WindowResult> latest;
-  uint64_t latest_version = 0;                  // bumped when latest_json changes
-  std::unique_ptr<alerts::ModelAlerts> alerts;  // null: no rules
-  uint64_t alerts_version = 1;                  // bumped when its alert states change
+  uint64_t latest_version = 0;                         // bumped when latest_json changes
+  std::unique_ptr<alerts::ModelAlerts> alerts;         // null: no rules
+  std::unique_ptr<alerts::ModelTriggers> triggers;     // null: no trigger policies
+  uint64_t alerts_version = 1;                         // bumped when its alert states change
+  uint64_t triggers_sent = 0, triggers_held_back = 0;  // since start
 };
 
 struct SourceSlot {
@@ -536,6 +541,11 @@ class Daemon {
         slot.alerts = std::make_unique<alerts::ModelAlerts>(
             m.name, m.version, m.monitor.window.kind == WindowSettings::Kind::kTime, m.rules);
       }
+      if (!m.triggers.empty()) {
+        slot.triggers = std::make_unique<alerts::ModelTriggers>(
+            m.name, m.version, m.monitor.window.kind == WindowSettings::Kind::kTime,
+            baseline_identity_json(m), m.triggers);
+      }
       if (m.reference) slot.monitor->attach_reference(m.reference, m.reference_name);
       monitors_.push_back(std::move(slot));
     }
@@ -628,10 +638,9 @@ class Daemon {
         std::string json = alerts::notification_json(n);
         alerts_log_.write(json + "\n");
         if (outbox_) {
-          alerts::Outbox::Entry e{n.key, std::move(json), n.sinks};
-          if (e.sinks.empty()) {
-            for (const auto& sink : config_.sinks) e.sinks.push_back(sink->settings.name);
-          }
+          alerts::Outbox::Entry e{n.key,   std::move(json),           n.sinks,
+                                  "alert", alerts::alert_identity(n), n.firing};
+          if (e.sinks.empty()) e.sinks = sinks_taking(alerts::SinkTakes::kAlerts);
           outbox_waiting_.push_back(std::move(e));
         }
         jlog(n.firing ? spdlog::level::warn : spdlog::level::info,
@@ -639,11 +648,60 @@ class Daemon {
              n.rule, n.model, n.version, n.feature.empty() ? "" : " feature=", n.feature,
              n.window_id);
       }
+      if (slot.triggers) {
+        triggers_.clear();
+        slot.triggers->evaluate(w, notifications_, wall_clock_ms(), triggers_);
+        for (alerts::Trigger& t : triggers_) {
+          if (!t.sent) {
+            ++slot.triggers_held_back;
+            jlog(spdlog::level::info,
+                 "trigger {} held back model={} version={} rule={} window={}: {}", t.policy,
+                 t.model, t.version, t.rule, t.window_id, t.held_back);
+            continue;
+          }
+          ++slot.triggers_sent;
+          alerts_log_.write(t.body + "\n");
+          if (outbox_) {
+            alerts::Outbox::Entry e{t.key, std::move(t.body), t.sinks, "trigger", "", false};
+            if (e.sinks.empty()) e.sinks = sinks_taking(alerts::SinkTakes::kTriggers);
+            outbox_waiting_.push_back(std::move(e));
+          }
+          jlog(spdlog::level::warn, "retraining trigger {} model={} version={} rule={} window={}",
+               t.policy, t.model, t.version, t.rule, t.window_id);
+        }
+      }
     }
     if (outbox_) flush_outbox();
     slot.latest_json = std::move(line);
     slot.latest = std::make_shared<const WindowResult>(std::move(w));
     ++slot.latest_version;
+  }
+
+  // The names of the sinks that take a kind of notification.
+  std::vector<std::string> sinks_taking(alerts::SinkTakes kind) const {
+    std::vector<std::string> out;
+    for (const auto& sink : config_.sinks) {
+      if (static_cast<int>(sink->takes) & static_cast<int>(kind)) {
+        out.push_back(sink->settings.name);
+      }
+    }
+    return out;
+  }
+
+  // Which baseline a model is judged against, for a trigger's evidence.
+  static std::string baseline_identity_json(const ModelConfig& m) {
+    JsonWriter j(-1);
+    j.begin_object();
+    j.key("file").value(std::filesystem::path(m.baseline_path).filename().string());
+    j.key("model_version").value(m.baseline->model_version);
+    j.key("built_at").value(m.baseline->built_at);
+    j.key("training_data").begin_object();
+    j.key("file").value(m.baseline->input.file);
+    j.key("rows").value(m.baseline->input.rows);
+    j.key("xxh3_64").value(m.baseline->input.xxh3_64);
+    j.end_object();
+    j.end_object();
+    return std::move(j.str());
   }
 
   // Decodes every line of a batch into its model's windows.
@@ -977,6 +1035,11 @@ class Daemon {
         m.alerts->save(alerts);
         r.alerts = std::move(alerts.bytes());
       }
+      if (m.triggers) {
+        ByteWriter triggers;
+        m.triggers->save(triggers);
+        r.triggers = std::move(triggers.bytes());
+      }
       c.models.push_back(std::move(r));
     }
     const std::string framed = encode_checkpoint(c);
@@ -1041,6 +1104,14 @@ class Daemon {
           if (auto st = m.alerts->load(ar); !st || !ar.at_end()) {
             return Error{
                 checkpoint_path_ + ": the alert states of model " + m.config.name +
+                " do not load: " + (st ? std::string("bytes after the end") : st.error().message)};
+          }
+        }
+        if (m.triggers && !saved.triggers.empty()) {
+          ByteReader tr(saved.triggers);
+          if (auto st = m.triggers->load(tr); !st || !tr.at_end()) {
+            return Error{
+                checkpoint_path_ + ": the trigger states of model " + m.config.name +
                 " do not load: " + (st ? std::string("bytes after the end") : st.error().message)};
           }
         }
@@ -1126,6 +1197,12 @@ class Daemon {
           ByteReader sr(states.bytes());
           (void)m.alerts->load(sr);
         }
+        if (m.triggers && o.triggers) {
+          ByteWriter states;
+          o.triggers->save(states);
+          ByteReader tr(states.bytes());
+          (void)m.triggers->load(tr);
+        }
         m.windows = o.windows;
         m.latest = o.latest;
         m.latest_json = o.latest_json;
@@ -1159,6 +1236,7 @@ class Daemon {
   std::vector<alerts::Outbox::Entry> outbox_waiting_;
   std::string outbox_error_;
   std::vector<alerts::Notification> notifications_;  // reused at each window close
+  std::vector<alerts::Trigger> triggers_;            // reused at each window close
   std::string checkpoint_path_;
   int lock_fd_ = -1;  // holds the state dir's flock for the process's life
   bool flushed_ = false;

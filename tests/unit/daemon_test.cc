@@ -11,6 +11,7 @@
 #include <simdjson.h>
 
 #include "alerts/rules/rule.h"
+#include "alerts/triggers/trigger.h"
 #include "driftd/daemon.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_string.h"
@@ -224,7 +225,18 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-TEST_CASE("checkpoint: golden files (v4, v3, v2), truncation, corruption, other versions",
+// A firing notification of rule amount_shift at `w`.
+alerts::Notification notes_fired(const WindowResult& w) {
+  alerts::Notification n;
+  n.rule = "amount_shift";
+  n.model = "fraud";
+  n.version = "3";
+  n.firing = true;
+  n.window_id = w.id;
+  return n;
+}
+
+TEST_CASE("checkpoint: golden files (v5, v4, v3, v2), truncation, corruption, other versions",
           "[daemon][golden]") {
   // The golden file holds a fixed checkpoint: a file source, a Kafka
   // source and one model's window state. Regenerate it only on a
@@ -304,10 +316,23 @@ TEST_CASE("checkpoint: golden files (v4, v3, v2), truncation, corruption, other 
   ByteWriter alert_states;
   fired.save(alert_states);
   model.alerts = alert_states.bytes();
+  // One retraining trigger sent at that window (version 5 on).
+  auto policy = std::make_shared<alerts::TriggerSpec>();
+  policy->name = "retrain";
+  policy->on = {"amount_shift"};
+  const alerts::TriggerList policies = {policy};
+  alerts::ModelTriggers triggered("fraud", "3", true, "{}", policies);
+  std::vector<alerts::Trigger> sent;
+  triggered.evaluate(window, notes, 0, sent);
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].sent);
+  ByteWriter trigger_states;
+  triggered.save(trigger_states);
+  model.triggers = trigger_states.bytes();
   c.models.push_back(model);
   const std::string framed = encode_checkpoint(c);
 
-  const std::string golden_path = test::data_path("golden/checkpoint_v4.bin");
+  const std::string golden_path = test::data_path("golden/checkpoint_v5.bin");
   if (std::getenv("DRIFTD_WRITE_GOLDEN")) {
     std::ofstream(golden_path, std::ios::binary) << framed;
   }
@@ -345,6 +370,15 @@ TEST_CASE("checkpoint: golden files (v4, v3, v2), truncation, corruption, other 
   notes.clear();
   restored_alerts.evaluate(window, notes);
   CHECK(notes.empty());
+  alerts::ModelTriggers restored_triggers("fraud", "3", true, "{}", policies);
+  ByteReader tr(decoded->models[0].triggers);
+  REQUIRE(restored_triggers.load(tr).ok());
+  CHECK(tr.at_end());
+  // Its cooldown (a day by default) runs from the restored trigger.
+  sent.clear();
+  restored_triggers.evaluate(window, {notes_fired(window)}, 0, sent);
+  REQUIRE(sent.size() == 1);
+  CHECK_FALSE(sent[0].sent);
 
   for (size_t len = 0; len < golden.size(); ++len) {
     CHECK_FALSE(decode_checkpoint(golden.substr(0, len), "cut").ok());
@@ -366,6 +400,14 @@ TEST_CASE("checkpoint: golden files (v4, v3, v2), truncation, corruption, other 
   auto refused = decode_checkpoint(frame_checkpoint(payload->bytes, 1), "v1");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("format version 1") != std::string::npos);
+  // Version 4 (no trigger states) still loads: the same checkpoint as
+  // written by the driftd before.
+  auto v4 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v4.bin")), "v4");
+  REQUIRE(v4.ok());
+  REQUIRE(v4->models.size() == 1);
+  CHECK(v4->models[0].alerts == decoded->models[0].alerts);
+  CHECK(v4->models[0].triggers.empty());
+  CHECK(v4->models[0].state == decoded->models[0].state);
   // Version 3 (no alert states) still loads: the same checkpoint as
   // written by the driftd before.
   auto v3 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v3.bin")), "v3");

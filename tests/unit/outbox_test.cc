@@ -32,13 +32,15 @@ TEST_CASE("outbox: each key once, per-sink order, outcomes kept across a reopen"
     auto box = Outbox::open(path);
     REQUIRE(box.ok());
     Outbox& o = **box;
-    auto added =
-        o.add({{"k1", "{\"n\":1}", {"hook", "audit"}}, {"k2", "{\"n\":2}", {"hook"}}}, 1000);
+    auto added = o.add({{"k1", "{\"n\":1}", {"hook", "audit"}, "alert", "a1", true},
+                        {"k2", "{\"n\":2}", {"hook"}, "alert", "a2", true}},
+                       1000);
     REQUIRE(added.ok());
     CHECK(*added == 2);
     // The same window judged again after a restart: nothing new.
-    auto again =
-        o.add({{"k1", "{\"n\":1}", {"hook", "audit"}}, {"k3", "{\"n\":3}", {"hook"}}}, 2000);
+    auto again = o.add({{"k1", "{\"n\":1}", {"hook", "audit"}, "alert", "a1", true},
+                        {"k3", "{\"n\":3}", {"hook"}, "alert", "a3", true}},
+                       2000);
     REQUIRE(again.ok());
     CHECK(*again == 1);
 
@@ -96,12 +98,13 @@ TEST_CASE("outbox: a foreign, damaged or newer file is refused by name", "[alert
   {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(newer.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "PRAGMA user_version=2", nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "PRAGMA user_version=3", nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
   r = Outbox::open(newer);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message == "outbox " + newer + ": format version 2, this driftd reads version 1");
+  CHECK(r.error().message ==
+        "outbox " + newer + ": format version 3, this driftd reads versions 1 to 2");
 
   const std::string garbage = fresh_path("garbage.sqlite");
   std::ofstream(garbage) << std::string(8192, 'x');
@@ -116,7 +119,8 @@ TEST_CASE("outbox: a foreign, damaged or newer file is refused by name", "[alert
     REQUIRE(box.ok());
     std::vector<Outbox::Entry> many;
     for (int i = 0; i < 2000; ++i) {
-      many.push_back({"key" + std::to_string(i), std::string(200, 'b'), {"hook"}});
+      many.push_back(
+          {"key" + std::to_string(i), std::string(200, 'b'), {"hook"}, "alert", "a", false});
     }
     REQUIRE((*box)->add(many, 1).ok());
   }
@@ -199,7 +203,8 @@ TEST_CASE("[[sinks]]: errors name the key, a missing secret names its variable",
   r = sink_from("[[sinks]]\nname = \"ops\"\ntype = \"pager\"\n");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message ==
-        "d.toml:3: sinks[0].type: unknown sink type 'pager' (types: webhook, log)");
+        "d.toml:3: sinks[0].type: unknown sink type 'pager' (types: webhook, log, alertmanager, "
+        "slack, kafka, airflow)");
   r = sink_from("[[sinks]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"ftp://x\"\n");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "d.toml:4: sinks[0].url: expected an http:// or https:// URL");

@@ -8,6 +8,7 @@
 // The secret comes from an environment variable or a file, never the
 // configuration's text, and is never logged; "whsec_<base64>" secrets are
 // decoded as the spec says. HTTPS through libcurl, certificates verified.
+// `envelope = "cloudevents"` wraps the body in a CloudEvents 1.0 event.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,8 @@
 
 namespace driftd::alerts {
 
-inline constexpr std::string_view kWebhookKeys = "url, secret_env, secret_file, headers, ca_file";
+inline constexpr std::string_view kWebhookKeys =
+    "url, headers, ca_file, secret_env, secret_file, envelope, cloudevents_source";
 
 Result<std::shared_ptr<Sink>> make_webhook_sink(TableReader& r, const SinkSettings& settings,
                                                 const std::string& state_dir);
@@ -34,5 +36,9 @@ std::string webhook_signature(std::span<const unsigned char> key, std::string_vi
                               int64_t timestamp, std::string_view body);
 // "msg_" + 32 hex digits of the key's XXH3-128.
 std::string webhook_message_id(std::string_view notification_key);
+// The notification in a CloudEvents 1.0 envelope (structured mode, JSON
+// format): type dev.driftd.alert.firing|resolved or dev.driftd.trigger.
+std::string cloudevent_json(const OutboxItem& item, std::string_view id, std::string_view source,
+                            int64_t now_ms);
 
 }  // namespace driftd::alerts

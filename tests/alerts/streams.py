@@ -1,0 +1,34 @@
+"""Event streams for the alert tests: phases of serving that looks like
+training (rows of the training data, resampled) or drifts (amounts eight
+times larger, a new market), in event time."""
+import csv
+import json
+import random
+
+
+def training_rows(train_csv):
+    with open(train_csv) as f:
+        return list(csv.DictReader(f))
+
+
+def write_phases(path, rows, t0, phases, rate=2.0, seed=7, mode="w"):
+    """Appends (mode "a") or writes events: `phases` is a list of (minutes,
+    drifted). One event every 1/rate seconds of event time; returns the
+    event time after the last one."""
+    rng = random.Random(seed)
+    ts = t0
+    step = int(1000 / rate)
+    with open(path, mode) as f:
+        for minutes, drifted in phases:
+            for _ in range(int(minutes * 60 * rate)):
+                r = rng.choice(rows)
+                amount = float(r["amount"]) * (8 if drifted else 1)
+                country = "BR" if drifted and rng.random() < 0.5 else r["country"]
+                features = {"amount": amount, "country": country, "device": r["device"]}
+                for k in ("age", "tenure_days"):
+                    features[k] = float(r[k]) if r[k] else None  # missing in training too
+                ev = {"model": "fraud", "model_version": "3", "id": f"e{ts}", "ts": ts,
+                      "features": features, "prediction": float(r["score"])}
+                f.write(json.dumps(ev) + "\n")
+                ts += step
+    return ts
