@@ -64,7 +64,7 @@ def show_alerts(path):
     rule, its severity and the summary it rendered."""
     try:
         with open(path) as f:
-            alerts = [json.loads(line) for line in f if line.strip()]
+            alerts = [a for a in map(json.loads, filter(str.strip, f)) if a["kind"] == "alert"]
     except FileNotFoundError:
         alerts = []
     for a in alerts:

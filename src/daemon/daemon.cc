@@ -363,6 +363,7 @@ class Daemon {
           (std::filesystem::path(config_.state_dir) / "outbox.sqlite").string());
       if (!outbox) return fatal(outbox.error().message);
       outbox_ = std::move(*outbox);
+      published_.outbox = outbox_.get();
       std::vector<alerts::SinkConfig> sinks;
       for (const auto& sink : config_.sinks) sinks.push_back(*sink);
       deliverer_ = std::make_unique<alerts::Deliverer>(*outbox_, std::move(sinks));
@@ -880,6 +881,9 @@ class Daemon {
       const MonitorSlot& s = monitors_[i];
       v.events = s.monitor->events();
       v.late = s.monitor->late_events();
+      v.has_triggers = s.triggers != nullptr;
+      v.triggers_sent = s.triggers_sent;
+      v.triggers_held_back = s.triggers_held_back;
       if (v.alerts_version != s.alerts_version) {
         v.alerts_version = s.alerts_version;
         // Alerts change only at a window close (or a restore, or a reload).
@@ -935,6 +939,11 @@ class Daemon {
         sv.failed = c.failed.load();
         sv.dead = c.dead.load();
         sv.pending = c.pending.load();
+        sv.repeated = c.repeated.load();
+        sv.repeat_failed = c.repeat_failed.load();
+        sv.latency.resize(c.latency.size());
+        for (size_t b = 0; b < c.latency.size(); ++b) sv.latency[b] = c.latency[b].load();
+        sv.latency_sum_s = static_cast<double>(c.latency_sum_ms.load()) / 1000;
       }
     }
     // Ready: serving, every log taking its lines, the last checkpoint written.

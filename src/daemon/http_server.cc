@@ -1,5 +1,6 @@
 // The daemon's HTTP endpoints on Boost.Beast: /healthz, /readyz, /metrics,
-// GET /v1/models, GET /v1/models/{model}/drift, GET /v1/alerts and, with an http source,
+// GET /v1/models, GET /v1/models/{model}/drift, GET /v1/alerts, /v1/alerts/history,
+// /v1/triggers and, with an http source,
 // POST /v1/predictions and /v1/labels.
 //
 // Threads and invariants:
@@ -35,13 +36,18 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <list>
 #include <optional>
 #include <thread>
 
+#include "alerts/outbox/deliverer.h"
+#include "alerts/outbox/outbox.h"
 #include "driftd/json_writer.h"
+#include "src/common/time_format.h"
 #include "src/daemon/http_ingest.h"
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"
@@ -283,6 +289,14 @@ class PublishedCollector final : public prometheus::Collectable {
     MetricFamily queue =
         family("driftd_alert_delivery_queue", "Alerts in the outbox a sink has still to deliver",
                MetricType::Gauge);
+    MetricFamily repeats = family("driftd_alert_repeats_total",
+                                  "Re-sends of the firing alerts to Alertmanager (which forgets "
+                                  "an alert not heard of again)",
+                                  MetricType::Counter);
+    MetricFamily latency = family("driftd_alert_delivery_latency_seconds",
+                                  "From a notification's entry in the outbox to its delivery, "
+                                  "retries included",
+                                  MetricType::Histogram);
     for (const auto& s : p_.sinks) {
       for (const auto& [outcome, n] : {std::pair{"delivered", s.delivered},
                                        std::pair{"failed", s.failed}, std::pair{"dead", s.dead}}) {
@@ -291,12 +305,48 @@ class PublishedCollector final : public prometheus::Collectable {
       }
       queue.metric.push_back(
           gauge_value(static_cast<double>(s.pending), {{"sink", s.name}, {"type", s.type}}));
+      if (s.type == "alertmanager") {
+        for (const auto& [outcome, n] :
+             {std::pair{"ok", s.repeated}, std::pair{"failed", s.repeat_failed}}) {
+          add_sample(repeats, static_cast<double>(n),
+                     {{"sink", s.name}, {"type", s.type}, {"outcome", outcome}});
+        }
+      }
+      prometheus::ClientMetric h;
+      h.label = {{"sink", s.name}, {"type", s.type}};
+      uint64_t cumulative = 0;
+      for (size_t b = 0; b < s.latency.size(); ++b) {
+        cumulative += s.latency[b];
+        prometheus::ClientMetric::Bucket bucket;
+        bucket.cumulative_count = cumulative;
+        bucket.upper_bound = b < alerts::Deliverer::kLatencyBuckets
+                                 ? alerts::Deliverer::kLatencyBounds[b]
+                                 : std::numeric_limits<double>::infinity();
+        h.histogram.bucket.push_back(bucket);
+      }
+      h.histogram.sample_count = cumulative;
+      h.histogram.sample_sum = s.latency_sum_s;
+      latency.metric.push_back(std::move(h));
+    }
+    MetricFamily triggers =
+        family("driftd_retrain_triggers_total",
+               "Retraining triggers per model: sent (to the outbox), or held back by the "
+               "policy's cooldown or daily cap",
+               MetricType::Counter);
+    for (const auto& m : p_.models) {
+      if (!m.has_triggers) continue;
+      for (const auto& [outcome, n] :
+           {std::pair{"sent", m.triggers_sent}, std::pair{"held_back", m.triggers_held_back}}) {
+        add_sample(triggers, static_cast<double>(n),
+                   {{"model", m.name}, {"model_version", m.version}, {"outcome", outcome}});
+      }
     }
     return {received,      rejected, late,        labels,  offset,      kafka_offset,
             kafka_lag,     events,   model_late,  windows, stat,        drift,
             missing,       share,    dataset,     rows,    window_end,  ckpt,
             ckpt_fail,     log_fail, log_pending, ready,   reload_fail, label_events,
-            label_dropped, pending,  perf,        firing,  deliveries,  queue};
+            label_dropped, pending,  perf,        firing,  deliveries,  queue,
+            repeats,       latency,  triggers};
   }
 
  private:
@@ -444,7 +494,8 @@ struct HttpServer::Impl {
     if (path == "/readyz") return "readyz";
     if (path == "/metrics") return "metrics";
     if (path == "/v1/models") return "models";
-    if (path == "/v1/alerts") return "alerts";
+    if (path == "/v1/alerts" || path == "/v1/alerts/history" || path == "/v1/triggers")
+      return "alerts";
     if (path.rfind("/v1/models/", 0) == 0) return "drift";
     return "other";
   }
@@ -514,6 +565,9 @@ struct HttpServer::Impl {
       }
       body += "]}\n";
       return make_response(req, http::status::ok, std::move(body), "application/json");
+    }
+    if (path == "/v1/alerts/history" || path == "/v1/triggers") {
+      return history(req, path == "/v1/triggers" ? "trigger" : "alert", query);
     }
     if (path == "/v1/models") {
       JsonWriter w;
@@ -589,6 +643,87 @@ struct HttpServer::Impl {
     }
     return make_response(req, http::status::not_found, json_error("no such endpoint"),
                          "application/json");
+  }
+
+  // The outbox's newest notifications of a kind, newest first, each with
+  // its deliveries: ?limit=N (1 to 1000, default 100) and ?before=SEQ
+  // (the page after one whose `next_before` it was).
+  Response history(const Request& req, const std::string& kind, std::string_view query) {
+    if (published.outbox == nullptr) {
+      return make_response(req, http::status::not_found,
+                           json_error("no [[sinks]] are configured: the history of alerts and "
+                                      "triggers is kept in the outbox, which sinks deliver from "
+                                      "(the alerts log has every change)"),
+                           "application/json");
+    }
+    int64_t limit = 100, before = 0;
+    for (const auto& [name, value] : {std::pair<const char*, int64_t*>{"limit", &limit},
+                                      std::pair<const char*, int64_t*>{"before", &before}}) {
+      auto v = query_value(query, name);
+      if (!v) continue;
+      int64_t n = 0;
+      const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || end != v->data() + v->size() || n < 0) {
+        return make_response(req, http::status::bad_request,
+                             json_error(std::string(name) + ": expected a non-negative integer"),
+                             "application/json");
+      }
+      *value = n;
+    }
+    if (limit < 1 || limit > 1000) {
+      return make_response(req, http::status::bad_request, json_error("limit: expected 1 to 1000"),
+                           "application/json");
+    }
+    auto records = published.outbox->history(kind, before, static_cast<size_t>(limit));
+    if (!records) {
+      return make_response(req, http::status::service_unavailable,
+                           json_error(records.error().message), "application/json");
+    }
+    JsonWriter w(-1);
+    w.begin_object().key(kind == "trigger" ? "triggers" : "alerts").begin_array();
+    for (const auto& r : *records) {
+      w.begin_object();
+      w.key("seq").value(r.seq);
+      w.key("created").value(format_rfc3339_ms(r.created_ms));
+      w.key("notification").raw_value(r.body);
+      w.key("deliveries").begin_array();
+      for (const auto& d : r.deliveries) {
+        w.begin_object();
+        w.key("sink").value(d.sink);
+        w.key("state").value(d.state);
+        w.key("attempts").value(d.attempts);
+        w.key("updated").value(format_rfc3339_ms(d.updated_ms));
+        w.key("detail").value(d.detail);
+        w.end_object();
+      }
+      w.end_array();
+      w.end_object();
+    }
+    w.end_array();
+    w.key("next_before");
+    if (records->size() == static_cast<size_t>(limit)) {
+      w.value(records->back().seq);
+    } else {
+      w.null();
+    }
+    w.end_object();
+    return make_response(req, http::status::ok, std::move(w.str()) + "\n", "application/json");
+  }
+
+  // The value of `name` in a query string ("a=1&b=2"), undecoded.
+  static std::optional<std::string_view> query_value(std::string_view query,
+                                                     std::string_view name) {
+    while (!query.empty()) {
+      const size_t amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+          pair[name.size()] == '=') {
+        return pair.substr(name.size() + 1);
+      }
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
   }
 
   std::vector<prometheus::MetricFamily> server_families() {

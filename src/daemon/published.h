@@ -17,6 +17,9 @@
 #include "src/daemon/source.h"
 
 namespace driftd {
+namespace alerts {
+class Outbox;
+}  // namespace alerts
 
 struct SourceCounters {
   std::string name, type, path;
@@ -48,13 +51,20 @@ struct ModelView {
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> firing;
   // Its alerts pending or firing, one JSON object each (GET /v1/alerts).
   std::vector<std::string> active_alerts;
-  uint64_t alerts_version = 0;  // MonitorSlot::alerts_version they are of
+  uint64_t alerts_version = 0;                         // MonitorSlot::alerts_version they are of
+  uint64_t triggers_sent = 0, triggers_held_back = 0;  // retraining triggers since start
+  bool has_triggers = false;
 };
 
 // An alert sink's deliveries (alerts/outbox/deliverer.h).
 struct SinkView {
   std::string name, type;
   uint64_t delivered = 0, failed = 0, dead = 0, pending = 0;
+  uint64_t repeated = 0, repeat_failed = 0;  // Alertmanager's re-sends of firing alerts
+  // Delivery latency: per bucket (Deliverer::kLatencyBounds, then +Inf,
+  // not cumulative), and the sum.
+  std::vector<uint64_t> latency;
+  double latency_sum_s = 0;
 };
 
 struct Published {
@@ -69,6 +79,10 @@ struct Published {
   std::vector<SinkView> sinks;
   std::string not_ready;  // why /readyz answers 503 (when ready is false)
   std::atomic<bool> ready{false};
+  // The outbox (history of alerts and triggers, GET /v1/alerts/history and
+  // /v1/triggers): set before the server starts, outlives it; null
+  // without [[sinks]]. Thread-safe on its own.
+  alerts::Outbox* outbox = nullptr;
 };
 
 class IngestQueue;

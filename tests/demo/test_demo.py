@@ -150,8 +150,10 @@ def main():
 
     # The alerts it shows: the alerts log's, as they are there.
     with open(os.path.join(out, "state", "alerts.jsonl")) as f:
-        alerts = [json.loads(line) for line in f if line.strip()]
-    section = text.split("== alerts", 1)[-1].split("== done", 1)[0]
+        logged = [json.loads(line) for line in f if line.strip()]
+    alerts = [a for a in logged if a["kind"] == "alert"]
+    triggers = [a for a in logged if a["kind"] == "trigger"]
+    section = text.split("== alerts", 1)[-1].split("== retraining triggers", 1)[0]
     shown = re.findall(r"^(\d\d:\d\d:\d\d) UTC  (firing|resolved)\s+(\S+) \((\w+)\)  (.*)$",
                        section, re.M)
     check(shown == [(time_of_day(a["window"]["end"]), a["state"], a["rule"], a["severity"],
@@ -161,6 +163,15 @@ def main():
           all(a["window"]["end"] > T0 + 15 * MINUTE for a in alerts),
           "the retrain rules fire on the drifting stream, never while it is stable "
           f"({sorted({a['rule'] for a in alerts})})")
+
+    # The retraining trigger: made when data drift fired, received signed.
+    received = text.split("== retraining triggers", 1)[-1].split("== done", 1)[0]
+    got = re.findall(r"^(\d\d:\d\d:\d\d) UTC  retrain fraud v3 because (\S+) \(signature "
+                     r"verified\); drifting: .*; key (\S+)$", received, re.M)
+    check(len(triggers) >= 1 and got == [(time_of_day(t["window"]["end"]), t["because"][0]["rule"],
+                                          t["idempotency_key"]) for t in triggers],
+          f"a signed retraining trigger arrives at the local receiver ({len(got)} shown, "
+          f"{len(triggers)} logged)")
 
     # The story.
     stable = [w for w in windows if w["window"]["end"] <= T0 + 15 * MINUTE and w["rows"] > 0]

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "alerts/rules/rule.h"
+#include "alerts/triggers/trigger.h"
 #include "driftd/binary_io.h"
 #include "driftd/daemon.h"
 #include "fuzz_util.h"
@@ -57,6 +58,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         driftd::ByteWriter again;
         alerts.save(again);
         driftd::alerts::ModelAlerts reloaded("fraud", "3", true, rules);
+        driftd::ByteReader r2(again.bytes());
+        if (!reloaded.load(r2).ok() || !r2.at_end()) __builtin_trap();
+      }
+    }
+    if (!m.triggers.empty()) {
+      static const driftd::alerts::TriggerList policies = [] {
+        auto p = std::make_shared<driftd::alerts::TriggerSpec>();
+        p->name = "retrain";
+        p->on = {"amount_shift"};
+        return driftd::alerts::TriggerList{p};
+      }();
+      driftd::alerts::ModelTriggers triggers("fraud", "3", true, "{}", policies);
+      driftd::ByteReader tr(m.triggers);
+      if (triggers.load(tr).ok() && tr.at_end()) {
+        driftd::WindowResult w;
+        w.id = "fraud@3/t/4000-8000";
+        w.end = 8000;
+        driftd::alerts::Notification n;
+        n.rule = "amount_shift";
+        n.firing = true;
+        std::vector<driftd::alerts::Trigger> out;
+        triggers.evaluate(w, {n}, 0, out);
+        driftd::ByteWriter again;
+        triggers.save(again);
+        driftd::alerts::ModelTriggers reloaded("fraud", "3", true, "{}", policies);
         driftd::ByteReader r2(again.bytes());
         if (!reloaded.load(r2).ok() || !r2.at_end()) __builtin_trap();
       }
