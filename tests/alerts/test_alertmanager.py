@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
 import daemon_common as dc  # noqa: E402
 from daemon_common import check  # noqa: E402
-import streams  # noqa: E402
+import alert_common as ac  # noqa: E402
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 REPEAT_S = 1
@@ -134,24 +134,18 @@ def start(work):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def alert_lines(work):
-    p = os.path.join(work, "state", "alerts.jsonl")
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def test_alertmanager(work):
     dc.make_baseline(work)
-    rows = streams.training_rows(dc.TRAIN)
+    rows = ac.training_rows(dc.TRAIN)
     # Event time two hours ago, on a window boundary.
     t0 = (int(time.time() * 1000) - 2 * 3600 * 1000) // 300000 * 300000
     events = os.path.join(work, "events.jsonl")
     # 15 minutes of drift (three 5-minute windows), then one event that
     # closes the third.
-    t = streams.write_phases(events, rows, t0, [(15, True)])
-    streams.write_phases(events, rows, t, [(0.01, False)], mode="a")
+    t = ac.write_phases(events, rows, t0, [(15, True)])
+    ac.write_phases(events, rows, t, [(0.01, False)], mode="a")
     dc.write_config(work, dc.free_port(),
                     'name = "stream"\ntype = "file"\npath = "events.jsonl"\nfollow = true',
                     'type = "time"\nsize = "5m"')
@@ -184,7 +178,7 @@ annotations.summary = "{{feature}} PSI {{value}}"
         check(dc.wait_for(lambda: amount_alert() is not None, timeout=60),
               "the amount alert shows in Alertmanager's API")
         a = amount_alert()
-        fired = [x for x in alert_lines(work) if x.get("feature") == "amount" and
+        fired = [x for x in ac.log_records(work, "alert") if x.get("feature") == "amount" and
                  x["state"] == "firing"][0]
         check(a["labels"] == {"alertname": "feature_shift", "model": "fraud", "model_version": "3",
                               "feature": "amount", "severity": "warning"},
@@ -207,7 +201,7 @@ annotations.summary = "{{feature}} PSI {{value}}"
         check(dc.wait_for(lambda: amount_alert() is not None, timeout=30),
               "driftd restarted: the alert is back (read from the outbox, re-sent at once)")
         check(ms_of(amount_alert()["startsAt"]) == fired["fired_at"], "with the same startsAt")
-        firing_again = [x for x in alert_lines(work) if x.get("feature") == "amount"]
+        firing_again = [x for x in ac.log_records(work, "alert") if x.get("feature") == "amount"]
         check(len(firing_again) == 1, "and the restart fired nothing twice")
         # Alertmanager tells its receiver of the alert again (it had
         # resolved by expiry); only then is its resolve news to it (a fire
@@ -216,12 +210,12 @@ annotations.summary = "{{feature}} PSI {{value}}"
               "Alertmanager notified the alert firing again")
 
         # Serving looks like training again: three calm windows.
-        t = streams.write_phases(events, rows, t + 10, [(15, False)], seed=8, mode="a")
-        streams.write_phases(events, rows, t, [(0.01, False)], mode="a")
+        t = ac.write_phases(events, rows, t + 10, [(15, False)], seed=8, mode="a")
+        ac.write_phases(events, rows, t, [(0.01, False)], mode="a")
         check(dc.wait_for(lambda: any(x.get("feature") == "amount" and x["state"] == "resolved"
-                                      for x in alert_lines(work)), timeout=60),
+                                      for x in ac.log_records(work, "alert")), timeout=60),
               "the alert resolves in driftd")
-        resolved = [x for x in alert_lines(work) if x.get("feature") == "amount" and
+        resolved = [x for x in ac.log_records(work, "alert") if x.get("feature") == "amount" and
                     x["state"] == "resolved"][0]
         check(dc.wait_for(lambda: amount_alert() is None, timeout=10),
               "and is gone from Alertmanager's active alerts")
@@ -233,8 +227,7 @@ annotations.summary = "{{feature}} PSI {{value}}"
               ", ".join(f"{r['labels'].get('feature')} {r['endsAt']}" for r in hook.resolved()) +
               ")")
 
-        _, text = dc.http_get(int(open(os.path.join(work, "driftd.toml")).read()
-                                  .split('listen = "127.0.0.1:', 1)[1].split('"', 1)[0]), "/metrics")
+        _, text = dc.http_get(ac.api_port(work), "/metrics")
         check('driftd_alert_deliveries_total{sink="am",type="alertmanager",outcome="delivered"}'
               in text, "the deliveries are counted")
     finally:

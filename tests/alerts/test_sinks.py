@@ -29,8 +29,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemon_common as dc  # noqa: E402
 from daemon_common import check  # noqa: E402
+import alert_common as ac  # noqa: E402
 
 ROOT = None
 SECRET = "whsec_" + base64.b64encode(b"driftd test signing key, 32 b.").decode()
@@ -146,22 +148,13 @@ def start(work):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def alert_lines(work):
-    p = os.path.join(work, "state", "alerts.jsonl")
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
 
 
-def api_port(work):
-    with open(os.path.join(work, "driftd.toml")) as f:
-        return int(f.read().split('listen = "127.0.0.1:', 1)[1].split('"', 1)[0])
 
 
 def metrics(work):
     """{'name{labels}': value} of the daemon's /metrics."""
-    _, text = dc.http_get(api_port(work), "/metrics")
+    _, text = dc.http_get(ac.api_port(work), "/metrics")
     out = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -176,7 +169,7 @@ def settled_alerts(work):
     last, since = None, time.time()
     end = time.time() + 90
     while time.time() < end:
-        lines = alert_lines(work)
+        lines = ac.log_lines(work)
         if lines != last:
             last, since = lines, time.time()
         elif lines and time.time() - since >= 2:
@@ -226,7 +219,7 @@ def test_receiver_down_then_up(work):
         check(m.get('driftd_alerts_firing{model="fraud",model_version="3",rule="feature_shift",'
                     'severity="warning"}') == fired,
               f"and the alerts firing ({fired} for feature_shift)")
-        status, body = dc.http_get(api_port(work), "/v1/alerts")
+        status, body = dc.http_get(ac.api_port(work), "/v1/alerts")
         active = json.loads(body)["alerts"] if status == 200 else []
         want = sorted((a["rule"], a.get("feature", ""), a["window"]["id"])
                       for a in map(json.loads, lines) if a["state"] == "firing")
@@ -284,12 +277,12 @@ def test_kill9_during_delivery(work):
             proc.wait()
             kills += 1
         proc = start(work)
-        check(dc.wait_for(lambda: dc.http_get(api_port(work), "/readyz")[0] == 200, timeout=60),
+        check(dc.wait_for(lambda: dc.http_get(ac.api_port(work), "/readyz")[0] == 200, timeout=60),
               "the last run starts")
         lines = []
 
         def all_there():
-            lines[:] = alert_lines(work)
+            lines[:] = ac.log_lines(work)
             keys = {json.loads(b)["key"] for _, b in receiver.received}
             return lines and all(json.loads(l)["key"] in keys for l in lines)
 
@@ -314,7 +307,7 @@ def test_reload_keeps_sinks(work):
     receiver = Receiver(port)
     proc = start(work)
     try:
-        check(dc.wait_for(lambda: dc.http_get(api_port(work), "/readyz")[0] == 200, timeout=60),
+        check(dc.wait_for(lambda: dc.http_get(ac.api_port(work), "/readyz")[0] == 200, timeout=60),
               "ready")
         with open(path) as f:
             text = f.read()
@@ -324,7 +317,7 @@ def test_reload_keeps_sinks(work):
         check(dc.wait_for(lambda: metrics(work).get("driftd_config_reload_failures_total") == 1,
                           timeout=30),
               "a reload that changes [[sinks]] is refused (counted)")
-        check(dc.http_get(api_port(work), "/readyz")[0] == 200, "and the daemon goes on")
+        check(dc.http_get(ac.api_port(work), "/readyz")[0] == 200, "and the daemon goes on")
     finally:
         rc, err = stop(proc)
         receiver.stop()

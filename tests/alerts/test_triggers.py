@@ -31,8 +31,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
+sys.path.insert(0, HERE)
 import daemon_common as dc  # noqa: E402
 from daemon_common import check  # noqa: E402
+import alert_common as ac  # noqa: E402
 
 ROOT = MOCK = None
 SECRET = "whsec_" + base64.b64encode(b"argo events signing key, 32 by.").decode()
@@ -115,17 +117,8 @@ class Airflow:
         return 200
 
 
-def api_port(work):
-    with open(os.path.join(work, "driftd.toml")) as f:
-        return int(f.read().split('listen = "127.0.0.1:', 1)[1].split('"', 1)[0])
 
 
-def lines_of(work, kind):
-    p = os.path.join(work, "state", "alerts.jsonl")
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        return [json.loads(l) for l in f if l.strip() and json.loads(l)["kind"] == kind]
 
 
 def start_mock():
@@ -204,12 +197,12 @@ sinks = ["dags", "argo", "bus", "chat"]
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         proc = start()
-        check(dc.wait_for(lambda: dc.http_get(api_port(work), "/readyz")[0] == 200, timeout=60),
+        check(dc.wait_for(lambda: dc.http_get(ac.api_port(work), "/readyz")[0] == 200, timeout=60),
               "the last run starts")
         triggers = []
 
         def all_started():
-            triggers[:] = lines_of(work, "trigger")
+            triggers[:] = ac.log_records(work, "trigger")
             return triggers and len(airflow.runs) >= len(triggers) and \
                 sum(json.loads(b)["kind"] == "trigger" for _, _, b in argo.requests) >= len(triggers)
         check(dc.wait_for(all_started, timeout=90),
@@ -243,7 +236,7 @@ sinks = ["dags", "argo", "bus", "chat"]
         check(good == len(to_argo) and {json.loads(b)["idempotency_key"] for _, _, b in to_argo}
               == set(keys), "Argo's event source gets each trigger, signed")
 
-        alerts = lines_of(work, "alert")
+        alerts = ac.log_records(work, "alert")
         check(dc.wait_for(lambda: len(slack.requests) >= len(alerts) + len(triggers), timeout=60),
               "slack gets a message per alert and trigger")
         texts = [b["text"] for b in slack.bodies()]
@@ -266,21 +259,21 @@ sinks = ["dags", "argo", "bus", "chat"]
               f"the kafka topic holds every alert and trigger, keyed by model ({len(got)} of "
               f"{len(want)})")
 
-        status, body = dc.http_get(api_port(work), "/v1/triggers?limit=1000")
+        status, body = dc.http_get(ac.api_port(work), "/v1/triggers?limit=1000")
         listed = json.loads(body)["triggers"] if status == 200 else []
         check(sorted(x["notification"]["idempotency_key"] for x in listed) == sorted(keys),
               "GET /v1/triggers lists them")
         check(all({d["sink"] for d in x["deliveries"]} == {"dags", "argo", "bus", "chat"} and
                   all(d["state"] == "delivered" for d in x["deliveries"]) for x in listed),
               "each with its deliveries")
-        status, body = dc.http_get(api_port(work), "/v1/alerts/history?limit=2")
+        status, body = dc.http_get(ac.api_port(work), "/v1/alerts/history?limit=2")
         page = json.loads(body) if status == 200 else {}
         check(len(page.get("alerts", [])) == min(2, len(alerts)) and
               (len(alerts) <= 2 or page["next_before"] is not None),
               "GET /v1/alerts/history pages through the alerts")
-        check(dc.http_get(api_port(work), "/v1/triggers?limit=0")[0] == 400,
+        check(dc.http_get(ac.api_port(work), "/v1/triggers?limit=0")[0] == 400,
               "a bad limit is a 400")
-        _, text = dc.http_get(api_port(work), "/metrics")
+        _, text = dc.http_get(ac.api_port(work), "/metrics")
         check('driftd_retrain_triggers_total{model="fraud",model_version="3",outcome="sent"}'
               in text, "the triggers are counted (since the start)")
         check('driftd_alert_delivery_latency_seconds_count{sink="dags",type="airflow"}' in text,

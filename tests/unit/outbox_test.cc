@@ -13,9 +13,12 @@
 #include "alerts/outbox/deliverer.h"
 #include "alerts/outbox/outbox.h"
 #include "alerts/sinks/webhook/webhook.h"
+#include "sink_test_util.h"
 
 namespace driftd::alerts {
 namespace {
+
+using test::sink_from;
 
 std::string fresh_path(const std::string& name) {
   const std::string dir =
@@ -179,16 +182,6 @@ TEST_CASE("webhook signatures follow the Standard Webhooks spec's example", "[al
   CHECK(id.rfind("msg_", 0) == 0);
   CHECK(id == webhook_message_id("fraud@3/psi/firing/w|amount"));  // the same on every retry
   CHECK(id != webhook_message_id("fraud@3/psi/resolved/w|amount"));
-}
-
-Result<SinkConfig> sink_from(const std::string& text) {
-  static const std::string source = "d.toml";
-  auto doc = parse_toml(text, source);
-  REQUIRE(doc.ok());
-  static toml::table table;
-  table = std::move(*doc);
-  return parse_sink(*table.get_as<toml::array>("sinks")->get(0)->as_table(), "sinks[0]", source,
-                    "/var/lib/driftd");
 }
 
 TEST_CASE("[[sinks]]: errors name the key, a missing secret names its variable", "[alerts]") {

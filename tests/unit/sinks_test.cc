@@ -18,9 +18,12 @@
 #include "alerts/sinks/http/http_post.h"
 #include "alerts/sinks/slack/slack.h"
 #include "alerts/sinks/webhook/webhook.h"
+#include "sink_test_util.h"
 
 namespace driftd::alerts {
 namespace {
+
+using test::sink_from;
 
 // 2026-12-02T12:00:00Z
 constexpr int64_t kNow = 1796212800000;
@@ -256,16 +259,6 @@ TEST_CASE("outbox: a version 1 file is brought to version 2 in place", "[alerts]
   CHECK(sqlite3_column_int(s, 0) == 2);
   sqlite3_finalize(s);
   sqlite3_close(db);
-}
-
-Result<SinkConfig> sink_from(const std::string& text) {
-  static const std::string source = "d.toml";
-  auto doc = parse_toml(text, source);
-  REQUIRE(doc.ok());
-  static toml::table table;
-  table = std::move(*doc);
-  return parse_sink(*table.get_as<toml::array>("sinks")->get(0)->as_table(), "sinks[0]", source,
-                    "/var/lib/driftd");
 }
 
 TEST_CASE("sink tables: alertmanager, slack, kafka and airflow keys checked at load", "[alerts]") {

@@ -1,9 +1,31 @@
-"""Event streams for the alert tests: phases of serving that looks like
-training (rows of the training data, resampled) or drifts (amounts eight
-times larger, a new market), in event time."""
+"""What the alert tests share: event streams in phases of serving that
+looks like training (rows of the training data, resampled) or drifts
+(amounts eight times larger, a new market), in event time; the daemon's
+alerts log; its API port."""
 import csv
 import json
+import os
 import random
+
+
+def log_lines(work):
+    """The alerts log's lines, as they are there."""
+    p = os.path.join(work, "state", "alerts.jsonl")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def log_records(work, kind=None):
+    """The alerts log's records (of one kind: "alert" or "trigger")."""
+    return [r for r in map(json.loads, log_lines(work)) if kind is None or r["kind"] == kind]
+
+
+def api_port(work):
+    """The daemon's port, from driftd.toml in work."""
+    with open(os.path.join(work, "driftd.toml")) as f:
+        return int(f.read().split('listen = "127.0.0.1:', 1)[1].split('"', 1)[0])
 
 
 def training_rows(train_csv):
