@@ -107,6 +107,10 @@ struct DaemonConfig {
   std::string windows_log;  // relative to state_dir unless absolute
   std::string dead_letter;  // relative to state_dir unless absolute
   std::string alerts_log;   // relative to state_dir unless absolute
+  // The outbox forgets notifications every sink is done with once older
+  // than this, beyond the newest outbox_keep (an alert's newest is kept).
+  int64_t outbox_retention_ms = 30LL * 24 * 3'600'000;
+  int64_t outbox_keep = 10'000;
   std::string log_level = "info";
   std::vector<SourceConfig> sources;
   std::vector<ModelConfig> models;

@@ -437,8 +437,17 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     DRIFTD_TRY(r.str("windows_log", c.windows_log));
     DRIFTD_TRY(r.str("dead_letter", c.dead_letter));
     DRIFTD_TRY(r.str("alerts_log", c.alerts_log));
+    DRIFTD_TRY(r.duration("outbox_retention", c.outbox_retention_ms));
+    int64_t keep = c.outbox_keep;
+    DRIFTD_TRY(r.integer("outbox_keep", keep));
     DRIFTD_TRY(r.finish(
-        "dir, checkpoint_interval, shutdown_deadline, windows_log, dead_letter, alerts_log"));
+        "dir, checkpoint_interval, shutdown_deadline, windows_log, dead_letter, alerts_log, "
+        "outbox_retention, outbox_keep"));
+    if (c.outbox_retention_ms <= 0 || keep < 0) {
+      return Error{r.where_table() + ": outbox_retention must be positive, outbox_keep not "
+                                     "negative"};
+    }
+    c.outbox_keep = keep;
     if (interval <= 0) {
       return Error{r.where(*t->get("checkpoint_interval"), "checkpoint_interval") +
                    ": must be positive"};

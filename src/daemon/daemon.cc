@@ -417,6 +417,7 @@ class Daemon {
           config_.checkpoint_interval_s) {
         checkpoint();
         last_checkpoint = now;
+        prune_outbox();
       }
       if (g_reload.exchange(false)) reload();
       if (!progressed) {
@@ -676,6 +677,18 @@ class Daemon {
     slot.latest_json = std::move(line);
     slot.latest = std::make_shared<const WindowResult>(std::move(w));
     ++slot.latest_version;
+  }
+
+  // Bounded history: at most once an hour, the outbox forgets what every
+  // sink is done with, past the retention (docs/ALERTS.md).
+  void prune_outbox() {
+    if (!outbox_) return;
+    const int64_t now = wall_clock_ms();
+    if (now - last_prune_ms_ < 3'600'000) return;
+    last_prune_ms_ = now;
+    if (auto st = outbox_->prune(now - config_.outbox_retention_ms, config_.outbox_keep); !st) {
+      jlog(spdlog::level::warn, "{}", st.error().message);
+    }
   }
 
   // The names of the sinks that take a kind of notification.
@@ -1246,6 +1259,7 @@ class Daemon {
   std::string outbox_error_;
   std::vector<alerts::Notification> notifications_;  // reused at each window close
   std::vector<alerts::Trigger> triggers_;            // reused at each window close
+  int64_t last_prune_ms_ = 0;
   std::string checkpoint_path_;
   int lock_fd_ = -1;  // holds the state dir's flock for the process's life
   bool flushed_ = false;
