@@ -444,8 +444,9 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
         "dir, checkpoint_interval, shutdown_deadline, windows_log, dead_letter, alerts_log, "
         "outbox_retention, outbox_keep"));
     if (c.outbox_retention_ms <= 0 || keep < 0) {
-      return Error{r.where_table() + ": outbox_retention must be positive, outbox_keep not "
-                                     "negative"};
+      return Error{r.where_table() +
+                   ": outbox_retention must be positive, outbox_keep not "
+                   "negative"};
     }
     c.outbox_keep = keep;
     if (interval <= 0) {
