@@ -40,7 +40,7 @@ std::string escape(std::string_view text) {
   return out;
 }
 
-std::string number(simdjson::dom::element e) {
+std::string number(simdjson::simdjson_result<simdjson::dom::element> e) {
   double v = 0;
   if (e.get(v) != simdjson::SUCCESS) return "n/a";
   char buf[32];
