@@ -958,3 +958,331 @@ std::string Condition::canonical() const {
 }
 
 }  // namespace driftd::alerts
+
+namespace driftd::alerts {
+
+// Interval analysis over the tree (Cousot & Cousot 1977, in its simplest
+// form): each number node gets the interval its values lie in, each truth
+// node whether it can be true and whether it can be false. Unknown values
+// neither fire nor resolve, so only known results count.
+class Condition::Analyzer {
+ public:
+  explicit Analyzer(const Condition& c) : c_(c) {}
+
+  struct Interval {
+    double lo = -kUnbounded, hi = kUnbounded;
+    bool lo_open = true, hi_open = true;  // an infinite end is always open
+    bool empty() const { return lo > hi || (lo == hi && (lo_open || hi_open)); }
+  };
+  // What conjunctions have said of single values: (identity, interval).
+  using Facts = std::vector<std::pair<std::string, Interval>>;
+
+  bool can_be(int index, bool want, const Facts& facts) const {
+    const Node& n = node(index);
+    switch (n.op) {
+      case Op::kBool:
+        return (n.number != 0) == want;
+      case Op::kRef:  // drift, dataset_drift
+        return true;
+      case Op::kNot:
+        return can_be(n.a, !want, facts);
+      case Op::kAnd:
+      case Op::kOr: {
+        // A conjunction is true (a disjunction false) only when both sides
+        // are: both sides' facts hold at once.
+        if ((n.op == Op::kAnd) == want) {
+          Facts both = facts;
+          if (!learn(index, want, both)) return false;
+          return can_be(n.a, want, both) && can_be(n.b, want, both);
+        }
+        return can_be(n.a, want, facts) || can_be(n.b, want, facts);
+      }
+      case Op::kAny:
+      case Op::kAll:
+        // The body judges other features than the one outside it.
+        return can_be(n.a, want, without_feature(facts));
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
+      case Op::kEq:
+      case Op::kNe:
+        return compare(n.op, range(n.a, facts), range(n.b, facts), want);
+      default:
+        return true;
+    }
+  }
+
+  Interval range(int index, const Facts& facts) const {
+    const Node& n = node(index);
+    switch (n.op) {
+      case Op::kNumber:
+        return point(n.number);
+      case Op::kRef: {
+        const std::string id = identity(n);
+        for (const auto& [known, interval] : facts) {
+          if (known == id) return interval;
+        }
+        return natural(n);
+      }
+      case Op::kNeg: {
+        const Interval a = range(n.a, facts);
+        return Interval{-a.hi, -a.lo, a.hi_open, a.lo_open};
+      }
+      case Op::kAbs: {
+        const Interval a = range(n.a, facts);
+        if (a.lo >= 0) return a;
+        if (a.hi <= 0) return Interval{-a.hi, -a.lo, a.hi_open, a.lo_open};
+        return closed(0, std::max(-a.lo, a.hi));
+      }
+      case Op::kAdd:
+      case Op::kSub:
+      case Op::kMul:
+      case Op::kDiv:
+      case Op::kMin:
+      case Op::kMax:
+        return arithmetic(n.op, range(n.a, facts), range(n.b, facts));
+      case Op::kCount:
+        return closed(0, can_be(n.a, true, without_feature(facts)) ? kUnbounded : 0);
+      default:
+        return Interval{};
+    }
+  }
+
+  // The values of the tree's names with a bounded range, as text.
+  std::string ranges() const {
+    std::vector<std::string> seen;
+    std::string out;
+    for (size_t i = 0; i < c_.nodes_.size(); ++i) {
+      const Node& n = c_.nodes_[i];
+      if (n.op != Op::kRef || n.is_bool) continue;
+      const Interval r = natural(n);
+      if (r.lo == -kUnbounded && r.hi == kUnbounded) continue;
+      std::string name;
+      c_.print(static_cast<int>(i), name);
+      if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+      seen.push_back(name);
+      out += (out.empty() ? "" : ", ") + name + " in " + (r.lo_open ? "(" : "[") + text(r.lo) +
+             ", " + text(r.hi) + (r.hi_open ? ")" : "]");
+    }
+    return out;
+  }
+
+ private:
+  const Node& node(int index) const { return c_.nodes_[static_cast<size_t>(index)]; }
+
+  static Interval point(double v) { return Interval{v, v, false, false}; }
+  static Interval closed(double lo, double hi) {
+    return Interval{lo, hi, lo == -kUnbounded, hi == kUnbounded};
+  }
+  static std::string text(double v) {
+    if (v == kUnbounded) return "+inf";
+    if (v == -kUnbounded) return "-inf";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+  }
+
+  static std::string identity(const Node& n) {
+    return std::to_string(static_cast<int>(n.ref)) + "/" +
+           std::to_string(static_cast<int>(n.target)) + "/" +
+           std::to_string(static_cast<int>(n.field)) + "/" + n.key;
+  }
+
+  // The range a name's values lie in, whatever the window.
+  static Interval natural(const Node& n) {
+    constexpr double kInf = kUnbounded;
+    switch (n.ref) {
+      case Ref::kRows:
+      case Ref::kFeaturesCompared:
+      case Ref::kFeaturesDrifted:
+      case Ref::kNewColumns:
+      case Ref::kMissingColumns:
+        return closed(0, kInf);
+      case Ref::kDriftShare:
+        return closed(0, 1);
+      case Ref::kPerformance:
+      case Ref::kBaselinePerformance:
+        if (n.key == "r2") return closed(-kInf, 1);
+        if (n.key == "log_loss" || n.key == "mae" || n.key == "rmse" || n.key == "rows")
+          return closed(0, kInf);
+        return closed(0, 1);  // accuracy, precision, recall, f1, roc_auc
+      case Ref::kColumn:
+        switch (n.field) {
+          case Field::kStatistic:
+            if (const StatisticInfo* s = find_statistic(n.key)) {
+              return closed(s->min_value, s->max_value);
+            }
+            return Interval{};
+          case Field::kMissingRate:
+          case Field::kBaselineMissingRate:
+          case Field::kTypeErrorRate:
+          case Field::kInfiniteRate:
+            return closed(0, 1);
+          default:  // drift_value, threshold: the configured method's
+            return Interval{};
+        }
+      default:
+        return Interval{};
+    }
+  }
+
+  static Interval arithmetic(Op op, const Interval& a, const Interval& b) {
+    if (a.empty() || b.empty()) return Interval{};
+    double lo = 0, hi = 0;
+    switch (op) {
+      case Op::kAdd:
+        lo = a.lo + b.lo;
+        hi = a.hi + b.hi;
+        break;
+      case Op::kSub:
+        lo = a.lo - b.hi;
+        hi = a.hi - b.lo;
+        break;
+      case Op::kMin:
+        lo = std::min(a.lo, b.lo);
+        hi = std::min(a.hi, b.hi);
+        break;
+      case Op::kMax:
+        lo = std::max(a.lo, b.lo);
+        hi = std::max(a.hi, b.hi);
+        break;
+      case Op::kMul:
+      case Op::kDiv: {
+        if (op == Op::kDiv && b.lo <= 0 && b.hi >= 0) return Interval{};
+        const double p[4] = {
+            op == Op::kMul ? a.lo * b.lo : a.lo / b.lo, op == Op::kMul ? a.lo * b.hi : a.lo / b.hi,
+            op == Op::kMul ? a.hi * b.lo : a.hi / b.lo, op == Op::kMul ? a.hi * b.hi : a.hi / b.hi};
+        lo = kUnbounded;
+        hi = -kUnbounded;
+        for (double v : p) {
+          if (std::isnan(v)) return Interval{};  // 0 x inf: anything
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+        break;
+      }
+      default:
+        return Interval{};
+    }
+    if (std::isnan(lo) || std::isnan(hi)) return Interval{};
+    // Open ends are closed here: a wider range, so a warning stays sure.
+    return closed(lo, hi);
+  }
+
+  // Whether `a op b` can come out as `want` for some a and b in the ranges.
+  static bool compare(Op op, const Interval& a, const Interval& b, bool want) {
+    if (a.empty() || b.empty()) return false;
+    // x < y for some x in a, y in b; x <= y likewise.
+    const auto less = [](const Interval& x, const Interval& y) { return x.lo < y.hi; };
+    const auto less_equal = [](const Interval& x, const Interval& y) {
+      return x.lo < y.hi || (x.lo == y.hi && !x.lo_open && !y.hi_open);
+    };
+    switch (op) {
+      case Op::kLt:
+        return want ? less(a, b) : less_equal(b, a);
+      case Op::kLe:
+        return want ? less_equal(a, b) : less(b, a);
+      case Op::kGt:
+        return want ? less(b, a) : less_equal(a, b);
+      case Op::kGe:
+        return want ? less_equal(b, a) : less(a, b);
+      case Op::kEq:
+      case Op::kNe: {
+        const bool overlap = less_equal(a, b) && less_equal(b, a);
+        const bool one_point = a.lo == a.hi && b.lo == b.hi && a.lo == b.lo;
+        return (op == Op::kEq) == want ? overlap : !one_point;
+      }
+      default:
+        return true;
+    }
+  }
+
+  static Facts without_feature(const Facts& facts) {
+    Facts out;
+    const std::string feature = "/" + std::to_string(static_cast<int>(Target::kFeature)) + "/";
+    for (const auto& f : facts) {
+      if (f.first.rfind(std::to_string(static_cast<int>(Ref::kColumn)) + feature, 0) != 0) {
+        out.push_back(f);
+      }
+    }
+    return out;
+  }
+
+  // Adds what `index` coming out as `want` says of single values (a name
+  // compared with a number); false when that cannot hold.
+  bool learn(int index, bool want, Facts& facts) const {
+    const Node& n = node(index);
+    switch (n.op) {
+      case Op::kNot:
+        return learn(n.a, !want, facts);
+      case Op::kAnd:
+      case Op::kOr:
+        if ((n.op == Op::kAnd) != want) return true;  // either side: nothing sure
+        return learn(n.a, want, facts) && learn(n.b, want, facts);
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe: {
+        const Node& a = node(n.a);
+        const Node& b = node(n.b);
+        Op op = n.op;
+        const Node* name = &a;
+        double v = b.number;
+        if (a.op == Op::kNumber && b.op == Op::kRef) {
+          name = &b;
+          v = a.number;
+          op = op == Op::kLt   ? Op::kGt
+               : op == Op::kLe ? Op::kGe
+               : op == Op::kGt ? Op::kLt
+                               : Op::kLe;
+        } else if (!(a.op == Op::kRef && b.op == Op::kNumber)) {
+          return true;
+        }
+        if (name->is_bool) return true;
+        if (!want) {  // not (x < v) is x >= v, and so on
+          op = op == Op::kLt   ? Op::kGe
+               : op == Op::kLe ? Op::kGt
+               : op == Op::kGt ? Op::kLe
+                               : Op::kLt;
+        }
+        const std::string id = identity(*name);
+        Interval* known = nullptr;
+        for (auto& [fact, interval] : facts) {
+          if (fact == id) known = &interval;
+        }
+        if (known == nullptr) {
+          facts.emplace_back(id, natural(*name));
+          known = &facts.back().second;
+        }
+        const bool strict = op == Op::kLt || op == Op::kGt;
+        if (op == Op::kLt || op == Op::kLe) {
+          if (v < known->hi || (v == known->hi && strict)) {
+            known->hi = v;
+            known->hi_open = strict;
+          }
+        } else if (v > known->lo || (v == known->lo && strict)) {
+          known->lo = v;
+          known->lo_open = strict;
+        }
+        return !known->empty();
+      }
+      default:
+        return true;
+    }
+  }
+
+  const Condition& c_;
+};
+
+Condition::Reach Condition::reach() const {
+  Reach r;
+  if (root_ < 0) return r;
+  const Analyzer a(*this);
+  r.can_be_true = a.can_be(root_, true, {});
+  r.can_be_false = a.can_be(root_, false, {});
+  r.ranges = a.ranges();
+  return r;
+}
+
+}  // namespace driftd::alerts

@@ -73,6 +73,17 @@ class Condition {
   };
   Sides sides(const CheckReport& window, const FeatureResult* feature) const;
 
+  // Whether the condition can be true, and whether it can be false, judged
+  // from the ranges of the values it reads (psi >= 0; p-values, rates and
+  // shares in [0, 1]; counts >= 0) and from what a conjunction says of one
+  // value (psi > 0.5 and psi < 0.2). Conservative: values are taken as
+  // independent, so "can" may be wrong on real windows, "cannot" never is.
+  struct Reach {
+    bool can_be_true = true, can_be_false = true;
+    std::string ranges;  // the bounded values it reads: "psi in [0, +inf)"
+  };
+  Reach reach() const;
+
   const std::string& text() const { return text_; }
   // Fully parenthesized, with names as resolved: what `driftd rules check`
   // prints. Parsing it gives the same condition.
@@ -144,6 +155,7 @@ class Condition {
   };
   struct Value;
   class Parser;
+  class Analyzer;
   Value eval(int node, const CheckReport& window, const FeatureResult* feature) const;
   void print(int node, std::string& out) const;
 

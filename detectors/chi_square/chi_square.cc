@@ -5,8 +5,8 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"chi2_statistic", false, true, DriftDirection::kNotAMethod, 0},
-    {"chi2_p_value", false, true, DriftDirection::kLowerIsDrift, 0.05}};
+    {"chi2_statistic", false, true, DriftDirection::kNotAMethod, 0, 0, kUnbounded},
+    {"chi2_p_value", false, true, DriftDirection::kLowerIsDrift, 0.05, 0, 1}};
 }
 
 std::span<const StatisticInfo> ChiSquareDetector::statistics() const {

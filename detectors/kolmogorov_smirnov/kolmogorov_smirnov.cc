@@ -7,8 +7,8 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"ks_statistic", true, false, DriftDirection::kHigherIsDrift, 0.1},
-    {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05}};
+    {"ks_statistic", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, 1},
+    {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05, 0, 1}};
 }
 
 std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const {

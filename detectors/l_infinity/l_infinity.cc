@@ -6,7 +6,7 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"l_infinity", false, true, DriftDirection::kHigherIsDrift, 0.1}};
+    {"l_infinity", false, true, DriftDirection::kHigherIsDrift, 0.1, 0, 1}};
 }
 
 std::span<const StatisticInfo> LInfinityDetector::statistics() const {

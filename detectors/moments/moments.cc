@@ -5,10 +5,10 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"mean_shift", true, false, DriftDirection::kNotAMethod, 0},
-    {"std_ratio", true, false, DriftDirection::kNotAMethod, 0},
-    {"skewness", true, false, DriftDirection::kNotAMethod, 0},
-    {"baseline_skewness", true, false, DriftDirection::kNotAMethod, 0}};
+    {"mean_shift", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded},
+    {"std_ratio", true, false, DriftDirection::kNotAMethod, 0, 0, kUnbounded},
+    {"skewness", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded},
+    {"baseline_skewness", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded}};
 }
 
 std::span<const StatisticInfo> MomentsDetector::statistics() const {

@@ -3,7 +3,7 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"new_category_rate", false, true, DriftDirection::kHigherIsDrift, 0.01}};
+    {"new_category_rate", false, true, DriftDirection::kHigherIsDrift, 0.01, 0, 1}};
 }
 
 std::span<const StatisticInfo> NewCategoryDetector::statistics() const {

@@ -4,7 +4,8 @@
 
 namespace driftd {
 namespace {
-constexpr StatisticInfo kStats[] = {{"psi", true, true, DriftDirection::kHigherIsDrift, 0.2}};
+constexpr StatisticInfo kStats[] = {
+    {"psi", true, true, DriftDirection::kHigherIsDrift, 0.2, 0, kUnbounded}};
 
 std::optional<double> psi(std::span<const double> b, std::span<const double> c, bool has_b,
                           bool has_c) {

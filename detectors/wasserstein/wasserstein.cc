@@ -5,7 +5,7 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"wasserstein", true, false, DriftDirection::kHigherIsDrift, 0.1}};
+    {"wasserstein", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, kUnbounded}};
 }
 
 std::span<const StatisticInfo> WassersteinDetector::statistics() const {

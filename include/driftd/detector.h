@@ -8,6 +8,7 @@
 // passes over the data happen once per column.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,8 @@
 
 namespace driftd {
 
+inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+
 // Which way a statistic points to drift, when it is used as a drift method.
 enum class DriftDirection { kHigherIsDrift, kLowerIsDrift, kNotAMethod };
 
@@ -28,6 +31,9 @@ struct StatisticInfo {
   bool categorical;  // emitted for categorical columns
   DriftDirection direction;
   double default_threshold;  // when used as the drift method
+  // The values it can take (infinity: unbounded), for the warnings on alert
+  // conditions that can never be true.
+  double min_value, max_value;
 };
 
 struct NumericComparison {

@@ -196,3 +196,48 @@ TEST_CASE("conditions: errors name the column and what is wrong", "[alerts]") {
                       "drift"),
              Catch::Contains("nested too deep"));
 }
+
+TEST_CASE("conditions that can never be true, or never false, are found", "[alerts]") {
+  const auto reach = [](const std::string& text) { return parsed(text).reach(); };
+  // Out of a value's range.
+  for (const char* never :
+       {"psi < 0", "ks_p_value > 1", "drift_share > 1.5", "rows < 0", "missing_rate >= 1.01",
+        "performance.roc_auc > 1", "abs(mean_shift) < 0", "count(feature: drift) < 0",
+        "schema.new_columns + schema.missing_columns < 0", "any feature: jensen_shannon > 2",
+        "psi < 0 and rows >= 500", "not (psi >= 0)", "1 > 2", "false"}) {
+    INFO(never);
+    CHECK_FALSE(reach(never).can_be_true);
+  }
+  // A conjunction that says two incompatible things of one value.
+  for (const char* never :
+       {"psi > 0.5 and psi < 0.2", "psi > 0.2 and not (psi > 0.1)",
+        "rows >= 500 and ks_p_value < 0.01 and rows < 100", "psi > 0.2 and psi <= 0.2",
+        "0.3 < psi and psi < 0.3", "not (psi <= 0.5 or psi >= 0.2)"}) {
+    INFO(never);
+    CHECK_FALSE(reach(never).can_be_true);
+  }
+  // Ordinary conditions, edges included: possible both ways.
+  for (const char* fine :
+       {"psi > 0.2", "ks_p_value < 0.01 and rows >= 500", "drift_share >= 0.3",
+        "performance.roc_auc < baseline.roc_auc - 0.05",
+        "missing_rate > baseline_missing_rate + 0.1", "psi >= 0.2 and psi <= 0.2",
+        "ks_p_value <= 0", "drift_share >= 1", "psi > 0.5 or psi < 0.2", "mean_shift < -3",
+        "psi > 0.3 and (any feature: psi < 0.1)", "count(feature: drift) >= 3",
+        "performance.r2 < 0", "drift and not drift", "threshold > 5",
+        "schema.new_columns > 0 or schema.missing_columns > 0", "psi / rows > 1"}) {
+    INFO(fine);
+    const auto r = reach(fine);
+    CHECK(r.can_be_true);
+  }
+  // Never false.
+  for (const char* always :
+       {"psi >= 0", "ks_p_value <= 1 or rows > 5", "rows > -1", "true", "not (drift_share > 1)"}) {
+    INFO(always);
+    const auto r = reach(always);
+    CHECK(r.can_be_true);
+    CHECK_FALSE(r.can_be_false);
+  }
+  CHECK(reach("psi > 0.2").can_be_false);
+  CHECK(reach("psi < 0 and ks_p_value > 0.5").ranges == "psi in [0, +inf), ks_p_value in [0, 1]");
+  CHECK(reach("drift_share < -1").ranges == "drift_share in [0, 1]");
+}
