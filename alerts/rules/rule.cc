@@ -245,6 +245,24 @@ Result<Rule> Rule::compile(RuleSpec spec) {
       }
     }
   }
+  const auto ranges = [](const Condition::Reach& reach) {
+    return reach.ranges.empty() ? std::string() : " (" + reach.ranges + ")";
+  };
+  const Condition::Reach fires = r.condition_.reach();
+  if (!fires.can_be_true) {
+    r.warnings_.push_back(where("condition") + ": can never be true" + ranges(fires) +
+                          ": the rule never fires");
+  } else if (!fires.can_be_false && !r.resolve_) {
+    r.warnings_.push_back(where("condition") + ": can never be false" + ranges(fires) +
+                          ": the rule fires on every window and never resolves");
+  }
+  if (r.resolve_ && fires.can_be_true) {
+    const Condition::Reach resolves = r.resolve_->reach();
+    if (!resolves.can_be_true) {
+      r.warnings_.push_back(where("resolve") + ": can never be true" + ranges(resolves) +
+                            ": a firing alert never resolves");
+    }
+  }
   r.spec_ = std::move(spec);
   return r;
 }
@@ -419,10 +437,22 @@ void ModelAlerts::evaluate(const WindowResult& w, std::vector<Notification>& out
     const Rule& rule = *rules_[i];
     const CheckReport* report = rule.spec().against_reference ? w.reference.get() : &w.report;
     if (report == nullptr || report->rows < rule.spec().min_rows) continue;
+    auto& states = states_[i];
     auto judge = [&](const std::string& name, const FeatureResult* f) {
-      AlertState& s = states_[i][name];
       const Truth c = rule.condition().evaluate(*report, f);
-      const Truth r = rule.resolve() ? rule.resolve()->evaluate(*report, f) : Truth::kUnknown;
+      auto it = states.find(name);
+      if (it == states.end()) {
+        // An alert never raised has no state (so the states, the checkpoint
+        // and active() hold only alerts that did something): only a true
+        // condition moves it.
+        if (c != Truth::kTrue) return;
+        it = states.emplace(name, AlertState{}).first;
+      }
+      AlertState& s = it->second;
+      // The resolve condition matters only to a firing alert.
+      const Truth r = rule.resolve() && s.phase == Phase::kFiring
+                          ? rule.resolve()->evaluate(*report, f)
+                          : Truth::kUnknown;
       const Transition t = step(s, rule.spec(), c, r, w);
       // The figures of the last window that held, or of the one that
       // resolved the alert.

@@ -121,12 +121,17 @@ class Rule {
   bool applies_to(std::string_view model) const;
   // What `driftd rules check` prints: the rule, parsed, on a few lines.
   std::string describe() const;
+  // A condition that can never be true (or never false), a resolve that can
+  // never be true: each a message naming the key, for the log at start-up
+  // and `rules check`. Not errors: the rule is valid, only pointless.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   RuleSpec spec_;
   Condition condition_;
   std::optional<Condition> resolve_;
   std::vector<std::pair<std::string, Template>> labels_, annotations_;
+  std::vector<std::string> warnings_;
 };
 
 enum class Phase : uint8_t { kInactive, kPending, kFiring, kResolved };

@@ -1,6 +1,7 @@
 #include "alerts/rules/rule_tests.h"
 
-#include <filesystem>
+#include <algorithm>
+
 #include <map>
 #include <memory>
 #include <vector>
@@ -14,11 +15,6 @@
 namespace driftd::alerts {
 
 namespace {
-
-std::string resolve_path(const std::string& base_file, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(base_file).parent_path() / path).lexically_normal().string();
-}
 
 std::string alert_name(const std::string& rule, bool firing, const std::string& feature) {
   return std::string(firing ? "firing " : "resolved ") + rule +
@@ -220,6 +216,19 @@ std::string describe_rules(const DaemonConfig& config, size_t& count) {
   return out;
 }
 
+std::vector<std::string> rule_warnings(const DaemonConfig& config) {
+  std::vector<const Rule*> seen;
+  std::vector<std::string> out;
+  for (const auto& m : config.models) {
+    for (const auto& r : m.rules) {
+      if (std::find(seen.begin(), seen.end(), r.get()) != seen.end()) continue;
+      seen.push_back(r.get());
+      out.insert(out.end(), r->warnings().begin(), r->warnings().end());
+    }
+  }
+  return out;
+}
+
 Result<RuleTestReport> run_rule_tests(const std::string& path) {
   auto file = FileBuffer::load(path);
   if (!file) return file.error();
@@ -236,7 +245,7 @@ Result<RuleTestReport> run_rule_tests_text(std::string_view text, const std::str
   if (!inline_rules) return inline_rules.error();
   std::vector<std::string> rule_files;
   DRIFTD_TRY(top.strings("rule_files", rule_files));
-  for (auto& f : rule_files) f = resolve_path(path, f);
+  for (auto& f : rule_files) f = resolve_config_path(path, f);
   DRIFTD_TRY(load_rule_files(rule_files, *inline_rules));
   auto tests = top.tables("tests");
   if (!tests) return tests.error();
@@ -249,7 +258,7 @@ Result<RuleTestReport> run_rule_tests_text(std::string_view text, const std::str
   if (tests->empty()) return Error{path + ": no [[tests]]"};
   std::vector<TestModel> models;
   if (!config_path.empty()) {
-    auto config = load_daemon_config(resolve_path(path, config_path));
+    auto config = load_daemon_config(resolve_config_path(path, config_path));
     if (!config) return config.error();
     for (const auto& m : config->models) {
       models.push_back(
@@ -315,11 +324,12 @@ Result<RuleTestReport> run_rule_tests_text(std::string_view text, const std::str
     // Its windows.
     std::vector<WindowResult> windows;
     if (!windows_log.empty()) {
-      DRIFTD_TRY(read_windows_log(resolve_path(path, windows_log), [&](WindowResult&& w, size_t) {
-        if (w.report.model_name == model.name && w.report.model_version == model.version) {
-          windows.push_back(std::move(w));
-        }
-      }));
+      DRIFTD_TRY(
+          read_windows_log(resolve_config_path(path, windows_log), [&](WindowResult&& w, size_t) {
+            if (w.report.model_name == model.name && w.report.model_version == model.version) {
+              windows.push_back(std::move(w));
+            }
+          }));
     } else {
       for (size_t k = 0; k < inline_windows->size(); ++k) {
         WindowResult w;

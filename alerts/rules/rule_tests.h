@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "driftd/daemon_config.h"
 #include "driftd/result.h"
@@ -31,6 +32,9 @@ namespace driftd::alerts {
 // Every rule of every model, parsed, with the models it applies to;
 // `count`: how many rules.
 std::string describe_rules(const DaemonConfig& config, size_t& count);
+
+// Each rule's warnings (Rule::warnings), once per rule, in config order.
+std::vector<std::string> rule_warnings(const DaemonConfig& config);
 
 struct RuleTestReport {
   size_t tests = 0, passed = 0;

@@ -242,6 +242,9 @@ int main(int argc, char** argv) {
     auto config = driftd::load_daemon_config(cc_file);
     if (!config) return fail(config.error().message);
     if (auto st = driftd::check_daemon_environment(*config); !st) return fail(st.error().message);
+    for (const auto& w : driftd::alerts::rule_warnings(*config)) {
+      std::fprintf(stderr, "driftd: warning: %s\n", w.c_str());
+    }
     const size_t models = config->models.size(), sources = config->sources.size();
     std::printf("%s: ok (%zu model%s, %zu source%s)\n", cc_file.c_str(), models,
                 models == 1 ? "" : "s", sources, sources == 1 ? "" : "s");
@@ -253,6 +256,9 @@ int main(int argc, char** argv) {
     if (!config) return fail(config.error().message);
     size_t rules = 0;
     const std::string text = driftd::alerts::describe_rules(*config, rules);
+    for (const auto& w : driftd::alerts::rule_warnings(*config)) {
+      std::fprintf(stderr, "driftd: warning: %s\n", w.c_str());
+    }
     std::printf("%s: ok (%zu rule%s)\n%s", rc_file.c_str(), rules, rules == 1 ? "" : "s",
                 text.c_str());
     return 0;

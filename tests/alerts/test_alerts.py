@@ -179,6 +179,20 @@ def test_rules_cli(work):
                                   "column 15: unknown ") and "rows" in r.stderr,
               f"{' '.join(cmd)}: a bad rule names file, line, key and column ({r.stderr.strip()})")
 
+    # A rule that can never be true is valid but warned about, by both
+    # commands and in the daemon's log at start-up.
+    with open(os.path.join(work, "driftd.toml"), "w") as f:
+        f.write(text.replace('condition = "psi > 0.2"', 'condition = "psi > 0.5 and psi < 0.3"'))
+    warning = (f"driftd.toml:{line}: rules[0].condition: can never be true (psi in [0, +inf)): "
+               "the rule never fires")
+    for cmd in (["rules", "check", "driftd.toml"], ["config", "check", "driftd.toml"]):
+        r = subprocess.run([dc.DRIFTD] + cmd, cwd=work, capture_output=True, text=True)
+        check(r.returncode == 0 and f"driftd: warning: {warning}\n" in r.stderr,
+              f"{' '.join(cmd)}: a rule that can never be true is warned about ({r.stderr.strip()})")
+    r = run_to_end(work)
+    check(r.returncode == 0 and warning in r.stderr and '"level":"warn"' in r.stderr,
+          "and the daemon warns at start-up")
+
     tests = os.path.join(work, "t.toml")
     with open(tests, "w") as f:
         f.write("""[[rules]]

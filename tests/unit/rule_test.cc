@@ -238,8 +238,9 @@ TEST_CASE("alert states: saved and loaded; truncated or damaged bytes refused", 
     CHECK_FALSE(loaded);
   }
   std::string bad_phase = bytes;
-  // The first state's phase: after the count and two strings.
-  const size_t phase_at = 8 + 8 + ra->name().size() + 8 + std::string("age").size();
+  // The first state's phase: after the count and two strings (amount's:
+  // age's alert, never raised, has no state).
+  const size_t phase_at = 8 + 8 + ra->name().size() + 8 + std::string("amount").size();
   bad_phase[phase_at] = 9;
   ModelAlerts damaged("fraud", "3", true, {ra, rb});
   ByteReader dr(bad_phase);
@@ -406,6 +407,49 @@ features.amount = { psi = "high" }
             "undefined statistic");
   std::remove(path.c_str());
   std::remove(bad.c_str());
+}
+
+TEST_CASE("a rule that can never fire or never resolve is warned about at load", "[alerts]") {
+  auto rules = rules_from(R"([[rules]]
+name = "never"
+condition = "psi < 0"
+
+[[rules]]
+name = "always"
+condition = "rows >= 0"
+
+[[rules]]
+name = "stuck"
+condition = "psi > 0.2"
+resolve = "psi > 0.5 and psi < 0.1"
+
+[[rules]]
+name = "fine"
+condition = "psi > 0.2"
+resolve = "psi < 0.1"
+
+[[rules]]
+name = "always_with_resolve"
+condition = "drift_share <= 1"
+resolve = "rows > 10"
+)");
+  REQUIRE(rules.ok());
+  REQUIRE(rules->size() == 5);
+  const auto warnings = [&](size_t i) { return (*rules)[i]->warnings(); };
+  REQUIRE(warnings(0).size() == 1);
+  CHECK(warnings(0)[0] ==
+        "d.toml:3: rules[0].condition: can never be true (psi in [0, +inf)): the rule never "
+        "fires");
+  REQUIRE(warnings(1).size() == 1);
+  CHECK(warnings(1)[0] ==
+        "d.toml:7: rules[1].condition: can never be false (rows in [0, +inf)): the rule fires "
+        "on every window and never resolves");
+  REQUIRE(warnings(2).size() == 1);
+  CHECK(warnings(2)[0] ==
+        "d.toml:12: rules[2].resolve: can never be true (psi in [0, +inf)): a firing alert "
+        "never resolves");
+  CHECK(warnings(3).empty());
+  CHECK(warnings(4).empty());  // its own resolve: it can resolve
 }
 
 }  // namespace
