@@ -215,53 +215,59 @@ Result<size_t> Outbox::add(const std::vector<Entry>& entries, int64_t now_ms) {
   return added;
 }
 
+namespace {
+
+// An item's columns, as head() and firing() select them (n: notifications,
+// d: its delivery to the sink), and reading them back from a row.
+constexpr std::string_view kItemColumns =
+    "SELECT n.seq, n.key, n.body, n.kind, n.firing, n.created_ms, d.attempts";
+constexpr int kItemColumnCount = 7;
+
+OutboxItem read_item(Statement& s) {
+  OutboxItem item;
+  item.seq = s.integer(0);
+  item.key = s.text(1);
+  item.body = s.text(2);
+  item.kind = s.text(3);
+  item.firing = s.integer(4) != 0;
+  item.created_ms = s.integer(5);
+  item.attempts = s.integer(6);
+  return item;
+}
+
+}  // namespace
+
 Result<std::optional<Outbox::Head>> Outbox::head(const std::string& sink) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement s(db_,
-              "SELECT d.seq, n.key, n.body, d.attempts, d.next_at_ms, n.kind, n.firing,"
-              " n.created_ms"
-              " FROM deliveries d"
-              " JOIN notifications n ON n.seq = d.seq WHERE d.sink = ? AND d.state = 0"
-              " ORDER BY d.seq LIMIT 1");
+  const std::string sql = std::string(kItemColumns) +
+                          ", d.next_at_ms FROM deliveries d JOIN notifications n ON n.seq = d.seq"
+                          " WHERE d.sink = ? AND d.state = 0 ORDER BY d.seq LIMIT 1";
+  Statement s(db_, sql.c_str());
   if (!s.ok()) return Error{sqlite_error(db_, path_, "cannot read")};
   s.bind(1, sink);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<Head>();
   if (rc != SQLITE_ROW) return Error{sqlite_error(db_, path_, "cannot read")};
   Head h;
-  h.item.seq = s.integer(0);
-  h.item.key = s.text(1);
-  h.item.body = s.text(2);
-  h.item.attempts = s.integer(3);
-  h.next_at_ms = s.integer(4);
-  h.item.kind = s.text(5);
-  h.item.firing = s.integer(6) != 0;
-  h.item.created_ms = s.integer(7);
+  h.item = read_item(s);
+  h.next_at_ms = s.integer(kItemColumnCount);
   return std::optional<Head>(std::move(h));
 }
 
 Result<std::vector<OutboxItem>> Outbox::firing(const std::string& sink) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement s(db_,
-              "SELECT n.seq, n.key, n.body, n.kind, n.firing, n.created_ms FROM notifications n"
-              " JOIN deliveries d ON d.seq = n.seq AND d.sink = ?1 AND d.state = 1"
-              " WHERE n.firing = 1 AND n.seq IN (SELECT max(n2.seq) FROM notifications n2"
-              " JOIN deliveries d2 ON d2.seq = n2.seq AND d2.sink = ?1 AND d2.state != 0"
-              " WHERE n2.kind = 'alert' AND n2.alert != '' GROUP BY n2.alert) ORDER BY n.seq");
+  const std::string sql =
+      std::string(kItemColumns) +
+      " FROM notifications n JOIN deliveries d ON d.seq = n.seq AND d.sink = ?1 AND d.state = 1"
+      " WHERE n.firing = 1 AND n.seq IN (SELECT max(n2.seq) FROM notifications n2"
+      " JOIN deliveries d2 ON d2.seq = n2.seq AND d2.sink = ?1 AND d2.state != 0"
+      " WHERE n2.kind = 'alert' AND n2.alert != '' GROUP BY n2.alert) ORDER BY n.seq";
+  Statement s(db_, sql.c_str());
   if (!s.ok()) return Error{sqlite_error(db_, path_, "cannot read")};
   s.bind(1, sink);
   std::vector<OutboxItem> out;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW) {
-    OutboxItem item;
-    item.seq = s.integer(0);
-    item.key = s.text(1);
-    item.body = s.text(2);
-    item.kind = s.text(3);
-    item.firing = s.integer(4) != 0;
-    item.created_ms = s.integer(5);
-    out.push_back(std::move(item));
-  }
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_item(s));
   if (rc != SQLITE_DONE) return Error{sqlite_error(db_, path_, "cannot read")};
   return out;
 }

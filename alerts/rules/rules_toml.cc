@@ -14,9 +14,7 @@ Result<RuleSpec> parse_rule(const toml::table& t, const std::string& prefix,
   TableReader r(t, prefix, source);
   RuleSpec s;
   s.where = r.where_table();
-  for (const char* key : {"name", "condition", "resolve", "for", "cooldown", "severity"}) {
-    if (const toml::node* n = t.get(key)) s.where_key[key] = r.where(*n, key);
-  }
+  s.where_key = r.locate({"name", "condition", "resolve", "for", "cooldown", "severity", "sinks"});
   DRIFTD_TRY(r.str("name", s.name));
   DRIFTD_TRY(r.str("condition", s.condition));
   DRIFTD_TRY(r.str("resolve", s.resolve));
@@ -54,7 +52,6 @@ Result<RuleSpec> parse_rule(const toml::table& t, const std::string& prefix,
   s.min_rows = static_cast<uint64_t>(min_rows);
   if (!per_model) DRIFTD_TRY(r.strings("models", s.models));
   DRIFTD_TRY(r.strings("sinks", s.sinks));
-  if (const toml::node* n = t.get("sinks")) s.where_key["sinks"] = r.where(*n, "sinks");
   std::string against = "training";
   DRIFTD_TRY(r.str("against", against));
   if (against != "training" && against != "reference") {

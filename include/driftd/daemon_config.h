@@ -127,7 +127,4 @@ Result<DaemonConfig> load_daemon_config(const std::string& path);
 Status check_daemon_environment(const DaemonConfig& config);
 Result<DaemonConfig> parse_daemon_config(std::string_view toml_text, const std::string& source);
 
-// Checks librdkafka property names and values (kafka source `[sources.kafka]`).
-Status check_kafka_properties(const std::vector<std::pair<std::string, std::string>>& properties);
-
 }  // namespace driftd

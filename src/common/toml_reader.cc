@@ -1,6 +1,7 @@
 #include "src/common/toml_reader.h"
 
 #include <charconv>
+#include <filesystem>
 #include <sstream>
 
 namespace driftd {
@@ -215,6 +216,21 @@ Status TableReader::finish(std::string_view expected) const {
     }
   }
   return {};
+}
+
+std::string resolve_config_path(const std::string& config_file, const std::string& path) {
+  if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute()) return path;
+  const auto dir = std::filesystem::path(config_file).parent_path();
+  return (dir / path).lexically_normal().string();
+}
+
+std::map<std::string, std::string> TableReader::locate(
+    std::initializer_list<const char*> keys) const {
+  std::map<std::string, std::string> out;
+  for (const char* key : keys) {
+    if (const toml::node* n = t_.get(key)) out[key] = where(*n, key);
+  }
+  return out;
 }
 
 }  // namespace driftd

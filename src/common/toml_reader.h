@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -20,6 +22,10 @@ namespace driftd {
 
 // Parses TOML text; a syntax error becomes "source:line:column: what".
 Result<toml::table> parse_toml(std::string_view text, const std::string& source);
+
+// A path a configuration file names, relative to that file's directory;
+// empty, "-" (stdin) and absolute paths are kept as they are.
+std::string resolve_config_path(const std::string& config_file, const std::string& path);
 
 // "30s", "5m", "1h", "250ms", "2d" -> milliseconds.
 Result<int64_t> parse_duration_ms(std::string_view text);
@@ -36,6 +42,9 @@ class TableReader {
 
   // "source:line: prefix.key" of a key's value.
   std::string where(const toml::node& n, std::string_view key) const;
+  // Where each of `keys` that is present is, by key: for the messages of
+  // checks made after reading (a value out of range, a name unknown).
+  std::map<std::string, std::string> locate(std::initializer_list<const char*> keys) const;
   // "source:line: prefix" of the table itself.
   std::string where_table() const;
   // The dotted key of a sub-table ("models[0].window").

@@ -16,18 +16,13 @@
 #include "alerts/sinks/sink.h"
 #include "alerts/triggers/trigger.h"
 #include "driftd/daemon_config.h"
+#include "src/common/kafka_conf.h"
 #include "src/common/toml_reader.h"
 #include "src/drift_rules_toml.h"
 
 namespace driftd {
 
 namespace {
-
-std::string resolve(const std::string& base_file, const std::string& path) {
-  if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute()) return path;
-  const auto dir = std::filesystem::path(base_file).parent_path();
-  return (dir / path).lexically_normal().string();
-}
 
 Status parse_fields(TableReader& r, EventFields& f) {
   DRIFTD_TRY(r.str("model_field", f.model));
@@ -108,7 +103,7 @@ Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefi
         "name, type, path, format, start, follow, replay_speed, close_windows_at_end, *_field "
         "keys"));
     if (s.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
-    s.path = resolve(source, s.path);
+    s.path = resolve_config_path(source, s.path);
     if (s.name.empty()) s.name = s.path;
     return s;
   }
@@ -263,7 +258,7 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
   if (!rules) return rules.error();
   m.rules = std::move(*rules);
   if (m.baseline_path.empty()) return Error{r.where_table() + ": baseline is required"};
-  m.baseline_path = resolve(source, m.baseline_path);
+  m.baseline_path = resolve_config_path(source, m.baseline_path);
   auto baseline = load_baseline(m.baseline_path);
   if (!baseline) {
     return Error{r.where(*t.get("baseline"), "baseline") + ": " + baseline.error().message};
@@ -275,7 +270,7 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
   m.baseline = std::make_shared<const Baseline>(std::move(*baseline));
   if (!m.reference_path.empty()) {
     const toml::node* rn = t.get("reference");
-    m.reference_path = resolve(source, m.reference_path);
+    m.reference_path = resolve_config_path(source, m.reference_path);
     auto reference = load_baseline(m.reference_path);
     if (!reference) return Error{r.where(*rn, "reference") + ": " + reference.error().message};
     // Of the same model (any version: it may be built from serving data).
@@ -383,7 +378,7 @@ Result<ServerConfig> parse_server(const toml::table& t, const std::string& sourc
         return Error{ar.where(*at->get(key), key) + ": expected \"open\" or \"protected\""};
       }
     }
-    if (!file.empty()) file = resolve(source, file);
+    if (!file.empty()) file = resolve_config_path(source, file);
     auto token = read_token(file, env, ar.where_table());
     if (!token) return token.error();
     c.token = std::move(*token);
@@ -402,7 +397,7 @@ Result<ServerConfig> parse_server(const toml::table& t, const std::string& sourc
       return Error{tr.where_table() + ": set both cert_file and key_file"};
     }
     for (std::string* f : {&c.tls_cert_file, &c.tls_key_file}) {
-      *f = resolve(source, *f);
+      *f = resolve_config_path(source, *f);
       if (!std::ifstream(*f)) return Error{tr.where_table() + ": cannot read " + *f};
     }
   }
@@ -456,7 +451,7 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
     c.checkpoint_interval_s = static_cast<double>(interval) / 1000;
     c.shutdown_deadline_s = static_cast<double>(deadline) / 1000;
   }
-  c.state_dir = resolve(source, c.state_dir);
+  c.state_dir = resolve_config_path(source, c.state_dir);
   auto in_state = [&](std::string& p, const char* fallback) {
     if (p.empty()) p = fallback;
     if (!std::filesystem::path(p).is_absolute())
@@ -503,7 +498,7 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
   if (!default_rules) return default_rules.error();
   std::vector<std::string> rule_files;
   DRIFTD_TRY(top.strings("rule_files", rule_files));
-  for (auto& f : rule_files) f = resolve(source, f);
+  for (auto& f : rule_files) f = resolve_config_path(source, f);
   DRIFTD_TRY(alerts::load_rule_files(rule_files, *default_rules));
   DRIFTD_TRY(array_of_tables("models", [&](const toml::table& t, const std::string& p) -> Status {
     auto m = parse_model(t, p, source, *default_rules);

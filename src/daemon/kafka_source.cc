@@ -21,6 +21,7 @@
 #include <simdjson.h>
 
 #include "driftd/binary_io.h"
+#include "src/common/kafka_conf.h"
 #include "src/daemon/log.h"
 #include "src/daemon/source.h"
 
@@ -132,34 +133,26 @@ class KafkaSource final : public Source {
                      ": the checkpoint's Kafka offsets are malformed: " + r.error()};
       }
     }
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const std::string& key, const std::string& value) -> Status {
-      if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) !=
-          RD_KAFKA_CONF_OK) {
-        return Error{"source " + config_.name + ": kafka property " + key + ": " + err};
-      }
-      return {};
-    };
-    Status st = set("bootstrap.servers", config_.brokers);
-    if (st) st = set("group.id", config_.group_id);
-    if (st) st = set("client.id", "driftd-" + config_.name);
     // The checkpoint holds the offsets; Kafka's are written after it.
-    if (st) st = set("enable.auto.commit", "false");
-    if (st) st = set("enable.auto.offset.store", "false");
-    if (st) st = set("enable.partition.eof", "true");
-    if (st) st = set("auto.offset.reset", config_.from_end ? "latest" : "earliest");
-    for (const auto& [key, value] : config_.kafka_properties) {
-      if (st) st = set(key, value);
-    }
-    if (!st) {
+    KafkaProperties properties = {{"bootstrap.servers", config_.brokers},
+                                  {"group.id", config_.group_id},
+                                  {"client.id", "driftd-" + config_.name},
+                                  {"enable.auto.commit", "false"},
+                                  {"enable.auto.offset.store", "false"},
+                                  {"enable.partition.eof", "true"},
+                                  {"auto.offset.reset", config_.from_end ? "latest" : "earliest"}};
+    properties.insert(properties.end(), config_.kafka_properties.begin(),
+                      config_.kafka_properties.end());
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    if (auto st = set_kafka_properties(conf, properties); !st) {
       rd_kafka_conf_destroy(conf);
-      return st;
+      return Error{"source " + config_.name + ": kafka property " + st.error().message};
     }
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::on_rebalance);
     rd_kafka_conf_set_error_cb(conf, &KafkaSource::on_error);
     rd_kafka_conf_set_log_cb(conf, &KafkaSource::on_log);
+    char err[512];
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (rk_ == nullptr) {
       return Error{"source " + config_.name + ": cannot create the Kafka consumer: " + err};
@@ -374,20 +367,6 @@ class KafkaSource final : public Source {
 };
 
 }  // namespace
-
-Status check_kafka_properties(const std::vector<std::pair<std::string, std::string>>& properties) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  Status st;
-  for (const auto& [key, value] : properties) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      st = Error{key + ": " + err};
-      break;
-    }
-  }
-  rd_kafka_conf_destroy(conf);
-  return st;
-}
 
 std::unique_ptr<Source> make_kafka_source(const SourceConfig& config) {
   return std::make_unique<KafkaSource>(config);

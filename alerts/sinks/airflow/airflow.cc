@@ -1,10 +1,10 @@
 #include "alerts/sinks/airflow/airflow.h"
 
-#include <simdjson.h>
 #include <xxhash.h>
 
 #include <cstdio>
 
+#include "alerts/sinks/body_fields.h"
 #include "alerts/sinks/http/http_post.h"
 #include "driftd/base64.h"
 #include "driftd/json_writer.h"
@@ -55,13 +55,10 @@ std::string airflow_run_id(std::string_view key) {
 }
 
 Result<std::string> airflow_dag_run_json(std::string_view trigger_body) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(trigger_body.data(), trigger_body.size()).get(doc) != simdjson::SUCCESS) {
-    return Error{"not JSON"};
-  }
+  Body body(trigger_body);
+  if (!body.ok) return Error{"not JSON"};
   std::string_view key;
-  if (doc["idempotency_key"].get(key) != simdjson::SUCCESS) {
+  if (!get_if(body.doc["idempotency_key"], key)) {
     return Error{"a trigger without idempotency_key"};
   }
   JsonWriter j(-1);

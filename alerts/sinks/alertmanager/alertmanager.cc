@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 
+#include "alerts/sinks/body_fields.h"
 #include "alerts/sinks/http/http_post.h"
 #include "driftd/json_writer.h"
 #include "src/common/time_format.h"
@@ -13,13 +14,6 @@
 namespace driftd::alerts {
 
 namespace {
-
-// Reads an optional member: `out` is left as it was when it is absent or
-// of another type.
-template <typename T>
-bool get_if(simdjson::simdjson_result<simdjson::dom::element> e, T& out) {
-  return e.get(out) == simdjson::SUCCESS;
-}
 
 // What a notification says about its alert, as Alertmanager needs it.
 struct AlertFields {
@@ -31,11 +25,9 @@ struct AlertFields {
 };
 
 Result<AlertFields> read_alert(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) {
-    return Error{"not JSON"};
-  }
+  Body parsed(body);
+  if (!parsed.ok) return Error{"not JSON"};
+  const simdjson::dom::element& doc = parsed.doc;
   AlertFields a;
   std::string_view kind, state, rule, model, version, feature;
   if (doc["kind"].get(kind) != simdjson::SUCCESS || kind != "alert") {

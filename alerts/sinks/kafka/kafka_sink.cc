@@ -1,8 +1,9 @@
 #include "alerts/sinks/kafka/kafka_sink.h"
 
 #include <librdkafka/rdkafka.h>
-#include <simdjson.h>
 
+#include "alerts/sinks/body_fields.h"
+#include "src/common/kafka_conf.h"
 #include "src/daemon/log.h"
 
 namespace driftd::alerts {
@@ -25,7 +26,7 @@ bool permanent(rd_kafka_resp_err_t e) {
 class KafkaSink final : public Sink {
  public:
   KafkaSink(SinkSettings settings, std::string brokers, std::string topic,
-            std::vector<std::pair<std::string, std::string>> properties)
+            KafkaProperties properties)
       : settings_(std::move(settings)),
         brokers_(std::move(brokers)),
         topic_(std::move(topic)),
@@ -43,13 +44,9 @@ class KafkaSink final : public Sink {
     }
     std::string model;
     {
-      simdjson::dom::parser parser;
-      simdjson::dom::element doc;
+      Body body(item.body);
       std::string_view name;
-      if (parser.parse(item.body.data(), item.body.size()).get(doc) == simdjson::SUCCESS &&
-          doc["model"]["name"].get(name) == simdjson::SUCCESS) {
-        model = name;
-      }
+      if (body.ok && get_if(body.doc["model"]["name"], name)) model = name;
     }
     Report report;
     const rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -90,26 +87,18 @@ class KafkaSink final : public Sink {
   }
 
   Status connect() {
-    char err[512];
+    KafkaProperties properties = {{"bootstrap.servers", brokers_},
+                                  {"enable.idempotence", "true"},
+                                  {"message.timeout.ms", std::to_string(settings_.timeout_ms)}};
+    properties.insert(properties.end(), properties_.begin(), properties_.end());
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const std::string& k, const std::string& v) -> Status {
-      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-        return Error{"sink " + settings_.name + ": " + k + ": " + err};
-      }
-      return {};
-    };
-    Status st = set("bootstrap.servers", brokers_);
-    if (st) st = set("enable.idempotence", "true");
-    if (st) st = set("message.timeout.ms", std::to_string(settings_.timeout_ms));
-    for (const auto& [k, v] : properties_) {
-      if (st) st = set(k, v);
-    }
-    if (!st) {
+    if (auto st = set_kafka_properties(conf, properties); !st) {
       rd_kafka_conf_destroy(conf);
-      return st;
+      return Error{"sink " + settings_.name + ": " + st.error().message};
     }
     rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::on_delivery);
     rd_kafka_conf_set_log_cb(conf, &KafkaSink::on_log);
+    char err[512];
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (rk_ == nullptr) {
       return Error{"sink " + settings_.name + ": cannot create the Kafka producer: " + err};
@@ -119,7 +108,7 @@ class KafkaSink final : public Sink {
 
   SinkSettings settings_;
   std::string brokers_, topic_;
-  std::vector<std::pair<std::string, std::string>> properties_;
+  KafkaProperties properties_;
   rd_kafka_t* rk_ = nullptr;
 };
 
@@ -128,26 +117,21 @@ class KafkaSink final : public Sink {
 Result<std::shared_ptr<Sink>> make_kafka_sink(TableReader& r, const SinkSettings& settings,
                                               const std::string&) {
   std::string brokers, topic;
-  std::vector<std::pair<std::string, std::string>> properties;
+  KafkaProperties properties;
   DRIFTD_TRY(r.str("brokers", brokers));
   DRIFTD_TRY(r.str("topic", topic));
   DRIFTD_TRY(r.string_table("properties", properties));
   if (brokers.empty()) return Error{r.where_table() + ": brokers is required (host:port,...)"};
   if (topic.empty()) return Error{r.where_table() + ": topic is required"};
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
   for (const auto& [k, v] : properties) {
     if (k == "bootstrap.servers") {
-      rd_kafka_conf_destroy(conf);
       return Error{r.where(*r.table().get("properties"), "properties") +
                    ": give bootstrap.servers as brokers"};
     }
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Error{r.where(*r.table().get("properties"), "properties") + ": " + k + ": " + err};
-    }
   }
-  rd_kafka_conf_destroy(conf);
+  if (auto st = check_kafka_properties(properties); !st) {
+    return Error{r.where(*r.table().get("properties"), "properties") + ": " + st.error().message};
+  }
   return std::shared_ptr<Sink>(std::make_shared<KafkaSink>(
       settings, std::move(brokers), std::move(topic), std::move(properties)));
 }

@@ -1,11 +1,10 @@
 #include "alerts/sinks/log/log_sink.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+
+#include "src/common/append_file.h"
 
 namespace driftd::alerts {
 
@@ -14,29 +13,17 @@ namespace {
 class LogSink final : public Sink {
  public:
   explicit LogSink(std::string path) : path_(std::move(path)) {}
-  ~LogSink() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
 
   Delivery deliver(const OutboxItem& item) override {
-    if (fd_ < 0) {
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd_ < 0) return retry("cannot open");
-    }
-    const std::string line = item.body + "\n";
-    // One write of the whole line (O_APPEND): a short one is cut back, so a
-    // retry never glues half a line to the next.
-    const off_t before = ::lseek(fd_, 0, SEEK_END);
-    const ssize_t n = ::write(fd_, line.data(), line.size());
-    if (n != static_cast<ssize_t>(line.size())) {
-      const int e = errno;
-      if (n > 0 && before >= 0 && ::ftruncate(fd_, before) != 0) {
-        // Nothing more to do: the retry writes the line again after it.
+    if (!file_.is_open()) {
+      if (auto opened = file_.open(path_); !opened) {
+        return {Delivery::Outcome::kRetry, opened.error().message, -1};
       }
-      errno = n < 0 ? e : ENOSPC;
-      return retry("cannot append to");
     }
-    if (::fdatasync(fd_) != 0) return retry("cannot fsync");
+    // Whole lines only (a short write is cut back), so a retry never glues
+    // half a line to the next.
+    if (!file_.append(item.body + "\n")) return retry("cannot append to");
+    if (!file_.sync()) return retry("cannot fsync");
     return {Delivery::Outcome::kDelivered, "appended to " + path_, -1};
   }
 
@@ -46,7 +33,7 @@ class LogSink final : public Sink {
             std::string(what) + " " + path_ + ": " + std::strerror(errno), -1};
   }
   std::string path_;
-  int fd_ = -1;
+  AppendFile file_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "alerts/sinks/body_fields.h"
 #include "alerts/sinks/http/http_post.h"
 #include "driftd/json_writer.h"
 #include "src/common/time_format.h"
@@ -11,13 +12,6 @@
 namespace driftd::alerts {
 
 namespace {
-
-// Reads an optional member: `out` is left as it was when it is absent or
-// of another type.
-template <typename T>
-bool get_if(simdjson::simdjson_result<simdjson::dom::element> e, T& out) {
-  return e.get(out) == simdjson::SUCCESS;
-}
 
 // Slack's mrkdwn treats &, < and > as control characters.
 std::string escape(std::string_view text) {
@@ -88,11 +82,9 @@ class SlackSink final : public Sink {
 }  // namespace
 
 Result<std::string> slack_message_json(std::string_view body, std::string_view channel) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) {
-    return Error{"not JSON"};
-  }
+  Body parsed(body);
+  if (!parsed.ok) return Error{"not JSON"};
+  const simdjson::dom::element& doc = parsed.doc;
   std::string_view kind, model, version;
   if (doc["kind"].get(kind) != simdjson::SUCCESS ||
       doc["model"]["name"].get(model) != simdjson::SUCCESS ||
@@ -126,10 +118,12 @@ Result<std::string> slack_message_json(std::string_view body, std::string_view c
     if (doc["because"].get(because) == simdjson::SUCCESS) {
       std::string rules;
       for (auto b : because) {
-        std::string_view rule, feature;
+        std::string_view rule, condition, feature;
         get_if(b["rule"], rule);
+        get_if(b["condition"], condition);  // a policy's condition, not a rule
         get_if(b["feature"], feature);
-        rules += (rules.empty() ? "" : ", ") + std::string("`") + escape(rule) +
+        rules += (rules.empty() ? "" : ", ") + std::string("`") +
+                 escape(rule.empty() ? condition : rule) +
                  (feature.empty() ? "" : " " + escape(feature)) + "`";
       }
       text += "\nbecause " + rules;
