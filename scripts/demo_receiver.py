@@ -48,7 +48,7 @@ def main():
             end = time.strftime("%H:%M:%S", time.gmtime(t["window"]["end"] / 1000))
             with open(out, "a") as f:
                 f.write(f"{end} UTC  retrain {t['model']['name']} v{t['model']['version']} "
-                        f"because {t['because'][0]['rule']} (signature verified); drifting: "
+                        f"because {t['because'][0].get('rule') or t['because'][0]['condition']} (signature verified); drifting: "
                         f"{drifting}; key {t['idempotency_key']}\n")
 
     http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()

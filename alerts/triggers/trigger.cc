@@ -17,23 +17,40 @@ Result<TriggerSpec> parse_trigger(const toml::table& t, const std::string& prefi
   TableReader r(t, prefix, source);
   TriggerSpec s;
   s.where = r.where_table();
-  for (const char* key : {"name", "on", "cooldown", "max_per_day", "sinks", "models"}) {
-    if (const toml::node* n = t.get(key)) s.where_key[key] = r.where(*n, key);
-  }
+  s.where_key = r.locate(
+      {"name", "on", "condition", "min_rows", "cooldown", "max_per_day", "sinks", "models"});
   DRIFTD_TRY(r.str("name", s.name));
   DRIFTD_TRY(r.strings("on", s.on));
+  std::string condition;
+  DRIFTD_TRY(r.str("condition", condition));
+  if (!condition.empty()) {
+    auto c = Condition::parse(condition);
+    if (!c) return Error{s.where_key["condition"] + ": " + c.error().message};
+    const Condition::Reach reach = c->reach();
+    if (!reach.can_be_true) {
+      return Error{s.where_key["condition"] + ": can never be true" +
+                   (reach.ranges.empty() ? "" : " (" + reach.ranges + ")") +
+                   ": the trigger would never start a retrain"};
+    }
+    s.condition = std::make_shared<const Condition>(std::move(*c));
+  }
+  int64_t min_rows = static_cast<int64_t>(s.min_rows);
+  DRIFTD_TRY(r.integer("min_rows", min_rows));
+  if (min_rows < 0) return Error{s.where_key["min_rows"] + ": must not be negative"};
+  s.min_rows = static_cast<uint64_t>(min_rows);
   DRIFTD_TRY(r.strings("models", s.models));
   DRIFTD_TRY(r.duration("cooldown", s.cooldown_ms));
   DRIFTD_TRY(r.integer("max_per_day", s.max_per_day));
   DRIFTD_TRY(r.strings("sinks", s.sinks));
-  DRIFTD_TRY(r.finish("name, on, models, cooldown, max_per_day, sinks"));
+  DRIFTD_TRY(r.finish("name, on, condition, min_rows, models, cooldown, max_per_day, sinks"));
   if (s.name.empty()) return Error{s.where + ": name is required"};
   for (char c : s.name) {
     if (c == '/' || c == '|') return Error{s.where_key["name"] + ": a name may not hold / or |"};
   }
-  if (s.on.empty()) {
+  if (s.on.empty() && !s.condition) {
     return Error{(s.where_key.count("on") ? s.where_key["on"] : s.where) +
-                 ": on = [...] is required: the rules whose alerts start a retrain"};
+                 ": on = [...] (the rules whose alerts start a retrain) or condition = \"...\" "
+                 "(the windows that do) is required"};
   }
   if (s.cooldown_ms < 0) return Error{s.where_key["cooldown"] + ": must not be negative"};
   if (s.max_per_day < 1 || s.max_per_day > 1000) {
@@ -69,10 +86,19 @@ void write_performance(JsonWriter& j, const std::optional<Performance>& p) {
   j.end_object();
 }
 
+// Why a trigger was made: an alert that fired, or the policy's condition.
+struct Cause {
+  std::string rule;           // empty: the condition
+  const char* severity = "";  // the rule's
+  std::string condition;      // the condition's text
+  std::string feature;        // feature scope: the (first) feature
+  std::optional<double> value, threshold;
+};
+
 std::string trigger_json(const std::string& policy, const std::string& model,
                          const std::string& version, bool time_windows,
                          const std::string& baseline_json, const WindowResult& w,
-                         const std::vector<const Notification*>& because, const std::string& key) {
+                         const std::vector<Cause>& because, const std::string& key) {
   JsonWriter j(-1);
   j.begin_object();
   j.key("kind").value("trigger");
@@ -83,13 +109,17 @@ std::string trigger_json(const std::string& policy, const std::string& model,
   j.end_object();
   j.key("idempotency_key").value(key);
   j.key("because").begin_array();
-  for (const Notification* n : because) {
+  for (const Cause& c : because) {
     j.begin_object();
-    j.key("rule").value(n->rule);
-    j.key("severity").value(to_string(n->severity));
-    if (!n->feature.empty()) j.key("feature").value(n->feature);
-    j.key("value").value(n->value);
-    j.key("threshold").value(n->threshold);
+    if (c.rule.empty()) {
+      j.key("condition").value(c.condition);
+    } else {
+      j.key("rule").value(c.rule);
+      j.key("severity").value(c.severity);
+    }
+    if (!c.feature.empty()) j.key("feature").value(c.feature);
+    j.key("value").value(c.value);
+    j.key("threshold").value(c.threshold);
     j.end_object();
   }
   j.end_array();
@@ -186,11 +216,31 @@ void ModelTriggers::evaluate(const WindowResult& w, const std::vector<Notificati
   const int64_t at = time_windows_ ? w.end : now_ms;
   for (size_t i = 0; i < policies_.size(); ++i) {
     const TriggerSpec& p = *policies_[i];
-    std::vector<const Notification*> because;
+    std::vector<Cause> because;
     // In the policy's order of rules: the first one names the trigger.
     for (const std::string& rule : p.on) {
       for (const Notification& n : changes) {
-        if (n.firing && n.rule == rule) because.push_back(&n);
+        if (n.firing && n.rule == rule) {
+          because.push_back(
+              Cause{n.rule, to_string(n.severity), "", n.feature, n.value, n.threshold});
+        }
+      }
+    }
+    if (because.empty() && p.condition && w.report.rows >= p.min_rows) {
+      const Condition& c = *p.condition;
+      const auto cause = [&](const FeatureResult* f) {
+        const Condition::Sides sides = c.sides(w.report, f);
+        because.push_back(Cause{"", "", c.text(), f ? f->name : "", sides.value, sides.threshold});
+      };
+      if (c.scope() == ConditionScope::kModel) {
+        if (c.evaluate(w.report, nullptr) == Truth::kTrue) cause(nullptr);
+      } else {
+        for (const FeatureResult& f : w.report.features) {
+          if (f.role == ColumnRole::kFeature && c.evaluate(w.report, &f) == Truth::kTrue) {
+            cause(&f);
+            break;
+          }
+        }
       }
     }
     if (because.empty()) continue;
@@ -198,7 +248,8 @@ void ModelTriggers::evaluate(const WindowResult& w, const std::vector<Notificati
     t.policy = p.name;
     t.model = model_;
     t.version = version_;
-    t.rule = because.front()->rule;
+    // A condition's trigger is named "condition" in its key.
+    t.rule = because.front().rule.empty() ? "condition" : because.front().rule;
     t.window_id = w.id;
     t.key = trigger_key(p.name, model_, version_, t.rule, w.id);
     t.sinks = p.sinks;

@@ -1,16 +1,14 @@
 // Retraining triggers: a policy per model says which alerts start a
-// retrain (`on`: rule names), how long to wait after one (`cooldown`) and
-// how many a day at most (`max_per_day`), and where it goes (`sinks`,
-// typically a signed webhook or the airflow sink). When a window makes one
-// of those alerts fire, the policy sends one trigger with the evidence: the
-// alerts that fired, the window, its drifting features with their
-// statistics, performance against the baseline's, and the baseline's
-// identity. Its idempotency key is built from (policy, model, version, rule,
-// window id): a window closed again after a crash makes the same key, which
-// the outbox keeps once and a receiver (Airflow's dag_run_id) acts on once.
-// Policy state (the last triggers' times) is in the checkpoint. Time is the
-// window's event time for time windows, the wall clock for count windows.
-// See docs/ALERTS.md.
+// retrain (`on`: rule names) or which windows do (`condition`: a rule
+// condition, judged on each window of at least `min_rows` rows), how long to wait after one
+// (`cooldown`) and how many a day at most (`max_per_day`), and where it goes (`sinks`, typically a
+// signed webhook or the airflow sink). When a window makes one of those alerts fire, the policy
+// sends one trigger with the evidence: the alerts that fired, the window, its drifting features
+// with their statistics, performance against the baseline's, and the baseline's identity. Its
+// idempotency key is built from (policy, model, version, rule, window id): a window closed again
+// after a crash makes the same key, which the outbox keeps once and a receiver (Airflow's
+// dag_run_id) acts on once. Policy state (the last triggers' times) is in the checkpoint. Time is
+// the window's event time for time windows, the wall clock for count windows. See docs/ALERTS.md.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +26,12 @@ namespace driftd::alerts {
 
 struct TriggerSpec {
   std::string name;
-  std::vector<std::string> on;      // rule names
+  std::vector<std::string> on;  // rule names
+  // A condition (alerts/rules/condition.h) that starts a retrain on any
+  // window where it is true (feature scope: for some feature), when no
+  // `on` rule fired there; null: none.
+  std::shared_ptr<const Condition> condition;
+  uint64_t min_rows = 100;          // windows with fewer rows never trigger by condition
   std::vector<std::string> models;  // empty: every model
   int64_t cooldown_ms = 24 * 3'600'000;
   int64_t max_per_day = 1;

@@ -21,10 +21,12 @@
 #include "alerts/outbox/deliverer.h"
 #include "alerts/outbox/outbox.h"
 #include "alerts/rules/rule.h"
+#include "alerts/rules/rule_tests.h"
 #include "alerts/triggers/trigger.h"
 #include "driftd/binary_io.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_writer.h"
+#include "src/common/append_file.h"
 #include "src/daemon/http_ingest.h"
 #include "src/daemon/log.h"
 #include "src/daemon/published.h"
@@ -193,72 +195,6 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-// An append-only file of lines (windows log, dead letters). A torn last line
-// (the process killed mid-write, the disk full mid-line) is cut off on open,
-// and a failed append is cut back at once, so no line is ever torn or glued
-// to the next.
-class AppendFile {
- public:
-  Status open(const std::string& path) {
-    path_ = path;
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Error{"cannot open " + path + ": " + std::strerror(errno)};
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) return Error{"cannot stat " + path + ": " + std::strerror(errno)};
-    size_ = static_cast<off_t>(st.st_size);
-    if (size_ > 0) {
-      char c = 0;
-      if (::pread(fd_, &c, 1, size_ - 1) == 1 && c != '\n') {
-        // Find the last newline and cut after it.
-        std::string buf(static_cast<size_t>(std::min<off_t>(size_, 1 << 20)), '\0');
-        const off_t from = size_ - static_cast<off_t>(buf.size());
-        const ssize_t got = ::pread(fd_, buf.data(), buf.size(), from);
-        off_t keep = 0;
-        if (got > 0) {
-          const size_t nl = std::string_view(buf.data(), static_cast<size_t>(got)).rfind('\n');
-          keep = nl == std::string_view::npos ? from : from + static_cast<off_t>(nl) + 1;
-        }
-        if (::ftruncate(fd_, keep) != 0) {
-          return Error{"cannot cut the torn last line of " + path + ": " + std::strerror(errno)};
-        }
-        jlog(spdlog::level::warn, "{}: cut a torn last line ({} bytes)", path, size_ - keep);
-        size_ = keep;
-      }
-    }
-    return {};
-  }
-  ~AppendFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  // One line, whole or not at all; false with errno set.
-  bool append(std::string_view line) {
-    size_t done = 0;
-    while (done < line.size()) {
-      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        const int e = errno;
-        if (done > 0 && ::ftruncate(fd_, size_) != 0) {
-          jlog(spdlog::level::err, "{}: cannot cut a partial line: {}", path_,
-               std::strerror(errno));
-        }
-        errno = e;
-        return false;
-      }
-      done += static_cast<size_t>(n);
-    }
-    size_ += static_cast<off_t>(line.size());
-    return true;
-  }
-  bool sync() { return ::fdatasync(fd_) == 0; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  off_t size_ = 0;  // the bytes of whole lines
-};
-
 // A file of lines that must not lose one (the windows log, dead letters):
 // a line the file cannot take (disk full, read-only, an I/O error) waits in
 // memory, in order, and is appended again by retry(). While any waits the
@@ -267,7 +203,12 @@ class AppendFile {
 // the last checkpoint is from before them, and its replay makes them again.
 class PendingLines {
  public:
-  Status open(const std::string& path) { return file_.open(path); }
+  Status open(const std::string& path) {
+    auto cut = file_.open(path);
+    if (!cut) return cut.error();
+    if (*cut > 0) jlog(spdlog::level::warn, "{}: cut a torn last line ({} bytes)", path, *cut);
+    return {};
+  }
   void write(std::string line) {
     if (pending_.empty() && file_.append(line)) return;
     if (pending_.empty()) note_failure();
@@ -513,12 +454,12 @@ class Daemon {
     }
   }
 
-  // The alerts log is opened once some model has rules (so that a daemon
-  // without rules writes nothing there, and holds no file of it open).
+  // The alerts log is opened once some model has rules or triggers (so that
+  // a daemon without them writes nothing there, and holds no file of it open).
   Status open_alerts_log(const DaemonConfig& config) {
     if (alerts_log_open_) return {};
     bool rules = false;
-    for (const auto& m : config.models) rules = rules || !m.rules.empty();
+    for (const auto& m : config.models) rules = rules || !m.rules.empty() || !m.triggers.empty();
     if (!rules) return {};
     DRIFTD_TRY(alerts_log_.open(config.alerts_log));
     alerts_log_open_ = true;
@@ -632,13 +573,17 @@ class Daemon {
          slot.config.name, slot.config.version, w.id, w.report.rows, w.report.features_drifted,
          w.report.features_compared, w.report.dataset_drift);
     ++slot.windows;
+    notifications_.clear();
+    // The window's alert and trigger lines go to the alerts log in one
+    // append: one write, not one per change.
+    std::string alert_lines;
     if (slot.alerts) {
       ++slot.alerts_version;
-      notifications_.clear();
       slot.alerts->evaluate(w, notifications_);
       for (const alerts::Notification& n : notifications_) {
         std::string json = alerts::notification_json(n);
-        alerts_log_.write(json + "\n");
+        alert_lines += json;
+        alert_lines += '\n';
         if (outbox_) {
           alerts::Outbox::Entry e{n.key,   std::move(json),           n.sinks,
                                   "alert", alerts::alert_identity(n), n.firing};
@@ -650,29 +595,31 @@ class Daemon {
              n.rule, n.model, n.version, n.feature.empty() ? "" : " feature=", n.feature,
              n.window_id);
       }
-      if (slot.triggers) {
-        triggers_.clear();
-        slot.triggers->evaluate(w, notifications_, wall_clock_ms(), triggers_);
-        for (alerts::Trigger& t : triggers_) {
-          if (!t.sent) {
-            ++slot.triggers_held_back;
-            jlog(spdlog::level::info,
-                 "trigger {} held back model={} version={} rule={} window={}: {}", t.policy,
-                 t.model, t.version, t.rule, t.window_id, t.held_back);
-            continue;
-          }
-          ++slot.triggers_sent;
-          alerts_log_.write(t.body + "\n");
-          if (outbox_) {
-            alerts::Outbox::Entry e{t.key, std::move(t.body), t.sinks, "trigger", "", false};
-            if (e.sinks.empty()) e.sinks = sinks_taking(alerts::SinkTakes::kTriggers);
-            outbox_waiting_.push_back(std::move(e));
-          }
-          jlog(spdlog::level::warn, "retraining trigger {} model={} version={} rule={} window={}",
-               t.policy, t.model, t.version, t.rule, t.window_id);
+    }
+    if (slot.triggers) {
+      triggers_.clear();
+      slot.triggers->evaluate(w, notifications_, wall_clock_ms(), triggers_);
+      for (alerts::Trigger& t : triggers_) {
+        if (!t.sent) {
+          ++slot.triggers_held_back;
+          jlog(spdlog::level::info,
+               "trigger {} held back model={} version={} rule={} window={}: {}", t.policy, t.model,
+               t.version, t.rule, t.window_id, t.held_back);
+          continue;
         }
+        ++slot.triggers_sent;
+        alert_lines += t.body;
+        alert_lines += '\n';
+        if (outbox_) {
+          alerts::Outbox::Entry e{t.key, std::move(t.body), t.sinks, "trigger", "", false};
+          if (e.sinks.empty()) e.sinks = sinks_taking(alerts::SinkTakes::kTriggers);
+          outbox_waiting_.push_back(std::move(e));
+        }
+        jlog(spdlog::level::warn, "retraining trigger {} model={} version={} rule={} window={}",
+             t.policy, t.model, t.version, t.rule, t.window_id);
       }
     }
+    if (!alert_lines.empty()) alerts_log_.write(std::move(alert_lines));
     if (outbox_) flush_outbox();
     slot.latest_json = std::move(line);
     slot.latest = std::make_shared<const WindowResult>(std::move(w));
@@ -1235,6 +1182,7 @@ class Daemon {
       s.decoder = std::make_unique<EventDecoder>(s.source->config().fields, router_);
     publish();
     jlog(spdlog::level::info, "configuration reloaded: {} models", monitors_.size());
+    for (const auto& w : alerts::rule_warnings(config_)) jlog(spdlog::level::warn, "{}", w);
   }
 
   DaemonConfig config_;
@@ -1280,6 +1228,7 @@ int run_daemon(const std::string& config_path, const RunOptions& options) {
     return 2;
   }
   setup_logging(config->log_level);
+  for (const auto& w : alerts::rule_warnings(*config)) jlog(spdlog::level::warn, "{}", w);
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);

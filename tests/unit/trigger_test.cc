@@ -154,6 +154,41 @@ TEST_CASE("trigger states: saved and loaded; truncated bytes refused", "[alerts]
   CHECK_FALSE(victim.load(br).ok());
 }
 
+TEST_CASE("a policy's condition starts a retrain on the windows where it holds", "[alerts]") {
+  auto spec = std::make_shared<TriggerSpec>();
+  spec->name = "retrain";
+  spec->on = {"accuracy_drop"};
+  spec->cooldown_ms = 0;
+  spec->max_per_day = 100;
+  auto parsed = Condition::parse("psi > 0.4");
+  REQUIRE(parsed.ok());
+  spec->condition = std::make_shared<const Condition>(std::move(*parsed));
+  ModelTriggers t("fraud", "3", true, "{}", {spec});
+  std::vector<Trigger> out;
+  const WindowResult w = window_at(10 * kHour);
+  t.evaluate(w, {}, 0, out);  // amount's PSI is 0.5
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].sent);
+  CHECK(out[0].rule == "condition");
+  CHECK(out[0].key == "trigger/retrain/fraud@3/condition/" + w.id);
+  CHECK(out[0].body.find(R"("because":[{"condition":"psi > 0.4","feature":"amount","value":0.5,)"
+                         R"("threshold":0.4}])") != std::string::npos);
+  // An `on` rule that fires names the trigger instead.
+  out.clear();
+  t.evaluate(window_at(11 * kHour), {fired("accuracy_drop")}, 0, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "accuracy_drop");
+  // Where it does not hold, or on a thin window: nothing.
+  out.clear();
+  WindowResult calm = window_at(12 * kHour);
+  calm.report.features[0].stats[0].value = 0.3;
+  t.evaluate(calm, {}, 0, out);
+  WindowResult thin = window_at(13 * kHour);
+  thin.report.rows = 99;
+  t.evaluate(thin, {}, 0, out);
+  CHECK(out.empty());
+}
+
 Result<TriggerList> triggers_from(const std::string& text) {
   static const std::string source = "d.toml";
   auto doc = parse_toml(text, source);
@@ -177,7 +212,22 @@ TEST_CASE("[[triggers]] in TOML: keys read, errors name line and key", "[alerts]
   t = triggers_from("[[triggers]]\nname = \"retrain\"\n");
   REQUIRE_FALSE(t.ok());
   CHECK(t.error().message ==
-        "d.toml:1: triggers[0]: on = [...] is required: the rules whose alerts start a retrain");
+        "d.toml:1: triggers[0]: on = [...] (the rules whose alerts start a retrain) or condition "
+        "= \"...\" (the windows that do) is required");
+  t = triggers_from("[[triggers]]\nname = \"retrain\"\ncondition = \"drift_share >= \"\n");
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().message.rfind("d.toml:3: triggers[0].condition: column ", 0) == 0);
+  t = triggers_from("[[triggers]]\nname = \"retrain\"\ncondition = \"drift_share > 1\"\n");
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().message ==
+        "d.toml:3: triggers[0].condition: can never be true (drift_share in [0, 1]): the trigger "
+        "would never start a retrain");
+  t = triggers_from(
+      "[[triggers]]\nname = \"retrain\"\ncondition = \"drift_share >= 0.5\"\nmin_rows = 10\n");
+  REQUIRE(t.ok());
+  CHECK((*t)[0]->condition != nullptr);
+  CHECK((*t)[0]->on.empty());
+  CHECK((*t)[0]->min_rows == 10);
   t = triggers_from("[[triggers]]\nname = \"retrain\"\non = [\"a\"]\nmax_per_day = 0\n");
   REQUIRE_FALSE(t.ok());
   CHECK(t.error().message == "d.toml:4: triggers[0].max_per_day: must be between 1 and 1000");
