@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Writes the demo's event stream (JSON lines, one event per prediction and
-one per label) with four phases over one hour of event time:
+one per label) in four phases over 80 minutes of event time:
 
   0-15 min   stable: serving looks like training
   15-35 min  gradual drift: `amount` creeps up, `tenure_days` shrinks
   35-60 min  sudden drift: a new market (BR) appears, the model gets noisier
+  60-80 min  recovered: the new market is routed to its own model and the
+             upstream change is rolled back; serving looks like training again
   labels     every prediction's label arrives 10 minutes after it
 
     /usr/bin/python3 data/demo/make_demo_stream.py OUT.jsonl [--rate 20]
@@ -23,7 +25,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--rate", type=float, default=20, help="events per second of event time")
-    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--minutes", type=float, default=80)
     args = ap.parse_args()
     rng = random.Random(2026)
     n = int(args.rate * 60 * args.minutes)
@@ -32,8 +34,9 @@ def main():
         for i in range(n):
             ts = T0 + int(i * 1000 / args.rate)
             minute = (ts - T0) / 60000
-            gradual = min(1.0, max(0.0, (minute - 15) / 20))
-            sudden = minute >= 35
+            recovered = minute >= 60
+            gradual = 0.0 if recovered else min(1.0, max(0.0, (minute - 15) / 20))
+            sudden = 35 <= minute < 60
             amount = rng.lognormvariate(3.2 + 0.6 * gradual, 1.0)
             age = float(rng.randint(18, 84)) if rng.random() > 0.03 else None
             countries = ["DE", "FR", "US", "IT", "ES"] + (["BR"] if sudden else [])

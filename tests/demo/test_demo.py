@@ -10,11 +10,12 @@ its own output files, and its story against the data.
 - Each live view (window, rows, drifting count, dataset drift, each row's
   value and DRIFT mark, labels joined) equals that window's line in the
   windows log; the final count equals the log's length.
-- The alerts shown are the alerts log's; they fire on the drifting stream
-  and never while it is stable.
+- The alerts shown are the alerts log's; they fire on the drifting stream,
+  never while it is stable, and data drift resolves once it has recovered.
 - The story the demo tells (scripts/demo, data/demo/make_demo_stream.py):
-  stable for 15 minutes, then drift, a new market from minute 35 on
-  (country drifts, and the dataset), labels 10 minutes after predictions.
+  stable for 15 minutes, then drift, a new market from minute 35 to 60
+  (country drifts, and the dataset), recovered from minute 60 (nothing
+  drifts), labels 10 minutes after predictions.
 """
 import json
 import os
@@ -163,6 +164,12 @@ def main():
           all(a["window"]["end"] > T0 + 15 * MINUTE for a in alerts),
           "the retrain rules fire on the drifting stream, never while it is stable "
           f"({sorted({a['rule'] for a in alerts})})")
+    drift_changes = [(a["state"], a["window"]["end"]) for a in alerts if a["rule"] == "data_drift"]
+    check(drift_changes and drift_changes[-1][0] == "resolved" and
+          drift_changes[-1][1] > T0 + 60 * MINUTE and
+          any(state == "firing" and end <= T0 + 60 * MINUTE for state, end in drift_changes),
+          f"data_drift fires in the drift and resolves once the stream has recovered "
+          f"({[(s, time_of_day(e)) for s, e in drift_changes]})")
 
     # The retraining trigger: made when data drift fired, received signed.
     received = text.split("== retraining triggers", 1)[-1].split("== done", 1)[0]
@@ -182,9 +189,14 @@ def main():
     check(len(sudden) >= 3 and all(w["features"]["country"]["drift"] and w["dataset_drift"]
                                    for w in sudden),
           f"a new market from minute 35: country drifts, and the dataset ({len(sudden)} windows)")
+    recovered = [w for w in windows
+                 if w["window"]["start"] >= T0 + 60 * MINUTE and w["window"]["end"] <= T0 + 80 * MINUTE]
+    check(len(recovered) >= 3 and all(not w["dataset_drift"] and w["features_drifted"] == 0
+                                      for w in recovered),
+          f"recovered from minute 60: no feature drifts ({len(recovered)} windows)")
     early = [w for w in windows if w["window"]["end"] <= T0 + 10 * MINUTE]
     later = [w for w in windows
-             if w["window"]["start"] >= T0 + 10 * MINUTE and w["window"]["end"] <= T0 + 60 * MINUTE]
+             if w["window"]["start"] >= T0 + 10 * MINUTE and w["window"]["end"] <= T0 + 80 * MINUTE]
     check(early and all(not (w.get("performance") or {}).get("current") for w in early) and
           later and all((w["performance"].get("current") or {}).get("rows", 0) > 0 for w in later),
           "labels arrive 10 minutes after predictions: none in the first 10 minutes, then each "
