@@ -1,11 +1,61 @@
 """What the alert tests share: event streams in phases of serving that
 looks like training (rows of the training data, resampled) or drifts
 (amounts eight times larger, a new market), in event time; the daemon's
-alerts log; its API port."""
+alerts log; its API port; HTTP receivers for the sinks; stopping a daemon."""
 import csv
+import http.server
 import json
 import os
 import random
+import signal
+import socket
+import subprocess
+import threading
+
+
+class HttpReceiver:
+    """An HTTP server on 127.0.0.1, serving in a thread, for the sinks'
+    requests: `handle(path, headers, body)` runs for each POST and returns
+    (status, reply bytes). `port`: 0 picks a free one."""
+
+    def __init__(self, handle, port=0):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, reply = handle(self.path, self.headers, body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:
+                    pass  # the daemon was killed while it waited for the answer
+
+        if not port:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def stop_daemon(proc, timeout=30):
+    """SIGTERM, then its exit status and stderr (killed after `timeout` s)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return proc.returncode, err
 
 
 def log_lines(work):

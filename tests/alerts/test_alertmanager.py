@@ -17,7 +17,6 @@ after), which routes to a webhook receiver of the test:
     test_alertmanager.py DRIFTD TRAIN_CSV
 """
 import datetime
-import http.server
 import json
 import os
 import shutil
@@ -43,25 +42,16 @@ class Notifications:
     """Alertmanager's webhook notifications, as it sends them."""
 
     def __init__(self):
-        self.port = dc.free_port()
         self.received = []
         self.lock = threading.Lock()
-        outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        def handle(path, headers, body):
+            with self.lock:
+                self.received.append(json.loads(body))
+            return 200, b""
 
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.received.append(body)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = ac.HttpReceiver(handle)
+        self.port = self.http.port
 
     def firing(self, feature):
         with self.lock:
@@ -73,8 +63,7 @@ class Notifications:
             return [a for n in self.received for a in n["alerts"] if a["status"] == "resolved"]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 class Alertmanager:
@@ -231,12 +220,7 @@ annotations.summary = "{{feature}} PSI {{value}}"
         check('driftd_alert_deliveries_total{sink="am",type="alertmanager",outcome="delivered"}'
               in text, "the deliveries are counted")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
+        _, err = ac.stop_daemon(proc)
         am.stop()
         hook.stop()
     check(proc.returncode == 0, "SIGTERM: exit 0" + ("" if proc.returncode == 0 else err[-500:]))

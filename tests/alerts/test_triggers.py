@@ -8,8 +8,10 @@ with the shipped retrain rules, each receiver a real HTTP or Kafka peer:
   time, and every trigger of the alerts log started exactly one DAG run;
 - the Argo Events recipe: a webhook sink to the event source's endpoint
   (POST /retrain), signed; the fields the recipe's Sensor reads are there;
-- the kafka sink: every alert and trigger on the topic (librdkafka's mock
-  cluster), read back with kcat, keyed by model, with the driftd-key header;
+- the kafka sink: with the brokers down (through the SIGKILLed runs and
+  into the last) it retries and delivers nothing; once they are up, every
+  alert and trigger is on the topic (librdkafka's mock cluster), read back
+  with kcat, keyed by model, with the driftd-key header;
 - the slack sink: a message per notification with its key figures;
 - GET /v1/triggers and /v1/alerts/history list them with their deliveries;
   the trigger counter and the delivery latency histogram in /metrics.
@@ -19,7 +21,6 @@ with the shipped retrain rules, each receiver a real HTTP or Kafka peer:
 import base64
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import random
@@ -46,40 +47,26 @@ class Receiver:
     `answer(path, headers, body)` gives the status."""
 
     def __init__(self, answer=lambda p, h, b: 200, delay=0.0):
-        self.port = dc.free_port()
         self.requests = []
         self.lock = threading.Lock()
-        outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        def handle(path, headers, body):
+            if delay:
+                time.sleep(delay)
+            with self.lock:
+                status = answer(path, headers, body)
+                self.requests.append((path, dict(headers), body.decode()))
+            return status, b"{}"
 
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if delay:
-                    time.sleep(delay)
-                with outer.lock:
-                    status = answer(self.path, self.headers, body)
-                    outer.requests.append((self.path, dict(self.headers), body.decode()))
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"{}")
-                except OSError:
-                    pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = ac.HttpReceiver(handle)
+        self.port = self.http.port
 
     def bodies(self):
         with self.lock:
             return [json.loads(b) for _, _, b in self.requests]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 class Airflow:
@@ -130,6 +117,23 @@ def start_mock():
     return proc, line[len("bootstrap="):]
 
 
+def mock_command(mock, command):
+    """Takes every broker of the mock cluster down or up again."""
+    mock.stdin.write(command + "\n")
+    mock.stdin.flush()
+    answer = mock.stdout.readline().strip()
+    if answer != f"ok {command}":
+        raise RuntimeError(f"mock_kafka: {command}: {answer!r}")
+
+
+def metric(text, name, labels):
+    """The value of one sample of a Prometheus text page, or None."""
+    for line in text.splitlines():
+        if line.startswith(name + "{" + labels + "}"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def test_triggers(work):
     dc.make_baseline(work)
     subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "data/demo/make_demo_stream.py"),
@@ -138,6 +142,9 @@ def test_triggers(work):
     argo = Receiver()
     slack = Receiver()
     mock, bootstrap = start_mock()
+    # The brokers are down through every SIGKILLed run and the first
+    # seconds of the last one: the kafka sink retries, loses nothing.
+    mock_command(mock, "down")
     dc.write_config(work, dc.free_port(),
                     'name = "stream"\ntype = "file"\npath = "stream.jsonl"\nfollow = false',
                     'type = "time"\nsize = "5m"')
@@ -168,6 +175,9 @@ name = "bus"
 type = "kafka"
 brokers = "{bootstrap}"
 topic = "driftd-notifications"
+timeout = "1s"
+backoff_initial = "100ms"
+backoff_max = "500ms"
 
 [[sinks]]
 name = "chat"
@@ -253,6 +263,21 @@ sinks = ["dags", "argo", "bus", "chat"]
         check(any("*Retraining triggered* (retrain) for model *fraud*" in x for x in texts) and
               any("*FIRING*" in x for x in texts), "with the key figures")
 
+        bus = 'sink="bus",type="kafka"'
+        seen = {}
+
+        def bus_retrying():
+            _, text = dc.http_get(ac.api_port(work), "/metrics")
+            for outcome in ("failed", "delivered"):
+                seen[outcome] = metric(text, "driftd_alert_deliveries_total",
+                                       f'{bus},outcome="{outcome}"')
+            seen["queue"] = metric(text, "driftd_alert_delivery_queue", bus)
+            return (seen["failed"] or 0) >= 2
+        # An attempt ends when librdkafka times the message out (timeout = 1s).
+        check(dc.wait_for(bus_retrying, timeout=30) and seen["delivered"] == 0 and
+              (seen["queue"] or 0) > 0,
+              f"while the brokers are down, the kafka sink retries and delivers nothing ({seen})")
+        mock_command(mock, "up")
         want = {json.dumps(x, separators=(",", ":")) for x in alerts + triggers}
         got = set()
 
@@ -266,8 +291,8 @@ sinks = ["dags", "argo", "bus", "chat"]
                     got.add(v)
             return want <= got
         check(dc.wait_for(on_topic, timeout=60),
-              f"the kafka topic holds every alert and trigger, keyed by model ({len(got)} of "
-              f"{len(want)})")
+              f"once the brokers are back, the kafka topic holds every alert and trigger, keyed "
+              f"by model ({len(got)} of {len(want)})")
 
         status, body = dc.http_get(ac.api_port(work), "/v1/triggers?limit=1000")
         listed = json.loads(body)["triggers"] if status == 200 else []
@@ -288,11 +313,45 @@ sinks = ["dags", "argo", "bus", "chat"]
               in text, "the triggers are counted (since the start)")
         check('driftd_alert_delivery_latency_seconds_count{sink="dags",type="airflow"}' in text,
               "and the delivery latency")
+
+        def all_delivered():
+            status, body = dc.http_get(ac.api_port(work), "/v1/alerts/history?limit=1000")
+            return status == 200 and all(d["state"] == "delivered" for x in
+                                         json.loads(body)["alerts"] for d in x["deliveries"])
+        check(dc.wait_for(all_delivered, timeout=60), "every alert is delivered to every sink")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         check(proc.returncode == 0, "SIGTERM: exit 0" + ("" if proc.returncode == 0 else err[-400:]))
         check("airflow-pass" not in err and "services/T0" not in err,
               "no password and no Slack URL in the log")
+
+        # Bounded history: restarted with a retention of 1 s, the daemon's
+        # first prune forgets every delivered notification but each alert's
+        # newest (which a restart re-sends while it fires).
+        time.sleep(1.5)
+        with open(os.path.join(work, "driftd.toml")) as f:
+            config = f.read()
+        with open(os.path.join(work, "driftd.toml"), "w") as f:
+            f.write(config.replace('dir = "state"',
+                                   'dir = "state"\noutbox_retention = "1s"\noutbox_keep = 0'))
+        newest = {}
+        for a in alerts:
+            newest[(a["rule"], a.get("feature", ""))] = a["key"]
+        proc = start()
+
+        def pruned():
+            status, body = dc.http_get(ac.api_port(work), "/v1/alerts/history?limit=1000")
+            t_status, t_body = dc.http_get(ac.api_port(work), "/v1/triggers?limit=1000")
+            if status != 200 or t_status != 200:
+                return False
+            kept = sorted(x["notification"]["key"] for x in json.loads(body)["alerts"])
+            return kept == sorted(newest.values()) and json.loads(t_body)["triggers"] == []
+        check(dc.wait_for(pruned, timeout=30),
+              f"outbox_retention: the history keeps each alert's newest change only "
+              f"({len(newest)} of {len(alerts)})")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+        check(proc.returncode == 0, "and stops cleanly")
     finally:
         if proc.poll() is None:
             proc.kill()
