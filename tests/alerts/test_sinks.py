@@ -4,6 +4,9 @@ that checks each webhook's Standard Webhooks signature with its own HMAC:
 - a receiver down at first gets every alert once it is up, in the order
   they were made, each signed, each body the alerts log's line; the log
   sink's file holds the same lines;
+- a receiver that hangs past the sink's timeout or answers bytes that are
+  not HTTP: each a failed attempt, retried (not dead-lettered), the daemon
+  ready meanwhile; a sound receiver then gets every alert, in order;
 - a receiver that refuses one for good (400) gets it once: it is
   dead-lettered, not retried, and the others still arrive in order;
 - SIGKILLs at random moments during delivery: every alert arrives at least
@@ -22,6 +25,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -216,6 +220,86 @@ def test_receiver_down_then_up(work):
           "the secret is never logged")
 
 
+class BadReceiver:
+    """A TCP peer on the webhook's port that misbehaves: each connection
+    either hangs (reads the request, then says nothing for `hang_s`) or
+    answers garbage that is not HTTP, in turn."""
+
+    def __init__(self, port, hang_s):
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.stopping = False
+
+        def serve():
+            while not self.stopping:
+                try:
+                    conn, _ = self.sock.accept()
+                except OSError:
+                    return
+                n = self.connections
+                self.connections += 1
+                threading.Thread(target=self.misbehave, args=(conn, n, hang_s),
+                                 daemon=True).start()
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+
+    def misbehave(self, conn, n, hang_s):
+        try:
+            conn.recv(65536)
+            if n % 2 == 0:
+                time.sleep(hang_s)
+            else:
+                conn.sendall(b"\x00\xffthis is not HTTP\r\n\r\n{]")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+def test_receiver_hangs_or_answers_garbage(work):
+    port = dc.free_port()
+    setup(work, port)
+    bad = BadReceiver(port, hang_s=5)  # the sink's timeout is 2 s
+    proc = start(work)
+    receiver = None
+    try:
+        lines = settled_alerts(work)
+        check(len(lines) >= 2, "alerts are made")
+        check(dc.wait_for(lambda: bad.connections >= 4, timeout=60),
+              f"the sink keeps trying a receiver that hangs or answers garbage "
+              f"({bad.connections} attempts)")
+        m = metrics(work)
+        hook = 'sink="hook",type="webhook"'
+        check(m.get(f'driftd_alert_deliveries_total{{{hook},outcome="failed"}}', 0) >= 3 and
+              m.get(f'driftd_alert_deliveries_total{{{hook},outcome="delivered"}}') == 0 and
+              m.get(f'driftd_alert_deliveries_total{{{hook},outcome="dead"}}') == 0,
+              "each bad answer is a failed attempt, retried, not a dead letter")
+        check(dc.http_get(ac.api_port(work), "/readyz")[0] == 200,
+              "and the daemon stays ready meanwhile")
+        bad.stop()
+        receiver = Receiver(port)
+        check(dc.wait_for(lambda: len(receiver.received) >= len(lines), timeout=60),
+              f"a sound receiver then gets every alert ({len(receiver.received)} of {len(lines)})")
+        time.sleep(0.5)
+        check([b for _, b in receiver.received] == lines, "each once, in order")
+    finally:
+        rc, err = ac.stop_daemon(proc)
+        bad.stop()
+        if receiver:
+            receiver.stop()
+    check(rc == 0, "SIGTERM: exit 0")
+    check("timed out" in err.lower() or "timeout" in err.lower(),
+          "the hanging receiver's timeout is logged")
+
+
 def test_rejected_once_is_dead_lettered(work):
     port = dc.free_port()
     setup(work, port)
@@ -324,7 +408,8 @@ def main():
     global ROOT
     dc.init(sys.argv[1], sys.argv[2])
     ROOT = os.path.abspath(sys.argv[3])
-    dc.run_tests([test_receiver_down_then_up, test_rejected_once_is_dead_lettered,
+    dc.run_tests([test_receiver_down_then_up, test_receiver_hangs_or_answers_garbage,
+                  test_rejected_once_is_dead_lettered,
                   test_kill9_during_delivery, test_reload_keeps_sinks, test_bad_start])
 
 
