@@ -59,10 +59,22 @@ def make(dirname, n, seed=1):
                                 "prediction": round(rng.random(), 4)}, separators=(",", ":")) + "\n")
 
 
-def write_config(dirname):
-    """driftd.toml in dirname: the file source on events.jsonl, count windows."""
-    with open(os.path.join(dirname, "driftd.toml"), "w") as f:
-        f.write("""[server]
+def write_config(dirname, name="driftd.toml", events="events.jsonl", models=("bench",),
+                 window_size=100000, extra=""):
+    """A config in dirname: the file source on `events`, each of `models`
+    (version 1, on baseline.json, or baseline<i>.json when there are
+    several) with count windows of `window_size` events; `extra`: more TOML
+    at the end (rules)."""
+    tables = "".join(f"""[[models]]
+name = "{m}"
+version = "1"
+baseline = "{"baseline.json" if len(models) == 1 else f"baseline{i}.json"}"
+[models.window]
+type = "count"
+size = {window_size}
+""" for i, m in enumerate(models))
+    with open(os.path.join(dirname, name), "w") as f:
+        f.write(f"""[server]
 listen = "127.0.0.1:0"
 log_level = "warn"
 [state]
@@ -70,15 +82,8 @@ dir = "state"
 [[sources]]
 name = "events"
 type = "file"
-path = "events.jsonl"
-[[models]]
-name = "bench"
-version = "1"
-baseline = "baseline.json"
-[models.window]
-type = "count"
-size = 100000
-""")
+path = "{events}"
+{tables}{extra}""")
 
 
 def run_kafka(driftd, mock, args, partitions=32):

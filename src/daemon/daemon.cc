@@ -854,23 +854,18 @@ class Daemon {
             firing[{r->name(), to_string(r->spec().severity)}];
           }
           for (const auto& a : s.alerts->active()) {
-            const bool is_firing = a.state->phase == alerts::Phase::kFiring;
-            if (is_firing) ++firing[{a.rule->name(), to_string(a.rule->spec().severity)}];
-            JsonWriter j(-1);
-            j.begin_object();
-            j.key("rule").value(a.rule->name());
-            j.key("severity").value(to_string(a.rule->spec().severity));
-            j.key("model").value(s.config.name);
-            j.key("version").value(s.config.version);
-            if (!a.feature.empty()) j.key("feature").value(a.feature);
-            j.key("state").value(to_string(a.state->phase));
+            ActiveAlert out;
+            out.firing = a.state->phase == alerts::Phase::kFiring;
+            out.rule = a.rule->name();
+            out.severity = to_string(a.rule->spec().severity);
+            if (out.firing) ++firing[{out.rule, out.severity}];
+            out.feature = a.feature;
             // Window ends (event time, or sequence numbers for count windows).
-            j.key("since").value(is_firing ? a.state->fired_at : a.state->pending_since);
-            if (is_firing) j.key("fired_window").value(a.state->fired_window);
-            j.key("value").value(a.state->value);
-            j.key("threshold").value(a.state->threshold);
-            j.end_object();
-            v.active_alerts.push_back(std::move(j.str()));
+            out.since = out.firing ? a.state->fired_at : a.state->pending_since;
+            if (out.firing) out.fired_window = a.state->fired_window;
+            out.value = a.state->value;
+            out.threshold = a.state->threshold;
+            v.active_alerts.push_back(std::move(out));
           }
         }
         v.firing.assign(firing.begin(), firing.end());

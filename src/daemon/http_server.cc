@@ -559,7 +559,21 @@ struct HttpServer::Impl {
       std::lock_guard<std::mutex> lock(published.mu);
       for (const auto& m : published.models) {
         for (const auto& a : m.active_alerts) {
-          body += (first ? "\n" : ",\n") + a;
+          JsonWriter j(-1);
+          j.begin_object();
+          j.key("rule").value(a.rule);
+          j.key("severity").value(a.severity);
+          j.key("model").value(m.name);
+          j.key("version").value(m.version);
+          if (!a.feature.empty()) j.key("feature").value(a.feature);
+          j.key("state").value(a.firing ? "firing" : "pending");
+          j.key("since").value(a.since);
+          if (a.firing) j.key("fired_window").value(a.fired_window);
+          j.key("value").value(a.value);
+          j.key("threshold").value(a.threshold);
+          j.end_object();
+          body += first ? "\n" : ",\n";
+          body += j.str();
           first = false;
         }
       }

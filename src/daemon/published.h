@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,16 @@ struct SourceCounters {
   std::vector<PartitionView> partitions;  // Kafka: the assigned partitions
 };
 
+// An alert pending or firing, as GET /v1/alerts shows it (rendered there,
+// at request time, not at every window close).
+struct ActiveAlert {
+  std::string rule, feature, fired_window;  // fired_window: when firing
+  const char* severity = "";
+  bool firing = false;  // else pending
+  int64_t since = 0;    // the window end it fired (or went pending) at
+  std::optional<double> value, threshold;
+};
+
 struct ModelView {
   std::string name, version, baseline_path;
   std::string reference_path, reference_name;  // the second reference, if any
@@ -49,8 +60,8 @@ struct ModelView {
   uint64_t latest_version = 0;
   // Alerts firing, per (rule, severity): changes only when a window closes.
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> firing;
-  // Its alerts pending or firing, one JSON object each (GET /v1/alerts).
-  std::vector<std::string> active_alerts;
+  // Its alerts pending or firing (GET /v1/alerts).
+  std::vector<ActiveAlert> active_alerts;
   uint64_t alerts_version = 0;                         // MonitorSlot::alerts_version they are of
   uint64_t triggers_sent = 0, triggers_held_back = 0;  // retraining triggers since start
   bool has_triggers = false;
