@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 
@@ -16,9 +17,10 @@ import threading
 class HttpReceiver:
     """An HTTP server on 127.0.0.1, serving in a thread, for the sinks'
     requests: `handle(path, headers, body)` runs for each POST and returns
-    (status, reply bytes). `port`: 0 picks a free one."""
+    (status, reply bytes). `port`: 0 picks a free one. `tls`: (certificate
+    file, key file) to serve HTTPS."""
 
-    def __init__(self, handle, port=0):
+    def __init__(self, handle, port=0, tls=None):
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
@@ -40,11 +42,26 @@ class HttpReceiver:
                 port = s.getsockname()[1]
         self.port = port
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def self_signed_certificate(work):
+    """A certificate for 127.0.0.1 (its own CA) and its key, made with
+    openssl in work: (certificate file, key file)."""
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 def stop_daemon(proc, timeout=30):

@@ -7,6 +7,9 @@ that checks each webhook's Standard Webhooks signature with its own HMAC:
 - a receiver that hangs past the sink's timeout or answers bytes that are
   not HTTP: each a failed attempt, retried (not dead-lettered), the daemon
   ready meanwhile; a sound receiver then gets every alert, in order;
+- HTTPS: a receiver whose certificate no CA vouches for is refused by
+  default (retried, nothing delivered); with `ca_file` naming its CA every
+  alert arrives, signed;
 - a receiver that refuses one for good (400) gets it once: it is
   dead-lettered, not retried, and the others still arrive in order;
 - SIGKILLs at random moments during delivery: every alert arrives at least
@@ -78,7 +81,7 @@ class Receiver:
     (its own HMAC code) and records (webhook-id, body) in arrival order.
     `answer(n, id)` gives the status for the n-th request."""
 
-    def __init__(self, port, answer=lambda n, msg_id: 200, delay=0.0):
+    def __init__(self, port, answer=lambda n, msg_id: 200, delay=0.0, tls=None):
         self.port, self.answer, self.delay = port, answer, delay
         self.received, self.bad_signatures, self.requests = [], 0, 0
         self.lock = threading.Lock()
@@ -105,7 +108,7 @@ class Receiver:
                     self.received.append((msg_id, body.decode()))
             return status, b"ok" if status == 200 else b"no"
 
-        self.http = ac.HttpReceiver(handle, port)
+        self.http = ac.HttpReceiver(handle, port, tls)
 
     def stop(self):
         self.http.stop()
@@ -300,6 +303,44 @@ def test_receiver_hangs_or_answers_garbage(work):
           "the hanging receiver's timeout is logged")
 
 
+def test_https_verifies_the_receiver(work):
+    port = dc.free_port()
+    path = setup(work, port)
+    cert, key = ac.self_signed_certificate(work)
+    with open(path) as f:
+        text = f.read().replace(f"http://127.0.0.1:{port}/hook", f"https://127.0.0.1:{port}/hook")
+    with open(path, "w") as f:
+        f.write(text)
+    receiver = Receiver(port, tls=(cert, key))
+    proc = start(work)
+    try:
+        lines = settled_alerts(work)
+        m = {}
+        hook = 'sink="hook",type="webhook"'
+
+        def refused():
+            m.update(metrics(work))
+            return m.get(f'driftd_alert_deliveries_total{{{hook},outcome="failed"}}', 0) >= 2
+        check(dc.wait_for(refused, timeout=60) and not receiver.received and
+              m.get(f'driftd_alert_deliveries_total{{{hook},outcome="delivered"}}') == 0,
+              "HTTPS to a certificate no CA vouches for: refused by default, retried, nothing "
+              "delivered")
+        rc, err = ac.stop_daemon(proc)
+        check(rc == 0 and "certificate" in err.lower(), "the log says why (the certificate)")
+        with open(path, "w") as f:
+            f.write(text.replace('secret_env = "DRIFTD_TEST_WEBHOOK_SECRET"',
+                                 f'secret_env = "DRIFTD_TEST_WEBHOOK_SECRET"\nca_file = "{cert}"'))
+        proc = start(work)
+        check(dc.wait_for(lambda: len(receiver.received) >= len(lines), timeout=60),
+              f"with ca_file naming its CA, every alert arrives over HTTPS, signed "
+              f"({len(receiver.received)} of {len(lines)}, {receiver.bad_signatures} bad)")
+        check([b for _, b in receiver.received] == lines and receiver.bad_signatures == 0,
+              "each once, in order")
+    finally:
+        ac.stop_daemon(proc)
+        receiver.stop()
+
+
 def test_rejected_once_is_dead_lettered(work):
     port = dc.free_port()
     setup(work, port)
@@ -409,6 +450,7 @@ def main():
     dc.init(sys.argv[1], sys.argv[2])
     ROOT = os.path.abspath(sys.argv[3])
     dc.run_tests([test_receiver_down_then_up, test_receiver_hangs_or_answers_garbage,
+                  test_https_verifies_the_receiver,
                   test_rejected_once_is_dead_lettered,
                   test_kill9_during_delivery, test_reload_keeps_sinks, test_bad_start])
 
