@@ -1,7 +1,10 @@
 // Fuzz target: a rule's condition (alerts/rules/condition.h), text from a
 // team's config. Besides memory errors, it aborts when an accepted
 // condition's canonical form does not parse back to itself, or when
-// evaluating it gives a different answer than its canonical form does.
+// evaluating it gives a different answer than its canonical form does, or
+// when the load-time analysis (Condition::reach) calls a condition never
+// true (or never false) and the window here, whose values lie in their
+// ranges, makes it so.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -64,9 +67,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (again->scope() != c->scope())
     fail("the canonical form changes the scope", std::string(text), canonical);
   const auto& w = window();
+  const auto reach = c->reach();
   for (const auto& f : w.features) {
-    if (c->evaluate(w, &f) != again->evaluate(w, &f)) {
+    const driftd::alerts::Truth t = c->evaluate(w, &f);
+    if (t != again->evaluate(w, &f)) {
       fail("the canonical form evaluates otherwise", std::string(text), canonical);
+    }
+    if ((t == driftd::alerts::Truth::kTrue && !reach.can_be_true) ||
+        (t == driftd::alerts::Truth::kFalse && !reach.can_be_false)) {
+      fail("reach() is wrong about a window", std::string(text), driftd::alerts::to_string(t));
     }
     (void)c->sides(w, &f);
   }
