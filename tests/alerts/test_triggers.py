@@ -33,7 +33,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "kafka"))
 import daemon_common as dc  # noqa: E402
+from mock_cluster import MockCluster  # noqa: E402
 from daemon_common import check  # noqa: E402
 import alert_common as ac  # noqa: E402
 
@@ -108,24 +110,6 @@ class Airflow:
 
 
 
-def start_mock():
-    proc = subprocess.Popen([MOCK, "--topic", "driftd-notifications:2"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("bootstrap="):
-        raise RuntimeError(f"mock_kafka did not start: {line!r}")
-    return proc, line[len("bootstrap="):]
-
-
-def mock_command(mock, command):
-    """Takes every broker of the mock cluster down or up again."""
-    mock.stdin.write(command + "\n")
-    mock.stdin.flush()
-    answer = mock.stdout.readline().strip()
-    if answer != f"ok {command}":
-        raise RuntimeError(f"mock_kafka: {command}: {answer!r}")
-
-
 def metric(text, name, labels):
     """The value of one sample of a Prometheus text page, or None."""
     for line in text.splitlines():
@@ -141,10 +125,11 @@ def test_triggers(work):
     airflow = Airflow()
     argo = Receiver()
     slack = Receiver()
-    mock, bootstrap = start_mock()
+    mock = MockCluster(MOCK, {"driftd-notifications": 2})
+    bootstrap = mock.bootstrap
     # The brokers are down through every SIGKILLed run and the first
     # seconds of the last one: the kafka sink retries, loses nothing.
-    mock_command(mock, "down")
+    mock.brokers("down")
     dc.write_config(work, dc.free_port(),
                     'name = "stream"\ntype = "file"\npath = "stream.jsonl"\nfollow = false',
                     'type = "time"\nsize = "5m"')
@@ -277,7 +262,7 @@ sinks = ["dags", "argo", "bus", "chat"]
         check(dc.wait_for(bus_retrying, timeout=30) and seen["delivered"] == 0 and
               (seen["queue"] or 0) > 0,
               f"while the brokers are down, the kafka sink retries and delivers nothing ({seen})")
-        mock_command(mock, "up")
+        mock.brokers("up")
         want = {json.dumps(x, separators=(",", ":")) for x in alerts + triggers}
         got = set()
 
@@ -355,8 +340,7 @@ sinks = ["dags", "argo", "bus", "chat"]
     finally:
         if proc.poll() is None:
             proc.kill()
-        mock.stdin.close()
-        mock.wait(timeout=10)
+        mock.stop()
         for r in (airflow.receiver, argo, slack):
             r.stop()
 

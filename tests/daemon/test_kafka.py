@@ -35,7 +35,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kafka"))
 import daemon_common  # noqa: E402
+import mock_cluster  # noqa: E402
 from daemon_common import (check, check_same_windows, free_port, http_get,  # noqa: E402
                            kill_repeatedly, make_baseline, make_events, read_windows,
                            wait_for)
@@ -48,43 +50,9 @@ MOCK = os.path.abspath(sys.argv[2])
 GROUP_SETTINGS = '"session.timeout.ms" = 3000\n"heartbeat.interval.ms" = 300\n'
 
 
-class MockCluster:
-    """Starts mock_kafka with topics; stops it when the test is done."""
-
+class MockCluster(mock_cluster.MockCluster):
     def __init__(self, topics):
-        args = [MOCK]
-        for name, partitions in topics.items():
-            args += ["--topic", f"{name}:{partitions}"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("bootstrap="):
-            raise RuntimeError(f"mock_kafka did not start: {line!r}")
-        self.bootstrap = line[len("bootstrap="):]
-
-    def produce(self, topic, path, partition=None):
-        """One message per line of path (to one partition, or spread by the
-        partitioner). zstd batches: the mock cluster keeps only the last
-        ~5 MB of stored batches per partition."""
-        where = ["-p", str(partition)] if partition is not None else []
-        subprocess.run(["kcat", "-P", "-q", "-z", "zstd", "-b", self.bootstrap, "-t", topic,
-                        *where, "-l", path], check=True, timeout=300)
-
-    def brokers(self, state):
-        """Every broker "down" (connections cut and refused) or "up" again."""
-        self.proc.stdin.write(state + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().strip()
-        if answer != "ok " + state:
-            raise RuntimeError(f"mock_kafka {state}: {answer!r}")
-
-    def stop(self):
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        super().__init__(MOCK, topics)
 
 
 def write_kafka_config(work, port, bootstrap, topic, group, window, extra="", interval="200ms"):
