@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <numeric>
 
 #include "driftd/detector.h"
 #include "driftd/kernels.h"
@@ -101,10 +103,74 @@ uint32_t CategoryBins::bin_of_absent(std::string_view category) const {
 void run_numeric_detectors(const NumericComparison& in, FeatureResult& r) {
   VectorSink sink(r.stats);
   for (const Detector* d : all_detectors()) d->numeric(in, sink);
+  if (in.baseline_proportions.size() == in.current_proportions.size() &&
+      !in.current_proportions.empty()) {
+    auto d = std::make_shared<Distribution>();
+    d->edges = in.baseline.numeric.cut_points;
+    d->baseline.assign(in.baseline_proportions.begin(), in.baseline_proportions.end());
+    d->current.assign(in.current_proportions.begin(), in.current_proportions.end());
+    r.distribution = std::move(d);
+  }
 }
 
+namespace {
+
+// The categorical bins the report draws: the kMaxShown baseline bins with
+// the largest share on either side and the kMaxNewShown largest new ones,
+// in that order; the rest pooled in one bar each.
+std::shared_ptr<const Distribution> categorical_distribution(
+    const CategoricalProfile& bp, std::span<const double> base_props,
+    std::span<const double> cur_props, std::span<const std::string_view> new_names) {
+  constexpr size_t kMaxShown = 15, kMaxNewShown = 8;
+  const size_t known = bp.categories.size() + (bp.other_count > 0 ? 1 : 0);
+  auto d = std::make_shared<Distribution>();
+  const auto pick = [&](size_t from, size_t to, size_t max, auto&& name_of, const char* rest_name) {
+    std::vector<size_t> idx(to - from);
+    std::iota(idx.begin(), idx.end(), from);
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return std::max(base_props[a], cur_props[a]) > std::max(base_props[b], cur_props[b]);
+    });
+    double rest_b = 0, rest_c = 0;
+    for (size_t k = 0; k < idx.size(); ++k) {
+      if (k < max) {
+        d->labels.push_back(name_of(idx[k]));
+        d->baseline.push_back(base_props[idx[k]]);
+        d->current.push_back(cur_props[idx[k]]);
+      } else {
+        rest_b += base_props[idx[k]];
+        rest_c += cur_props[idx[k]];
+      }
+    }
+    if (idx.size() > max) {
+      d->labels.push_back(rest_name);
+      d->baseline.push_back(rest_b);
+      d->current.push_back(rest_c);
+    }
+  };
+  pick(
+      0, known, kMaxShown,
+      [&](size_t i) {
+        return i < bp.categories.size() ? bp.categories[i].category : std::string("(other)");
+      },
+      "(the rest)");
+  if (base_props.size() > known) {
+    d->first_new = d->labels.size();
+    pick(
+        known, base_props.size(), kMaxNewShown,
+        [&](size_t i) {
+          return i - known < new_names.size() ? std::string(new_names[i - known])
+                                              : std::string("(other new)");
+        },
+        "(other new)");
+  }
+  return d;
+}
+
+}  // namespace
+
 void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_t> current_bins,
-                              std::span<const uint64_t> new_counts, uint64_t present,
+                              std::span<const uint64_t> new_counts,
+                              std::span<const std::string_view> new_names, uint64_t present,
                               FeatureResult& r) {
   const CategoricalProfile& bp = base.categorical;
   // Aligned on the union: the baseline's categories, its 'other' bin when
@@ -127,6 +193,7 @@ void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_
                                  cur_props, present,     new_rows};
   VectorSink sink(r.stats);
   for (const Detector* d : all_detectors()) d->categorical(in, sink);
+  if (present > 0) r.distribution = categorical_distribution(bp, base_props, cur_props, new_names);
 }
 
 namespace {
@@ -156,16 +223,18 @@ void compare_categorical(const ColumnProfile& base, const Column& col, FeatureRe
   }
   std::vector<uint64_t> cur_counts(bins.size(), 0);
   std::vector<uint64_t> new_counts;
+  std::vector<std::string_view> new_names;
   for (size_t code = 0; code < col.dictionary.size(); ++code) {
     if (code_counts[code] == 0) continue;
     const uint32_t bin = bins.bin_of(col.dictionary[code]);
     if (bin == CategoryBins::kNew) {
       new_counts.push_back(code_counts[code]);
+      new_names.push_back(col.dictionary[code]);
     } else {
       cur_counts[bin] += code_counts[code];
     }
   }
-  compare_categorical_bins(base, cur_counts, new_counts, present, r);
+  compare_categorical_bins(base, cur_counts, new_counts, new_names, present, r);
 }
 
 }  // namespace

@@ -13,12 +13,16 @@ DriftRule DriftRules::rule_for(const std::string& column) const {
   if (const auto it = columns.find(column); it != columns.end()) return it->second;
   DriftRule r;
   r.method = default_method;
-  if (const auto it = method_thresholds.find(default_method); it != method_thresholds.end()) {
-    r.threshold = it->second;
-  } else if (const StatisticInfo* s = find_statistic(default_method)) {
-    r.threshold = s->default_threshold;
-  }
+  if (const double t = threshold_of(default_method); !std::isnan(t)) r.threshold = t;
   return r;
+}
+
+double DriftRules::threshold_of(std::string_view method) const {
+  if (const auto it = method_thresholds.find(std::string(method)); it != method_thresholds.end()) {
+    return it->second;
+  }
+  const StatisticInfo* s = find_statistic(method);
+  return s != nullptr && s->direction != DriftDirection::kNotAMethod ? s->default_threshold : NAN;
 }
 
 namespace {
@@ -120,14 +124,7 @@ Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::str
   if (!std::isnan(threshold)) rules.method_thresholds[rules.default_method] = threshold;
   for (auto& [col, rule] : rules.columns) {
     if (rule.method.empty()) rule.method = rules.default_method;
-    if (std::isnan(rule.threshold)) {
-      if (auto it = rules.method_thresholds.find(rule.method);
-          it != rules.method_thresholds.end()) {
-        rule.threshold = it->second;
-      } else if (const StatisticInfo* s = find_statistic(rule.method)) {
-        rule.threshold = s->default_threshold;
-      }
-    }
+    if (std::isnan(rule.threshold)) rule.threshold = rules.threshold_of(rule.method);
   }
   if (auto st = rules.validate(); !st) return Error{source + ": " + st.error().message};
   return rules;

@@ -5,8 +5,10 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"chi2_statistic", false, true, DriftDirection::kNotAMethod, 0, 0, kUnbounded},
-    {"chi2_p_value", false, true, DriftDirection::kLowerIsDrift, 0.05, 0, 1}};
+    {"chi2_statistic", false, true, DriftDirection::kNotAMethod, 0, 0, kUnbounded,
+     "Pearson's chi-square statistic of the category counts (homogeneity test)"},
+    {"chi2_p_value", false, true, DriftDirection::kLowerIsDrift, 0.05, 0, 1,
+     "p-value of the chi-square homogeneity test of the category counts"}};
 }
 
 std::span<const StatisticInfo> ChiSquareDetector::statistics() const {

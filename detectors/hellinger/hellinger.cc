@@ -7,8 +7,9 @@
 
 namespace driftd {
 namespace {
-constexpr StatisticInfo kStats[] = {
-    {"hellinger", true, true, DriftDirection::kHigherIsDrift, 0.1, 0, 1}};
+constexpr StatisticInfo kStats[] = {{"hellinger", true, true, DriftDirection::kHigherIsDrift, 0.1,
+                                     0, 1,
+                                     "Hellinger distance between baseline and current bin shares"}};
 
 std::optional<double> hellinger(std::span<const double> p, std::span<const double> q, bool has_p,
                                 bool has_q) {

@@ -8,7 +8,8 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"jensen_shannon", true, true, DriftDirection::kHigherIsDrift, 0.1, 0, 1}};
+    {"jensen_shannon", true, true, DriftDirection::kHigherIsDrift, 0.1, 0, 1,
+     "Jensen-Shannon distance (base e) between baseline and current bin shares"}};
 
 std::optional<double> js(std::span<const double> p, std::span<const double> q, bool has_p,
                          bool has_q) {

@@ -7,8 +7,10 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"ks_statistic", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, 1},
-    {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05, 0, 1}};
+    {"ks_statistic", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, 1,
+     "Two-sample Kolmogorov-Smirnov D (largest ECDF difference)"},
+    {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05, 0, 1,
+     "p-value of the two-sample Kolmogorov-Smirnov test"}};
 }
 
 std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const {

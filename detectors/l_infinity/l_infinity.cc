@@ -6,7 +6,8 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"l_infinity", false, true, DriftDirection::kHigherIsDrift, 0.1, 0, 1}};
+    {"l_infinity", false, true, DriftDirection::kHigherIsDrift, 0.1, 0, 1,
+     "Largest difference of a category's share (L-infinity distance)"}};
 }
 
 std::span<const StatisticInfo> LInfinityDetector::statistics() const {

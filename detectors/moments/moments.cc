@@ -5,10 +5,14 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"mean_shift", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded},
-    {"std_ratio", true, false, DriftDirection::kNotAMethod, 0, 0, kUnbounded},
-    {"skewness", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded},
-    {"baseline_skewness", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded}};
+    {"mean_shift", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded,
+     "Current mean minus baseline mean, in baseline standard deviations"},
+    {"std_ratio", true, false, DriftDirection::kNotAMethod, 0, 0, kUnbounded,
+     "Current standard deviation over the baseline's"},
+    {"skewness", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded,
+     "Skewness of the current values"},
+    {"baseline_skewness", true, false, DriftDirection::kNotAMethod, 0, -kUnbounded, kUnbounded,
+     "Skewness of the baseline values (a constant of the baseline)"}};
 }
 
 std::span<const StatisticInfo> MomentsDetector::statistics() const {

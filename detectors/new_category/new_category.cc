@@ -3,7 +3,8 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"new_category_rate", false, true, DriftDirection::kHigherIsDrift, 0.01, 0, 1}};
+    {"new_category_rate", false, true, DriftDirection::kHigherIsDrift, 0.01, 0, 1,
+     "Share of present values in categories the baseline never saw"}};
 }
 
 std::span<const StatisticInfo> NewCategoryDetector::statistics() const {

@@ -4,8 +4,9 @@
 
 namespace driftd {
 namespace {
-constexpr StatisticInfo kStats[] = {
-    {"psi", true, true, DriftDirection::kHigherIsDrift, 0.2, 0, kUnbounded}};
+constexpr StatisticInfo kStats[] = {{"psi", true, true, DriftDirection::kHigherIsDrift, 0.2, 0,
+                                     kUnbounded,
+                                     "Population stability index on the baseline's bins"}};
 
 std::optional<double> psi(std::span<const double> b, std::span<const double> c, bool has_b,
                           bool has_c) {

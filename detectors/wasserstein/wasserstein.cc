@@ -5,7 +5,8 @@
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {
-    {"wasserstein", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, kUnbounded}};
+    {"wasserstein", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, kUnbounded,
+     "Wasserstein-1 distance over the baseline standard deviation"}};
 }
 
 std::span<const StatisticInfo> WassersteinDetector::statistics() const {

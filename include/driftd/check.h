@@ -4,7 +4,9 @@
 #pragma once
 
 #include <bit>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +34,10 @@ struct DriftRules {
   double share_threshold = 0.5;                     // dataset drift at this share of features
 
   DriftRule rule_for(const std::string& column) const;
+  // The threshold of a statistic used as the method of a column without
+  // its own rule: the [drift.thresholds] override, else the built-in default
+  // (NaN for a statistic that cannot be a method).
+  double threshold_of(std::string_view method) const;
   // Every method named is a known statistic usable as a method.
   Status validate() const;
 };
@@ -53,6 +59,18 @@ struct StatValue {
   std::optional<double> value;
 };
 
+// A column's distribution on the baseline's bins, as the HTML report draws
+// it. Numeric: the baseline's quantile bins (`edges`: their cut points, one
+// fewer than the bins). Categorical: the baseline's categories with the
+// largest shares, then the new ones from `first_new` (names in `labels`,
+// the rest of each pooled in one bin).
+struct Distribution {
+  std::vector<double> edges;
+  std::vector<std::string> labels;
+  std::vector<double> baseline, current;  // shares of present values per bin
+  size_t first_new = SIZE_MAX;
+};
+
 struct FeatureResult {
   std::string name;
   ColumnKind kind = ColumnKind::kNumeric;
@@ -65,6 +83,8 @@ struct FeatureResult {
   DriftRule rule;
   std::optional<double> drift_value;
   double severity = 0;  // how far past (or short of) its threshold; for sorting
+  // For the HTML report (not in the JSON report or the windows log).
+  std::shared_ptr<const Distribution> distribution;
 
   std::optional<double> get(std::string_view key) const;
 };
@@ -147,9 +167,11 @@ FeatureResult start_feature(const ColumnProfile& base, const DriftRules& rules, 
 // Runs every detector on a numeric column's comparison, appending to r.stats.
 void run_numeric_detectors(const NumericComparison& in, FeatureResult& r);
 // Runs every detector on a categorical column: `current_bins` per baseline
-// bin (CategoryBins order), `new_counts` one per category the baseline lacks.
+// bin (CategoryBins order), `new_counts` one per category the baseline lacks
+// (`new_names` their names; a last count without a name pools the rest).
 void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_t> current_bins,
-                              std::span<const uint64_t> new_counts, uint64_t present,
+                              std::span<const uint64_t> new_counts,
+                              std::span<const std::string_view> new_names, uint64_t present,
                               FeatureResult& r);
 // Sets r.drift, drift_value and severity from r.rule and r.stats.
 void decide_drift(FeatureResult& r);
@@ -168,5 +190,16 @@ class JsonWriter;
 void write_report_fields(JsonWriter& w, const CheckReport& report);
 // For people: features by severity, drift marked, ANSI colour if `color`.
 std::string report_table(const CheckReport& report, bool color);
+
+// One self-contained HTML page (inline styles and SVG, no script): the
+// verdict, features by severity, each one's distribution against the
+// baseline's, performance. src/report_html.cc.
+struct HtmlReportContext {
+  std::string title;                   // e.g. the input file, or the window id
+  std::string baseline;                // the baseline file's name
+  std::string generated_at;            // ISO 8601
+  std::string no_distribution_reason;  // shown for a feature without one
+};
+std::string report_html(const CheckReport& report, const HtmlReportContext& context = {});
 
 }  // namespace driftd

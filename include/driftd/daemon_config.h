@@ -88,6 +88,9 @@ struct ServerConfig {
   int64_t idle_timeout_ms = 60'000;    // keep-alive: from an answer to the next request
   int64_t write_timeout_ms = 30'000;   // an answer
   size_t workers = 2;                  // threads that run handlers (ingest checks, /metrics)
+  // Per-feature metric series for at most this many (model, version,
+  // reference, feature) combinations: bounded cardinality, the rest counted.
+  size_t max_metric_features = 10'000;
   // Bearer-token authentication ([server.auth]); empty token: off. Ingest
   // and the /v1 API need it when on; /metrics and the probes as configured.
   std::string token;         // never logged

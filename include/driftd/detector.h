@@ -34,6 +34,7 @@ struct StatisticInfo {
   // The values it can take (infinity: unbounded), for the warnings on alert
   // conditions that can never be true.
   double min_value, max_value;
+  const char* description;  // one line: the metric's HELP, the docs
 };
 
 struct NumericComparison {

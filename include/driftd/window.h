@@ -73,6 +73,7 @@
 #include "driftd/baseline.h"
 #include "driftd/binary_io.h"
 #include "driftd/check.h"
+#include "driftd/histogram.h"
 #include "driftd/json_number.h"
 #include "driftd/kernels.h"
 #include "driftd/performance.h"
@@ -270,6 +271,8 @@ struct WindowResult {
   // The same rows against the second reference baseline, when configured.
   std::shared_ptr<const CheckReport> reference;
   std::string reference_name;
+  // Seconds the monitor spent computing it (not in the windows log).
+  double evaluation_seconds = 0;
 };
 
 // The core report shape plus model, window id, bounds and row count, on one line.
@@ -393,10 +396,16 @@ class ModelMonitor {
   uint64_t late_events() const { return late_; }
   struct LabelCounters {
     uint64_t joined = 0, unmatched = 0, late = 0, expired = 0, evicted = 0;
+    // Event time from a prediction to its label, in seconds, for joined
+    // labels that carry a time (time windows). Since start: not in the
+    // checkpoint (a restart resets it, as Prometheus expects of counters).
+    Histogram lag_seconds{kLabelLagBounds};
   };
   const LabelCounters& label_counters() const { return label_counters_; }
   size_t pending_labels() const { return pending_.size(); }
   int64_t watermark() const { return watermark_; }
+  // The largest event time seen (ms since epoch; time windows), 0 before any.
+  int64_t newest_event_time() const { return max_time_; }
 
   // Not const: numeric cells still batched are added to their panes first.
   void save(ByteWriter& out);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <sstream>
@@ -20,8 +21,10 @@
 #include "driftd/check.h"
 #include "driftd/daemon.h"
 #include "driftd/daemon_config.h"
+#include "driftd/event_decoder.h"
 #include "driftd/kernels.h"
 #include "driftd/simd_target.h"
+#include "src/common/time_format.h"
 
 namespace {
 
@@ -173,9 +176,11 @@ int main(int argc, char** argv) {
   check->add_option("--baseline", c_baseline, "Baseline file from `driftd baseline build`")
       ->required();
   check->add_option("--input", c_input, "Serving data: .csv or .jsonl")->required();
-  check->add_option("--format", c_format, "Report format")
-      ->check(CLI::IsMember({"json", "table"}))
+  std::string c_out;
+  check->add_option("--format", c_format, "Report format: table, json, or html (one page)")
+      ->check(CLI::IsMember({"json", "table", "html"}))
       ->capture_default_str();
+  check->add_option("--out", c_out, "Write the report to this file (default: stdout)");
   check->add_option("--rules", c_rules, "Drift rules (TOML, see config/check.example.toml)");
   check->add_option("--drift-method", c_method, "Default drift method (e.g. psi, ks_p_value)");
   check->add_option("--drift-threshold", c_method_threshold, "Threshold for the default method");
@@ -349,12 +354,26 @@ int main(int argc, char** argv) {
     phases.done("compare");
     if (!report) return fail(report.error().message);
     end_progress();
+    std::string text;
     if (c_format == "json") {
-      std::fputs(driftd::report_json(*report).c_str(), stdout);
+      text = driftd::report_json(*report);
+    } else if (c_format == "html") {
+      driftd::HtmlReportContext context;
+      context.title = std::filesystem::path(c_input).filename().string();
+      context.baseline = std::filesystem::path(c_baseline).filename().string();
+      context.generated_at = driftd::format_rfc3339_ms(driftd::wall_clock_ms());
+      text = driftd::report_html(*report, context);
     } else {
-      const bool color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
-      std::fputs(driftd::report_table(*report, color).c_str(), stdout);
+      const bool color =
+          c_out.empty() && ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+      text = driftd::report_table(*report, color);
     }
+    if (c_out.empty()) {
+      std::fputs(text.c_str(), stdout);
+    } else if (auto st = driftd::write_file_atomic(c_out, text); !st) {
+      return fail(st.error().message);
+    }
+    phases.done("report");
     spdlog::info("checked {} rows in {:.3f} s", report->rows,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return fail_on_drift && report->dataset_drift ? kExitDrift : 0;

@@ -324,15 +324,17 @@ Result<ServerConfig> parse_server(const toml::table& t, const std::string& sourc
   DRIFTD_TRY(r.integer("max_connections", max_connections));
   int64_t workers = static_cast<int64_t>(c.workers);
   DRIFTD_TRY(r.integer("workers", workers));
+  int64_t max_metric_features = static_cast<int64_t>(c.max_metric_features);
+  DRIFTD_TRY(r.integer("max_metric_features", max_metric_features));
   DRIFTD_TRY(r.duration("header_timeout", c.header_timeout_ms));
   DRIFTD_TRY(r.duration("body_timeout", c.body_timeout_ms));
   DRIFTD_TRY(r.duration("idle_timeout", c.idle_timeout_ms));
   DRIFTD_TRY(r.duration("write_timeout", c.write_timeout_ms));
   const toml::node* auth = r.node("auth");
   const toml::node* tls = r.node("tls");
-  DRIFTD_TRY(r.finish(
-      "listen, log_level, max_connections, workers, header_timeout, body_timeout, idle_timeout, "
-      "write_timeout, auth, tls"));
+  DRIFTD_TRY(
+      r.finish("listen, log_level, max_connections, workers, max_metric_features, header_timeout, "
+               "body_timeout, idle_timeout, write_timeout, auth, tls"));
   if (max_connections < 1 || max_connections > 100000) {
     return Error{r.where(*t.get("max_connections"), "max_connections") +
                  ": must be in [1, 100000]"};
@@ -342,6 +344,11 @@ Result<ServerConfig> parse_server(const toml::table& t, const std::string& sourc
     return Error{r.where(*t.get("workers"), "workers") + ": must be in [1, 64]"};
   }
   c.workers = static_cast<size_t>(workers);
+  if (max_metric_features < 0 || max_metric_features > 10'000'000) {
+    return Error{r.where(*t.get("max_metric_features"), "max_metric_features") +
+                 ": must be in [0, 10000000]"};
+  }
+  c.max_metric_features = static_cast<size_t>(max_metric_features);
   for (const char* key : {"header_timeout", "body_timeout", "idle_timeout", "write_timeout"}) {
     const int64_t v = std::string_view(key) == "header_timeout" ? c.header_timeout_ms
                       : std::string_view(key) == "body_timeout" ? c.body_timeout_ms

@@ -261,6 +261,7 @@ struct MonitorSlot {
   std::unique_ptr<alerts::ModelTriggers> triggers;     // null: no trigger policies
   uint64_t alerts_version = 1;                         // bumped when its alert states change
   uint64_t triggers_sent = 0, triggers_held_back = 0;  // since start
+  Histogram window_close_seconds{kDurationBounds};
 };
 
 struct SourceSlot {
@@ -526,6 +527,7 @@ class Daemon {
       v.reference_path = slot.config.reference_path;
       v.reference_name = slot.config.reference_name;
       v.window = slot.config.monitor.window;
+      v.rules = slot.config.monitor.rules;
       for (const auto* c : slot.monitor->columns()) v.features.push_back(c->name);
       published_.models.push_back(std::move(v));
     }
@@ -566,6 +568,7 @@ class Daemon {
   }
 
   void on_window(MonitorSlot& slot, WindowResult&& w) {
+    const auto began = std::chrono::steady_clock::now();
     std::string line = window_json_line(w, slot.config.monitor.window);
     windows_log_.write(line);
     jlog(spdlog::level::info,
@@ -621,6 +624,9 @@ class Daemon {
     }
     if (!alert_lines.empty()) alerts_log_.write(std::move(alert_lines));
     if (outbox_) flush_outbox();
+    slot.window_close_seconds.observe(
+        w.evaluation_seconds +
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     slot.latest_json = std::move(line);
     slot.latest = std::make_shared<const WindowResult>(std::move(w));
     ++slot.latest_version;
@@ -834,6 +840,7 @@ class Daemon {
       sources_[i].counters.at_end = sources_[i].source->at_end();
       sources_[i].counters.open = sources_[i].source->connected();
       sources_[i].counters.partitions = sources_[i].source->partitions();
+      sources_[i].counters.backlog_bytes = sources_[i].source->backlog_bytes();
       published_.sources[i] = sources_[i].counters;
     }
     for (size_t i = 0; i < monitors_.size() && i < published_.models.size(); ++i) {
@@ -872,6 +879,10 @@ class Daemon {
       }
       v.labels = s.monitor->label_counters();
       v.pending_labels = s.monitor->pending_labels();
+      v.newest_event_ms = s.monitor->settings().window.kind == WindowSettings::Kind::kTime
+                              ? s.monitor->newest_event_time()
+                              : 0;
+      v.window_close_seconds = s.window_close_seconds;
       v.windows = s.windows;
       if (v.latest_version != s.latest_version) {
         v.latest_version = s.latest_version;
@@ -952,6 +963,7 @@ class Daemon {
   }
 
   bool checkpoint() {
+    const auto began = std::chrono::steady_clock::now();
     // Never past a window (or dead letter) that is not durably in its log:
     // a restart from this checkpoint would not make it again.
     auto refuse = [&](const std::string& why) {
@@ -1015,6 +1027,9 @@ class Daemon {
     for (auto& src : sources_) src.source->checkpointed();
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.last_checkpoint_unix = unix_now();
+    published_.checkpoint_bytes = framed.size();
+    published_.checkpoint_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     return true;
   }
 

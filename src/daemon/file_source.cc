@@ -42,6 +42,12 @@ class FileSource final : public Source {
   uint64_t offset() const override { return offset_; }
   bool at_end() const override { return at_end_; }
   bool connected() const override { return fd_ >= 0; }
+  std::optional<uint64_t> backlog_bytes() const override {
+    struct stat st {};
+    if (fd_ <= 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    const auto size = static_cast<uint64_t>(st.st_size);
+    return size > offset_ ? size - offset_ : 0;
+  }
 
   std::string save_position() const override { return encode_number_position(offset_); }
 

@@ -29,7 +29,6 @@
 #include <openssl/crypto.h>
 #include <sys/resource.h>
 
-#include <prometheus/collectable.h>
 #include <prometheus/text_serializer.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -51,6 +50,7 @@
 #include "src/daemon/http_ingest.h"
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"
+#include "src/daemon/metrics.h"
 #include "src/daemon/published.h"
 
 namespace driftd {
@@ -69,289 +69,6 @@ using Response = http::response<http::string_body>;
 constexpr size_t kHeaderLimit = 16 * 1024;  // larger headers: 431
 constexpr uint64_t kOtherBodyLimit = 64 * 1024;
 constexpr uint64_t kLingerBytes = 64u << 20;  // read and dropped after an early answer, at most
-
-prometheus::ClientMetric counter_value(double v, prometheus::ClientMetric::Label a = {},
-                                       prometheus::ClientMetric::Label b = {}) {
-  prometheus::ClientMetric m;
-  if (!a.name.empty()) m.label.push_back(std::move(a));
-  if (!b.name.empty()) m.label.push_back(std::move(b));
-  m.counter.value = v;
-  return m;
-}
-
-prometheus::ClientMetric gauge_value(double v,
-                                     std::vector<prometheus::ClientMetric::Label> labels) {
-  prometheus::ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = v;
-  return m;
-}
-
-// Reads the published state at scrape time (never per event).
-class PublishedCollector final : public prometheus::Collectable {
- public:
-  explicit PublishedCollector(const Published& p) : p_(p) {}
-
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    using prometheus::MetricFamily;
-    using prometheus::MetricType;
-    std::lock_guard<std::mutex> lock(p_.mu);
-    const auto family = metric_family;
-    MetricFamily received = family("driftd_source_events_received_total",
-                                   "Events read from a source", MetricType::Counter);
-    MetricFamily rejected =
-        family("driftd_source_events_rejected_total",
-               "Events refused (and dead-lettered), by reason", MetricType::Counter);
-    MetricFamily late =
-        family("driftd_source_events_late_total",
-               "Events later than every open window (counted, not added)", MetricType::Counter);
-    MetricFamily labels = family("driftd_source_label_events_total",
-                                 "Label events read from a source", MetricType::Counter);
-    MetricFamily offset =
-        family("driftd_source_offset_bytes", "File source: byte offset of the next event to read",
-               MetricType::Gauge);
-    MetricFamily kafka_offset =
-        family("driftd_kafka_partition_next_offset",
-               "Kafka source: the next offset to read in an assigned partition", MetricType::Gauge);
-    MetricFamily kafka_lag =
-        family("driftd_kafka_consumer_lag_messages",
-               "Kafka source: high watermark minus the next offset, per assigned partition",
-               MetricType::Gauge);
-    for (const auto& s : p_.sources) {
-      received.metric.push_back(counter_value(static_cast<double>(s.received), {"source", s.name}));
-      late.metric.push_back(counter_value(static_cast<double>(s.late), {"source", s.name}));
-      labels.metric.push_back(counter_value(static_cast<double>(s.labels), {"source", s.name}));
-      for (size_t r = 1; r < kRejectReasons; ++r) {
-        rejected.metric.push_back(
-            counter_value(static_cast<double>(s.rejected[r]), {"source", s.name},
-                          {"reason", to_string(static_cast<RejectReason>(r))}));
-      }
-      if (s.type == "file") {
-        offset.metric.push_back(gauge_value(static_cast<double>(s.offset), {{"source", s.name}}));
-      }
-      for (const auto& p : s.partitions) {
-        std::vector<prometheus::ClientMetric::Label> labels_of_partition = {
-            {"source", s.name}, {"topic", p.topic}, {"partition", std::to_string(p.partition)}};
-        if (p.next_offset >= 0) {
-          kafka_offset.metric.push_back(
-              gauge_value(static_cast<double>(p.next_offset), labels_of_partition));
-        }
-        if (p.lag >= 0) {
-          kafka_lag.metric.push_back(
-              gauge_value(static_cast<double>(p.lag), std::move(labels_of_partition)));
-        }
-      }
-    }
-    MetricFamily events = family("driftd_model_events_total", "Events added to a model's windows",
-                                 MetricType::Counter);
-    MetricFamily model_late =
-        family("driftd_model_events_late_total", "A model's events later than every open window",
-               MetricType::Counter);
-    MetricFamily windows = family("driftd_model_windows_closed_total",
-                                  "Windows evaluated and logged", MetricType::Counter);
-    MetricFamily stat =
-        family("driftd_feature_statistic", "A drift statistic of a feature in the latest window",
-               MetricType::Gauge);
-    MetricFamily drift =
-        family("driftd_feature_drift", "1 when the feature drifted in the latest window",
-               MetricType::Gauge);
-    MetricFamily missing =
-        family("driftd_feature_missing_ratio", "Share of missing values in the latest window",
-               MetricType::Gauge);
-    MetricFamily share =
-        family("driftd_model_drift_share", "Share of features drifting in the latest window",
-               MetricType::Gauge);
-    MetricFamily dataset =
-        family("driftd_model_dataset_drift",
-               "1 when the latest window's drift share reached its threshold", MetricType::Gauge);
-    MetricFamily rows =
-        family("driftd_model_window_rows", "Rows in the latest window", MetricType::Gauge);
-    MetricFamily window_end = family("driftd_model_window_end_timestamp_seconds",
-                                     "End of the latest window (event time)", MetricType::Gauge);
-    MetricFamily label_events =
-        family("driftd_model_labels_total",
-               "Label events by outcome: joined to their prediction, unmatched (no waiting "
-               "prediction), late (its window closed)",
-               MetricType::Counter);
-    MetricFamily label_dropped =
-        family("driftd_model_label_predictions_dropped_total",
-               "Predictions that stopped waiting for a label: expired (ttl) or evicted (cap)",
-               MetricType::Counter);
-    MetricFamily pending = family(
-        "driftd_model_label_pending_predictions",
-        "Predictions waiting for their label (bounded by labels.max_pending)", MetricType::Gauge);
-    MetricFamily perf =
-        family("driftd_model_performance",
-               "A performance metric of the latest window's joined labels", MetricType::Gauge);
-    for (const auto& m : p_.models) {
-      const prometheus::ClientMetric::Label model{"model", m.name}, version{"version", m.version};
-      events.metric.push_back(counter_value(static_cast<double>(m.events), model, version));
-      for (const auto& [outcome, v] : {std::pair{"joined", m.labels.joined},
-                                       {"unmatched", m.labels.unmatched},
-                                       {"late", m.labels.late}}) {
-        auto c = counter_value(static_cast<double>(v), model, version);
-        c.label.push_back({"outcome", outcome});
-        label_events.metric.push_back(std::move(c));
-      }
-      for (const auto& [why, v] :
-           {std::pair{"expired", m.labels.expired}, {"evicted", m.labels.evicted}}) {
-        auto c = counter_value(static_cast<double>(v), model, version);
-        c.label.push_back({"reason", why});
-        label_dropped.metric.push_back(std::move(c));
-      }
-      pending.metric.push_back(
-          gauge_value(static_cast<double>(m.pending_labels), {model, version}));
-      model_late.metric.push_back(counter_value(static_cast<double>(m.late), model, version));
-      windows.metric.push_back(counter_value(static_cast<double>(m.windows), model, version));
-      if (!m.latest) continue;
-      const CheckReport& r = m.latest->report;
-      share.metric.push_back(gauge_value(r.drift_share, {model, version}));
-      dataset.metric.push_back(gauge_value(r.dataset_drift ? 1 : 0, {model, version}));
-      rows.metric.push_back(gauge_value(static_cast<double>(r.rows), {model, version}));
-      if (m.window.kind == WindowSettings::Kind::kTime) {
-        window_end.metric.push_back(
-            gauge_value(static_cast<double>(m.latest->end) / 1000.0, {model, version}));
-      }
-      if (r.performance) {
-        for (const auto& metric : r.performance->metrics) {
-          if (!metric.value) continue;
-          perf.metric.push_back(
-              gauge_value(*metric.value, {model, version, {"metric", metric.name}}));
-        }
-      }
-      for (const auto& f : r.features) {
-        const prometheus::ClientMetric::Label feature{"feature", f.name};
-        drift.metric.push_back(gauge_value(f.drift ? 1 : 0, {model, version, feature}));
-        missing.metric.push_back(gauge_value(f.missing_rate, {model, version, feature}));
-        for (const auto& s : f.stats) {
-          if (!s.value) continue;
-          stat.metric.push_back(
-              gauge_value(*s.value, {model, version, feature, {"statistic", s.key}}));
-        }
-      }
-      // The second reference: the same series with a `reference` label
-      // (the training baseline's series have none).
-      if (const CheckReport* ref = m.latest->reference.get()) {
-        const prometheus::ClientMetric::Label reference{"reference", m.latest->reference_name};
-        share.metric.push_back(gauge_value(ref->drift_share, {model, version, reference}));
-        dataset.metric.push_back(
-            gauge_value(ref->dataset_drift ? 1 : 0, {model, version, reference}));
-        for (const auto& f : ref->features) {
-          const prometheus::ClientMetric::Label feature{"feature", f.name};
-          drift.metric.push_back(
-              gauge_value(f.drift ? 1 : 0, {model, version, feature, reference}));
-          for (const auto& s : f.stats) {
-            if (!s.value) continue;
-            stat.metric.push_back(
-                gauge_value(*s.value, {model, version, feature, {"statistic", s.key}, reference}));
-          }
-        }
-      }
-    }
-    MetricFamily ckpt = family("driftd_checkpoint_last_success_timestamp_seconds",
-                               "Wall time of the last checkpoint written", MetricType::Gauge);
-    ckpt.metric.push_back(gauge_value(p_.last_checkpoint_unix, {}));
-    MetricFamily ckpt_fail = family("driftd_checkpoint_failures_total",
-                                    "Checkpoints that could not be written", MetricType::Counter);
-    ckpt_fail.metric.push_back(counter_value(static_cast<double>(p_.checkpoint_failures)));
-    MetricFamily log_fail =
-        family("driftd_windows_log_write_failures_total",
-               "Appends to the windows log that failed (retried; nothing is checkpointed past "
-               "them)",
-               MetricType::Counter);
-    log_fail.metric.push_back(counter_value(static_cast<double>(p_.windows_log_failures)));
-    MetricFamily log_pending =
-        family("driftd_windows_log_pending_windows",
-               "Closed windows waiting for the windows log to take them", MetricType::Gauge);
-    log_pending.metric.push_back(gauge_value(static_cast<double>(p_.windows_log_pending), {}));
-    MetricFamily ready = family("driftd_ready", "1 when /readyz answers 200", MetricType::Gauge);
-    ready.metric.push_back(gauge_value(p_.ready.load() ? 1 : 0, {}));
-    MetricFamily reload_fail =
-        family("driftd_config_reload_failures_total",
-               "SIGHUP reloads refused (the old config kept running)", MetricType::Counter);
-    reload_fail.metric.push_back(counter_value(static_cast<double>(p_.reload_failures)));
-    MetricFamily firing = family("driftd_alerts_firing",
-                                 "Alerts firing, per model, version, rule and severity (one per "
-                                 "feature for per-feature rules)",
-                                 MetricType::Gauge);
-    for (const auto& m : p_.models) {
-      for (const auto& [rule, n] : m.firing) {
-        firing.metric.push_back(gauge_value(static_cast<double>(n), {{"model", m.name},
-                                                                     {"model_version", m.version},
-                                                                     {"rule", rule.first},
-                                                                     {"severity", rule.second}}));
-      }
-    }
-    MetricFamily deliveries = family("driftd_alert_deliveries_total",
-                                     "Alert deliveries per sink: delivered, failed (retried "
-                                     "later), dead (refused for good, kept in the outbox)",
-                                     MetricType::Counter);
-    MetricFamily queue =
-        family("driftd_alert_delivery_queue", "Alerts in the outbox a sink has still to deliver",
-               MetricType::Gauge);
-    MetricFamily repeats = family("driftd_alert_repeats_total",
-                                  "Re-sends of the firing alerts to Alertmanager (which forgets "
-                                  "an alert not heard of again)",
-                                  MetricType::Counter);
-    MetricFamily latency = family("driftd_alert_delivery_latency_seconds",
-                                  "From a notification's entry in the outbox to its delivery, "
-                                  "retries included",
-                                  MetricType::Histogram);
-    for (const auto& s : p_.sinks) {
-      for (const auto& [outcome, n] : {std::pair{"delivered", s.delivered},
-                                       std::pair{"failed", s.failed}, std::pair{"dead", s.dead}}) {
-        add_sample(deliveries, static_cast<double>(n),
-                   {{"sink", s.name}, {"type", s.type}, {"outcome", outcome}});
-      }
-      queue.metric.push_back(
-          gauge_value(static_cast<double>(s.pending), {{"sink", s.name}, {"type", s.type}}));
-      if (s.type == "alertmanager") {
-        for (const auto& [outcome, n] :
-             {std::pair{"ok", s.repeated}, std::pair{"failed", s.repeat_failed}}) {
-          add_sample(repeats, static_cast<double>(n),
-                     {{"sink", s.name}, {"type", s.type}, {"outcome", outcome}});
-        }
-      }
-      prometheus::ClientMetric h;
-      h.label = {{"sink", s.name}, {"type", s.type}};
-      uint64_t cumulative = 0;
-      for (size_t b = 0; b < s.latency.size(); ++b) {
-        cumulative += s.latency[b];
-        prometheus::ClientMetric::Bucket bucket;
-        bucket.cumulative_count = cumulative;
-        bucket.upper_bound = b < alerts::Deliverer::kLatencyBuckets
-                                 ? alerts::Deliverer::kLatencyBounds[b]
-                                 : std::numeric_limits<double>::infinity();
-        h.histogram.bucket.push_back(bucket);
-      }
-      h.histogram.sample_count = cumulative;
-      h.histogram.sample_sum = s.latency_sum_s;
-      latency.metric.push_back(std::move(h));
-    }
-    MetricFamily triggers =
-        family("driftd_retrain_triggers_total",
-               "Retraining triggers per model: sent (to the outbox), or held back by the "
-               "policy's cooldown or daily cap",
-               MetricType::Counter);
-    for (const auto& m : p_.models) {
-      if (!m.has_triggers) continue;
-      for (const auto& [outcome, n] :
-           {std::pair{"sent", m.triggers_sent}, std::pair{"held_back", m.triggers_held_back}}) {
-        add_sample(triggers, static_cast<double>(n),
-                   {{"model", m.name}, {"model_version", m.version}, {"outcome", outcome}});
-      }
-    }
-    return {received,      rejected, late,        labels,  offset,      kafka_offset,
-            kafka_lag,     events,   model_late,  windows, stat,        drift,
-            missing,       share,    dataset,     rows,    window_end,  ckpt,
-            ckpt_fail,     log_fail, log_pending, ready,   reload_fail, label_events,
-            label_dropped, pending,  perf,        firing,  deliveries,  queue,
-            repeats,       latency,  triggers};
-  }
-
- private:
-  const Published& p_;
-};
 
 std::string json_error(std::string_view message) {
   JsonWriter w(-1);
@@ -372,11 +89,6 @@ bool loopback(const std::string& listen) {
 }
 
 }  // namespace
-
-std::string render_metrics(const Published& published) {
-  PublishedCollector collector(published);
-  return prometheus::TextSerializer().Serialize(collector.Collect());
-}
 
 // What the server counts of itself (read at scrape time).
 struct ServerCounters {
@@ -476,12 +188,8 @@ struct HttpServer::Impl {
   std::thread io_thread;
   std::unique_ptr<WorkerPool> workers;
   std::atomic<bool> stopping{false};
-  std::shared_ptr<PublishedCollector> collector;
-
   Impl(const Published& p, ServerConfig c, IngestQueue* q)
-      : published(p), config(std::move(c)), ingest(q) {
-    collector = std::make_shared<PublishedCollector>(published);
-  }
+      : published(p), config(std::move(c)), ingest(q) {}
 
   // ---- routing -------------------------------------------------------------
 
@@ -496,7 +204,7 @@ struct HttpServer::Impl {
     if (path == "/v1/models") return "models";
     if (path == "/v1/alerts" || path == "/v1/alerts/history" || path == "/v1/triggers")
       return "alerts";
-    if (path.rfind("/v1/models/", 0) == 0) return "drift";
+    if (path.rfind("/v1/models/", 0) == 0) return path.ends_with("/report") ? "report" : "drift";
     return "other";
   }
   bool needs_token(const std::string& cls) const {
@@ -544,8 +252,10 @@ struct HttpServer::Impl {
   // Every GET but the probes, on a worker.
   Response serve_get(const Request& req, std::string_view path, std::string_view query) {
     if (path == "/metrics") {
-      std::vector<prometheus::MetricFamily> families = collector->Collect();
+      std::vector<prometheus::MetricFamily> families =
+          published_metric_families(published, config.max_metric_features);
       for (auto& f : server_families()) families.push_back(std::move(f));
+      for (auto& f : process_metric_families()) families.push_back(std::move(f));
       if (ingest != nullptr) {
         for (auto& f : ingest_metric_families(*ingest)) families.push_back(std::move(f));
       }
@@ -622,9 +332,12 @@ struct HttpServer::Impl {
       w.end_array().end_object();
       return make_response(req, http::status::ok, std::move(w.str()) + "\n", "application/json");
     }
-    if (path.rfind("/v1/models/", 0) == 0 && path.size() > 17 &&
-        path.substr(path.size() - 6) == "/drift") {
-      const std::string_view model = path.substr(11, path.size() - 11 - 6);
+    // /v1/models/{model}/drift (the latest window's JSON line) and
+    // /v1/models/{model}/report (the same window as an HTML page).
+    const bool drift_path = path.size() > 17 && path.substr(path.size() - 6) == "/drift";
+    const bool report_path = path.size() > 18 && path.substr(path.size() - 7) == "/report";
+    if (path.rfind("/v1/models/", 0) == 0 && (drift_path || report_path)) {
+      const std::string_view model = path.substr(11, path.size() - 11 - (drift_path ? 6 : 7));
       std::string_view version;
       if (query.rfind("version=", 0) == 0) version = query.substr(8, query.find('&') - 8);
       std::lock_guard<std::mutex> lock(published.mu);
@@ -652,6 +365,24 @@ struct HttpServer::Impl {
         return make_response(req, http::status::not_found,
                              json_error("no window has closed yet for this model"),
                              "application/json");
+      }
+      if (report_path) {
+        const ModelView& m = *matches[0];
+        HtmlReportContext context;
+        context.title =
+            "window " + m.latest->id + " (" +
+            (m.window.kind == WindowSettings::Kind::kTime
+                 ? format_rfc3339_ms(m.latest->start) + " to " + format_rfc3339_ms(m.latest->end)
+                 : "events " + std::to_string(m.latest->start) + " to " +
+                       std::to_string(m.latest->end)) +
+            ")";
+        context.baseline = file_name(m.baseline_path);
+        context.generated_at = format_rfc3339_ms(wall_clock_ms());
+        context.no_distribution_reason =
+            "this window was restored from the windows log at start-up, which keeps statistics, "
+            "not distributions; the next window shows them";
+        return make_response(req, http::status::ok, report_html(m.latest->report, context),
+                             "text/html; charset=utf-8");
       }
       return make_response(req, http::status::ok, matches[0]->latest_json, "application/json");
     }

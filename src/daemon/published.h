@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "driftd/event_decoder.h"
+#include "driftd/histogram.h"
 #include "driftd/window.h"
 #include "src/daemon/source.h"
 
@@ -33,6 +34,7 @@ struct SourceCounters {
   bool open = false;    // readable (for /readyz)
   bool at_end = false;
   std::vector<PartitionView> partitions;  // Kafka: the assigned partitions
+  std::optional<uint64_t> backlog_bytes;  // file: bytes not read yet
 };
 
 // An alert pending or firing, as GET /v1/alerts shows it (rendered there,
@@ -49,9 +51,13 @@ struct ModelView {
   std::string name, version, baseline_path;
   std::string reference_path, reference_name;  // the second reference, if any
   WindowSettings window;
+  DriftRules rules;  // the thresholds of its drift methods
   uint64_t events = 0, late = 0, windows = 0;
   ModelMonitor::LabelCounters labels;
   uint64_t pending_labels = 0;
+  int64_t newest_event_ms = 0;  // time windows: the largest event time seen
+  // Window closes: the monitor's evaluation plus logging and alert rules.
+  Histogram window_close_seconds{kDurationBounds};
   std::vector<std::string> features;
   // The latest closed window: the windows-log line, and its parsed report
   // (for metrics).
@@ -84,6 +90,8 @@ struct Published {
   std::vector<ModelView> models;
   double last_checkpoint_unix = 0;
   uint64_t checkpoint_failures = 0;
+  uint64_t checkpoint_bytes = 0;  // the last checkpoint written
+  Histogram checkpoint_seconds{kDurationBounds};
   uint64_t windows_log_failures = 0;
   uint64_t windows_log_pending = 0;  // closed windows the log has not taken yet
   uint64_t reload_failures = 0;
@@ -116,8 +124,5 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
   uint16_t port_ = 0;
 };
-
-// The Prometheus text exposition of the published state.
-std::string render_metrics(const Published& published);
 
 }  // namespace driftd

@@ -70,6 +70,9 @@ class Source {
   // The file offset (bytes) or the sum of partitions' next offsets.
   virtual uint64_t offset() const = 0;
   virtual std::vector<PartitionView> partitions() const { return {}; }
+  // Bytes written to the input and not read yet, where the source can tell
+  // (a regular file: its size minus offset()).
+  virtual std::optional<uint64_t> backlog_bytes() const { return std::nullopt; }
   // A checkpoint with this source's save_position() is durable.
   virtual void checkpointed() {}
   // Leaves (Kafka: the group) after the final checkpoint.

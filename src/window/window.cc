@@ -6,6 +6,7 @@
 #include <bit>
 #include <cfloat>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -814,6 +815,9 @@ LabelOutcome ModelMonitor::join_label(uint64_t key, double label, std::optional<
   Pane& pane = pane_for(pane_of(t));
   ++pane.labels;
   ++label_counters_.joined;
+  if (ts_ms && w.kind == WindowSettings::Kind::kTime) {
+    label_counters_.lag_seconds.observe(static_cast<double>(*ts_ms - e.ts) / 1000.0);
+  }
   if (label_profile_ != nullptr) {
     char buf[32];
     const auto res = std::to_chars(buf, buf + sizeof buf, label);
@@ -869,8 +873,11 @@ void ModelMonitor::close_through(int64_t watermark, const OnWindow& on_window) {
       has_rows = has_rows || it->second.rows > 0 || it->second.labels > 0;
     }
     if (has_rows) {
+      const auto began = std::chrono::steady_clock::now();
       WindowResult result = evaluate(start, next_end_);
       if (reference_) take_reference(result);
+      result.evaluation_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       on_window(std::move(result));
     }
     next_end_ += w.step;
@@ -906,10 +913,15 @@ FeatureResult ModelMonitor::compare_summary(const ColumnProfile& base, const Num
   } else {
     const CategoricalSummary& cat = cs.categorical;
     std::vector<uint64_t> new_counts;
+    std::vector<std::string_view> new_names;
     new_counts.reserve(cat.new_categories.size() + 1);
-    for (const auto& e : cat.new_categories) new_counts.push_back(e.second);
-    if (cat.new_pooled > 0) new_counts.push_back(cat.new_pooled);
-    compare_categorical_bins(base, cat.bin_counts, new_counts, cat.present, r);
+    new_names.reserve(cat.new_categories.size());
+    for (const auto& e : cat.new_categories) {
+      new_counts.push_back(e.second);
+      new_names.push_back(e.first);
+    }
+    if (cat.new_pooled > 0) new_counts.push_back(cat.new_pooled);  // named "(other new)"
+    compare_categorical_bins(base, cat.bin_counts, new_counts, new_names, cat.present, r);
   }
   decide_drift(r);
   return r;

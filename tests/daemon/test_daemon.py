@@ -235,15 +235,15 @@ def test_http_and_signals(work):
     try:
         check(wait_for(lambda: http_get(port, "/readyz")[0] == 200), "/readyz turns 200")
         check(http_get(port, "/healthz") == (200, "ok\n"), "/healthz says ok")
-        check(wait_for(lambda: "driftd_source_events_received_total{source=\"events\"} 20004"
+        check(wait_for(lambda: "driftd_source_events_received_total{source=\"events\",type=\"file\"} 20004"
                        in http_get(port, "/metrics")[1]), "/metrics counts every line read")
         status, text = http_get(port, "/metrics")
-        check(status == 200 and "# TYPE driftd_feature_statistic gauge" in text,
+        check(status == 200 and "# TYPE driftd_feature_psi gauge" in text,
               "/metrics is Prometheus text with drift gauges")
-        check('driftd_source_events_rejected_total{source="events",reason="unknown_model"} 2'
+        check('driftd_source_events_rejected_total{source="events",type="file",reason="unknown_model"} 2'
               in text, "rejections are counted by reason")
-        check('driftd_feature_statistic{model="fraud",version="3",feature="amount",'
-              'statistic="psi"}' in text, "per-feature PSI is exported")
+        check('driftd_feature_psi{model="fraud",model_version="3",feature="amount",'
+              'role="feature"}' in text, "per-feature PSI is exported")
         # Debian's prometheus package (scripts/deps.sh installs it) lints the exposition.
         r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                            text=True)
@@ -464,11 +464,12 @@ def test_second_reference(work):
         ref = json.loads(body)["models"][0]["reference"]
         check(ref["name"] == "last_week" and ref["baseline"].endswith("week.json"),
               f"/v1/models names the reference ({ref})")
-        check(wait_for(lambda: 'reference="last_week"' in http_get(port, "/metrics")[1]),
+        check(wait_for(lambda: 'role="feature",reference="last_week"}' in
+                       http_get(port, "/metrics")[1]),
               "/metrics has the reference's series")
         _, metrics = http_get(port, "/metrics")
-        check('driftd_feature_statistic{model="fraud",version="3",feature="amount",'
-              'statistic="psi",reference="last_week"}' in metrics,
+        check('driftd_feature_psi{model="fraud",model_version="3",feature="amount",'
+              'role="feature",reference="last_week"}' in metrics,
               "per-feature PSI against the reference, labelled reference=\"last_week\"")
         lint = subprocess.run(["promtool", "check", "metrics"], input=metrics,
                               capture_output=True, text=True)
@@ -482,7 +483,9 @@ def test_second_reference(work):
     try:
         check(wait_for(lambda: http_get(port, "/readyz")[0] == 200), "the restart is ready")
         _, again = http_get(port, "/metrics")
-        check('statistic="psi"}' in again and 'statistic="psi",reference="last_week"}' in again,
+        check('driftd_feature_psi{model="fraud",model_version="3",feature="amount",'
+              'role="feature"}' in again and
+              'feature="amount",role="feature",reference="last_week"}' in again,
               "after a restart the latest window's statistics are exported at once")
     finally:
         proc.send_signal(signal.SIGTERM)

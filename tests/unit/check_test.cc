@@ -163,3 +163,59 @@ TEST_CASE("compare on a borrowed table equals compare that reuses the table's ar
   CHECK(borrowed == consumed);
   CHECK(borrowed.find("\"roc_auc\"") != std::string::npos);
 }
+
+TEST_CASE("distributions for the report: numeric on the baseline bins, new categories last",
+          "[check][report]") {
+  std::string train = "x,c\n", serving = "x,c\n";
+  for (int i = 0; i < 2000; ++i) {
+    train += std::to_string(i % 100) + "," + (i % 3 == 0 ? "a" : "b") + "\n";
+    serving += std::to_string(i % 50) + "," + (i % 4 == 0 ? "new" : "a") + "\n";
+  }
+  const auto b = baseline_of(train, {"c"});
+  const auto r = check_of(b, serving);
+  const FeatureResult& x = feature(r, "x");
+  REQUIRE(x.distribution);
+  const Distribution& dx = *x.distribution;
+  CHECK(dx.labels.empty());
+  CHECK(dx.edges == b.columns[0].numeric.cut_points);
+  REQUIRE(dx.baseline.size() == dx.edges.size() + 1);
+  REQUIRE(dx.current.size() == dx.baseline.size());
+  double sb = 0, sc = 0, upper_half = 0;
+  for (size_t i = 0; i < dx.current.size(); ++i) {
+    sb += dx.baseline[i];
+    sc += dx.current[i];
+    if (i > 0 && dx.edges[i - 1] >= 50) upper_half += dx.current[i];
+  }
+  CHECK(sb == Approx(1.0));
+  CHECK(sc == Approx(1.0));
+  CHECK(upper_half == 0.0);  // serving never goes above 49
+  const FeatureResult& c = feature(r, "c");
+  REQUIRE(c.distribution);
+  const Distribution& dc = *c.distribution;
+  REQUIRE(dc.first_new < dc.labels.size());
+  CHECK(dc.labels[dc.first_new] == "new");
+  CHECK(dc.baseline[dc.first_new] == 0.0);
+  CHECK(dc.current[dc.first_new] == Approx(0.25));
+}
+
+TEST_CASE("the HTML report escapes every name from the data", "[check][report]") {
+  std::string train = "<b>x</b>,c\n", serving = "<b>x</b>,c\n";
+  for (int i = 0; i < 500; ++i) {
+    train += std::to_string(i) + ",a\n";
+    serving += std::to_string(i) + "," + (i % 2 ? "<script>alert(1)</script>" : "a") + "\n";
+  }
+  const auto b = baseline_of(train, {"c"});
+  const auto r = check_of(b, serving);
+  HtmlReportContext context;
+  context.title = "\"quoted\" & <title>";
+  const std::string page = report_html(r, context);
+  CHECK(page.find("<script") == std::string::npos);
+  CHECK(page.find("<b>x") == std::string::npos);
+  CHECK(page.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(page.find("&lt;b&gt;x&lt;/b&gt;") != std::string::npos);
+  CHECK(page.find("&quot;quoted&quot; &amp; &lt;title&gt;") != std::string::npos);
+  CHECK(page.find("<svg") != std::string::npos);
+  // An empty report renders too.
+  const std::string empty = report_html(CheckReport{});
+  CHECK(empty.find("</html>") != std::string::npos);
+}

@@ -100,6 +100,20 @@ void expect_matches_batch(const CheckReport& streamed, const CheckReport& batch,
     INFO("feature " << b.name);
     CHECK(s.missing == b.missing);
     CHECK(s.drift == b.drift);
+    // The report's distributions: the same bins, labels and shares.
+    REQUIRE((s.distribution != nullptr) == (b.distribution != nullptr));
+    if (b.distribution) {
+      const Distribution &sd = *s.distribution, &bd = *b.distribution;
+      CHECK(sd.edges == bd.edges);
+      CHECK(sd.labels == bd.labels);
+      CHECK(sd.first_new == bd.first_new);
+      REQUIRE(sd.baseline.size() == bd.baseline.size());
+      REQUIRE(sd.current.size() == bd.current.size());
+      for (size_t i = 0; i < bd.current.size(); ++i) {
+        CHECK(sd.baseline[i] == bd.baseline[i]);
+        CHECK(std::fabs(sd.current[i] - bd.current[i]) <= 1e-12);
+      }
+    }
     for (const auto& stat : b.stats) {
       INFO("statistic " << stat.key);
       const auto got = s.get(stat.key);
