@@ -9,7 +9,7 @@ DRIFTD_DEBS=(
   libtomlplusplus-dev libboost-dev libxxhash-dev libeigen3-dev
   librdkafka-dev prometheus-cpp-dev libssl-dev openssl kcat curl prometheus
   libcurl4-openssl-dev libsqlite3-dev prometheus-alertmanager
-  python3 python3-numpy python3-scipy python3-pandas python3-sklearn
+  python3 python3-numpy python3-scipy python3-pandas python3-sklearn python3-yaml python3-pil systemd chromium
 )
 
 # Runs a step quietly: one line saying what it does, its output in a log
