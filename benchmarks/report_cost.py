@@ -63,7 +63,8 @@ def main():
     categorical = ",".join(f"f{j}" for j in range(a.features) if j % 5 == 4)
     baseline = os.path.join(a.dir, "report_baseline.json")
     subprocess.run([a.driftd, "baseline", "build", "--input", train, "--out", baseline,
-                    "--categorical", categorical], check=True, stderr=subprocess.DEVNULL)
+                    "--categorical", categorical], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     page = os.path.join(a.dir, "report.html")
     for p in (train, serving):
         with open(p, "rb") as f:

@@ -75,7 +75,7 @@ std::vector<std::string> bin_labels(const Distribution& d) {
     if (d.edges.empty()) {
       out.push_back("all");
     } else if (i == 0) {
-      out.push_back("< " + number(d.edges.front()));
+      out.push_back("&lt; " + number(d.edges.front()));
     } else if (i + 1 == bins) {
       out.push_back("&ge; " + number(d.edges.back()));
     } else {
@@ -189,7 +189,14 @@ std::string report_html(const CheckReport& r, const HtmlReportContext& context) 
                          : "<div class=\"verdict ok\"><b>No dataset drift</b>: ";
   out += std::to_string(r.features_drifted) + " of " + std::to_string(r.features_compared) +
          " features drift (" + percent(r.drift_share) + "; dataset drift at " +
-         percent(r.share_threshold) + ")</div>\n";
+         percent(r.share_threshold) + ")";
+  // The prediction and the label are outside the share: said apart.
+  for (const auto& f : r.features) {
+    if (f.drift && f.role != ColumnRole::kFeature) {
+      out += std::string("; the ") + to_string(f.role) + " (" + esc(f.name) + ") drifts";
+    }
+  }
+  out += "</div>\n";
   if (!r.new_columns.empty() || !r.missing_columns.empty()) {
     out += "<p><b>Schema change.</b> ";
     if (!r.new_columns.empty()) {

@@ -1,6 +1,6 @@
 // The daemon's HTTP endpoints on Boost.Beast: /healthz, /readyz, /metrics,
-// GET /v1/models, GET /v1/models/{model}/drift, GET /v1/alerts, /v1/alerts/history,
-// /v1/triggers and, with an http source,
+// GET /v1/models, GET /v1/models/{model}/drift and /report, GET /v1/alerts,
+// /v1/alerts/history, /v1/triggers and, with an http source,
 // POST /v1/predictions and /v1/labels.
 //
 // Threads and invariants:

@@ -562,6 +562,13 @@ TEST_CASE("label join: per-window performance equals the batch metrics of the jo
   m.flush([&](WindowResult&& w) { windows.push_back(std::move(w)); });
   for (const auto& w : windows) expect_round_trip(w, m.settings().window);
   REQUIRE(windows.size() == 3);
+  // Label lag: every label came 50 predictions (10 ms apart) plus 5 ms after
+  // its prediction, 0.505 s: all in the first bucket (up to 1 s).
+  const auto& lag = m.label_counters().lag_seconds;
+  const uint64_t joined = m.label_counters().joined;
+  CHECK(joined > 3000);
+  CHECK(lag.counts()[0] == joined);
+  CHECK(lag.sum() == Approx(0.505 * static_cast<double>(joined)));
   for (const WindowResult& w : windows) {
     INFO("window " << w.id);
     // The pairs whose label arrived (label time 10 i + 5) inside the window.
