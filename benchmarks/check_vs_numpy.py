@@ -29,11 +29,18 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 
-def make_data(path, rows, features, shift, seed):
+def make_data(path, rows, features, shift, seed, categorical_every=0):
+    """Numeric columns of four shapes (normal, lognormal, integer, exponential),
+    moved by `shift`; with categorical_every = k, every k-th column is
+    categorical instead (Zipf-distributed names, more of them with shift)."""
     rng = np.random.default_rng(seed)
     cols = {}
     for j in range(features):
         kind = j % 4
+        if categorical_every and j % categorical_every == categorical_every - 1:
+            n = 40 + 10 * shift
+            cols[f"f{j}"] = np.char.add("c", rng.zipf(1.6, rows).clip(1, n).astype(str))
+            continue
         if kind == 0:
             v = rng.normal(shift * 0.1, 1, rows)
         elif kind == 1:

@@ -200,7 +200,8 @@ def init(driftd, train):
 
 
 def run_tests(tests):
-    """Runs each test in its own temporary directory; exits 1 on any failure.
+    """Runs each test in its own temporary directory (kept when the test
+    failed, for a look); exits 1 on any failure.
     DRIFTD_TEST_ONLY=name[,name] runs only those (a quick rerun by hand)."""
     only = [n for n in os.environ.get("DRIFTD_TEST_ONLY", "").split(",") if n]
     if only:
@@ -209,12 +210,16 @@ def run_tests(tests):
             sys.exit(f"DRIFTD_TEST_ONLY: no test {', '.join(sorted(unknown))}")
         tests = [t for t in tests if t.__name__ in only]
     for t in tests:
-        work = tempfile.mkdtemp(prefix="driftd-daemon-")
+        work = tempfile.mkdtemp(prefix="driftd-test-")
         print(f"== {t.__name__}", flush=True)
+        failed_before = len(failures)
         try:
             t(work)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if len(failures) == failed_before:
+                shutil.rmtree(work, ignore_errors=True)
+            else:
+                print(f"     (its files are kept in {work})")
     if failures:
         print(f"{len(failures)} failed: " + "; ".join(failures))
         sys.exit(1)

@@ -28,7 +28,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -59,7 +58,7 @@ def load_dashboards():
     return out
 
 
-def test_structure():
+def test_structure(work):
     r = subprocess.run([sys.executable, os.path.join(DASHBOARDS, "generate.py"), "--check"],
                        capture_output=True, text=True)
     check(r.returncode == 0, f"the committed dashboards are generate.py's output {r.stderr}")
@@ -112,7 +111,7 @@ def test_structure():
         check(not undefined, f"{name}: every $variable is defined {sorted(undefined)}")
 
 
-def test_rules():
+def test_rules(work):
     r = subprocess.run(["promtool", "check", "rules", RULES], capture_output=True, text=True)
     check(r.returncode == 0, f"promtool check rules {r.stdout[-300:]}{r.stderr[-300:]}")
     r = subprocess.run(["promtool", "test", "rules", "driftd.rules.test.yml"],
@@ -428,24 +427,5 @@ def test_series_cap(work):
         proc.wait(timeout=60)
 
 
-def main():
-    test_structure()
-    test_rules()
-    for t in (test_live, test_series_cap):
-        work = tempfile.mkdtemp(prefix="driftd-dashboards-")
-        print(f"== {t.__name__}", flush=True)
-        try:
-            t(work)
-        finally:
-            if not dc.failures:
-                shutil.rmtree(work, ignore_errors=True)
-            else:
-                print(f"     (kept {work})")
-    if dc.failures:
-        print(f"{len(dc.failures)} failed")
-        sys.exit(1)
-    print("all passed")
-
-
 if __name__ == "__main__":
-    main()
+    dc.run_tests([test_structure, test_rules, test_live, test_series_cap])

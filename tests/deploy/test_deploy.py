@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 
@@ -238,24 +237,18 @@ def systemd_unit(work):
     check(r.returncode == 0, f"systemd: driftd config check accepts its config {r.stderr[-300:]}")
 
 
-def main():
-    dc.init(DRIFTD, TRAIN)
+def kubernetes_tests():
+    """One test per Kubernetes example in deploy/kubernetes/."""
+    tests = []
     for name in sorted(os.listdir(os.path.join(ROOT, "deploy", "kubernetes"))):
         if name.endswith(".yaml"):
-            work = tempfile.mkdtemp(prefix="driftd-deploy-")
-            print(f"== {name}", flush=True)
-            kubernetes_example(name, work)
-            if not dc.failures:
-                shutil.rmtree(work, ignore_errors=True)
-    work = tempfile.mkdtemp(prefix="driftd-deploy-")
-    print("== systemd", flush=True)
-    systemd_unit(work)
-    shutil.rmtree(work, ignore_errors=True)
-    if dc.failures:
-        print(f"{len(dc.failures)} failed")
-        sys.exit(1)
-    print("all passed")
+            def test(work, name=name):
+                kubernetes_example(name, work)
+            test.__name__ = "kubernetes_" + name[:-5].replace("-", "_")
+            tests.append(test)
+    return tests
 
 
 if __name__ == "__main__":
-    main()
+    dc.init(DRIFTD, TRAIN)
+    dc.run_tests(kubernetes_tests() + [systemd_unit])

@@ -21,11 +21,9 @@ import html
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
@@ -204,22 +202,5 @@ def test_daemon_report(work):
         proc.wait(timeout=60)
 
 
-def main():
-    for t in (test_check_report, test_hostile_names, test_daemon_report):
-        work = tempfile.mkdtemp(prefix="driftd-report-")
-        print(f"== {t.__name__}", flush=True)
-        try:
-            t(work)
-        finally:
-            if not dc.failures:
-                shutil.rmtree(work, ignore_errors=True)
-            else:
-                print(f"     (kept {work})")
-    if dc.failures:
-        print(f"{len(dc.failures)} failed")
-        sys.exit(1)
-    print("all passed")
-
-
 if __name__ == "__main__":
-    main()
+    dc.run_tests([test_check_report, test_hostile_names, test_daemon_report])
