@@ -11,7 +11,7 @@
 
 #include "alerts/sinks/airflow/airflow.h"
 #include "alerts/sinks/alertmanager/alertmanager.h"
-#include "alerts/sinks/http/http_post.h"
+#include "alerts/http/http_post.h"
 #include "alerts/sinks/slack/slack.h"
 
 namespace {

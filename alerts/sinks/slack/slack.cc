@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "alerts/sinks/body_fields.h"
-#include "alerts/sinks/http/http_post.h"
+#include "alerts/http/http_post.h"
 #include "driftd/json_writer.h"
 #include "src/common/time_format.h"
 

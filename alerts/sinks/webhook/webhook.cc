@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "alerts/sinks/http/http_post.h"
+#include "alerts/http/http_post.h"
 #include "driftd/base64.h"
 #include "driftd/json_writer.h"
 #include "src/common/time_format.h"

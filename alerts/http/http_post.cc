@@ -1,4 +1,4 @@
-#include "alerts/sinks/http/http_post.h"
+#include "alerts/http/http_post.h"
 
 #include <curl/curl.h>
 
