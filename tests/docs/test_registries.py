@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""The registries are the only lists of components:
+
+    test_registries.py REPO_ROOT
+
+- every folder under detectors/ is included and listed in
+  detectors/registry.cc, and every detector listed there has its folder;
+- every folder under alerts/sinks/ is a sink type of
+  alerts/sinks/registry.cc, and every type there has its folder;
+- each component folder's sources are compiled (CMakeLists.txt) and, for
+  detectors, have a test beside them or in tests/;
+- docs/EXTENDING.md names the registry file of each recipe.
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.abspath(sys.argv[1])
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def read(*parts):
+    with open(os.path.join(ROOT, *parts)) as f:
+        return f.read()
+
+
+def folders(*parts):
+    base = os.path.join(ROOT, *parts)
+    return sorted(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)))
+
+
+def main():
+    cmake = read("CMakeLists.txt")
+    extending = read("docs", "EXTENDING.md")
+
+    # Detectors: an include, an instance and a place in kDetectors each.
+    registry = read("detectors", "registry.cc")
+    included = set(re.findall(r'#include "detectors/(\w+)/\1\.h"', registry))
+    instances = dict(re.findall(r"^const (\w+) (k\w+);", registry, re.M))
+    table = re.search(r"kDetectors\[\] = \{(.*?)\};", registry, re.S).group(1)
+    listed = set(re.findall(r"&(k\w+)", table))
+    on_disk = set(folders("detectors"))
+    check(on_disk == included, f"every detectors/ folder is included in the registry "
+          f"(unregistered: {sorted(on_disk - included)}, without a folder: "
+          f"{sorted(included - on_disk)})")
+    check(set(instances.values()) == listed and len(listed) == len(on_disk),
+          f"every detector instance is in kDetectors ({sorted(set(instances.values()) ^ listed)})")
+    for d in sorted(on_disk):
+        sources = [f for f in os.listdir(os.path.join(ROOT, "detectors", d)) if f.endswith(".cc")]
+        check(all(f"detectors/{d}/{f}" in cmake for f in sources),
+              f"detectors/{d}: its sources are compiled")
+    check("detectors/registry.cc" in extending, "EXTENDING.md names detectors/registry.cc")
+
+    # Sinks: one line of kSinkTypes each.
+    registry = read("alerts", "sinks", "registry.cc")
+    types = set(re.findall(r'^\s+\{"(\w+)", SinkTakes::', registry, re.M))
+    on_disk = set(folders("alerts", "sinks"))
+    check(on_disk == types, f"every alerts/sinks/ folder is a registered sink type "
+          f"(unregistered: {sorted(on_disk - types)}, without a folder: "
+          f"{sorted(types - on_disk)})")
+    for d in sorted(on_disk):
+        sources = [f for f in os.listdir(os.path.join(ROOT, "alerts", "sinks", d))
+                   if f.endswith(".cc")]
+        check(sources and all(f"alerts/sinks/{d}/{f}" in cmake for f in sources),
+              f"alerts/sinks/{d}: its sources are compiled")
+        check(re.search(rf'#include "alerts/sinks/{d}/\w+\.h"', registry) is not None,
+              f"alerts/sinks/{d}: included by the registry")
+    check("alerts/sinks/registry.cc" in extending, "EXTENDING.md names alerts/sinks/registry.cc")
+
+    if failures:
+        print(f"{len(failures)} failed")
+        sys.exit(1)
+    print("all passed")
+
+
+if __name__ == "__main__":
+    main()
