@@ -6,7 +6,8 @@ its own output files, and its story against the data.
 
 - The baseline summary names the rows and columns the baseline file has.
 - The check's --fail-on-drift line says the exit status the check had,
-  for the reason its own verdict line gives.
+  for the reason its own verdict line gives; the HTML report it names is
+  there, with the same verdict.
 - Each live view (window, rows, drifting count, dataset drift, each row's
   value and DRIFT mark, labels joined) equals that window's line in the
   windows log; the final count equals the log's length.
@@ -115,6 +116,14 @@ def main():
                         capture_output=True).returncode
     check(claim is not None and int(claim.group(1)) == rc,
           f"and with the exit status the check has ({rc})")
+    page = re.search(r"open in a browser: (\S+)\)", text)
+    html = open(page.group(1)).read() if page and os.path.exists(page.group(1)) else ""
+    check(html.startswith("<!DOCTYPE html>") and
+          ("No dataset drift" if verdict and verdict.group(1) == "no dataset drift"
+           else "Dataset drift") in html,
+          f"the HTML report it names is there, with the same verdict ({page and page.group(1)})")
+    check(re.search(r"as a page: http://127\.0\.0\.1:\d+/v1/models/fraud/report", text),
+          "it names the daemon's report page")
 
     # The live views against the windows log.
     with open(os.path.join(out, "state", "windows.jsonl")) as f:
