@@ -28,6 +28,7 @@
 #include "driftd/json_writer.h"
 #include "src/common/append_file.h"
 #include "src/daemon/http_ingest.h"
+#include "src/daemon/http_server.h"
 #include "src/daemon/log.h"
 #include "src/daemon/published.h"
 #include "src/daemon/source.h"

@@ -51,6 +51,7 @@
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"
 #include "src/daemon/metrics.h"
+#include "src/daemon/http_server.h"
 #include "src/daemon/published.h"
 
 namespace driftd {
