@@ -32,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -117,6 +118,22 @@ max_pending = 20000
 """)
 
 
+def driftd_pid(pid, binary):
+    """pid itself, or its descendant running binary (under a --wrap command)."""
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            if os.path.realpath(f"/proc/{p}/exe") == os.path.realpath(binary):
+                return p
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return pid
+
+
 def sample(pid):
     with open(f"/proc/{pid}/status") as f:
         status = dict(line.split(":", 1) for line in f if ":" in line)
@@ -132,6 +149,8 @@ def main():
     ap.add_argument("--http-rate", type=float, default=100, help="requests of 100 events per s")
     ap.add_argument("--file-rate", type=float, default=5000, help="lines per s")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--wrap", default="", help="a command to run driftd under, e.g. "
+                    "\"heaptrack -o /tmp/soak\" (driftd, its child, is the one sampled)")
     args = ap.parse_args()
     driftd = os.path.abspath(os.path.join(args.build, "driftd"))
     work = tempfile.mkdtemp(prefix="driftd-soak-")
@@ -150,7 +169,8 @@ def main():
         open(os.path.join(work, "events.jsonl"), "w").close()
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=0:detect_leaks=1"
-        proc = subprocess.Popen([driftd, "run", "--config", "driftd.toml"], cwd=work, env=env,
+        proc = subprocess.Popen(args.wrap.split() + [driftd, "run", "--config", "driftd.toml"],
+                                cwd=work, env=env,
                                 stderr=open(os.path.join(work, "err.log"), "w"))
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -213,18 +233,19 @@ def main():
         for t in loaders:
             t.start()
         samples = []
+        pid = driftd_pid(proc.pid, driftd)
         start = time.time()
         while time.time() - start < args.seconds:
             time.sleep(1.0)
             if proc.poll() is not None:
                 errors.append(f"driftd exited with {proc.returncode}")
                 break
-            samples.append(sample(proc.pid))
+            samples.append(sample(pid))
         stop.set()
         for t in loaders:
             t.join()
-        proc.terminate()
-        rc = proc.wait(timeout=60)
+        os.kill(pid, signal.SIGTERM)  # driftd itself, not a --wrap command
+        rc = proc.wait(timeout=120)
         if rc != 0:
             errors.append(f"driftd exited with {rc} after SIGTERM")
         windows = sum(1 for _ in open(os.path.join(work, "state", "windows.jsonl")))

@@ -27,6 +27,7 @@
 #include "driftd/event_decoder.h"
 #include "driftd/json_writer.h"
 #include "src/common/append_file.h"
+#include "src/common/process_memory.h"
 #include "src/daemon/http_ingest.h"
 #include "src/daemon/http_server.h"
 #include "src/daemon/log.h"
@@ -361,6 +362,12 @@ class Daemon {
         checkpoint();
         last_checkpoint = now;
         prune_outbox();
+        // Now and then, the heap's free pages back to the system
+        // (src/common/process_memory.h says why).
+        if (now - last_trim_ >= std::chrono::seconds(60)) {
+          return_free_memory();
+          last_trim_ = now;
+        }
       }
       if (g_reload.exchange(false)) reload();
       if (!progressed) {
@@ -1193,6 +1200,7 @@ class Daemon {
       s.decoder = std::make_unique<EventDecoder>(s.source->config().fields, router_);
     publish();
     jlog(spdlog::level::info, "configuration reloaded: {} models", monitors_.size());
+    return_free_memory();  // the old baselines and the load's buffers
     for (const auto& w : alerts::rule_warnings(config_)) jlog(spdlog::level::warn, "{}", w);
   }
 
@@ -1228,16 +1236,19 @@ class Daemon {
   std::string paused_reason_;     // what HTTP ingest was last told
   bool started_ = false, stopping_ = false;
   std::chrono::steady_clock::time_point last_publish_{};
+  std::chrono::steady_clock::time_point last_trim_{};
 };
 
 }  // namespace
 
 int run_daemon(const std::string& config_path, const RunOptions& options) {
+  set_allocation_policy();
   auto config = load_daemon_config(config_path);
   if (!config) {
     std::fprintf(stderr, "driftd: %s\n", config.error().message.c_str());
     return 2;
   }
+  return_free_memory();  // what loading the baselines needed for a moment
   setup_logging(config->log_level);
   for (const auto& w : alerts::rule_warnings(*config)) jlog(spdlog::level::warn, "{}", w);
   struct sigaction sa {};
