@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "alerts/http/http_post.h"
 #include "alerts/sinks/airflow/airflow.h"
 #include "alerts/sinks/alertmanager/alertmanager.h"
-#include "alerts/http/http_post.h"
 #include "alerts/sinks/slack/slack.h"
 
 namespace {

@@ -11,11 +11,11 @@
 
 #include <filesystem>
 
+#include "alerts/http/http_post.h"
 #include "alerts/outbox/outbox.h"
 #include "alerts/rules/rule.h"
 #include "alerts/sinks/airflow/airflow.h"
 #include "alerts/sinks/alertmanager/alertmanager.h"
-#include "alerts/http/http_post.h"
 #include "alerts/sinks/slack/slack.h"
 #include "alerts/sinks/webhook/webhook.h"
 #include "sink_test_util.h"

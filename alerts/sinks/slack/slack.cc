@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "alerts/sinks/body_fields.h"
 #include "alerts/http/http_post.h"
+#include "alerts/sinks/body_fields.h"
 #include "driftd/json_writer.h"
 #include "src/common/time_format.h"
 
