@@ -26,6 +26,12 @@ def fmt_time(ms):
     return time.strftime("%H:%M:%S", time.gmtime(ms / 1000))
 
 
+def number(value, width, digits):
+    """A statistic right-aligned, or "-" where the window has none (a column
+    with no values in it has no PSI): never a made-up 0 or a bare nan."""
+    return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
+
+
 def show(snap, models):
     w = snap["window"]
     lines = [f"{BOLD}driftd live: model {snap['model']['name']} v{snap['model']['version']}"
@@ -41,18 +47,16 @@ def show(snap, models):
         val = f.get("drift_value")
         # The prediction and the label are shown, not counted in the share.
         shown = name if f.get("role", "feature") == "feature" else f"{name} ({f['role']})"
-        lines.append(f"{shown:<20}{f['drift_method']:<10}"
-                     f"{(val if val is not None else float('nan')):>9.4f}"
-                     f"{(f.get('psi') or 0):>9.4f}{(f.get('ks_statistic') or 0):>9.4f}"
-                     f"{f['missing_rate']:>9.3f}  {mark}")
+        lines.append(f"{shown:<20}{f['drift_method']:<10}{number(val, 9, 4)}"
+                     f"{number(f.get('psi'), 9, 4)}{number(f.get('ks_statistic'), 9, 4)}"
+                     f"{number(f.get('missing_rate'), 9, 3)}  {mark}")
     perf = (snap.get("performance") or {})
     cur, base = perf.get("current"), perf.get("baseline") or {}
     if cur:
         keys = [k for k in ("accuracy", "f1", "roc_auc", "log_loss", "mae", "rmse", "r2")
                 if k in cur]
         lines.append(f"labels joined in this window: {cur['rows']}   " + "   ".join(
-            f"{k} {cur[k] if cur[k] is not None else float('nan'):.3f}"
-            f" (train {base.get(k) if base.get(k) is not None else float('nan'):.3f})"
+            f"{k} {number(cur[k], 0, 3)} (train {number(base.get(k), 0, 3)})"
             for k in keys))
     else:
         lines.append("labels joined in this window: none yet (labels arrive 10 min late)")
