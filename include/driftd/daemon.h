@@ -5,7 +5,7 @@
 // /readyz, /metrics and the JSON API from a published copy of the counters
 // and snapshots, which the ingest thread refreshes once per batch and at
 // every window close (never per event), and hand POSTed events to the HTTP
-// source's queue (src/daemon/http_ingest.h), whose committer thread makes
+// source's queue (src/sources/http/http_ingest.h), whose committer thread makes
 // them durable.
 //
 // Crash safety: a checkpoint holds every monitor's state and every source's

@@ -28,11 +28,11 @@
 #include "driftd/json_writer.h"
 #include "src/common/append_file.h"
 #include "src/common/process_memory.h"
-#include "src/daemon/http_ingest.h"
 #include "src/daemon/http_server.h"
 #include "src/daemon/log.h"
 #include "src/daemon/published.h"
-#include "src/daemon/source.h"
+#include "src/sources/http/http_ingest.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 

@@ -47,12 +47,12 @@
 #include "alerts/outbox/outbox.h"
 #include "driftd/json_writer.h"
 #include "src/common/time_format.h"
-#include "src/daemon/http_ingest.h"
 #include "src/daemon/http_server.h"
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"
 #include "src/daemon/metrics.h"
 #include "src/daemon/published.h"
+#include "src/sources/http/http_ingest.h"
 
 namespace driftd {
 

@@ -16,7 +16,7 @@
 #include "driftd/event_decoder.h"
 #include "driftd/histogram.h"
 #include "driftd/window.h"
-#include "src/daemon/source.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 namespace alerts {

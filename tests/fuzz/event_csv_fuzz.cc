@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_util.h"
-#include "src/daemon/csv_events.h"
+#include "src/sources/file/csv_events.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& model = driftd::fuzz::GoldenModel::shared();

@@ -11,7 +11,7 @@
 #include <cstdlib>
 
 #include "fuzz_util.h"
-#include "src/daemon/http_ingest.h"
+#include "src/sources/http/http_ingest.h"
 
 namespace {
 

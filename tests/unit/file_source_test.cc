@@ -19,8 +19,8 @@
 #include <simdjson.h>
 
 #include "driftd/file_window.h"
-#include "src/daemon/csv_events.h"
-#include "src/daemon/source.h"
+#include "src/sources/file/csv_events.h"
+#include "src/sources/source.h"
 #include "test_util.h"
 
 namespace driftd {

@@ -12,7 +12,7 @@
 #include "driftd/daemon_config.h"
 #include "driftd/ingest_log.h"
 #include "src/common/toml_reader.h"
-#include "src/daemon/http_ingest.h"
+#include "src/sources/http/http_ingest.h"
 #include "test_util.h"
 
 namespace driftd {

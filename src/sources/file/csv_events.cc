@@ -1,4 +1,4 @@
-#include "src/daemon/csv_events.h"
+#include "src/sources/file/csv_events.h"
 
 #include <simdjson.h>
 

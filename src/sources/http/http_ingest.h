@@ -37,7 +37,7 @@
 #include "driftd/daemon_config.h"
 #include "driftd/event_decoder.h"
 #include "driftd/ingest_log.h"
-#include "src/daemon/source.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 

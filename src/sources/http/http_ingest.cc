@@ -1,4 +1,4 @@
-#include "src/daemon/http_ingest.h"
+#include "src/sources/http/http_ingest.h"
 
 #include <filesystem>
 

@@ -23,7 +23,7 @@
 #include "driftd/binary_io.h"
 #include "src/common/kafka_conf.h"
 #include "src/daemon/log.h"
-#include "src/daemon/source.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 namespace {

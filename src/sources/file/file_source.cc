@@ -1,4 +1,4 @@
-// The file source: JSON lines or CSV rows (src/daemon/csv_events.h) from a
+// The file source: JSON lines or CSV rows (src/sources/file/csv_events.h) from a
 // path or stdin, from the start or the end, optionally followed like tail -f (rotation and
 // truncation handled). The position is the byte offset of the first line not yet handed out.
 //
@@ -20,9 +20,9 @@
 
 #include "driftd/binary_io.h"
 #include "driftd/file_window.h"
-#include "src/daemon/csv_events.h"
 #include "src/daemon/log.h"
-#include "src/daemon/source.h"
+#include "src/sources/file/csv_events.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 namespace {
