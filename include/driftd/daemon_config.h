@@ -33,31 +33,42 @@ struct EventFields {
   std::string label = "label";
 };
 
+// What a source type reads from its own keys (src/sources/<type>/): the
+// config holds it without knowing the type.
+struct SourceOptions {
+  virtual ~SourceOptions() = default;
+  // Equal options of the same type (a reload tells a changed source).
+  virtual bool same_as(const SourceOptions& other) const = 0;
+};
+
+// The options of one type, compared member by member (its operator==).
+template <class Derived>
+struct SourceOptionsOf : SourceOptions {
+  bool same_as(const SourceOptions& other) const override {
+    const auto* o = dynamic_cast<const Derived*>(&other);
+    return o != nullptr && *o == static_cast<const Derived&>(*this);
+  }
+  bool operator==(const SourceOptionsOf&) const { return true; }
+};
+
+// One [[sources]] table: the keys every source has, and its type's own.
 struct SourceConfig {
   std::string name;
-  std::string type;  // "file", "kafka" or "http"
+  std::string type;  // a registered source type (src/sources/registry.cc)
   EventFields fields;
   bool from_end = false;  // with no checkpoint position: start at the end
   // At the end of a bounded input (a file without follow; Kafka with every
   // assigned partition at its end), close the open windows. Default: true
   // for files, false for Kafka.
   bool close_windows_at_end = true;
-  double replay_speed = 0;  // 0: as fast as possible; 1: event-time pace
-  // file
-  std::string path;  // "-" for stdin
-  bool follow = false;
-  bool csv = false;  // rows of a CSV with a header (format = "csv"; default by a .csv path)
-  // kafka
-  std::string brokers;  // bootstrap.servers
-  std::vector<std::string> topics;
-  std::string group_id = "driftd";
-  std::vector<std::pair<std::string, std::string>> kafka_properties;  // passed to librdkafka
-  // http (POST /v1/predictions, /v1/labels on the server's listen address)
-  bool durable = true;                 // ingest log + fsync before the 2xx
-  uint64_t max_body_bytes = 8u << 20;  // larger bodies: 413
-  uint64_t queue_bytes = 64u << 20;    // accepted, not yet applied; beyond: 429
-  uint64_t segment_bytes = 64u << 20;  // ingest log segment size
-  std::string log_dir = "ingest";      // relative to the state dir unless absolute
+  double replay_speed = 0;                       // 0: as fast as possible; 1: event-time pace
+  std::shared_ptr<const SourceOptions> options;  // the type's keys, set by its reader
+
+  // The options as the type's reader made them (the type's own code only).
+  template <class T>
+  const T& options_as() const {
+    return dynamic_cast<const T&>(*options);
+  }
 };
 
 struct ModelConfig {

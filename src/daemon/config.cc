@@ -3,11 +3,9 @@
 // silently ignored setting.
 #include <unistd.h>
 
-#include <cerrno>
-#include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <toml++/toml.h>
@@ -16,143 +14,13 @@
 #include "alerts/sinks/sink.h"
 #include "alerts/triggers/trigger.h"
 #include "driftd/daemon_config.h"
-#include "src/common/kafka_conf.h"
 #include "src/common/toml_reader.h"
 #include "src/drift_rules_toml.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 
 namespace {
-
-Status parse_fields(TableReader& r, EventFields& f) {
-  DRIFTD_TRY(r.str("model_field", f.model));
-  DRIFTD_TRY(r.str("version_field", f.model_version));
-  DRIFTD_TRY(r.str("id_field", f.id));
-  DRIFTD_TRY(r.str("timestamp_field", f.timestamp));
-  DRIFTD_TRY(r.str("features_field", f.features));
-  DRIFTD_TRY(r.str("prediction_field", f.prediction));
-  DRIFTD_TRY(r.str("label_field", f.label));
-  return {};
-}
-
-Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefix,
-                                  const std::string& source) {
-  TableReader r(t, prefix, source);
-  SourceConfig s;
-  DRIFTD_TRY(r.str("name", s.name));
-  DRIFTD_TRY(r.str("type", s.type));
-  DRIFTD_TRY(parse_fields(r, s.fields));
-  if (s.type != "file" && s.type != "kafka" && s.type != "http") {
-    const toml::node* n = t.get("type");
-    return Error{(n ? r.where(*n, "type") : r.where_table()) +
-                 ": expected \"file\", \"kafka\" or \"http\""};
-  }
-  if (s.type == "http") {
-    s.close_windows_at_end = false;
-    DRIFTD_TRY(r.boolean("durable", s.durable));
-    DRIFTD_TRY(r.bytes("max_body_bytes", s.max_body_bytes));
-    DRIFTD_TRY(r.bytes("queue_bytes", s.queue_bytes));
-    DRIFTD_TRY(r.bytes("segment_bytes", s.segment_bytes));
-    DRIFTD_TRY(r.str("log_dir", s.log_dir));
-    DRIFTD_TRY(r.finish(
-        "name, type, durable, max_body_bytes, queue_bytes, segment_bytes, log_dir, *_field keys"));
-    auto at = [&](std::string_view key) {
-      const toml::node* n = t.get(key);
-      return n ? r.where(*n, key) : r.where_table();
-    };
-    if (s.max_body_bytes < 1024 || s.max_body_bytes > (1ull << 30)) {
-      return Error{at("max_body_bytes") + ": must be in [1KiB, 1GiB]"};
-    }
-    if (s.queue_bytes > (2ull << 30)) return Error{at("queue_bytes") + ": must be at most 2GiB"};
-    if (s.queue_bytes < s.max_body_bytes) {
-      return Error{at("queue_bytes") + ": must be at least max_body_bytes (" +
-                   std::to_string(s.max_body_bytes) + ")"};
-    }
-    if (s.segment_bytes < (1u << 20)) return Error{at("segment_bytes") + ": must be at least 1MiB"};
-    if (s.log_dir.empty()) return Error{at("log_dir") + ": must not be empty"};
-    if (s.name.empty()) s.name = "http";
-    return s;
-  }
-  const bool kafka = s.type == "kafka";
-  std::string start = "beginning";
-  DRIFTD_TRY(r.str("start", start));
-  if (start != "beginning" && start != "end") {
-    return Error{r.where(*t.get("start"), "start") + ": expected \"beginning\" or \"end\""};
-  }
-  s.from_end = start == "end";
-  DRIFTD_TRY(r.number("replay_speed", s.replay_speed));
-  if (!(s.replay_speed >= 0)) {
-    return Error{r.where(*t.get("replay_speed"), "replay_speed") +
-                 ": must be 0 (as fast as possible) or a positive factor"};
-  }
-  s.close_windows_at_end = !kafka;
-  DRIFTD_TRY(r.boolean("close_windows_at_end", s.close_windows_at_end));
-  if (!kafka) {
-    DRIFTD_TRY(r.str("path", s.path));
-    DRIFTD_TRY(r.boolean("follow", s.follow));
-    const bool csv_path =
-        s.path.size() >= 4 && (s.path.compare(s.path.size() - 4, 4, ".csv") == 0 ||
-                               s.path.compare(s.path.size() - 4, 4, ".CSV") == 0);
-    std::string format = csv_path ? "csv" : "jsonl";
-    DRIFTD_TRY(r.str("format", format));
-    if (format != "jsonl" && format != "csv") {
-      return Error{r.where(*t.get("format"), "format") + ": expected \"jsonl\" or \"csv\""};
-    }
-    s.csv = format == "csv";
-    DRIFTD_TRY(r.finish(
-        "name, type, path, format, start, follow, replay_speed, close_windows_at_end, *_field "
-        "keys"));
-    if (s.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
-    s.path = resolve_config_path(source, s.path);
-    if (s.name.empty()) s.name = s.path;
-    return s;
-  }
-  DRIFTD_TRY(r.str("brokers", s.brokers));
-  DRIFTD_TRY(r.str("group_id", s.group_id));
-  if (const toml::node* n = r.node("topics")) {
-    const toml::array* a = n->as_array();
-    if (a == nullptr || a->empty()) {
-      return Error{r.where(*n, "topics") + ": expected a non-empty array of topic names"};
-    }
-    for (const auto& e : *a) {
-      auto v = e.value<std::string>();
-      if (!v || v->empty()) return Error{r.where(e, "topics") + ": expected a topic name"};
-      s.topics.push_back(*v);
-    }
-  }
-  if (const toml::node* n = r.node("kafka")) {
-    const toml::table* props = n->as_table();
-    if (props == nullptr) {
-      return Error{r.where(*n, "kafka") + ": expected a table of librdkafka properties"};
-    }
-    for (const auto& [k, v] : *props) {
-      std::string value;
-      if (auto str = v.value<std::string>()) {
-        value = *str;
-      } else if (auto i = v.value_exact<int64_t>()) {
-        value = std::to_string(*i);
-      } else if (auto b = v.value_exact<bool>()) {
-        value = *b ? "true" : "false";
-      } else {
-        return Error{r.where(v, "kafka." + std::string(k.str())) +
-                     ": expected a string, integer or boolean"};
-      }
-      s.kafka_properties.emplace_back(std::string(k.str()), value);
-    }
-    // librdkafka checks names and values now, not at the first connection.
-    if (auto st = check_kafka_properties(s.kafka_properties); !st) {
-      return Error{r.where(*n, "kafka") + ": " + st.error().message};
-    }
-  }
-  DRIFTD_TRY(r.finish(
-      "name, type, brokers, topics, group_id, start, replay_speed, close_windows_at_end, kafka, "
-      "*_field keys"));
-  if (s.brokers.empty()) return Error{r.where_table() + ": brokers is required for a kafka source"};
-  if (s.topics.empty()) return Error{r.where_table() + ": topics is required for a kafka source"};
-  if (s.group_id.empty()) return Error{r.where_table() + ": group_id must not be empty"};
-  if (s.name.empty()) s.name = "kafka:" + s.topics.front();
-  return s;
-}
 
 Result<ModelConfig> parse_model(const toml::table& t, const std::string& prefix,
                                 const std::string& source, const alerts::RuleList& default_rules) {
@@ -588,28 +456,24 @@ Result<DaemonConfig> parse_daemon_config(std::string_view text, const std::strin
   }
   if (c.sources.empty()) return Error{source + ": no [[sources]]: nothing to read"};
   std::set<std::string> names;
-  size_t http_sources = 0;
+  std::map<std::string, size_t> of_type;
   for (const auto& s : c.sources) {
     if (!names.insert(s.name).second) {
       return Error{source + ": two sources are named '" + s.name + "' (names key the checkpoint)"};
     }
-    http_sources += s.type == "http";
-  }
-  if (http_sources > 1) {
-    return Error{source + ": more than one source of type \"http\" (the server has one " +
-                 "/v1/predictions endpoint)"};
+    const SourceType* type = source_type(s.type);
+    if (++of_type[s.type] > 1 && !type->one_only.empty()) {
+      return Error{source + ": more than one source of type \"" + s.type + "\" (" +
+                   std::string(type->one_only) + ")"};
+    }
   }
   return c;
 }
 
 Status check_daemon_environment(const DaemonConfig& config) {
   for (const SourceConfig& src : config.sources) {
-    if (src.type != "file" || src.path == "-") continue;
-    std::ifstream in(src.path);
-    if (!in) {
-      return Error{"source " + src.name + ": cannot open " + src.path + ": " +
-                   std::strerror(errno) + " (driftd run would refuse to start)"};
-    }
+    const SourceType* type = source_type(src.type);
+    if (type->check_environment != nullptr) DRIFTD_TRY(type->check_environment(src));
   }
   // The first existing ancestor of the state dir must be a writable dir.
   std::filesystem::path dir = std::filesystem::absolute(config.state_dir);

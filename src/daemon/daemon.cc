@@ -507,20 +507,11 @@ class Daemon {
     if (sources_.empty()) {
       for (const auto& s : config_.sources) {
         SourceSlot slot;
-        if (s.type == "kafka") {
-          slot.source = make_kafka_source(s);
-        } else if (s.type == "http") {
-          ingest_ = std::make_shared<IngestQueue>(s);
-          slot.source = make_http_source(s, ingest_, config_.state_dir);
-        } else {
-          slot.source = make_file_source(s);
-        }
+        slot.source = source_type(s.type)->make(s, SourceContext{config_.state_dir});
+        if (auto queue = slot.source->ingest_queue()) ingest_ = std::move(queue);
         slot.decoder = std::make_unique<EventDecoder>(s.fields, router_);
         slot.counters.name = s.name;
         slot.counters.type = s.type;
-        slot.counters.path = s.type == "kafka"  ? s.brokers
-                             : s.type == "http" ? config_.server.listen
-                                                : s.path;
         sources_.push_back(std::move(slot));
       }
     }
@@ -1156,7 +1147,7 @@ class Daemon {
     bool sources_changed = fresh->sources.size() != config_.sources.size();
     for (size_t i = 0; !sources_changed && i < fresh->sources.size(); ++i) {
       sources_changed = fresh->sources[i].name != config_.sources[i].name ||
-                        fresh->sources[i].path != config_.sources[i].path ||
+                        !fresh->sources[i].options->same_as(*config_.sources[i].options) ||
                         fresh->sources[i].type != config_.sources[i].type;
     }
     if (sources_changed || fresh->server.listen != config_.server.listen ||

@@ -52,7 +52,7 @@
 #include "src/daemon/metric_family.h"
 #include "src/daemon/metrics.h"
 #include "src/daemon/published.h"
-#include "src/sources/http/http_ingest.h"
+#include "src/sources/http/http_source.h"
 
 namespace driftd {
 
@@ -687,7 +687,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return refuse(http::status::method_not_allowed, "only GET is served here", "GET, HEAD");
     }
-    const uint64_t limit = ingest_path ? server_.ingest->config().max_body_bytes : kOtherBodyLimit;
+    const uint64_t limit = ingest_path ? server_.ingest->options().max_body_bytes : kOtherBodyLimit;
     if (parser_->content_length() && *parser_->content_length() > limit) {
       return refuse(http::status::payload_too_large,
                     "request body over " + std::to_string(limit) +

@@ -25,6 +25,7 @@
 #include "driftd/kernels.h"
 #include "src/daemon/metric_family.h"
 #include "src/daemon/published.h"
+#include "src/sources/source.h"
 
 namespace driftd {
 
@@ -150,19 +151,6 @@ std::vector<MetricFamily> published_metric_families(const Published& p, size_t m
                                       MetricType::Counter);
     MetricFamily labels = metric_family("driftd_source_label_events_total",
                                         "Label events read from a source", MetricType::Counter);
-    MetricFamily offset =
-        metric_family("driftd_source_offset_bytes",
-                      "File source: byte offset of the next event to read", MetricType::Gauge);
-    MetricFamily backlog =
-        metric_family("driftd_source_backlog_bytes",
-                      "File source: bytes written to the file and not read yet", MetricType::Gauge);
-    MetricFamily kafka_offset = metric_family(
-        "driftd_kafka_partition_next_offset",
-        "Kafka source: the next offset to read in an assigned partition", MetricType::Gauge);
-    MetricFamily kafka_lag =
-        metric_family("driftd_kafka_consumer_lag_messages",
-                      "Kafka source: high watermark minus the next offset, per assigned partition",
-                      MetricType::Gauge);
     for (const auto& s : p.sources) {
       const Labels l = {{"source", s.name}, {"type", s.type}};
       add_sample(received, static_cast<double>(s.received), l);
@@ -173,21 +161,17 @@ std::vector<MetricFamily> published_metric_families(const Published& p, size_t m
         add_sample(rejected, static_cast<double>(s.rejected[r]),
                    with(l, {"reason", to_string(static_cast<RejectReason>(r))}));
       }
-      if (s.type == "file") add_sample(offset, static_cast<double>(s.offset), l);
-      if (s.backlog_bytes) add_sample(backlog, static_cast<double>(*s.backlog_bytes), l);
-      for (const auto& part : s.partitions) {
-        const Labels pl = {{"source", s.name},
-                           {"topic", part.topic},
-                           {"partition", std::to_string(part.partition)}};
-        if (part.next_offset >= 0) {
-          add_sample(kafka_offset, static_cast<double>(part.next_offset), pl);
-        }
-        if (part.lag >= 0) add_sample(kafka_lag, static_cast<double>(part.lag), pl);
-      }
     }
-    for (auto* f : {&received, &decoded, &rejected, &late, &labels, &offset, &backlog,
-                    &kafka_offset, &kafka_lag}) {
-      out.push_back(std::move(*f));
+    for (auto* f : {&received, &decoded, &rejected, &late, &labels}) out.push_back(std::move(*f));
+    // Each source type's own families (a file's offset, Kafka's lag), from
+    // its sources' counters.
+    for (const SourceType* type : source_types()) {
+      if (type->metrics == nullptr) continue;
+      std::vector<const SourceCounters*> of_type;
+      for (const auto& s : p.sources) {
+        if (s.type == type->type) of_type.push_back(&s);
+      }
+      type->metrics(of_type, out);
     }
   }
 

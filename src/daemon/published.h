@@ -24,7 +24,7 @@ class Outbox;
 }  // namespace alerts
 
 struct SourceCounters {
-  std::string name, type, path;
+  std::string name, type;
   uint64_t received = 0;                            // events read (lines)
   uint64_t added = 0;                               // added to a window
   uint64_t late = 0;                                // too late for every open window

@@ -3,12 +3,18 @@
 // checkpoint stores atomically with the window state: a byte offset for a
 // file, the next offset of every partition for Kafka. A restart reopens the
 // source at that position, so every event is counted exactly once.
+//
+// Each source type is a folder (src/sources/<type>/: the source, its config
+// keys and their checks, its own metrics) and one line in registry.cc; the
+// daemon, its config reader and the server make and show sources through
+// the registry only (docs/EXTENDING.md).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +22,15 @@
 #include "driftd/daemon_config.h"
 #include "driftd/event_decoder.h"
 #include "driftd/result.h"
+#include "src/common/toml_reader.h"
+
+namespace prometheus {
+struct MetricFamily;
+}
 
 namespace driftd {
+
+class IngestQueue;  // src/sources/http/http_ingest.h
 
 // Where a line came from, for dead letters and log lines.
 struct LineOrigin {
@@ -83,10 +96,60 @@ class Source {
   virtual void stop_intake() {}
   virtual bool drains_on_stop() const { return false; }
 
+  // A source whose events come through the daemon's HTTP server (POST
+  // /v1/predictions, /v1/labels) hands the server its queue.
+  virtual std::shared_ptr<IngestQueue> ingest_queue() const { return nullptr; }
+
   // Kafka rebalances call this before partitions are taken away, so the
   // state covering them is checkpointed first.
   std::function<void()> before_revoke;
 };
+
+// What a source may need from the daemon when it is made.
+struct SourceContext {
+  std::string state_dir;  // where relative state paths go (the HTTP source's ingest log)
+};
+
+struct SourceCounters;  // published.h: what the metrics and the API show of a source
+
+// One source type, described in its folder's header (an inline constexpr
+// k<Type>SourceType) and listed by one line of registry.cc.
+struct SourceType {
+  std::string_view type;
+  std::string_view keys;  // its own keys, for the unknown-key message
+  // Reads the type's keys from `r` into `s` (their types checked; finish()
+  // is the caller's, so that a misspelt key is reported first).
+  Status (*read)(TableReader& r, SourceConfig& s);
+  // Then checks them together: required keys, ranges; resolves relative
+  // paths against r.source() (the config file); names the source when the
+  // table gave no name.
+  Status (*check)(const TableReader& r, SourceConfig& s);
+  std::unique_ptr<Source> (*make)(const SourceConfig& s, const SourceContext& context);
+  // What `driftd config check` verifies on this machine beyond the
+  // configuration (nullptr: nothing).
+  Status (*check_environment)(const SourceConfig& s) = nullptr;
+  // The type's own metric families, from its sources' published counters at
+  // scrape time (nullptr: the common source families only).
+  void (*metrics)(std::span<const SourceCounters* const> sources,
+                  std::vector<prometheus::MetricFamily>& out) = nullptr;
+  // Why at most one source of the type may be configured (empty: any number).
+  std::string_view one_only = {};
+};
+
+// Every source type (registry.cc).
+std::span<const SourceType* const> source_types();
+// The registered type of a source (nullptr: none has that name).
+const SourceType* source_type(std::string_view type);
+
+// Reads one [[sources]] table: name, type, the *_field keys, then the
+// type's keys.
+Result<SourceConfig> parse_source(const toml::table& t, const std::string& prefix,
+                                  const std::string& config_file);
+
+// The keys of sources that replay a bounded or followed input (file,
+// Kafka): start, replay_speed, close_windows_at_end (default as given).
+Status read_replay_keys(TableReader& r, SourceConfig& s, bool close_windows_at_end);
+inline constexpr std::string_view kReplayKeys = "start, replay_speed, close_windows_at_end";
 
 // A position that is one number (a file's byte offset, the HTTP source's
 // next log sequence number), as the checkpoint stores it.
@@ -95,12 +158,5 @@ std::string encode_number_position(uint64_t value);
 // naming the source and what the number is.
 Result<std::optional<uint64_t>> decode_number_position(const std::string* saved,
                                                        const std::string& source, const char* what);
-
-// window_bytes: how much of a file's backlog is mapped at a time (more for a
-// longer line); 0 reads the whole file with read().
-constexpr size_t kFileWindowBytes = 8 << 20;
-std::unique_ptr<Source> make_file_source(const SourceConfig& config,
-                                         size_t window_bytes = kFileWindowBytes);
-std::unique_ptr<Source> make_kafka_source(const SourceConfig& config);
 
 }  // namespace driftd

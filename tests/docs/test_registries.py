@@ -7,6 +7,10 @@
   detectors/registry.cc, and every detector listed there has its folder;
 - every folder under alerts/sinks/ is a sink type of
   alerts/sinks/registry.cc, and every type there has its folder;
+- every folder under src/sources/ is a source type of
+  src/sources/registry.cc, and every type there has its folder; no code
+  outside a source's folder names a source type (the daemon, its config
+  reader and the server go through the registry);
 - each component folder's sources are compiled (CMakeLists.txt) and, for
   detectors, have a test beside them or in tests/;
 - docs/EXTENDING.md names the registry file of each recipe.
@@ -72,6 +76,38 @@ def main():
         check(re.search(rf'#include "alerts/sinks/{d}/\w+\.h"', registry) is not None,
               f"alerts/sinks/{d}: included by the registry")
     check("alerts/sinks/registry.cc" in extending, "EXTENDING.md names alerts/sinks/registry.cc")
+
+    # Sources: one line of kSourceTypes each, and no type named elsewhere.
+    registry = read("src", "sources", "registry.cc")
+    types = set(re.findall(r'^\s+\{"(\w+)", k\w+SourceKeys', registry, re.M))
+    on_disk = set(folders("src", "sources"))
+    check(on_disk == types, f"every src/sources/ folder is a registered source type "
+          f"(unregistered: {sorted(on_disk - types)}, without a folder: "
+          f"{sorted(types - on_disk)})")
+    for d in sorted(on_disk):
+        sources = [f for f in os.listdir(os.path.join(ROOT, "src", "sources", d))
+                   if f.endswith(".cc")]
+        check(sources and all(f"src/sources/{d}/{f}" in cmake for f in sources),
+              f"src/sources/{d}: its sources are compiled")
+        check(re.search(rf'#include "src/sources/{d}/\w+\.h"', registry) is not None,
+              f"src/sources/{d}: included by the registry")
+    # A type compared by name outside its folder is a list the registry
+    # does not know about.
+    named = []
+    for top in ("src", "include", "alerts"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+            rel = os.path.relpath(dirpath, ROOT)
+            if rel.startswith(os.path.join("src", "sources")):
+                continue
+            for f in files:
+                if not f.endswith((".cc", ".h")):
+                    continue
+                text = read(rel, f)
+                for t in types:
+                    if re.search(rf'type\s*[!=]=\s*"{t}"|"{t}"\s*[!=]=\s*\w*type', text):
+                        named.append(f"{rel}/{f}: {t}")
+    check(not named, f"no source type is compared by name outside src/sources/ {named}")
+    check("src/sources/registry.cc" in extending, "EXTENDING.md names src/sources/registry.cc")
 
     if failures:
         print(f"{len(failures)} failed")

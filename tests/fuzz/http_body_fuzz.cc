@@ -23,9 +23,11 @@ struct Ingest {
     driftd::SourceConfig c;
     c.name = "http";
     c.type = "http";
-    c.durable = false;
-    c.max_body_bytes = 1 << 20;
-    c.queue_bytes = 64 << 20;
+    driftd::HttpSourceOptions o;
+    o.durable = false;
+    o.max_body_bytes = 1 << 20;
+    o.queue_bytes = 64 << 20;
+    c.options = std::make_shared<driftd::HttpSourceOptions>(std::move(o));
     queue = std::make_unique<driftd::IngestQueue>(c);
     queue->set_routes(std::make_shared<const driftd::Router>(model.router.routes_only()));
     queue->start(nullptr);

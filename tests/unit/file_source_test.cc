@@ -20,7 +20,7 @@
 
 #include "driftd/file_window.h"
 #include "src/sources/file/csv_events.h"
-#include "src/sources/source.h"
+#include "src/sources/file/file_source.h"
 #include "test_util.h"
 
 namespace driftd {
@@ -58,12 +58,15 @@ struct Recorder : LineHandler {
   }
 };
 
-SourceConfig file_config(const std::string& path, bool follow = false) {
+SourceConfig file_config(const std::string& path, bool follow = false, bool csv = false) {
   SourceConfig c;
   c.name = "events";
   c.type = "file";
-  c.path = path;
-  c.follow = follow;
+  FileSourceOptions o;
+  o.path = path;
+  o.follow = follow;
+  o.csv = csv;
+  c.options = std::make_shared<FileSourceOptions>(std::move(o));
   return c;
 }
 
@@ -85,9 +88,7 @@ void drain(Source& source, Recorder& r) {
 std::vector<Line> read_all(const std::string& path, size_t window_bytes,
                            const std::string* saved = nullptr, bool csv = false,
                            Recorder* out = nullptr) {
-  SourceConfig config = file_config(path);
-  config.csv = csv;
-  auto source = make_file_source(config, window_bytes);
+  auto source = make_file_source(file_config(path, false, csv), window_bytes);
   REQUIRE(source->open(saved).ok());
   Recorder r;
   drain(*source, r);

@@ -300,9 +300,11 @@ SourceConfig http_config(bool durable, uint64_t queue_bytes = 1 << 20) {
   SourceConfig c;
   c.name = "http";
   c.type = "http";
-  c.durable = durable;
-  c.max_body_bytes = 64 << 10;
-  c.queue_bytes = queue_bytes;
+  HttpSourceOptions o;
+  o.durable = durable;
+  o.max_body_bytes = 64 << 10;
+  o.queue_bytes = queue_bytes;
+  c.options = std::make_shared<HttpSourceOptions>(std::move(o));
   return c;
 }
 

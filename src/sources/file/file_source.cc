@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <optional>
 
 #include <simdjson.h>
@@ -21,24 +22,27 @@
 #include "driftd/binary_io.h"
 #include "driftd/file_window.h"
 #include "src/daemon/log.h"
+#include "src/daemon/metric_family.h"
+#include "src/daemon/published.h"
 #include "src/sources/file/csv_events.h"
-#include "src/sources/source.h"
+#include "src/sources/file/file_source.h"
 
 namespace driftd {
 namespace {
 
 class FileSource final : public Source {
  public:
-  FileSource(const SourceConfig& c, size_t window_bytes) : config_(c), window_bytes_(window_bytes) {
+  FileSource(const SourceConfig& c, size_t window_bytes)
+      : config_(c), file_(c.options_as<FileSourceOptions>()), window_bytes_(window_bytes) {
     buf_.resize(kChunk + simdjson::SIMDJSON_PADDING);
-    if (c.csv) csv_ = std::make_unique<CsvEvents>(c.fields);
+    if (file_.csv) csv_ = std::make_unique<CsvEvents>(c.fields);
   }
   ~FileSource() override {
     if (fd_ > 0) ::close(fd_);
   }
 
   const SourceConfig& config() const override { return config_; }
-  std::string identity() const override { return config_.path; }
+  std::string identity() const override { return file_.path; }
   uint64_t offset() const override { return offset_; }
   bool at_end() const override { return at_end_; }
   bool connected() const override { return fd_ >= 0; }
@@ -55,7 +59,7 @@ class FileSource final : public Source {
     auto saved = decode_number_position(saved_position, config_.name, "file position");
     if (!saved) return saved.error();
     const std::optional<uint64_t> offset = *saved;
-    if (config_.path == "-") {
+    if (file_.path == "-") {
       fd_ = 0;
       offset_ = 0;
       if (offset && *offset > 0) {
@@ -64,9 +68,9 @@ class FileSource final : public Source {
       }
       return {};
     }
-    fd_ = ::open(config_.path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd_ = ::open(file_.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {
-      return Error{"source " + config_.name + ": cannot open " + config_.path + ": " +
+      return Error{"source " + config_.name + ": cannot open " + file_.path + ": " +
                    std::strerror(errno)};
     }
     struct stat st {};
@@ -79,19 +83,19 @@ class FileSource final : public Source {
         jlog(spdlog::level::warn,
              "source {}: checkpoint offset {} is past the end of {} ({} bytes): the file was "
              "replaced; reading it from the start",
-             config_.name, start, config_.path, st.st_size);
+             config_.name, start, file_.path, st.st_size);
         start = 0;
       }
     } else if (config_.from_end) {
       start = static_cast<uint64_t>(st.st_size);
     }
     if (::lseek(fd_, static_cast<off_t>(start), SEEK_SET) < 0) {
-      return Error{"source " + config_.name + ": cannot seek " + config_.path};
+      return Error{"source " + config_.name + ": cannot seek " + file_.path};
     }
     offset_ = start;
     if (csv_ && start > 0) read_csv_header();
     if (S_ISREG(st.st_mode) && window_bytes_ > 0) backlog_end_ = static_cast<uint64_t>(st.st_size);
-    jlog(spdlog::level::info, "source {} reading {} from byte {}", config_.name, config_.path,
+    jlog(spdlog::level::info, "source {} reading {} from byte {}", config_.name, file_.path,
          offset_);
     return {};
   }
@@ -110,7 +114,7 @@ class FileSource final : public Source {
       return false;
     }
     if (n == 0) {
-      if (config_.follow) {
+      if (file_.follow) {
         check_rotation();
         return false;
       }
@@ -165,7 +169,7 @@ class FileSource final : public Source {
       // through the window (read() and check_rotation() go on from here).
       jlog(spdlog::level::warn,
            "source {}: {} shrank below {} bytes while being read; reading on from byte {}",
-           config_.name, config_.path, backlog_end_, offset_);
+           config_.name, file_.path, backlog_end_, offset_);
       return end_backlog();
     }
     const uint64_t stop = std::min(backlog_end_, offset_ + kChunk);
@@ -178,7 +182,7 @@ class FileSource final : public Source {
         // zeros where the file had ended, so it is not handed out.
         jlog(spdlog::level::warn,
              "source {}: {} was truncated while being read at byte {}; reading on from there",
-             config_.name, config_.path, offset_);
+             config_.name, file_.path, offset_);
         return end_backlog();
       }
       deliver(line, len, window_.capacity() - static_cast<size_t>(line - window_.data()), handler);
@@ -213,7 +217,7 @@ class FileSource final : public Source {
       const size_t len_to_end = static_cast<size_t>(backlog_end_ - offset_);
       if (!window_.map(fd_, offset_, std::min(want, len_to_end))) {
         jlog(spdlog::level::warn, "source {}: cannot map {} ({}); reading it instead", config_.name,
-             config_.path, std::strerror(errno));
+             file_.path, std::strerror(errno));
         return false;
       }
     }
@@ -225,8 +229,8 @@ class FileSource final : public Source {
     backlog_end_ = 0;
     filled_ = 0;
     if (::lseek(fd_, static_cast<off_t>(offset_), SEEK_SET) < 0) {
-      jlog(spdlog::level::err, "source {}: cannot seek {} to byte {}: {}", config_.name,
-           config_.path, offset_, std::strerror(errno));
+      jlog(spdlog::level::err, "source {}: cannot seek {} to byte {}: {}", config_.name, file_.path,
+           offset_, std::strerror(errno));
     }
     return true;
   }
@@ -281,15 +285,15 @@ class FileSource final : public Source {
   }
 
   void check_rotation() {
-    if (config_.path == "-") return;
+    if (file_.path == "-") return;
     struct stat now {};
     struct stat mine {};
-    if (::stat(config_.path.c_str(), &now) != 0 || ::fstat(fd_, &mine) != 0) return;
+    if (::stat(file_.path.c_str(), &now) != 0 || ::fstat(fd_, &mine) != 0) return;
     if (now.st_ino != inode_ || static_cast<uint64_t>(mine.st_size) < offset_ + filled_) {
       jlog(spdlog::level::warn, "source {}: {} was rotated or truncated; reading it from the start",
-           config_.name, config_.path);
+           config_.name, file_.path);
       ::close(fd_);
-      fd_ = ::open(config_.path.c_str(), O_RDONLY | O_CLOEXEC);
+      fd_ = ::open(file_.path.c_str(), O_RDONLY | O_CLOEXEC);
       inode_ = now.st_ino;
       offset_ = 0;
       filled_ = 0;
@@ -298,6 +302,7 @@ class FileSource final : public Source {
   }
 
   SourceConfig config_;
+  const FileSourceOptions file_;
   int fd_ = -1;
   ino_t inode_ = 0;
   const size_t window_bytes_;
@@ -313,26 +318,69 @@ class FileSource final : public Source {
 
 }  // namespace
 
-std::string encode_number_position(uint64_t value) {
-  ByteWriter w;
-  w.u64(value);
-  return std::move(w.bytes());
-}
-
-Result<std::optional<uint64_t>> decode_number_position(const std::string* saved,
-                                                       const std::string& source,
-                                                       const char* what) {
-  if (saved == nullptr) return std::optional<uint64_t>();
-  ByteReader r(*saved);
-  const uint64_t v = r.u64();
-  if (!r.ok() || !r.at_end()) {
-    return Error{"source " + source + ": the checkpoint's " + what + " is malformed"};
-  }
-  return std::optional<uint64_t>(v);
-}
-
 std::unique_ptr<Source> make_file_source(const SourceConfig& config, size_t window_bytes) {
   return std::make_unique<FileSource>(config, window_bytes);
+}
+
+// ---- its registration: config keys, checks, metrics ---------------------------
+
+Status read_file_source(TableReader& r, SourceConfig& s) {
+  DRIFTD_TRY(read_replay_keys(r, s, /*close_windows_at_end=*/true));
+  FileSourceOptions o;
+  DRIFTD_TRY(r.str("path", o.path));
+  DRIFTD_TRY(r.boolean("follow", o.follow));
+  const bool csv_path = o.path.size() >= 4 && (o.path.compare(o.path.size() - 4, 4, ".csv") == 0 ||
+                                               o.path.compare(o.path.size() - 4, 4, ".CSV") == 0);
+  std::string format = csv_path ? "csv" : "jsonl";
+  DRIFTD_TRY(r.str("format", format));
+  if (format != "jsonl" && format != "csv") {
+    return Error{r.where(*r.table().get("format"), "format") + ": expected \"jsonl\" or \"csv\""};
+  }
+  o.csv = format == "csv";
+  s.options = std::make_shared<FileSourceOptions>(std::move(o));
+  return {};
+}
+
+Status check_file_source(const TableReader& r, SourceConfig& s) {
+  FileSourceOptions o = s.options_as<FileSourceOptions>();
+  if (o.path.empty()) return Error{r.where_table() + ": path is required for a file source"};
+  o.path = resolve_config_path(r.source(), o.path);
+  if (s.name.empty()) s.name = o.path;
+  s.options = std::make_shared<FileSourceOptions>(std::move(o));
+  return {};
+}
+
+std::unique_ptr<Source> make_file_source_of(const SourceConfig& s, const SourceContext&) {
+  return make_file_source(s);
+}
+
+Status check_file_environment(const SourceConfig& s) {
+  const std::string& path = s.options_as<FileSourceOptions>().path;
+  if (path == "-") return {};
+  std::ifstream in(path);
+  if (!in) {
+    return Error{"source " + s.name + ": cannot open " + path + ": " + std::strerror(errno) +
+                 " (driftd run would refuse to start)"};
+  }
+  return {};
+}
+
+void file_source_metrics(std::span<const SourceCounters* const> sources,
+                         std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  prometheus::MetricFamily offset =
+      metric_family("driftd_source_offset_bytes",
+                    "File source: byte offset of the next event to read", MetricType::Gauge);
+  prometheus::MetricFamily backlog =
+      metric_family("driftd_source_backlog_bytes",
+                    "File source: bytes written to the file and not read yet", MetricType::Gauge);
+  for (const SourceCounters* s : sources) {
+    const std::vector<prometheus::ClientMetric::Label> l = {{"source", s->name}, {"type", s->type}};
+    add_sample(offset, static_cast<double>(s->offset), l);
+    if (s->backlog_bytes) add_sample(backlog, static_cast<double>(*s->backlog_bytes), l);
+  }
+  out.push_back(std::move(offset));
+  out.push_back(std::move(backlog));
 }
 
 }  // namespace driftd

@@ -1,10 +1,7 @@
 #include "src/sources/http/http_ingest.h"
 
-#include <filesystem>
-
 #include "driftd/json_writer.h"
 #include "src/daemon/log.h"
-#include "src/daemon/metric_family.h"
 
 namespace driftd {
 
@@ -51,9 +48,10 @@ void IngestBatch::append(const IngestBatch& other) {
 
 // ---- IngestQueue ----------------------------------------------------------------
 
-IngestQueue::IngestQueue(const SourceConfig& config) : config_(config) {
-  stats_.limit_bytes = config.queue_bytes;
-  stats_.durable = config.durable;
+IngestQueue::IngestQueue(const SourceConfig& config)
+    : config_(config), options_(config.options_as<HttpSourceOptions>()) {
+  stats_.limit_bytes = options_.queue_bytes;
+  stats_.durable = options_.durable;
   routes_ = std::make_shared<const Router>();
 }
 
@@ -83,10 +81,10 @@ bool IngestQueue::full_locked(size_t bytes, std::string* why) {
   const uint64_t queued = pending_.bytes.size() + writing_.bytes.size() + ready_.bytes.size();
   // An empty queue takes any body (max_body_bytes bounds it), so a large
   // request cannot be refused for ever.
-  if (queued == 0 || queued + bytes <= config_.queue_bytes) return false;
+  if (queued == 0 || queued + bytes <= options_.queue_bytes) return false;
   ++stats_.throttled;
   *why = "the ingest queue is full (" + std::to_string(queued) +
-         " bytes queued, queue_bytes = " + std::to_string(config_.queue_bytes) + "); retry later";
+         " bytes queued, queue_bytes = " + std::to_string(options_.queue_bytes) + "); retry later";
   return true;
 }
 
@@ -283,120 +281,6 @@ IngestQueue::Stats IngestQueue::stats() const {
   return stats_;
 }
 
-// ---- the source -----------------------------------------------------------------
-
-namespace {
-
-class HttpSource final : public Source {
- public:
-  HttpSource(const SourceConfig& c, std::shared_ptr<IngestQueue> q, std::string log_dir)
-      : config_(c), queue_(std::move(q)), log_dir_(std::move(log_dir)) {}
-  ~HttpSource() override { queue_->close(); }
-
-  const SourceConfig& config() const override { return config_; }
-  std::string identity() const override { return config_.durable ? "http:" + log_dir_ : "http"; }
-  bool connected() const override { return opened_; }
-  bool at_end() const override { return false; }  // requests never end
-  uint64_t offset() const override { return next_seq_; }
-
-  std::string save_position() const override { return encode_number_position(next_seq_); }
-
-  Status open(const std::string* saved_position) override {
-    auto saved = decode_number_position(saved_position, config_.name, "ingest position");
-    if (!saved) return saved.error();
-    const std::optional<uint64_t> from = *saved;
-    if (!config_.durable) {
-      queue_->start(nullptr);
-      opened_ = true;
-      return {};
-    }
-    auto log = IngestLog::open(log_dir_, config_.segment_bytes);
-    if (!log) return Error{"source " + config_.name + ": " + log.error().message};
-    // With no checkpoint everything on disk is new to this state.
-    const uint64_t start = from.value_or((*log)->first_seq());
-    if (start > (*log)->next_seq()) {
-      // The checkpoint applied records this log no longer holds (its files
-      // were removed): number new records after them, or a replay after
-      // the next crash would skip them.
-      jlog(spdlog::level::warn,
-           "source {}: the ingest log ends at record {} but the checkpoint resumes at {}: "
-           "numbering continues from there",
-           config_.name, (*log)->next_seq(), start);
-      if (auto st = (*log)->continue_at(start); !st) {
-        return Error{"source " + config_.name + ": " + st.error().message};
-      }
-    }
-    if (start < (*log)->first_seq()) {
-      jlog(spdlog::level::err,
-           "source {}: the checkpoint resumes at record {} but the ingest log starts at {}: "
-           "{} records are gone",
-           config_.name, start, (*log)->first_seq(), (*log)->first_seq() - start);
-    }
-    uint64_t replayed = 0;
-    auto st = (*log)->replay(start, [&](const IngestRecord& r) {
-      queue_->preload(r);
-      ++replayed;
-    });
-    if (!st) return Error{"source " + config_.name + ": " + st.error().message};
-    next_seq_ = std::max(start, (*log)->first_seq());
-    jlog(spdlog::level::info,
-         "source {}: ingest log {} holds records {}..{}; replaying {} from record {}", config_.name,
-         log_dir_, (*log)->first_seq(), (*log)->next_seq(), replayed, next_seq_);
-    queue_->start(std::move(*log));
-    opened_ = true;
-    return {};
-  }
-
-  bool poll(LineHandler& handler) override {
-    batch_.clear();
-    if (!queue_->take(batch_)) return false;
-    // simdjson reads up to SIMDJSON_PADDING bytes past a line's end.
-    batch_.bytes.append(simdjson::SIMDJSON_PADDING, '\0');
-    const char* base = batch_.bytes.data();
-    const size_t size = batch_.bytes.size();
-    for (const auto& e : batch_.entries) {
-      LineOrigin origin;
-      origin.offset = e.seq;
-      origin.topic = e.kind == IngestKind::kLabel ? "/v1/labels" : "/v1/predictions";
-      if (e.reason != RejectReason::kNone) {
-        handler.on_refused(std::string_view(base + e.offset, e.len), e.reason,
-                           std::string_view(base + e.detail_offset, e.detail_len), origin);
-        continue;
-      }
-      handler.on_line(base + e.offset, e.len, size - e.offset, origin);
-      next_seq_ = e.seq + 1;
-    }
-    return true;
-  }
-
-  void checkpointed() override {
-    if (config_.durable) queue_->release_before(next_seq_);
-  }
-
-  void stop_intake() override { queue_->close(); }
-  bool drains_on_stop() const override { return true; }
-
- private:
-  SourceConfig config_;
-  std::shared_ptr<IngestQueue> queue_;
-  std::string log_dir_;
-  IngestBatch batch_;
-  uint64_t next_seq_ = 1;
-  bool opened_ = false;
-};
-
-}  // namespace
-
-std::unique_ptr<Source> make_http_source(const SourceConfig& config,
-                                         std::shared_ptr<IngestQueue> queue,
-                                         const std::string& state_dir) {
-  std::string dir = config.log_dir;
-  if (!std::filesystem::path(dir).is_absolute()) {
-    dir = (std::filesystem::path(state_dir) / dir).string();
-  }
-  return std::make_unique<HttpSource>(config, std::move(queue), dir);
-}
-
 // ---- request handling -----------------------------------------------------------
 
 namespace {
@@ -577,50 +461,6 @@ std::optional<IngestReply> IngestHandler::judge(IngestKind kind, const std::stri
     parser_ = simdjson::dom::parser();
   }
   return std::nullopt;
-}
-
-// ---- metrics --------------------------------------------------------------------
-
-std::vector<prometheus::MetricFamily> ingest_metric_families(const IngestQueue& queue) {
-  using prometheus::MetricType;
-  const IngestQueue::Stats s = queue.stats();
-  std::vector<prometheus::MetricFamily> out;
-  auto single = [&](const char* name, const char* help, MetricType type, uint64_t v) {
-    out.push_back(metric_family(name, help, type));
-    add_sample(out.back(), static_cast<double>(v));
-  };
-  out.push_back(metric_family("driftd_ingest_events_total",
-                              "HTTP ingest: events accepted (durable when the log is on) or "
-                              "refused (400, dead-lettered), by endpoint",
-                              MetricType::Counter));
-  add_sample(out.back(), static_cast<double>(s.accepted_predictions),
-             {{"endpoint", "predictions"}, {"outcome", "accepted"}});
-  add_sample(out.back(), static_cast<double>(s.accepted_labels),
-             {{"endpoint", "labels"}, {"outcome", "accepted"}});
-  add_sample(out.back(), static_cast<double>(s.refused), {{"outcome", "refused"}});
-  single("driftd_ingest_throttled_requests_total",
-         "HTTP ingest: requests refused with 429 (queue full)", MetricType::Counter, s.throttled);
-  single("driftd_ingest_queue_bytes", "HTTP ingest: bytes accepted and not yet applied",
-         MetricType::Gauge, s.queued_bytes);
-  single("driftd_ingest_queue_limit_bytes", "HTTP ingest: queue_bytes, past which requests get 429",
-         MetricType::Gauge, s.limit_bytes);
-  if (s.durable) {
-    single("driftd_ingest_log_fsyncs_total",
-           "HTTP ingest: group commits (write + fdatasync) of the ingest log", MetricType::Counter,
-           s.log_fsyncs);
-    single("driftd_ingest_log_write_failures_total",
-           "HTTP ingest: ingest log writes that failed (requests got 503)", MetricType::Counter,
-           s.log_failures);
-    single("driftd_ingest_log_replayed_events_total",
-           "HTTP ingest: events replayed from the ingest log at start-up", MetricType::Counter,
-           s.replayed);
-    single("driftd_ingest_log_bytes",
-           "HTTP ingest: bytes of ingest log on disk (not yet checkpointed)", MetricType::Gauge,
-           s.log_bytes);
-    single("driftd_ingest_log_segments", "HTTP ingest: ingest log segment files", MetricType::Gauge,
-           s.log_segments);
-  }
-  return out;
 }
 
 }  // namespace driftd

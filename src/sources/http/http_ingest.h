@@ -31,7 +31,6 @@
 #include <thread>
 #include <vector>
 
-#include <prometheus/metric_family.h>
 #include <simdjson.h>
 
 #include "driftd/daemon_config.h"
@@ -40,6 +39,17 @@
 #include "src/sources/source.h"
 
 namespace driftd {
+
+// Its keys ([[sources]] with type = "http"; POST /v1/predictions and
+// /v1/labels on the server's listen address).
+struct HttpSourceOptions final : SourceOptionsOf<HttpSourceOptions> {
+  bool durable = true;                 // ingest log + fsync before the 2xx
+  uint64_t max_body_bytes = 8u << 20;  // larger bodies: 413
+  uint64_t queue_bytes = 64u << 20;    // accepted, not yet applied; beyond: 429
+  uint64_t segment_bytes = 64u << 20;  // ingest log segment size
+  std::string log_dir = "ingest";      // relative to the state dir unless absolute
+  bool operator==(const HttpSourceOptions&) const = default;
+};
 
 // Events on their way from HTTP threads to the ingest thread.
 struct IngestBatch {
@@ -85,6 +95,7 @@ class IngestQueue {
   IngestQueue& operator=(const IngestQueue&) = delete;
 
   const SourceConfig& config() const { return config_; }
+  const HttpSourceOptions& options() const { return options_; }
 
   // Start-up, before any submission: records replayed from the log, then
   // the committer (log == nullptr when not durable).
@@ -140,6 +151,7 @@ class IngestQueue {
   bool full_locked(size_t bytes, std::string* why);  // counts a refusal
 
   SourceConfig config_;
+  const HttpSourceOptions options_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   IngestBatch pending_, writing_, ready_;
@@ -154,11 +166,6 @@ class IngestQueue {
   Stats stats_;
   std::string encoded_;  // the committer's log bytes, reused
 };
-
-// The ingest thread's side: a Source over the queue.
-std::unique_ptr<Source> make_http_source(const SourceConfig& config,
-                                         std::shared_ptr<IngestQueue> queue,
-                                         const std::string& state_dir);
 
 // An HTTP ingest request, answered.
 struct IngestReply {
@@ -204,7 +211,5 @@ class IngestHandler {
   std::shared_ptr<const Router> routes_;
   std::string minified_, padded_;
 };
-
-std::vector<prometheus::MetricFamily> ingest_metric_families(const IngestQueue& queue);
 
 }  // namespace driftd

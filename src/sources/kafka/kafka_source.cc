@@ -19,11 +19,14 @@
 #include <map>
 
 #include <simdjson.h>
+#include <toml++/toml.h>
 
 #include "driftd/binary_io.h"
 #include "src/common/kafka_conf.h"
 #include "src/daemon/log.h"
-#include "src/sources/source.h"
+#include "src/daemon/metric_family.h"
+#include "src/daemon/published.h"
+#include "src/sources/kafka/kafka_source.h"
 
 namespace driftd {
 namespace {
@@ -47,7 +50,8 @@ struct PartitionState {
 
 class KafkaSource final : public Source {
  public:
-  explicit KafkaSource(const SourceConfig& c) : config_(c) {
+  explicit KafkaSource(const SourceConfig& c)
+      : config_(c), kafka_(c.options_as<KafkaSourceOptions>()) {
     buf_.resize(64 * 1024 + simdjson::SIMDJSON_PADDING);
   }
   ~KafkaSource() override {
@@ -134,15 +138,15 @@ class KafkaSource final : public Source {
       }
     }
     // The checkpoint holds the offsets; Kafka's are written after it.
-    KafkaProperties properties = {{"bootstrap.servers", config_.brokers},
-                                  {"group.id", config_.group_id},
+    KafkaProperties properties = {{"bootstrap.servers", kafka_.brokers},
+                                  {"group.id", kafka_.group_id},
                                   {"client.id", "driftd-" + config_.name},
                                   {"enable.auto.commit", "false"},
                                   {"enable.auto.offset.store", "false"},
                                   {"enable.partition.eof", "true"},
                                   {"auto.offset.reset", config_.from_end ? "latest" : "earliest"}};
-    properties.insert(properties.end(), config_.kafka_properties.begin(),
-                      config_.kafka_properties.end());
+    properties.insert(properties.end(), kafka_.kafka_properties.begin(),
+                      kafka_.kafka_properties.end());
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     if (auto st = set_kafka_properties(conf, properties); !st) {
       rd_kafka_conf_destroy(conf);
@@ -159,8 +163,8 @@ class KafkaSource final : public Source {
     }
     rd_kafka_poll_set_consumer(rk_);
     rd_kafka_topic_partition_list_t* topics =
-        rd_kafka_topic_partition_list_new(static_cast<int>(config_.topics.size()));
-    for (const auto& t : config_.topics) {
+        rd_kafka_topic_partition_list_new(static_cast<int>(kafka_.topics.size()));
+    for (const auto& t : kafka_.topics) {
       rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
     }
     const rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
@@ -169,7 +173,7 @@ class KafkaSource final : public Source {
       return Error{"source " + config_.name + ": cannot subscribe: " + rd_kafka_err2str(e)};
     }
     jlog(spdlog::level::info, "source {}: joining group {} on {} for topics {}", config_.name,
-         config_.group_id, config_.brokers, fmt::join(config_.topics, ","));
+         kafka_.group_id, kafka_.brokers, fmt::join(kafka_.topics, ","));
     return {};
   }
 
@@ -356,6 +360,7 @@ class KafkaSource final : public Source {
   }
 
   SourceConfig config_;
+  const KafkaSourceOptions kafka_;
   rd_kafka_t* rk_ = nullptr;
   std::map<PartitionKey, PartitionState> partitions_;
   std::string last_topic_;
@@ -370,6 +375,89 @@ class KafkaSource final : public Source {
 
 std::unique_ptr<Source> make_kafka_source(const SourceConfig& config) {
   return std::make_unique<KafkaSource>(config);
+}
+
+// ---- its registration: config keys, checks, metrics ---------------------------
+
+Status read_kafka_source(TableReader& r, SourceConfig& s) {
+  DRIFTD_TRY(read_replay_keys(r, s, /*close_windows_at_end=*/false));
+  KafkaSourceOptions o;
+  DRIFTD_TRY(r.str("brokers", o.brokers));
+  DRIFTD_TRY(r.str("group_id", o.group_id));
+  if (const toml::node* n = r.node("topics")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr || a->empty()) {
+      return Error{r.where(*n, "topics") + ": expected a non-empty array of topic names"};
+    }
+    for (const auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!v || v->empty()) return Error{r.where(e, "topics") + ": expected a topic name"};
+      o.topics.push_back(*v);
+    }
+  }
+  if (const toml::node* n = r.node("kafka")) {
+    const toml::table* props = n->as_table();
+    if (props == nullptr) {
+      return Error{r.where(*n, "kafka") + ": expected a table of librdkafka properties"};
+    }
+    for (const auto& [k, v] : *props) {
+      std::string value;
+      if (auto str = v.value<std::string>()) {
+        value = *str;
+      } else if (auto i = v.value_exact<int64_t>()) {
+        value = std::to_string(*i);
+      } else if (auto b = v.value_exact<bool>()) {
+        value = *b ? "true" : "false";
+      } else {
+        return Error{r.where(v, "kafka." + std::string(k.str())) +
+                     ": expected a string, integer or boolean"};
+      }
+      o.kafka_properties.emplace_back(std::string(k.str()), value);
+    }
+    // librdkafka checks names and values now, not at the first connection.
+    if (auto st = check_kafka_properties(o.kafka_properties); !st) {
+      return Error{r.where(*n, "kafka") + ": " + st.error().message};
+    }
+  }
+  s.options = std::make_shared<KafkaSourceOptions>(std::move(o));
+  return {};
+}
+
+Status check_kafka_source(const TableReader& r, SourceConfig& s) {
+  const auto& o = s.options_as<KafkaSourceOptions>();
+  if (o.brokers.empty()) return Error{r.where_table() + ": brokers is required for a kafka source"};
+  if (o.topics.empty()) return Error{r.where_table() + ": topics is required for a kafka source"};
+  if (o.group_id.empty()) return Error{r.where_table() + ": group_id must not be empty"};
+  if (s.name.empty()) s.name = "kafka:" + o.topics.front();
+  return {};
+}
+
+std::unique_ptr<Source> make_kafka_source_of(const SourceConfig& s, const SourceContext&) {
+  return make_kafka_source(s);
+}
+
+void kafka_source_metrics(std::span<const SourceCounters* const> sources,
+                          std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  prometheus::MetricFamily next_offset = metric_family(
+      "driftd_kafka_partition_next_offset",
+      "Kafka source: the next offset to read in an assigned partition", MetricType::Gauge);
+  prometheus::MetricFamily lag =
+      metric_family("driftd_kafka_consumer_lag_messages",
+                    "Kafka source: high watermark minus the next offset, per assigned partition",
+                    MetricType::Gauge);
+  for (const SourceCounters* s : sources) {
+    for (const auto& part : s->partitions) {
+      const std::vector<prometheus::ClientMetric::Label> l = {
+          {"source", s->name},
+          {"topic", part.topic},
+          {"partition", std::to_string(part.partition)}};
+      if (part.next_offset >= 0) add_sample(next_offset, static_cast<double>(part.next_offset), l);
+      if (part.lag >= 0) add_sample(lag, static_cast<double>(part.lag), l);
+    }
+  }
+  out.push_back(std::move(next_offset));
+  out.push_back(std::move(lag));
 }
 
 }  // namespace driftd
