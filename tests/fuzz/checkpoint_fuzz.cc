@@ -12,7 +12,7 @@
 #include "alerts/rules/rule.h"
 #include "alerts/triggers/trigger.h"
 #include "driftd/binary_io.h"
-#include "driftd/daemon.h"
+#include "driftd/checkpoint.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

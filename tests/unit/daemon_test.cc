@@ -12,7 +12,7 @@
 
 #include "alerts/rules/rule.h"
 #include "alerts/triggers/trigger.h"
-#include "driftd/daemon.h"
+#include "driftd/checkpoint.h"
 #include "driftd/event_decoder.h"
 #include "driftd/json_string.h"
 #include "driftd/same_bytes.h"
