@@ -8,13 +8,10 @@
 
 #include <chrono>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <thread>
 #include <unordered_map>
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "alerts/outbox/deliverer.h"
@@ -30,6 +27,7 @@
 #include "src/common/process_memory.h"
 #include "src/daemon/http_server.h"
 #include "src/daemon/log.h"
+#include "src/daemon/pending_lines.h"
 #include "src/daemon/published.h"
 #include "src/sources/http/http_ingest.h"
 #include "src/sources/source.h"
@@ -51,88 +49,6 @@ extern "C" void on_hup_signal(int) {
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-
-// The level as the configuration spells it (spdlog's own names say
-// "warning" where log_level says "warn").
-class ConfigLevelName : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    static constexpr std::string_view kNames[] = {"trace", "debug",    "info", "warn",
-                                                  "error", "critical", "off"};
-    const std::string_view name = kNames[static_cast<size_t>(msg.level) % std::size(kNames)];
-    dest.append(name.data(), name.data() + name.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<ConfigLevelName>();
-  }
-};
-
-void setup_logging(const std::string& level) {
-  spdlog::drop("driftd");  // the command line's plain-text logger
-  auto logger = spdlog::stderr_logger_mt("driftd");
-  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-  formatter->add_flag<ConfigLevelName>('*').set_pattern(
-      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%*","msg":"%v"})");
-  logger->set_formatter(std::move(formatter));
-  logger->set_level(spdlog::level::from_str(level));
-  spdlog::set_default_logger(logger);
-}
-
-// A file of lines that must not lose one (the windows log, dead letters):
-// a line the file cannot take (disk full, read-only, an I/O error) waits in
-// memory, in order, and is appended again by retry(). While any waits the
-// daemon reads no input and writes no checkpoint (see Daemon::blocked), so
-// what waits is at most one batch's lines and a crash loses none of them:
-// the last checkpoint is from before them, and its replay makes them again.
-class PendingLines {
- public:
-  Status open(const std::string& path) {
-    auto cut = file_.open(path);
-    if (!cut) return cut.error();
-    if (*cut > 0) jlog(spdlog::level::warn, "{}: cut a torn last line ({} bytes)", path, *cut);
-    return {};
-  }
-  void write(std::string line) {
-    if (pending_.empty() && file_.append(line)) return;
-    if (pending_.empty()) note_failure();
-    pending_.push_back(std::move(line));
-  }
-  // Appends what waits; true when nothing waits any more.
-  bool retry() {
-    while (!pending_.empty()) {
-      if (!file_.append(pending_.front())) {
-        note_failure();
-        return false;
-      }
-      pending_.pop_front();
-    }
-    return true;
-  }
-  bool sync() {
-    if (file_.sync()) return true;
-    error_ = std::strerror(errno);
-    return false;
-  }
-  size_t pending() const { return pending_.size(); }
-  uint64_t failures() const { return failures_; }
-  const std::string& error() const { return error_; }
-  const std::string& path() const { return file_.path(); }
-
- private:
-  void note_failure() {
-    error_ = std::strerror(errno);
-    if (failures_++ % 100 == 0) {
-      jlog(spdlog::level::err,
-           "cannot append to {}: {}; reading paused until it can (nothing is lost)", file_.path(),
-           error_);
-    }
-  }
-  AppendFile file_;
-  std::deque<std::string> pending_;
-  uint64_t failures_ = 0;
-  std::string error_;
-};
 
 struct MonitorSlot {
   ModelConfig config;

@@ -11,6 +11,10 @@
 
 namespace driftd {
 
+// The daemon's logger: JSON lines on stderr at `level` (trace, debug, info,
+// warn, error, critical, off), replacing the command line's plain one.
+void setup_logging(const std::string& level);
+
 template <class... Args>
 void jlog(spdlog::level::level_enum level, fmt::format_string<Args...> f, Args&&... args) {
   if (!spdlog::should_log(level)) return;
