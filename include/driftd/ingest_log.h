@@ -35,6 +35,8 @@
 
 namespace driftd {
 
+class AppendFile;  // src/common/append_file.h
+
 inline constexpr char kIngestLogMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'I', 'L'};
 inline constexpr uint32_t kIngestLogFormatVersion = 2;
 inline constexpr uint8_t kIngestEndsRequest = 1;  // record flag: the last event of its request
@@ -114,13 +116,13 @@ class IngestLog {
     uint64_t first_seq = 0;
     uint64_t bytes = 0;
   };
-  IngestLog() = default;
+  IngestLog();
   Status roll();
 
   std::string dir_;
   uint64_t segment_bytes_ = 0;
-  std::vector<Segment> segments_;  // by first_seq; the last is active
-  int fd_ = -1;                    // the active segment
+  std::vector<Segment> segments_;       // by first_seq; the last is active
+  std::unique_ptr<AppendFile> active_;  // the last segment's file
   uint64_t next_seq_ = 1;
   uint64_t bytes_on_disk_ = 0;
   uint64_t damaged_segments_ = 0;

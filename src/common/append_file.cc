@@ -14,15 +14,28 @@ AppendFile::~AppendFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<uint64_t> AppendFile::open(const std::string& path) {
+Status AppendFile::open_fd(const std::string& path, int flags) {
   if (fd_ >= 0) ::close(fd_);
   path_ = path;
   torn_ = false;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | flags, 0644);
   if (fd_ < 0) return Error{"cannot open " + path + ": " + std::strerror(errno)};
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return close_with("cannot stat");
   size_ = static_cast<off_t>(st.st_size);
+  return {};
+}
+
+Result<uint64_t> AppendFile::cut_to(off_t keep) {
+  if (keep >= size_) return uint64_t{0};
+  if (::ftruncate(fd_, keep) != 0) return close_with("cannot cut the torn tail of");
+  const auto cut = static_cast<uint64_t>(size_ - keep);
+  size_ = keep;
+  return cut;
+}
+
+Result<uint64_t> AppendFile::open(const std::string& path) {
+  DRIFTD_TRY(open_fd(path, O_CREAT));
   if (size_ == 0) return uint64_t{0};
   char c = 0;
   if (::pread(fd_, &c, 1, size_ - 1) != 1 || c == '\n') return uint64_t{0};
@@ -35,10 +48,16 @@ Result<uint64_t> AppendFile::open(const std::string& path) {
     const size_t nl = std::string_view(buf.data(), static_cast<size_t>(got)).rfind('\n');
     keep = nl == std::string_view::npos ? from : from + static_cast<off_t>(nl) + 1;
   }
-  if (::ftruncate(fd_, keep) != 0) return close_with("cannot cut the torn last line of");
-  const auto cut = static_cast<uint64_t>(size_ - keep);
-  size_ = keep;
-  return cut;
+  return cut_to(keep);
+}
+
+Result<uint64_t> AppendFile::open_checked(const std::string& path, uint64_t valid_bytes) {
+  DRIFTD_TRY(open_fd(path, 0));
+  return cut_to(static_cast<off_t>(std::min<uint64_t>(valid_bytes, static_cast<uint64_t>(size_))));
+}
+
+Status AppendFile::create(const std::string& path) {
+  return open_fd(path, O_CREAT | O_TRUNC);
 }
 
 Error AppendFile::close_with(const char* what) {
@@ -48,14 +67,14 @@ Error AppendFile::close_with(const char* what) {
   return e;
 }
 
-bool AppendFile::append(std::string_view line) {
+bool AppendFile::append(std::string_view record) {
   if (torn_) {
     if (::ftruncate(fd_, size_) != 0) return false;
     torn_ = false;
   }
   size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+  while (done < record.size()) {
+    const ssize_t n = ::write(fd_, record.data() + done, record.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
@@ -65,7 +84,7 @@ bool AppendFile::append(std::string_view line) {
     }
     done += static_cast<size_t>(n);
   }
-  size_ += static_cast<off_t>(line.size());
+  size_ += static_cast<off_t>(record.size());
   return true;
 }
 

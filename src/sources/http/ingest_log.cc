@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "src/common/append_file.h"
 #include "src/daemon/log.h"
 
 namespace driftd {
@@ -67,16 +68,16 @@ Result<std::string> read_whole(const std::string& path) {
   return out;
 }
 
-Status write_all(int fd, std::string_view bytes, const std::string& path) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error{"cannot write " + path + ": " + std::strerror(errno)};
-    }
-    done += static_cast<size_t>(n);
-  }
+// "cannot WHAT PATH: errno's text", after a failed AppendFile call.
+Error file_error(const char* what, const std::string& path) {
+  return Error{std::string("cannot ") + what + " " + path + ": " + std::strerror(errno)};
+}
+
+// A new file holding `bytes`, durable (written and fdatasync'ed).
+Status write_durably(AppendFile& file, const std::string& path, std::string_view bytes) {
+  DRIFTD_TRY(file.create(path));
+  if (!file.append(bytes)) return file_error("write", path);
+  if (!file.sync()) return file_error("fsync", path);
   return {};
 }
 
@@ -201,9 +202,8 @@ Result<IngestSegmentScan> scan_ingest_segment(
   return scan;
 }
 
-IngestLog::~IngestLog() {
-  if (fd_ >= 0) ::close(fd_);
-}
+IngestLog::IngestLog() = default;
+IngestLog::~IngestLog() = default;
 
 Result<std::unique_ptr<IngestLog>> IngestLog::open(const std::string& dir, uint64_t segment_bytes) {
   std::error_code ec;
@@ -233,12 +233,8 @@ Result<std::unique_ptr<IngestLog>> IngestLog::open(const std::string& dir, uint6
       jlog(spdlog::level::warn, "{}: a segment without a complete header ({} bytes): rewritten",
            s.path, bytes->size());
       const std::string header = encode_ingest_segment_header(s.first_seq);
-      const int fd = ::open(s.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-      if (fd < 0) return Error{"cannot open " + s.path + ": " + std::strerror(errno)};
-      Status st = write_all(fd, header, s.path);
-      if (st && ::fdatasync(fd) != 0) st = Error{"cannot fsync " + s.path};
-      ::close(fd);
-      if (!st) return st.error();
+      AppendFile rewritten;
+      DRIFTD_TRY(write_durably(rewritten, s.path, header));
       *bytes = header;
     }
     auto scan = scan_ingest_segment(*bytes, s.path, nullptr);
@@ -251,18 +247,19 @@ Result<std::unique_ptr<IngestLog>> IngestLog::open(const std::string& dir, uint6
       jlog(spdlog::level::err, "{}: starts at record {} where {} was due: records are missing",
            s.path, s.first_seq, expected);
     }
-    if (scan->damaged) {
-      if (last) {
-        // A torn tail: the write never completed, so it was never acknowledged.
-        if (::truncate(s.path.c_str(), static_cast<off_t>(scan->valid_bytes)) != 0) {
-          return Error{"cannot truncate " + s.path + ": " + std::strerror(errno)};
-        }
-        jlog(spdlog::level::warn, "{}; cut the torn tail ({} bytes)", scan->problem,
-             bytes->size() - scan->valid_bytes);
-      } else {
-        ++log->damaged_segments_;
-        jlog(spdlog::level::err, "{}; the rest of this segment is skipped", scan->problem);
+    if (last) {
+      // The last segment is the active one: its torn tail (a write that
+      // never completed, so was never acknowledged) is cut as it opens.
+      auto active = std::make_unique<AppendFile>();
+      auto cut = active->open_checked(s.path, scan->valid_bytes);
+      if (!cut) return cut.error();
+      if (scan->damaged) {
+        jlog(spdlog::level::warn, "{}; cut the torn tail ({} bytes)", scan->problem, *cut);
       }
+      log->active_ = std::move(active);
+    } else if (scan->damaged) {
+      ++log->damaged_segments_;
+      jlog(spdlog::level::err, "{}; the rest of this segment is skipped", scan->problem);
     }
     s.bytes = scan->valid_bytes;
     log->bytes_on_disk_ += s.bytes;
@@ -279,10 +276,6 @@ Result<std::unique_ptr<IngestLog>> IngestLog::open(const std::string& dir, uint6
       log->segments_.pop_back();
     }
     if (auto st = log->roll(); !st) return st.error();
-  } else {
-    Segment& active = log->segments_.back();
-    log->fd_ = ::open(active.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (log->fd_ < 0) return Error{"cannot open " + active.path + ": " + std::strerror(errno)};
   }
   return log;
 }
@@ -293,18 +286,12 @@ uint64_t IngestLog::first_seq() const {
 
 Status IngestLog::roll() {
   const std::string path = (std::filesystem::path(dir_) / segment_name(next_seq_)).string();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Error{"cannot create " + path + ": " + std::strerror(errno)};
   const std::string header = encode_ingest_segment_header(next_seq_);
-  Status st = write_all(fd, header, path);
-  if (st && ::fdatasync(fd) != 0) st = Error{"cannot fsync " + path + ": " + std::strerror(errno)};
-  if (st) st = sync_dir(dir_);  // the new name is durable before records go in
-  if (!st) {
-    ::close(fd);
-    return st;
-  }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  // The active segment stays the old one until the new one is durable.
+  auto next = std::make_unique<AppendFile>();
+  DRIFTD_TRY(write_durably(*next, path, header));
+  DRIFTD_TRY(sync_dir(dir_));  // the new name is durable before records go in
+  active_ = std::move(next);
   segments_.push_back(Segment{path, next_seq_, header.size()});
   bytes_on_disk_ += header.size();
   return {};
@@ -316,16 +303,9 @@ Status IngestLog::append(std::string_view encoded, uint64_t records) {
     if (auto st = roll(); !st) return st;
   }
   Segment& active = segments_.back();
-  if (auto st = write_all(fd_, encoded, active.path); !st) {
-    // A partial write is a torn tail: cut it so the next append starts clean.
-    if (::ftruncate(fd_, static_cast<off_t>(active.bytes)) != 0) {
-      jlog(spdlog::level::err, "cannot cut a partial write of {}", active.path);
-    }
-    return st;
-  }
-  if (::fdatasync(fd_) != 0) {
-    return Error{"cannot fsync " + active.path + ": " + std::strerror(errno)};
-  }
+  // A partial write is cut back (or, failing that, before the next append).
+  if (!active_->append(encoded)) return file_error("write", active.path);
+  if (!active_->sync()) return file_error("fsync", active.path);
   active.bytes += encoded.size();
   bytes_on_disk_ += encoded.size();
   next_seq_ += records;
