@@ -25,17 +25,26 @@ Moments compute_moments(std::span<const double> values) {
   const double dn = static_cast<double>(n);
   const double mean_scaled = kernels::power_sums(values.data(), n, scale, 0.0).s1 / dn;
   const kernels::PowerSums c = kernels::power_sums(values.data(), n, scale, mean_scaled);
-  const double m2 = c.s2 / dn, m3 = c.s3 / dn, m4 = c.s4 / dn;
   m.mean = mean_scaled / scale;
-  m.std = std::sqrt(m2) / scale;
-  // scipy.stats.skew/kurtosis: constant data (m2 at or below the rounding
-  // noise of the mean) give NaN; driftd reports null.
-  const double noise = 1e-15 * mean_scaled;
+  set_spread_and_shape(m, c.s2 / dn, c.s3 / dn, c.s4 / dn, 1.0 / scale);
+  return m;
+}
+
+void set_spread_and_shape(Moments& m, double m2, double m3, double m4, double unit) {
+  if (m.min == m.max) {
+    m.mean = m.min;
+    m.std = 0;
+    return;
+  }
+  m2 = std::max(0.0, m2);
+  m.std = std::sqrt(m2) * unit;
+  // scipy.stats.skew/kurtosis: data whose m2 is at or below the rounding
+  // noise of the mean give NaN; driftd reports null.
+  const double noise = 1e-15 * (m.mean / unit);
   if (!(m2 <= noise * noise)) {
     m.skewness = m3 / std::pow(m2, 1.5);
     m.kurtosis = m4 / (m2 * m2) - 3.0;
   }
-  return m;
 }
 
 NumberVector finite_values(const Column& column) {

@@ -23,6 +23,16 @@ struct Moments {
 // huge or tiny, so that 1e300 does not overflow the fourth power.
 Moments compute_moments(std::span<const double> values);
 
+// The one definition of spread and shape, for the batch check (exact
+// central moments) and the daemon's windows (central moments from the
+// grid's power sums): m2, m3, m4 are population central moments in a unit
+// of `unit` (std = sqrt(m2) * unit); m.count, min, max and mean are set.
+// A constant column (min == max) has mean = min and std = 0 exactly; a
+// column whose spread is within rounding noise of its mean (m2 at most
+// (1e-15 mean)^2, where scipy.stats.skew and kurtosis give NaN) or constant
+// has no skewness or kurtosis (null).
+void set_spread_and_shape(Moments& m, double m2, double m3, double m4, double unit);
+
 // The finite values of a numeric column, in row order.
 NumberVector finite_values(const Column& column);
 

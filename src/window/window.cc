@@ -309,22 +309,13 @@ Moments moments_of(const NumericGrid& grid, const NumericSummary& s) {
   const double n = static_cast<double>(s.count);
   const double mu = s.power[0] / n;
   const double e2 = s.power[1] / n, e3 = s.power[2] / n, e4 = s.power[3] / n;
-  const double m2 = std::max(0.0, e2 - mu * mu);
+  const double m2 = e2 - mu * mu;
   const double m3 = e3 - 3 * mu * e2 + 2 * mu * mu * mu;
   const double m4 = e4 - 4 * mu * e3 + 6 * mu * mu * e2 - 3 * mu * mu * mu * mu;
   m.min = s.min;
   m.max = s.max;
   m.mean = grid.center() + mu * grid.scale();
-  if (s.min == s.max) {
-    m.mean = s.min;
-    m.std = 0;
-    return m;  // constant: skewness and kurtosis undefined, as in the batch check
-  }
-  m.std = std::sqrt(m2) * grid.scale();
-  if (m2 > 0) {
-    m.skewness = m3 / std::pow(m2, 1.5);
-    m.kurtosis = m4 / (m2 * m2) - 3.0;
-  }
+  set_spread_and_shape(m, m2, m3, m4, grid.scale());
   return m;
 }
 

@@ -11,6 +11,7 @@
 
 #include "driftd/check.h"
 #include "driftd/json_writer.h"
+#include "driftd/summary.h"
 #include "driftd/window.h"
 #include "test_util.h"
 
@@ -204,6 +205,39 @@ TEST_CASE("a count window reproduces the batch check on the same rows", "[window
     const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
     expect_matches_batch(windows[0].report, batch, 1.0 / 512);
   }
+}
+
+TEST_CASE("a constant column means one thing in a window and in the batch check", "[window]") {
+  // set_spread_and_shape is the one definition: min == max gives mean = the
+  // value and std = 0 exactly, and no skewness or kurtosis, on both paths.
+  const Rows train = make_rows(20000, 0.0, 1);
+  const auto base = baseline_of(train);
+  Rows serving = make_rows(2000, 0.0, 5);
+  for (double& v : serving.x) v = 0.1;  // not exact in binary: a sum of them is not 0.1 n
+  const MonitorSettings s = test::count_windows(2000);
+  ModelMonitor m(base, s);
+  std::vector<WindowResult> windows;
+  for (size_t i = 0; i < serving.x.size(); ++i) {
+    stage_row(m, serving, i);
+    REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
+  }
+  REQUIRE(windows.size() == 1);
+  const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
+  const double mean_shift =
+      (0.1 - base->columns[0].numeric.moments.mean) / base->columns[0].numeric.moments.std;
+  for (const CheckReport* r : {static_cast<const CheckReport*>(&windows[0].report), &batch}) {
+    const FeatureResult& x = feature(*r, "x");
+    CHECK(x.get("mean_shift") == mean_shift);
+    CHECK(x.get("std_ratio") == 0.0);
+    CHECK_FALSE(x.get("skewness").has_value());
+  }
+  expect_matches_batch(windows[0].report, batch, 1.0 / 512);
+  // And the batch moments of a constant sample, straight.
+  const std::vector<double> constant(1000, 0.1);
+  const Moments mo = compute_moments(constant);
+  CHECK(mo.mean == 0.1);
+  CHECK(mo.std == 0.0);
+  CHECK_FALSE(mo.skewness.has_value());
 }
 
 TEST_CASE("cells staged for a rejected event never reach a window", "[window]") {
