@@ -39,6 +39,22 @@ Performance classification_metrics(std::span<const double> scores, std::span<con
 // constant labels, 0 for an imperfect one).
 Performance regression_metrics(std::span<const double> predictions, std::span<const double> labels);
 
+// The one home of the metrics' conventions, for the batch check (rows) and
+// the daemon's windows (sums kept per pane, merged):
+// one row's log-loss term, -log(q) for a positive and -log(1 - q) for a
+// negative, the score q clipped to [eps, 1-eps] (eps = 2^-52, sklearn's
+// eps='auto');
+double log_loss_term(double score, bool actual);
+// classification metrics from the confusion counts, the summed log loss
+// and the AUC (computed by the caller: exact ranks in the batch check, the
+// prediction grid's slots in a window); null for every metric when n == 0;
+Performance classification_from_counts(uint64_t n, double tp, double fp, double tn, double fn,
+                                       double log_loss_sum, std::optional<double> roc_auc);
+// regression metrics from the sums of |error| and error^2 and the labels'
+// total sum of squares about their mean (ss_tot).
+Performance regression_from_sums(uint64_t n, double abs_error_sum, double sq_error_sum,
+                                 double ss_tot);
+
 // Pairs the rows where both are finite; NaN marks missing.
 Performance performance_metrics(std::span<const double> predictions, std::span<const double> labels,
                                 Task task, double threshold);

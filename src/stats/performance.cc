@@ -60,13 +60,51 @@ std::optional<double> roc_auc(std::span<const double> s, std::span<const double>
 
 }  // namespace
 
-Performance classification_metrics(std::span<const double> scores, std::span<const double> labels,
-                                   double threshold) {
+double log_loss_term(double score, bool actual) {
+  constexpr double eps = 0x1p-52;  // numpy.finfo(float64).eps
+  const double q = std::clamp(score, eps, 1 - eps);
+  return actual ? -std::log(q) : -std::log(1 - q);
+}
+
+Performance classification_from_counts(uint64_t rows, double tp, double fp, double tn, double fn,
+                                       double log_loss_sum, std::optional<double> roc_auc) {
   Performance p;
   p.task = Task::kClassification;
-  p.rows = scores.size();
+  p.rows = rows;
+  const double n = static_cast<double>(rows);
+  // sklearn's zero_division default: an empty denominator gives 0.
+  auto ratio = [](double a, double b) -> std::optional<double> { return b > 0 ? a / b : 0.0; };
+  std::optional<double> none;
+  p.metrics.push_back({"accuracy", n > 0 ? std::optional<double>((tp + tn) / n) : none});
+  p.metrics.push_back({"precision", n > 0 ? ratio(tp, tp + fp) : none});
+  p.metrics.push_back({"recall", n > 0 ? ratio(tp, tp + fn) : none});
+  p.metrics.push_back({"f1", n > 0 ? ratio(2 * tp, 2 * tp + fp + fn) : none});
+  p.metrics.push_back({"roc_auc", n > 0 ? roc_auc : none});
+  p.metrics.push_back({"log_loss", n > 0 ? std::optional<double>(log_loss_sum / n) : none});
+  return p;
+}
+
+Performance regression_from_sums(uint64_t rows, double abs_error_sum, double sq_error_sum,
+                                 double ss_tot) {
+  Performance p;
+  p.task = Task::kRegression;
+  p.rows = rows;
+  if (rows == 0) {
+    for (const char* m : {"mae", "rmse", "r2"}) p.metrics.push_back({m, std::nullopt});
+    return p;
+  }
+  const double n = static_cast<double>(rows);
+  p.metrics.push_back({"mae", abs_error_sum / n});
+  p.metrics.push_back({"rmse", std::sqrt(sq_error_sum / n)});
+  // sklearn's force_finite: constant labels give 1 for a perfect fit, else 0.
+  const double r2 = ss_tot == 0 ? (sq_error_sum == 0 ? 1.0 : 0.0) : 1 - sq_error_sum / ss_tot;
+  p.metrics.push_back({"r2", r2});
+  return p;
+}
+
+Performance classification_metrics(std::span<const double> scores, std::span<const double> labels,
+                                   double threshold) {
   double tp = 0, fp = 0, tn = 0, fn = 0, loss = 0;
-  constexpr double eps = 0x1p-52;  // numpy.finfo(float64).eps
   for (size_t i = 0; i < scores.size(); ++i) {
     const bool predicted = scores[i] >= threshold;
     const bool actual = labels[i] == 1;
@@ -74,30 +112,15 @@ Performance classification_metrics(std::span<const double> scores, std::span<con
     fp += predicted && !actual;
     tn += !predicted && !actual;
     fn += !predicted && actual;
-    const double q = std::clamp(scores[i], eps, 1 - eps);
-    loss -= actual ? std::log(q) : std::log(1 - q);
+    loss += log_loss_term(scores[i], actual);
   }
-  const double n = static_cast<double>(scores.size());
-  auto ratio = [](double a, double b) -> std::optional<double> { return b > 0 ? a / b : 0.0; };
-  std::optional<double> none;
-  p.metrics.push_back({"accuracy", n > 0 ? std::optional<double>((tp + tn) / n) : none});
-  p.metrics.push_back({"precision", n > 0 ? ratio(tp, tp + fp) : none});
-  p.metrics.push_back({"recall", n > 0 ? ratio(tp, tp + fn) : none});
-  p.metrics.push_back({"f1", n > 0 ? ratio(2 * tp, 2 * tp + fp + fn) : none});
-  p.metrics.push_back({"roc_auc", n > 0 ? roc_auc(scores, labels) : none});
-  p.metrics.push_back({"log_loss", n > 0 ? std::optional<double>(loss / n) : none});
-  return p;
+  return classification_from_counts(scores.size(), tp, fp, tn, fn, loss,
+                                    scores.empty() ? std::nullopt : roc_auc(scores, labels));
 }
 
 Performance regression_metrics(std::span<const double> pred, std::span<const double> y) {
-  Performance p;
-  p.task = Task::kRegression;
-  p.rows = pred.size();
   const size_t n = pred.size();
-  if (n == 0) {
-    for (const char* m : {"mae", "rmse", "r2"}) p.metrics.push_back({m, std::nullopt});
-    return p;
-  }
+  if (n == 0) return regression_from_sums(0, 0, 0, 0);
   double abs_sum = 0, sq_sum = 0, y_sum = 0;
   for (size_t i = 0; i < n; ++i) {
     const double e = y[i] - pred[i];
@@ -108,17 +131,7 @@ Performance regression_metrics(std::span<const double> pred, std::span<const dou
   const double y_mean = y_sum / static_cast<double>(n);
   double ss_tot = 0;
   for (size_t i = 0; i < n; ++i) ss_tot += (y[i] - y_mean) * (y[i] - y_mean);
-  const double dn = static_cast<double>(n);
-  p.metrics.push_back({"mae", abs_sum / dn});
-  p.metrics.push_back({"rmse", std::sqrt(sq_sum / dn)});
-  double r2;
-  if (ss_tot == 0) {
-    r2 = sq_sum == 0 ? 1.0 : 0.0;
-  } else {
-    r2 = 1 - sq_sum / ss_tot;
-  }
-  p.metrics.push_back({"r2", r2});
-  return p;
+  return regression_from_sums(n, abs_sum, sq_sum, ss_tot);
 }
 
 Performance performance_metrics(std::span<const double> predictions, std::span<const double> labels,

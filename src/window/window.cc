@@ -825,9 +825,7 @@ LabelOutcome ModelMonitor::join_label(uint64_t key, double label, std::optional<
     perf.fp += predicted && !actual;
     perf.tn += !predicted && !actual;
     perf.fn += !predicted && actual;
-    constexpr double eps = 0x1p-52;  // numpy.finfo(float64).eps, as sklearn's log_loss
-    const double q = std::clamp(e.score, eps, 1 - eps);
-    perf.log_loss_sum -= actual ? std::log(q) : std::log(1 - q);
+    perf.log_loss_sum += log_loss_term(e.score, actual);
     const uint32_t slot = grids_[prediction_column_].slot_of(e.score);
     ++(actual ? perf.positive_slots : perf.negative_slots)[slot];
   } else {
@@ -919,18 +917,7 @@ FeatureResult ModelMonitor::compare_summary(const ColumnProfile& base, const Num
 }
 
 Performance ModelMonitor::performance_of(const PerformanceSummary& p) const {
-  Performance out;
-  out.task = task_;
-  out.rows = p.n;
-  const double n = static_cast<double>(p.n);
   if (task_ == Task::kClassification) {
-    const double tp = static_cast<double>(p.tp), fp = static_cast<double>(p.fp);
-    const double tn = static_cast<double>(p.tn), fn = static_cast<double>(p.fn);
-    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-    out.metrics.push_back({"accuracy", (tp + tn) / n});
-    out.metrics.push_back({"precision", ratio(tp, tp + fp)});
-    out.metrics.push_back({"recall", ratio(tp, tp + fn)});
-    out.metrics.push_back({"f1", ratio(2 * tp, 2 * tp + fp + fn)});
     // Mann-Whitney over the grid slots: a positive above a negative counts
     // 1, in the same slot 1/2 (exact ties, and pairs sharing an open cell).
     double positives = 0, negatives = 0, wins = 0;
@@ -943,21 +930,15 @@ Performance ModelMonitor::performance_of(const PerformanceSummary& p) const {
     }
     std::optional<double> auc;
     if (positives > 0 && negatives > 0) auc = wins / (positives * negatives);
-    out.metrics.push_back({"roc_auc", auc});
-    out.metrics.push_back({"log_loss", p.log_loss_sum / n});
-  } else {
-    out.metrics.push_back({"mae", p.abs_error_sum / n});
-    out.metrics.push_back({"rmse", std::sqrt(p.sq_error_sum / n)});
-    const double ss_tot = std::max(0.0, p.y2_sum - p.y_sum * p.y_sum / n);
-    double r2;
-    if (ss_tot == 0) {
-      r2 = p.sq_error_sum == 0 ? 1.0 : 0.0;  // sklearn's force_finite
-    } else {
-      r2 = 1 - p.sq_error_sum / ss_tot;
-    }
-    out.metrics.push_back({"r2", r2});
+    return classification_from_counts(p.n, static_cast<double>(p.tp), static_cast<double>(p.fp),
+                                      static_cast<double>(p.tn), static_cast<double>(p.fn),
+                                      p.log_loss_sum, auc);
   }
-  return out;
+  // The labels' sums are about the baseline's label mean (label_center_),
+  // so that y2_sum - y_sum^2 / n keeps its digits.
+  const double n = static_cast<double>(p.n);
+  const double ss_tot = p.n > 0 ? std::max(0.0, p.y2_sum - p.y_sum * p.y_sum / n) : 0.0;
+  return regression_from_sums(p.n, p.abs_error_sum, p.sq_error_sum, ss_tot);
 }
 
 WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
