@@ -10,28 +10,8 @@
 // - Everything a monitor holds is serialized by save() and restored by
 //   load(); nothing depends on wall-clock time.
 //
-// Numeric summary (per feature per pane): counts on a grid of baseline
-// points, from which KS, W1, PSI bins and moments are computed.
-//   The grid holds the baseline's PSI cut points, G+1 order statistics of
-//   the baseline sample (ranks k(m-1)/G, k = 0..G; G = ks_resolution) and
-//   G/2 - 1 evenly spaced points strictly between the sample's min and max, sorted and
-//   distinct. A value falls either exactly on a grid point or strictly
-//   between two: 2K+1 slots for K points. Per slot a count, and per open
-//   cell the sum of its values.
-//   - PSI/JS/Hellinger bins: exact (every cut point is a grid point).
-//   - KS D: the baseline ECDF is exact at and just before every grid point,
-//     the serving ECDF too, so D is the exact maximum over those points; the
-//     true D can only exceed it inside an open cell, by at most the baseline
-//     mass strictly inside that cell, which is below 1/G. With the default
-//     G = 512, |D - D_exact| < 0.002.
-//   - W1: below the lowest and above the highest grid point it is exact
-//     (from the cell sums); inside a cell it is exact unless the two ECDFs
-//     cross inside it; where they do (the sign of F_b - F_c differs at the
-//     cell's two ends) the cell is integrated as if both were linear in it,
-//     off by at most (cell width) * (serving + baseline mass in the cell).
-//     The evenly spaced points keep such cells narrow in sparse tails.
-//   - Moments: power sums of (v - baseline mean) / baseline std, so that
-//     skewness and kurtosis keep their precision for data near the baseline.
+// The summaries a pane keeps, and what is exact in what they give, are in
+// driftd/summaries.h.
 // Second reference: a model may also be compared with another baseline of
 //   the same schema (e.g. the last healthy week of serving data, built with
 //   `driftd baseline build`). A second monitor on that baseline gets every
@@ -55,9 +35,6 @@
 //     count one half, as ties do; exact when no open cell holds both
 //     classes, else off by at most half their pair share (below 1/G for
 //     scores spread like the baseline's).
-// Categorical summary: counts per baseline bin (categories, then 'other'),
-// and per new category up to max_new_categories names; rows of further new
-// names are counted in one pooled new bin.
 #pragma once
 
 #include <cstdint>
@@ -76,116 +53,12 @@
 #include "driftd/histogram.h"
 #include "driftd/json_number.h"
 #include "driftd/kernels.h"
+#include "driftd/pending_labels.h"
 #include "driftd/performance.h"
 #include "driftd/same_bytes.h"
+#include "driftd/summaries.h"
 
 namespace driftd {
-
-class NumericGrid {
- public:
-  NumericGrid() = default;
-  NumericGrid(const ColumnProfile& base, size_t resolution);
-
-  size_t points() const { return point_.size(); }
-  size_t slots() const { return 2 * point_.size() + 1; }
-  // Slot of a finite value: 2i+1 when it equals point i, else 2i where i is
-  // the number of points below it.
-  uint32_t slot_of(double v) const;
-  // The same by binary search over every point: the reference slot_of is
-  // tested against.
-  uint32_t slot_of_by_search(double v) const;
-  // slot_of for n values at once, by the grid_slots kernel (SIMD gathers).
-  void slots_of(const double* values, size_t n, uint32_t* slots) const {
-    kernels::grid_slots(index(), values, n, slots);
-  }
-  // The grid as the kernel reads it (views into this grid's arrays).
-  kernels::GridIndex index() const {
-    kernels::GridIndex g;
-    g.points = padded_point_.data();
-    g.k = point_.size();
-    if (!bucket_lo_.empty()) {
-      g.bucket_lo = bucket_lo_.data();
-      g.buckets = bucket_lo_.size() - 1;
-      g.origin = index_origin_;
-      g.scale = index_scale_;
-      g.bit_shift = index_bit_shift_;
-    }
-    return g;
-  }
-  uint32_t bin_of_slot(uint32_t slot) const { return slot_bin_[slot]; }
-  size_t bins() const { return bins_; }
-  double center() const { return center_; }
-  double scale() const { return scale_; }
-  uint64_t sample_size() const { return sample_size_; }
-  const std::vector<double>& point() const { return point_; }
-  double cdf_at(size_t i) const { return cdf_at_[i]; }
-  double cdf_before(size_t i) const { return cdf_before_[i]; }
-  double cell_area(size_t i) const { return cell_area_[i]; }
-
- private:
-  std::vector<double> point_;       // K sorted distinct points
-  std::vector<double> cdf_at_;      // F_b(p_i): share of the sample <= p_i
-  std::vector<double> cdf_before_;  // F_b(p_i-): share < p_i
-  std::vector<double> cell_area_;   // integral of F_b over (p_{i-1}, p_i), i in 1..K-1
-  std::vector<uint32_t> slot_bin_;  // PSI bin of each slot
-  // Equal-width bucket index over the points, as kernels::GridIndex reads
-  // it (see build_index).
-  void build_index();
-  double index_origin_ = 0, index_scale_ = 0;
-  int index_bit_shift_ = -1;          // >= 0: buckets in the bit pattern (GridIndex)
-  std::vector<double> padded_point_;  // the points, then kGridWindow +inf
-  std::vector<int32_t> bucket_lo_;    // empty: no index (every value searched)
-  size_t bins_ = 1;
-  double center_ = 0, scale_ = 1;
-  uint64_t sample_size_ = 0;
-};
-
-struct NumericSummary {
-  std::vector<uint64_t> slot_counts;  // 2K+1
-  std::vector<double> cell_sums;      // K+1: values strictly between points
-  double power[4] = {0, 0, 0, 0};     // sums of u, u^2, u^3, u^4
-  uint64_t count = 0;                 // finite values
-  double min = 0, max = 0;
-
-  void init(const NumericGrid& grid);
-  void add(const NumericGrid& grid, double v) { add_all(grid, &v, 1); }
-  // Adds finite values in order: the same sums as add() one at a time, with
-  // the running sums held in registers.
-  void add_all(const NumericGrid& grid, const double* values, size_t n);
-  // add_all's slot counts and cell sums only (not the power sums, extrema
-  // and count, which the caller adds: ModelMonitor::apply_batch adds them
-  // for several columns at once with kernels::column_moments).
-  void add_slots(const NumericGrid& grid, const double* values, size_t n);
-  void merge(const NumericSummary& other);
-};
-
-struct CategoricalSummary {
-  std::vector<uint64_t> bin_counts;  // CategoryBins order
-  std::vector<std::pair<std::string, uint64_t>> new_categories;
-  uint64_t new_pooled = 0;  // rows of new categories past the name cap
-  uint64_t present = 0;
-
-  void merge(const CategoricalSummary& other, size_t max_new);
-};
-
-struct ColumnSummary {
-  uint64_t missing = 0, type_errors = 0, infinite = 0;
-  NumericSummary numeric;
-  CategoricalSummary categorical;
-};
-
-// The performance of joined (prediction, label) pairs, mergeable.
-struct PerformanceSummary {
-  uint64_t n = 0;
-  // classification
-  uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
-  double log_loss_sum = 0;
-  std::vector<uint64_t> positive_slots, negative_slots;  // on the prediction grid
-  // regression (label shifted by the baseline's label mean)
-  double abs_error_sum = 0, sq_error_sum = 0, y_sum = 0, y2_sum = 0;
-
-  void merge(const PerformanceSummary& other);
-};
 
 struct Pane {
   uint64_t rows = 0;
@@ -199,42 +72,6 @@ struct LabelJoinSettings {
   int64_t ttl_ms = 6 * 3600 * 1000;  // a prediction waits this long (event time)
   size_t max_pending = 100000;       // predictions waiting at most (oldest evicted)
   double threshold = 0.5;            // classification: class = score >= threshold
-};
-
-// Predictions waiting for their label: open addressing on the id's hash
-// (linear probing, backward-shift deletion), with an arrival-order queue
-// for expiry and eviction. Grows by doubling up to the cap, so a steady
-// state allocates nothing per event.
-class PendingLabels {
- public:
-  struct Entry {
-    uint64_t key = 0;  // XXH3-64 of the id; 0 marks an empty slot
-    double score = 0;
-    int64_t ts = 0;
-  };
-  size_t size() const { return size_; }
-  // Inserts or replaces; returns the entry evicted to make room, if any.
-  bool insert(uint64_t key, double score, int64_t ts, size_t cap, uint64_t* evicted);
-  // Removes and returns the entry of `key`.
-  bool take(uint64_t key, Entry* out);
-  // Drops entries older than `before`, in arrival order; returns how many.
-  uint64_t expire(int64_t before);
-
-  void save(ByteWriter& out) const;
-  bool load(ByteReader& in, size_t cap);
-
- private:
-  size_t find(uint64_t key) const;  // slot of key, or the empty slot where it would go
-  void erase_slot(size_t slot);
-  void grow();
-  void compact_ring();
-  std::vector<Entry> slots_;
-  size_t size_ = 0;
-  // Arrival order: (key, ts) in a ring; stale entries (taken or replaced)
-  // are skipped when they reach the front.
-  std::vector<std::pair<uint64_t, int64_t>> ring_;
-  size_t ring_head_ = 0, ring_size_ = 0;
-  void ring_push(uint64_t key, int64_t ts);
 };
 
 enum class LabelOutcome { kJoined, kUnmatched, kLate };
