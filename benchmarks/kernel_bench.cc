@@ -22,13 +22,13 @@
 #include <string>
 #include <vector>
 
-#include "driftd/base64.h"
-#include "driftd/baseline.h"
-#include "driftd/json_number.h"
-#include "driftd/kernels.h"
-#include "driftd/stats.h"
-#include "driftd/summary.h"
-#include "driftd/window.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/io/base64.h"
+#include "driftd/io/json_number.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/stats.h"
+#include "driftd/stats/summary.h"
+#include "driftd/window/window.h"
 #include "hwy/targets.h"
 
 using namespace driftd;

@@ -6,7 +6,7 @@
 // - generic: keys and strings unescaped by simdjson (copied into its
 //   string buffer), as most On-Demand code reads them;
 // - in place: a key or string without escapes taken where it lies
-//   (driftd/json_string.h), the way the daemon reads events. This is the
+//   (driftd/io/json_string.h), the way the daemon reads events. This is the
 //   stricter yardstick (the faster parse), and the one the daemon's
 //   monitoring cost is stated against.
 //
@@ -19,7 +19,7 @@
 
 #include <simdjson.h>
 
-#include "driftd/json_string.h"
+#include "driftd/io/json_string.h"
 
 namespace {
 

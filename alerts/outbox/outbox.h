@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "alerts/sinks/sink.h"
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 
 struct sqlite3;
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd::alerts {
 

@@ -41,8 +41,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/check.h"
-#include "driftd/result.h"
+#include "driftd/check/check.h"
+#include "driftd/common/result.h"
 
 namespace driftd::alerts {
 

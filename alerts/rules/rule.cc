@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <tuple>
 
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 #include "src/common/time_format.h"
 
 namespace driftd::alerts {

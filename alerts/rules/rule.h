@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "alerts/rules/condition.h"
-#include "driftd/binary_io.h"
-#include "driftd/result.h"
-#include "driftd/window.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/common/result.h"
+#include "driftd/window/window.h"
 
 namespace driftd::alerts {
 

@@ -8,8 +8,8 @@
 
 #include "alerts/rules/rule.h"
 #include "alerts/rules/rules_toml.h"
-#include "driftd/io.h"
-#include "driftd/window.h"
+#include "driftd/io/readers.h"
+#include "driftd/window/window.h"
 #include "src/common/toml_reader.h"
 
 namespace driftd::alerts {

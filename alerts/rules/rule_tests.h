@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "driftd/daemon_config.h"
-#include "driftd/result.h"
+#include "driftd/common/result.h"
+#include "driftd/daemon/daemon_config.h"
 
 namespace driftd::alerts {
 

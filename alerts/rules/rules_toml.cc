@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "driftd/io.h"
+#include "driftd/io/readers.h"
 
 namespace driftd::alerts {
 

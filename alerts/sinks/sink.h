@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 #include "src/common/toml_reader.h"
 
 namespace driftd::alerts {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 
 namespace driftd::alerts {
 

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "alerts/rules/rule.h"
-#include "driftd/binary_io.h"
-#include "driftd/window.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/window/window.h"
 #include "src/common/toml_reader.h"
 
 namespace driftd::alerts {

@@ -4,7 +4,7 @@
 // correction=False). The p-value is the chi-square survival function
 // (Boost.Math). As a drift method: p < threshold (default 0.05) is drift.
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class ChiSquareDetector final : public Detector {

@@ -2,7 +2,7 @@
 // 2011, "Hellinger distance based drift detection"): sqrt(1 - sum_i
 // sqrt(b_i c_i)) on the same bins as PSI. Range [0, 1].
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class HellingerDetector final : public Detector {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 
 namespace driftd {
 namespace {

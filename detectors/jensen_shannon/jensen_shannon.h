@@ -3,7 +3,7 @@
 // of the JS divergence with natural log, on the same bins as PSI; equal to
 // scipy.spatial.distance.jensenshannon(b, c). Range [0, sqrt(ln 2)].
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class JensenShannonDetector final : public Detector {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "driftd/stats.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd {
 namespace {

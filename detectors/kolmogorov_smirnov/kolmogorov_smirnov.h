@@ -5,7 +5,7 @@
 // (2011). m is the baseline sample size (the whole baseline up to
 // sample_cap). As a drift method: p < threshold (default 0.05) is drift.
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class KolmogorovSmirnovDetector final : public Detector {

@@ -2,7 +2,7 @@
 // (the categorical drift measure of Breck et al. 2019, "Data Validation for
 // Machine Learning", used by TensorFlow Data Validation).
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class LInfinityDetector final : public Detector {

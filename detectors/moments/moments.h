@@ -3,7 +3,7 @@
 // deviations), and the Fisher-Pearson skewness g1 (biased, scipy.stats.skew)
 // of both sides. Null where std(b) is 0 or a side is empty or constant.
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class MomentsDetector final : public Detector {

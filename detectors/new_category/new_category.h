@@ -3,7 +3,7 @@
 // enum). Categories pooled into the baseline's 'other' bin are known, not
 // new, as long as the baseline kept their names (other_names_complete).
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class NewCategoryDetector final : public Detector {

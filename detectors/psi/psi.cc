@@ -1,6 +1,6 @@
 #include "detectors/psi/psi.h"
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 
 namespace driftd {
 namespace {

@@ -5,7 +5,7 @@
 // bins for numeric columns and the categories for categorical ones.
 // Usual reading: < 0.1 stable, 0.1-0.2 moderate shift, >= 0.2 significant.
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class PsiDetector final : public Detector {

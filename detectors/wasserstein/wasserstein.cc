@@ -1,6 +1,6 @@
 #include "detectors/wasserstein/wasserstein.h"
 
-#include "driftd/stats.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd {
 namespace {

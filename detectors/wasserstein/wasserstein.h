@@ -5,7 +5,7 @@
 // normalisation Evidently uses; its default drift threshold is 0.1).
 // Null when the baseline is constant.
 #pragma once
-#include "driftd/detector.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 class WassersteinDetector final : public Detector {

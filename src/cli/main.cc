@@ -17,13 +17,13 @@
 #include <CLI/CLI.hpp>
 
 #include "alerts/rules/rule_tests.h"
-#include "driftd/baseline.h"
-#include "driftd/check.h"
-#include "driftd/daemon.h"
-#include "driftd/daemon_config.h"
-#include "driftd/event_decoder.h"
-#include "driftd/kernels.h"
-#include "driftd/simd_target.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/check/check.h"
+#include "driftd/daemon/daemon.h"
+#include "driftd/daemon/daemon_config.h"
+#include "driftd/daemon/event_decoder.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/kernels/simd_target.h"
 #include "src/common/time_format.h"
 
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 
 namespace driftd {
 

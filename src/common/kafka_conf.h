@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 
 namespace driftd {
 

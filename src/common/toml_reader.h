@@ -16,7 +16,7 @@
 
 #include <toml++/toml.h>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 
 namespace driftd {
 

@@ -1,12 +1,12 @@
 // The checkpoint file: framing (magic, version, XXH3 checksum) and the
 // payload's codec, every length checked on the way in (docs/formats/).
-#include "driftd/checkpoint.h"
+#include "driftd/daemon/checkpoint.h"
 
 #include <xxhash.h>
 
 #include <cstring>
 
-#include "driftd/binary_io.h"
+#include "driftd/common/binary_io.h"
 
 namespace driftd {
 

@@ -13,9 +13,9 @@
 #include "alerts/rules/rules_toml.h"
 #include "alerts/sinks/sink.h"
 #include "alerts/triggers/trigger.h"
-#include "driftd/daemon_config.h"
+#include "driftd/daemon/daemon_config.h"
+#include "src/check/drift_rules_toml.h"
 #include "src/common/toml_reader.h"
-#include "src/drift_rules_toml.h"
 #include "src/sources/source.h"
 
 namespace driftd {

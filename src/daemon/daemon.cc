@@ -1,4 +1,4 @@
-#include "driftd/daemon.h"
+#include "driftd/daemon/daemon.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,10 +19,10 @@
 #include "alerts/rules/rule.h"
 #include "alerts/rules/rule_tests.h"
 #include "alerts/triggers/trigger.h"
-#include "driftd/binary_io.h"
-#include "driftd/checkpoint.h"
-#include "driftd/event_decoder.h"
-#include "driftd/json_writer.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/daemon/checkpoint.h"
+#include "driftd/daemon/event_decoder.h"
+#include "driftd/io/json_writer.h"
 #include "src/common/append_file.h"
 #include "src/common/process_memory.h"
 #include "src/daemon/http_server.h"

@@ -1,6 +1,6 @@
-#include "driftd/event_decoder.h"
+#include "driftd/daemon/event_decoder.h"
 
-#include "driftd/same_bytes.h"
+#include "driftd/io/same_bytes.h"
 
 #include <simdjson.h>
 

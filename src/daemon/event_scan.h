@@ -20,8 +20,8 @@
 
 #include <simdjson.h>
 
-#include "driftd/json_string.h"
-#include "driftd/same_bytes.h"
+#include "driftd/io/json_string.h"
+#include "driftd/io/same_bytes.h"
 #include "src/io/json_walk.h"
 
 namespace driftd::scan {

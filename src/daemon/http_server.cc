@@ -45,7 +45,7 @@
 
 #include "alerts/outbox/deliverer.h"
 #include "alerts/outbox/outbox.h"
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 #include "src/common/time_format.h"
 #include "src/daemon/http_server.h"
 #include "src/daemon/log.h"

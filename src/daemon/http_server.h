@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "driftd/daemon_config.h"
-#include "driftd/result.h"
+#include "driftd/common/result.h"
+#include "driftd/daemon/daemon_config.h"
 
 namespace driftd {
 

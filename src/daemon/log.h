@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 
 namespace driftd {
 

@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "alerts/outbox/deliverer.h"
-#include "driftd/detector.h"
-#include "driftd/kernels.h"
+#include "driftd/detectors/detector.h"
+#include "driftd/kernels/kernels.h"
 #include "src/daemon/metric_family.h"
 #include "src/daemon/published.h"
 #include "src/sources/source.h"

@@ -4,7 +4,7 @@
 #include <deque>
 #include <string>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 #include "src/common/append_file.h"
 
 namespace driftd {

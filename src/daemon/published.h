@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "driftd/event_decoder.h"
-#include "driftd/histogram.h"
-#include "driftd/window.h"
+#include "driftd/common/histogram.h"
+#include "driftd/daemon/event_decoder.h"
+#include "driftd/window/window.h"
 #include "src/sources/source.h"
 
 namespace driftd {

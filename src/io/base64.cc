@@ -1,4 +1,4 @@
-#include "driftd/base64.h"
+#include "driftd/io/base64.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 
 namespace driftd {
 namespace {

@@ -14,8 +14,8 @@
 #include <limits>
 
 #include "csv_tokenizer.h"
-#include "driftd/io.h"
-#include "driftd/kernels.h"
+#include "driftd/io/readers.h"
+#include "driftd/kernels/kernels.h"
 #include "reader_common.h"
 
 namespace driftd {

@@ -9,7 +9,7 @@
 #include <simdjson.h>
 #include <xxhash.h>
 
-#include "driftd/io.h"
+#include "driftd/io/readers.h"
 
 namespace driftd {
 
@@ -45,7 +45,7 @@ Result<FileBuffer> FileBuffer::load(const std::string& path) {
   }
   if (S_ISREG(st.st_mode) && st.st_size > 0 &&
       buf.window_.map(fd, 0, static_cast<size_t>(st.st_size))) {
-    // Mapped, with zeros after: padding without a copy (driftd/file_window.h).
+    // Mapped, with zeros after: padding without a copy (driftd/io/file_window.h).
     ::close(fd);
     buf.data_ = buf.window_.data();
     buf.size_ = buf.window_.size();

@@ -1,4 +1,4 @@
-#include "driftd/file_window.h"
+#include "driftd/io/file_window.h"
 
 #include <signal.h>
 #include <sys/mman.h>

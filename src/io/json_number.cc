@@ -1,4 +1,4 @@
-#include "driftd/json_number.h"
+#include "driftd/io/json_number.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 
 #include <charconv>
 #include <cmath>

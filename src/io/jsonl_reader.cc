@@ -14,7 +14,7 @@
 
 #include <simdjson.h>
 
-#include "driftd/io.h"
+#include "driftd/io/readers.h"
 #include "reader_common.h"
 
 namespace driftd {

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "driftd/io.h"
-#include "driftd/parallel.h"
-#include "driftd/table.h"
+#include "driftd/common/parallel.h"
+#include "driftd/io/readers.h"
+#include "driftd/io/table.h"
 
 namespace driftd {
 

@@ -2,8 +2,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "driftd/io.h"
-#include "driftd/table.h"
+#include "driftd/io/readers.h"
+#include "driftd/io/table.h"
 
 namespace driftd {
 

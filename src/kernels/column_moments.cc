@@ -1,4 +1,4 @@
-// kernels::column_moments (driftd/kernels.h): the streamed moments of
+// kernels::column_moments (driftd/kernels/kernels.h): the streamed moments of
 // several columns at once, a column a lane. In a file of its own so that
 // it alone is compiled with -ffp-contract=off (CMakeLists.txt), as are its
 // scalar reference and the per-column loop it must match bit for bit
@@ -8,7 +8,7 @@
 #define HWY_TARGET_INCLUDE "src/kernels/column_moments.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();

@@ -1,4 +1,4 @@
-// Highway implementations of the kernels declared in driftd/kernels.h.
+// Highway implementations of the kernels declared in driftd/kernels/kernels.h.
 // This file is compiled once per instruction set (hwy/foreach_target.h) and
 // the entry points at the bottom dispatch to the best one at run time.
 //
@@ -18,9 +18,9 @@
 #include <cstring>
 #include <limits>
 
-#include "driftd/json_number.h"
-#include "driftd/kernels.h"
-#include "driftd/log_gamma.h"
+#include "driftd/io/json_number.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/log_gamma.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include "driftd/kernels.h"
-#include "driftd/log_gamma.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/log_gamma.h"
 
-#include "driftd/json_number.h"
+#include "driftd/io/json_number.h"
 
 namespace driftd::kernels::scalar {
 

@@ -1,9 +1,9 @@
-#include "driftd/simd_target.h"
+#include "driftd/kernels/simd_target.h"
 
 #include <cctype>
 #include <cstdlib>
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 #include "hwy/targets.h"
 
 namespace driftd {

@@ -4,7 +4,7 @@
 
 #include <toml++/toml.h>
 
-#include "driftd/binary_io.h"
+#include "driftd/common/binary_io.h"
 
 namespace driftd {
 

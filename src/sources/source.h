@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/daemon_config.h"
-#include "driftd/event_decoder.h"
-#include "driftd/result.h"
+#include "driftd/common/result.h"
+#include "driftd/daemon/daemon_config.h"
+#include "driftd/daemon/event_decoder.h"
 #include "src/common/toml_reader.h"
 
 namespace prometheus {

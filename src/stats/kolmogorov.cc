@@ -18,9 +18,9 @@
 
 #include <Eigen/Dense>
 
-#include "driftd/kernels.h"
-#include "driftd/log_gamma.h"
-#include "driftd/stats.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/log_gamma.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd::stats {
 namespace {

@@ -1,10 +1,10 @@
-#include "driftd/performance.h"
+#include "driftd/stats/performance.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 
 namespace driftd {
 

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "driftd/stats.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd::stats {
 

@@ -3,7 +3,7 @@
 
 #include <boost/math/distributions/chi_squared.hpp>
 
-#include "driftd/stats.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd::stats {
 

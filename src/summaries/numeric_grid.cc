@@ -1,6 +1,6 @@
 // The numeric grid: the baseline points a window's numeric summaries count
-// on (include/driftd/summaries.h).
-#include "driftd/summaries.h"
+// on (include/driftd/summaries/summaries.h).
+#include "driftd/summaries/summaries.h"
 
 #include <algorithm>
 #include <bit>

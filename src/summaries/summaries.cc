@@ -1,14 +1,14 @@
 // The window's summaries: what a pane keeps of its events per column and
 // of its joined labels, mergeable, saved and loaded with the checkpoint,
-// and the comparison inputs computed from them (include/driftd/summaries.h
+// and the comparison inputs computed from them (include/driftd/summaries/summaries.h
 // states what is exact and the error bounds of what is not).
-#include "driftd/summaries.h"
+#include "driftd/summaries/summaries.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "driftd/kernels.h"
-#include "driftd/summary.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/summary.h"
 
 namespace driftd {
 

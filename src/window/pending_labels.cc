@@ -1,5 +1,5 @@
-// Predictions waiting for their label (include/driftd/pending_labels.h).
-#include "driftd/pending_labels.h"
+// Predictions waiting for their label (include/driftd/window/pending_labels.h).
+#include "driftd/window/pending_labels.h"
 
 namespace driftd {
 

@@ -3,9 +3,9 @@
 // src/summaries/). Past 600 lines because its event path, its window
 // decisions and its save/load must be read together: they are one
 // invariant (a state that is a pure function of the events given).
-#include "driftd/window.h"
+#include "driftd/window/window.h"
 
-#include "driftd/json_number.h"
+#include "driftd/io/json_number.h"
 
 #include <algorithm>
 #include <bit>
@@ -17,9 +17,9 @@
 
 #include <xxhash.h>
 
-#include "driftd/detector.h"
-#include "driftd/json_writer.h"
-#include "driftd/summary.h"
+#include "driftd/detectors/detector.h"
+#include "driftd/io/json_writer.h"
+#include "driftd/stats/summary.h"
 
 namespace driftd {
 

@@ -3,7 +3,7 @@
 // line, not the report).
 #include <simdjson.h>
 
-#include "driftd/window.h"
+#include "driftd/window/window.h"
 
 namespace driftd {
 

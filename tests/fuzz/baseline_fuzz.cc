@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <string>
 
-#include "driftd/baseline.h"
+#include "driftd/baseline/baseline.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);

@@ -11,8 +11,8 @@
 
 #include "alerts/rules/rule.h"
 #include "alerts/triggers/trigger.h"
-#include "driftd/binary_io.h"
-#include "driftd/checkpoint.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/daemon/checkpoint.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

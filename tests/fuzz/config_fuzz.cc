@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "driftd/check.h"
-#include "driftd/daemon_config.h"
+#include "driftd/check/check.h"
+#include "driftd/daemon/daemon_config.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

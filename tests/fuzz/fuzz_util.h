@@ -13,10 +13,10 @@
 
 #include <simdjson.h>
 
-#include "driftd/baseline.h"
-#include "driftd/binary_io.h"
-#include "driftd/event_decoder.h"
-#include "driftd/window.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/daemon/event_decoder.h"
+#include "driftd/window/window.h"
 
 namespace driftd::fuzz {
 

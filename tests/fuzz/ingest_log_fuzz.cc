@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "driftd/ingest_log.h"
+#include "driftd/sources/ingest_log.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "driftd/check.h"
-#include "driftd/io.h"
+#include "driftd/check/check.h"
+#include "driftd/io/readers.h"
 #include "fuzz_util.h"
 
 namespace {

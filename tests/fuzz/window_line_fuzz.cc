@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "driftd/window.h"
+#include "driftd/window/window.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -3,7 +3,7 @@
 #include <limits>
 #include <random>
 
-#include "driftd/base64.h"
+#include "driftd/io/base64.h"
 #include "test_util.h"
 
 using namespace driftd;

@@ -7,7 +7,7 @@
 #include <simdjson.h>
 #include <xxhash.h>
 
-#include "driftd/baseline.h"
+#include "driftd/baseline/baseline.h"
 #include "test_util.h"
 
 using namespace driftd;

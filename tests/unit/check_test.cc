@@ -1,5 +1,5 @@
 // Drift decisions, rules, schema changes.
-#include "driftd/check.h"
+#include "driftd/check/check.h"
 #include "test_util.h"
 
 using namespace driftd;

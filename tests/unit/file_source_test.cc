@@ -18,7 +18,7 @@
 
 #include <simdjson.h>
 
-#include "driftd/file_window.h"
+#include "driftd/io/file_window.h"
 #include "src/sources/file/csv_events.h"
 #include "src/sources/file/file_source.h"
 #include "test_util.h"

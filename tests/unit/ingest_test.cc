@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "driftd/daemon_config.h"
-#include "driftd/ingest_log.h"
+#include "driftd/daemon/daemon_config.h"
+#include "driftd/sources/ingest_log.h"
 #include "src/common/toml_reader.h"
 #include "src/sources/http/http_ingest.h"
 #include "test_util.h"

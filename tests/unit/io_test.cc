@@ -5,7 +5,7 @@
 #include <fstream>
 #include <random>
 
-#include "driftd/io.h"
+#include "driftd/io/readers.h"
 #include "test_util.h"
 
 using namespace driftd;

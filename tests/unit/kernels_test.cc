@@ -9,11 +9,11 @@
 
 #include <simdjson.h>
 
-#include "driftd/json_number.h"
-#include "driftd/kernels.h"
-#include "driftd/stats.h"
-#include "driftd/summary.h"
-#include "driftd/window.h"
+#include "driftd/io/json_number.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/stats.h"
+#include "driftd/stats/summary.h"
+#include "driftd/window/window.h"
 #include "hwy/targets.h"
 #include "test_util.h"
 

@@ -2,8 +2,8 @@
 // statistic, the label set, the series cap, histograms, the process.
 #include <regex>
 
-#include "driftd/check.h"
-#include "driftd/histogram.h"
+#include "driftd/check/check.h"
+#include "driftd/common/histogram.h"
 #include "src/daemon/metrics.h"
 #include "src/daemon/published.h"
 #include "test_util.h"

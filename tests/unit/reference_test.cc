@@ -3,8 +3,8 @@
 #include <simdjson.h>
 #include <filesystem>
 
-#include "driftd/baseline.h"
-#include "driftd/check.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/check/check.h"
 #include "test_util.h"
 
 using namespace driftd;

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <vector>
 
-#include "driftd/stats.h"
+#include "driftd/stats/stats.h"
 #include "test_util.h"
 
 using namespace driftd;

@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "driftd/window.h"
+#include "driftd/window/window.h"
 
 namespace driftd::test {
 

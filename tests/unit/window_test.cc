@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "driftd/check.h"
-#include "driftd/json_writer.h"
-#include "driftd/summary.h"
-#include "driftd/window.h"
+#include "driftd/check/check.h"
+#include "driftd/io/json_writer.h"
+#include "driftd/stats/summary.h"
+#include "driftd/window/window.h"
 #include "test_util.h"
 
 namespace driftd {

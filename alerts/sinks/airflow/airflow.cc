@@ -6,8 +6,8 @@
 
 #include "alerts/http/http_post.h"
 #include "alerts/sinks/body_fields.h"
-#include "driftd/base64.h"
-#include "driftd/json_writer.h"
+#include "driftd/io/base64.h"
+#include "driftd/io/json_writer.h"
 
 namespace driftd::alerts {
 

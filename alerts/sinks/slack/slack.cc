@@ -6,7 +6,7 @@
 
 #include "alerts/http/http_post.h"
 #include "alerts/sinks/body_fields.h"
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 #include "src/common/time_format.h"
 
 namespace driftd::alerts {

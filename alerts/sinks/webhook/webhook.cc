@@ -7,8 +7,8 @@
 #include <cstdio>
 
 #include "alerts/http/http_post.h"
-#include "driftd/base64.h"
-#include "driftd/json_writer.h"
+#include "driftd/io/base64.h"
+#include "driftd/io/json_writer.h"
 #include "src/common/time_format.h"
 
 namespace driftd::alerts {

@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 
 namespace driftd {
 namespace {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/daemon_config.h"
+#include "driftd/daemon/daemon_config.h"
 #include "src/io/csv_tokenizer.h"
 
 namespace driftd {

@@ -5,7 +5,7 @@
 // The bytes a regular file holds when it is opened (the backlog: a replay,
 // or what a followed file gathered while the daemon was down) are parsed
 // where they lie, through a mapped window that slides along the file
-// (driftd/file_window.h); what comes after them, and stdin, is read() in
+// (driftd/io/file_window.h); what comes after them, and stdin, is read() in
 // 1 MiB batches. Both hand out 1 MiB of lines per poll.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,8 +19,8 @@
 
 #include <simdjson.h>
 
-#include "driftd/binary_io.h"
-#include "driftd/file_window.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/io/file_window.h"
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"
 #include "src/daemon/published.h"

@@ -1,6 +1,6 @@
 #include "src/sources/http/http_ingest.h"
 
-#include "driftd/json_writer.h"
+#include "driftd/io/json_writer.h"
 #include "src/daemon/log.h"
 
 namespace driftd {

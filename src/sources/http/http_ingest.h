@@ -33,9 +33,9 @@
 
 #include <simdjson.h>
 
-#include "driftd/daemon_config.h"
-#include "driftd/event_decoder.h"
-#include "driftd/ingest_log.h"
+#include "driftd/daemon/daemon_config.h"
+#include "driftd/daemon/event_decoder.h"
+#include "driftd/sources/ingest_log.h"
 #include "src/sources/source.h"
 
 namespace driftd {

@@ -1,4 +1,4 @@
-#include "driftd/ingest_log.h"
+#include "driftd/sources/ingest_log.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -21,7 +21,7 @@
 #include <simdjson.h>
 #include <toml++/toml.h>
 
-#include "driftd/binary_io.h"
+#include "driftd/common/binary_io.h"
 #include "src/common/kafka_conf.h"
 #include "src/daemon/log.h"
 #include "src/daemon/metric_family.h"

@@ -1,4 +1,4 @@
-#include "driftd/baseline.h"
+#include "driftd/baseline/baseline.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,11 +16,11 @@
 #include <xxhash.h>
 #include "src/io/json_walk.h"
 
-#include "driftd/base64.h"
-#include "driftd/json_writer.h"
-#include "driftd/kernels.h"
-#include "driftd/parallel.h"
-#include "driftd/stats.h"
+#include "driftd/common/parallel.h"
+#include "driftd/io/base64.h"
+#include "driftd/io/json_writer.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd {
 

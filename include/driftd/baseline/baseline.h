@@ -20,11 +20,11 @@
 #include <utility>
 #include <vector>
 
-#include "driftd/io.h"
-#include "driftd/performance.h"
-#include "driftd/result.h"
-#include "driftd/summary.h"
-#include "driftd/table.h"
+#include "driftd/common/result.h"
+#include "driftd/io/readers.h"
+#include "driftd/io/table.h"
+#include "driftd/stats/performance.h"
+#include "driftd/stats/summary.h"
 
 namespace driftd {
 

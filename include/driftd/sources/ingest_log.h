@@ -31,7 +31,7 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 
 namespace driftd {
 

@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/file_window.h"
-#include "driftd/result.h"
-#include "driftd/table.h"
+#include "driftd/common/result.h"
+#include "driftd/io/file_window.h"
+#include "driftd/io/table.h"
 
 namespace driftd {
 

@@ -2,8 +2,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "driftd/check.h"
-#include "driftd/json_writer.h"
+#include "driftd/check/check.h"
+#include "driftd/io/json_writer.h"
 
 namespace driftd {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/baseline.h"
-#include "driftd/stats.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/stats/stats.h"
 
 namespace driftd {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "driftd/baseline.h"
-#include "driftd/check.h"
-#include "driftd/result.h"
-#include "driftd/window.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/check/check.h"
+#include "driftd/common/result.h"
+#include "driftd/window/window.h"
 
 namespace driftd {
 

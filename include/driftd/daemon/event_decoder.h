@@ -37,9 +37,9 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/daemon_config.h"
-#include "driftd/same_bytes.h"
-#include "driftd/window.h"
+#include "driftd/daemon/daemon_config.h"
+#include "driftd/io/same_bytes.h"
+#include "driftd/window/window.h"
 
 namespace driftd {
 

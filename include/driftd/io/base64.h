@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/number_vector.h"
+#include "driftd/common/number_vector.h"
 
 namespace driftd {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "driftd/result.h"
+#include "driftd/common/result.h"
 
 namespace driftd {
 

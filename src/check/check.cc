@@ -1,15 +1,15 @@
-#include "driftd/check.h"
+#include "driftd/check/check.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
 #include <numeric>
 
-#include "driftd/detector.h"
-#include "driftd/kernels.h"
-#include "driftd/parallel.h"
-#include "driftd/stats.h"
-#include "driftd/summary.h"
+#include "driftd/common/parallel.h"
+#include "driftd/detectors/detector.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/stats.h"
+#include "driftd/stats/summary.h"
 
 namespace driftd {
 

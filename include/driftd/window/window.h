@@ -11,7 +11,7 @@
 //   load(); nothing depends on wall-clock time.
 //
 // The summaries a pane keeps, and what is exact in what they give, are in
-// driftd/summaries.h.
+// driftd/summaries/summaries.h.
 // Second reference: a model may also be compared with another baseline of
 //   the same schema (e.g. the last healthy week of serving data, built with
 //   `driftd baseline build`). A second monitor on that baseline gets every
@@ -47,16 +47,16 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/baseline.h"
-#include "driftd/binary_io.h"
-#include "driftd/check.h"
-#include "driftd/histogram.h"
-#include "driftd/json_number.h"
-#include "driftd/kernels.h"
-#include "driftd/pending_labels.h"
-#include "driftd/performance.h"
-#include "driftd/same_bytes.h"
-#include "driftd/summaries.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/check/check.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/common/histogram.h"
+#include "driftd/io/json_number.h"
+#include "driftd/io/same_bytes.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/performance.h"
+#include "driftd/summaries/summaries.h"
+#include "driftd/window/pending_labels.h"
 
 namespace driftd {
 

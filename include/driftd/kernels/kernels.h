@@ -154,7 +154,7 @@ inline uint32_t grid_slot(const GridIndex& g, double v) {
 
 // Reads n JSON number texts (16 bytes each, back to back: a token from its
 // first byte, shorter than 16, then the byte that ends it) as
-// short_json_double (driftd/json_number.h) reads one: out[i] is the
+// short_json_double (driftd/io/json_number.h) reads one: out[i] is the
 // text's double where it accepts the text, else NaN (which no JSON number
 // is). Reads up to 16 bytes past the last text.
 void read_json_numbers(const char* texts, size_t n, double* out);

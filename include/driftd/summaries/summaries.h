@@ -34,11 +34,11 @@
 #include <utility>
 #include <vector>
 
-#include "driftd/baseline.h"
-#include "driftd/binary_io.h"
-#include "driftd/kernels.h"
-#include "driftd/stats.h"
-#include "driftd/summary.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/common/binary_io.h"
+#include "driftd/kernels/kernels.h"
+#include "driftd/stats/stats.h"
+#include "driftd/stats/summary.h"
 
 namespace driftd {
 

@@ -6,7 +6,7 @@
 
 #include <toml++/toml.h>
 
-#include "driftd/check.h"
+#include "driftd/check/check.h"
 
 namespace driftd {
 

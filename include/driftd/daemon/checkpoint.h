@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/event_decoder.h"
-#include "driftd/result.h"
+#include "driftd/common/result.h"
+#include "driftd/daemon/event_decoder.h"
 
 namespace driftd {
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "driftd/table.h"
+#include "driftd/io/table.h"
 
 namespace driftd {
 

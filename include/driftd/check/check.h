@@ -13,11 +13,11 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/baseline.h"
-#include "driftd/io.h"
-#include "driftd/performance.h"
-#include "driftd/result.h"
-#include "driftd/same_bytes.h"
+#include "driftd/baseline/baseline.h"
+#include "driftd/common/result.h"
+#include "driftd/io/readers.h"
+#include "driftd/io/same_bytes.h"
+#include "driftd/stats/performance.h"
 
 namespace driftd {
 
@@ -193,7 +193,7 @@ std::string report_table(const CheckReport& report, bool color);
 
 // One self-contained HTML page (inline styles and SVG, no script): the
 // verdict, features by severity, each one's distribution against the
-// baseline's, performance. src/report_html.cc.
+// baseline's, performance. src/check/report_html.cc.
 struct HtmlReportContext {
   std::string title;                   // e.g. the input file, or the window id
   std::string baseline;                // the baseline file's name

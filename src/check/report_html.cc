@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driftd/check.h"
-#include "driftd/detector.h"
+#include "driftd/check/check.h"
+#include "driftd/detectors/detector.h"
 
 namespace driftd {
 

@@ -1,11 +1,11 @@
-// The delayed-label join's table (see driftd/window.h, "Delayed labels").
+// The delayed-label join's table (see driftd/window/window.h, "Delayed labels").
 #pragma once
 
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-#include "driftd/binary_io.h"
+#include "driftd/common/binary_io.h"
 
 namespace driftd {
 

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "driftd/number_vector.h"
+#include "driftd/common/number_vector.h"
 
 namespace driftd {
 

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "driftd/daemon_config.h"
-#include "driftd/event_decoder.h"
-#include "driftd/result.h"
+#include "driftd/common/result.h"
+#include "driftd/daemon/daemon_config.h"
+#include "driftd/daemon/event_decoder.h"
 
 namespace driftd {
 

@@ -2,10 +2,10 @@
 
 #include <toml++/toml.h>
 
-#include "driftd/check.h"
-#include "driftd/detector.h"
+#include "driftd/check/check.h"
+#include "driftd/detectors/detector.h"
+#include "src/check/drift_rules_toml.h"
 #include "src/common/toml_reader.h"
-#include "src/drift_rules_toml.h"
 
 namespace driftd {
 

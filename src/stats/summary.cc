@@ -1,9 +1,9 @@
-#include "driftd/summary.h"
+#include "driftd/stats/summary.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "driftd/kernels.h"
+#include "driftd/kernels/kernels.h"
 
 namespace driftd {
 
