@@ -78,8 +78,24 @@ def main():
     check("alerts/sinks/registry.cc" in extending, "EXTENDING.md names alerts/sinks/registry.cc")
 
     # Sources: one line of kSourceTypes each, and no type named elsewhere.
+    # Each type is described in its folder's header (an inline constexpr
+    # k<Type>SourceType whose .type is the folder's name) and listed in
+    # kSourceTypes by one line.
     registry = read("src", "sources", "registry.cc")
-    types = set(re.findall(r'^\s+\{"(\w+)", k\w+SourceKeys', registry, re.M))
+    table = re.search(r"kSourceTypes\[\] = \{(.*?)\};", registry, re.S).group(1)
+    listed = set(re.findall(r"&k(\w+)SourceType", table))
+    described = {}  # constant name -> its .type
+    for d in folders("src", "sources"):
+        for f in os.listdir(os.path.join(ROOT, "src", "sources", d)):
+            if f.endswith(".h"):
+                for name, t in re.findall(r'inline constexpr SourceType k(\w+)SourceType = \{\s*'
+                                          r'\.type = "(\w+)"', read("src", "sources", d, f)):
+                    described[name] = t
+                    check(t == d, f"src/sources/{d}/{f}: the type it describes is named for "
+                          f"its folder ({t})")
+    types = {described[n] for n in listed if n in described}
+    check(listed <= set(described), f"every kSourceTypes entry is described in a folder "
+          f"({sorted(listed - set(described))})")
     on_disk = set(folders("src", "sources"))
     check(on_disk == types, f"every src/sources/ folder is a registered source type "
           f"(unregistered: {sorted(on_disk - types)}, without a folder: "
@@ -103,7 +119,7 @@ def main():
                 if not f.endswith((".cc", ".h")):
                     continue
                 text = read(rel, f)
-                for t in types:
+                for t in set(described.values()) | types:
                     if re.search(rf'type\s*[!=]=\s*"{t}"|"{t}"\s*[!=]=\s*\w*type', text):
                         named.append(f"{rel}/{f}: {t}")
     check(not named, f"no source type is compared by name outside src/sources/ {named}")
