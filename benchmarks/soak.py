@@ -142,6 +142,47 @@ def sample(pid):
             "threads": len(os.listdir(f"/proc/{pid}/task"))}
 
 
+def smaps_by_mapping(pid):
+    """Rss and anonymous kB per kind of mapping: [heap], [stack], anonymous
+    mappings (glibc's thread arenas and large blocks; a thread's stack),
+    and each file by name: where a growth of RSS is."""
+    out = {}
+    key = None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head = line.split()
+                if not head:
+                    continue
+                if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                    name = head[5] if len(head) > 5 else ""
+                    key = (name if name.startswith("[") else
+                           os.path.basename(name) if name else "[anonymous]")
+                    out.setdefault(key, {"rss_kb": 0, "anon_kb": 0, "mappings": 0})
+                    out[key]["mappings"] += 1
+                elif key and head[0] == "Rss:":
+                    out[key]["rss_kb"] += int(head[1])
+                elif key and head[0] == "Anonymous:":
+                    out[key]["anon_kb"] += int(head[1])
+    except OSError:
+        pass
+    return out
+
+
+def mapping_growth(before, after, top=6):
+    """The mappings whose RSS grew most between two smaps samples."""
+    rows = []
+    for k in set(before) | set(after):
+        b, a = before.get(k, {}), after.get(k, {})
+        rows.append({"mapping": k, "rss_kb": a.get("rss_kb", 0),
+                     "rss_delta_kb": a.get("rss_kb", 0) - b.get("rss_kb", 0),
+                     "anon_delta_kb": a.get("anon_kb", 0) - b.get("anon_kb", 0),
+                     "mappings": a.get("mappings", 0),
+                     "mappings_delta": a.get("mappings", 0) - b.get("mappings", 0)})
+    rows.sort(key=lambda r: -abs(r["rss_delta_kb"]))
+    return rows[:top]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", help="a build directory with the driftd binary")
@@ -233,6 +274,7 @@ def main():
         for t in loaders:
             t.start()
         samples = []
+        smaps = []  # (second, by mapping), every 30 s
         pid = driftd_pid(proc.pid, driftd)
         start = time.time()
         while time.time() - start < args.seconds:
@@ -241,6 +283,8 @@ def main():
                 errors.append(f"driftd exited with {proc.returncode}")
                 break
             samples.append(sample(pid))
+            if len(samples) % 30 == 0:
+                smaps.append((len(samples), smaps_by_mapping(pid)))
         stop.set()
         for t in loaders:
             t.join()
@@ -289,6 +333,10 @@ def main():
         "file_lines": counts["file_lines"], "windows": windows,
         "rss_kb_every_10s": [s["rss_kb"] for s in samples[::10]],
     }
+    # Where the growth after warm-up is, by mapping (from /proc/PID/smaps).
+    after_warm_smaps = [m for t, m in smaps if t >= warm]
+    if len(after_warm_smaps) >= 2:
+        figures["growth_by_mapping"] = mapping_growth(after_warm_smaps[0], after_warm_smaps[-1])
     print(json.dumps(figures, indent=2))
     if args.json:
         with open(args.json, "w") as f:
