@@ -21,7 +21,7 @@
 #include "driftd/check/check.h"
 #include "driftd/daemon/daemon.h"
 #include "driftd/daemon/daemon_config.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 #include "driftd/kernels/kernels.h"
 #include "driftd/kernels/simd_target.h"
 #include "src/common/time_format.h"

@@ -15,7 +15,7 @@
 
 #include "driftd/baseline/baseline.h"
 #include "driftd/common/binary_io.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 #include "driftd/window/window.h"
 
 namespace driftd::fuzz {

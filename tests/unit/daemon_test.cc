@@ -13,11 +13,11 @@
 #include "alerts/rules/rule.h"
 #include "alerts/triggers/trigger.h"
 #include "driftd/daemon/checkpoint.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 #include "driftd/io/json_string.h"
 #include "driftd/io/same_bytes.h"
 #include "src/common/toml_reader.h"
-#include "src/daemon/event_scan.h"
+#include "src/decode/event_scan.h"
 #include "test_util.h"
 
 namespace driftd {

@@ -4,8 +4,8 @@
 
 #include "driftd/check/check.h"
 #include "driftd/common/histogram.h"
-#include "src/daemon/metrics.h"
-#include "src/daemon/published.h"
+#include "src/server/metrics.h"
+#include "src/server/published.h"
 #include "test_util.h"
 
 using namespace driftd;

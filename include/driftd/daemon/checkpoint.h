@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "driftd/common/result.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 
 namespace driftd {
 

@@ -25,7 +25,7 @@
 
 #include "driftd/common/result.h"
 #include "driftd/daemon/daemon_config.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 
 namespace driftd {
 

@@ -22,8 +22,8 @@
 #include "driftd/common/binary_io.h"
 #include "driftd/io/file_window.h"
 #include "src/daemon/log.h"
-#include "src/daemon/metric_family.h"
-#include "src/daemon/published.h"
+#include "src/server/metric_family.h"
+#include "src/server/published.h"
 #include "src/sources/file/csv_events.h"
 #include "src/sources/file/file_source.h"
 

@@ -34,7 +34,7 @@
 #include <simdjson.h>
 
 #include "driftd/daemon/daemon_config.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 #include "driftd/sources/ingest_log.h"
 #include "src/sources/source.h"
 

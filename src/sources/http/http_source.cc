@@ -7,7 +7,7 @@
 #include <toml++/toml.h>
 
 #include "src/daemon/log.h"
-#include "src/daemon/metric_family.h"
+#include "src/server/metric_family.h"
 
 namespace driftd {
 

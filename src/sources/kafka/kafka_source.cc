@@ -24,8 +24,8 @@
 #include "driftd/common/binary_io.h"
 #include "src/common/kafka_conf.h"
 #include "src/daemon/log.h"
-#include "src/daemon/metric_family.h"
-#include "src/daemon/published.h"
+#include "src/server/metric_family.h"
+#include "src/server/published.h"
 #include "src/sources/kafka/kafka_source.h"
 
 namespace driftd {

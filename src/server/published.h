@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "driftd/common/histogram.h"
-#include "driftd/daemon/event_decoder.h"
+#include "driftd/decode/event_decoder.h"
 #include "driftd/window/window.h"
 #include "src/sources/source.h"
 

@@ -1,8 +1,8 @@
 // Every family here is built from the published snapshot under its mutex,
 // at scrape time: the event path never touches a metric. One idiom:
 // metric_family() for the family, add_sample() / add_histogram() for each
-// series (src/daemon/metric_family.h).
-#include "src/daemon/metrics.h"
+// series (src/server/metric_family.h).
+#include "src/server/metrics.h"
 
 #include <dirent.h>
 #include <sys/resource.h>
@@ -23,8 +23,8 @@
 #include "alerts/outbox/deliverer.h"
 #include "driftd/detectors/detector.h"
 #include "driftd/kernels/kernels.h"
-#include "src/daemon/metric_family.h"
-#include "src/daemon/published.h"
+#include "src/server/metric_family.h"
+#include "src/server/published.h"
 #include "src/sources/source.h"
 
 namespace driftd {

@@ -1,4 +1,4 @@
-// The daemon's HTTP server (src/daemon/http_server.cc states its threads,
+// The daemon's HTTP server (src/server/http_server.cc states its threads,
 // deadlines and limits): the probes, /metrics, the /v1 API and, with an
 // ingest queue, POST /v1/predictions and /v1/labels.
 #pragma once

@@ -47,11 +47,11 @@
 #include "alerts/outbox/outbox.h"
 #include "driftd/io/json_writer.h"
 #include "src/common/time_format.h"
-#include "src/daemon/http_server.h"
 #include "src/daemon/log.h"
-#include "src/daemon/metric_family.h"
-#include "src/daemon/metrics.h"
-#include "src/daemon/published.h"
+#include "src/server/http_server.h"
+#include "src/server/metric_family.h"
+#include "src/server/metrics.h"
+#include "src/server/published.h"
 #include "src/sources/http/http_source.h"
 
 namespace driftd {
