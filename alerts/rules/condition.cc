@@ -1,3 +1,8 @@
+// An alert rule's condition: the parser (recursive descent into a flat,
+// typed node array), the three-valued evaluator on a window's report, and
+// the range analysis that finds conditions that can never be true. Past
+// 600 lines because the three walk the same node array and share its
+// private layout; each is a section below.
 #include "alerts/rules/condition.h"
 
 #include <algorithm>

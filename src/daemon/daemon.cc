@@ -1,3 +1,10 @@
+// The daemon's lifecycle and loop (`driftd run`): start-up and recovery
+// from the checkpoint, the ingest thread's batch loop, window closes and
+// their logs, alert and trigger hand-off, checkpoints, reload and stop.
+// Past 600 lines because these are one class's steps around one
+// invariant (a checkpoint never passes what is not durable) and read
+// best together; its parts with a life of their own have their own files
+// (checkpoint.cc, pending_lines.cc, log.cc, src/sources/, src/server/).
 #include "driftd/daemon/daemon.h"
 
 #include <fcntl.h>

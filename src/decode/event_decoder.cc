@@ -1,3 +1,8 @@
+// EventReader (the one verdict on an event, for every source) and
+// EventDecoder (staging a taken event into its monitor). Past 600 lines
+// because both are driven by the scan of src/decode/event_scan.h, a
+// template inlined into this translation unit so that simdjson's iterator
+// stays in registers on the per-event path.
 #include "driftd/decode/event_decoder.h"
 
 #include "driftd/io/same_bytes.h"

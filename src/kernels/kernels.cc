@@ -8,6 +8,10 @@
 // branches, and values are read from L1 once per group of four cuts. Its cost
 // grows with the number of cuts, so above kMaxCompareCuts a branchless
 // per-lane binary search (with gathers) takes over.
+//
+// Past 600 lines by design: Highway compiles this file once per
+// instruction set (foreach_target), so every kernel that dispatches at run
+// time is in it; the scalar references are in kernels_scalar.cc.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/kernels/kernels.cc"

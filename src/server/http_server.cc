@@ -24,6 +24,10 @@
 // - With a token, requests need "Authorization: Bearer <token>" (compared
 //   in constant time, never logged): ingest and /v1 always, /metrics and
 //   the probes as configured. With TLS, connections are TLS only.
+//
+// Past 600 lines because a session's state machine (read, route, answer,
+// deadlines) and the server's connection limits share private state on
+// one I/O thread; the metrics it serves are built in metrics.cc.
 #include <utility>  // before Asio: Boost 1.74 with GCC 12 in C++20 needs std::exchange
 
 #include <openssl/crypto.h>
