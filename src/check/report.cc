@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "driftd/check/check.h"
+#include "driftd/check/report.h"
 #include "driftd/io/json_writer.h"
 
 namespace driftd {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "driftd/check/check.h"
+#include "driftd/check/report_html.h"
 #include "driftd/detectors/detector.h"
 
 namespace driftd {

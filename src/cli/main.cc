@@ -19,6 +19,8 @@
 #include "alerts/rules/rule_tests.h"
 #include "driftd/baseline/baseline.h"
 #include "driftd/check/check.h"
+#include "driftd/check/report.h"
+#include "driftd/check/report_html.h"
 #include "driftd/daemon/daemon.h"
 #include "driftd/daemon/daemon_config.h"
 #include "driftd/decode/event_decoder.h"

@@ -49,6 +49,7 @@
 
 #include "alerts/outbox/deliverer.h"
 #include "alerts/outbox/outbox.h"
+#include "driftd/check/report_html.h"
 #include "driftd/io/json_writer.h"
 #include "src/common/time_format.h"
 #include "src/daemon/log.h"

@@ -4,6 +4,7 @@
 // decisions and its save/load must be read together: they are one
 // invariant (a state that is a pure function of the events given).
 #include "driftd/window/window.h"
+#include "driftd/check/report.h"
 
 #include "driftd/io/json_number.h"
 

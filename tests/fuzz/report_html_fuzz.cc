@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "driftd/check/check.h"
+#include "driftd/check/report_html.h"
 #include "driftd/io/readers.h"
 #include "fuzz_util.h"
 

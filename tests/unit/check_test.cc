@@ -1,5 +1,7 @@
 // Drift decisions, rules, schema changes.
 #include "driftd/check/check.h"
+#include "driftd/check/report.h"
+#include "driftd/check/report_html.h"
 #include "test_util.h"
 
 using namespace driftd;

@@ -12,6 +12,7 @@
 
 #include "alerts/rules/rule.h"
 #include "alerts/triggers/trigger.h"
+#include "driftd/check/report.h"
 #include "driftd/daemon/checkpoint.h"
 #include "driftd/decode/event_decoder.h"
 #include "driftd/io/json_string.h"

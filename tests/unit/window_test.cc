@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "driftd/check/check.h"
+#include "driftd/check/report.h"
 #include "driftd/io/json_writer.h"
 #include "driftd/stats/summary.h"
 #include "driftd/window/window.h"

@@ -14,38 +14,13 @@
 #include <vector>
 
 #include "driftd/baseline/baseline.h"
+#include "driftd/check/drift_rules.h"
 #include "driftd/common/result.h"
 #include "driftd/io/readers.h"
 #include "driftd/io/same_bytes.h"
 #include "driftd/stats/performance.h"
 
 namespace driftd {
-
-// Which statistic decides drift for a column, and its threshold.
-struct DriftRule {
-  std::string method = "psi";
-  double threshold = 0.2;
-};
-
-struct DriftRules {
-  std::string default_method = "psi";
-  std::map<std::string, double> method_thresholds;  // overrides of built-in defaults
-  std::map<std::string, DriftRule> columns;         // per-column rule
-  double share_threshold = 0.5;                     // dataset drift at this share of features
-
-  DriftRule rule_for(const std::string& column) const;
-  // The threshold of a statistic used as the method of a column without
-  // its own rule: the [drift.thresholds] override, else the built-in default
-  // (NaN for a statistic that cannot be a method).
-  double threshold_of(std::string_view method) const;
-  // Every method named is a known statistic usable as a method.
-  Status validate() const;
-};
-
-// Reads a [drift] section from TOML (see config/check.example.toml). Unknown
-// keys and wrong types are errors naming the key and line.
-Result<DriftRules> load_drift_rules(const std::string& path);
-Result<DriftRules> parse_drift_rules(std::string_view toml_text, const std::string& source);
 
 struct CheckOptions {
   DriftRules rules;
@@ -181,25 +156,5 @@ void summarize_features(CheckReport& report);
 // Reads `input` with the baseline's schema and compares.
 Result<CheckReport> run_check(const Baseline& baseline, const FileBuffer& input,
                               const CheckOptions& options);
-
-// {"rows": N, "features": {...}, "drift_share": x, "dataset_drift": b,
-//  "performance": {...}, ...}; see README "Report".
-std::string report_json(const CheckReport& report);
-// The same keys written into an object the caller has opened.
-class JsonWriter;
-void write_report_fields(JsonWriter& w, const CheckReport& report);
-// For people: features by severity, drift marked, ANSI colour if `color`.
-std::string report_table(const CheckReport& report, bool color);
-
-// One self-contained HTML page (inline styles and SVG, no script): the
-// verdict, features by severity, each one's distribution against the
-// baseline's, performance. src/check/report_html.cc.
-struct HtmlReportContext {
-  std::string title;                   // e.g. the input file, or the window id
-  std::string baseline;                // the baseline file's name
-  std::string generated_at;            // ISO 8601
-  std::string no_distribution_reason;  // shown for a feature without one
-};
-std::string report_html(const CheckReport& report, const HtmlReportContext& context = {});
 
 }  // namespace driftd

@@ -2,7 +2,7 @@
 
 #include <toml++/toml.h>
 
-#include "driftd/check/check.h"
+#include "driftd/check/drift_rules.h"
 #include "driftd/detectors/detector.h"
 #include "src/check/drift_rules_toml.h"
 #include "src/common/toml_reader.h"
