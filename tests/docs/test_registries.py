@@ -39,6 +39,22 @@ def folders(*parts):
     return sorted(d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d)))
 
 
+def check_component_folders(base, kind, registered, registry, cmake):
+    """Every folder under `base` is a registered `kind`, every registered
+    name has its folder, and each folder's sources are compiled and its
+    header included by the registry."""
+    on_disk = set(folders(*base.split("/")))
+    check(on_disk == registered, f"every {base}/ folder is a registered {kind} "
+          f"(unregistered: {sorted(on_disk - registered)}, without a folder: "
+          f"{sorted(registered - on_disk)})")
+    for d in sorted(on_disk):
+        sources = [f for f in os.listdir(os.path.join(ROOT, base, d)) if f.endswith(".cc")]
+        check(sources and all(f"{base}/{d}/{f}" in cmake for f in sources),
+              f"{base}/{d}: its sources are compiled")
+        check(re.search(rf'#include "{base}/{d}/\w+\.h"', registry) is not None,
+              f"{base}/{d}: included by the registry")
+
+
 def main():
     cmake = read("CMakeLists.txt")
     extending = read("docs", "EXTENDING.md")
@@ -64,17 +80,7 @@ def main():
     # Sinks: one line of kSinkTypes each.
     registry = read("alerts", "sinks", "registry.cc")
     types = set(re.findall(r'^\s+\{"(\w+)", SinkTakes::', registry, re.M))
-    on_disk = set(folders("alerts", "sinks"))
-    check(on_disk == types, f"every alerts/sinks/ folder is a registered sink type "
-          f"(unregistered: {sorted(on_disk - types)}, without a folder: "
-          f"{sorted(types - on_disk)})")
-    for d in sorted(on_disk):
-        sources = [f for f in os.listdir(os.path.join(ROOT, "alerts", "sinks", d))
-                   if f.endswith(".cc")]
-        check(sources and all(f"alerts/sinks/{d}/{f}" in cmake for f in sources),
-              f"alerts/sinks/{d}: its sources are compiled")
-        check(re.search(rf'#include "alerts/sinks/{d}/\w+\.h"', registry) is not None,
-              f"alerts/sinks/{d}: included by the registry")
+    check_component_folders("alerts/sinks", "sink type", types, registry, cmake)
     check("alerts/sinks/registry.cc" in extending, "EXTENDING.md names alerts/sinks/registry.cc")
 
     # Sources: one line of kSourceTypes each, and no type named elsewhere.
@@ -96,17 +102,7 @@ def main():
     types = {described[n] for n in listed if n in described}
     check(listed <= set(described), f"every kSourceTypes entry is described in a folder "
           f"({sorted(listed - set(described))})")
-    on_disk = set(folders("src", "sources"))
-    check(on_disk == types, f"every src/sources/ folder is a registered source type "
-          f"(unregistered: {sorted(on_disk - types)}, without a folder: "
-          f"{sorted(types - on_disk)})")
-    for d in sorted(on_disk):
-        sources = [f for f in os.listdir(os.path.join(ROOT, "src", "sources", d))
-                   if f.endswith(".cc")]
-        check(sources and all(f"src/sources/{d}/{f}" in cmake for f in sources),
-              f"src/sources/{d}: its sources are compiled")
-        check(re.search(rf'#include "src/sources/{d}/\w+\.h"', registry) is not None,
-              f"src/sources/{d}: included by the registry")
+    check_component_folders("src/sources", "source type", types, registry, cmake)
     # A type compared by name outside its folder is a list the registry
     # does not know about.
     named = []
