@@ -628,9 +628,9 @@ class Condition::Parser {
   bool in_quantifier_ = false;
 };
 
-Result<Condition> Condition::parse(std::string_view text) {
-  if (text.size() > kMaxLength) {
-    return Error{"column 1: longer than " + std::to_string(kMaxLength) + " bytes"};
+Result<Condition> Condition::parse(std::string_view text, size_t max_length) {
+  if (text.size() > max_length) {
+    return Error{"column 1: longer than " + std::to_string(max_length) + " bytes"};
   }
   Condition c;
   c.text_ = std::string(text);

@@ -58,8 +58,10 @@ class Condition {
   static constexpr int kMaxDepth = 64;
 
   // A syntax error, an unknown name or a type error: the message starts
-  // with "column N: " (1-based, in `text`).
-  static Result<Condition> parse(std::string_view text);
+  // with "column N: " (1-based, in `text`). `max_length` bounds what a
+  // config may hold; a canonical form (fully parenthesized, so up to a few
+  // times its source) is read back with a larger one.
+  static Result<Condition> parse(std::string_view text, size_t max_length = kMaxLength);
 
   ConditionScope scope() const { return scope_; }
   // `feature`: the feature being judged, for feature scope (else ignored).
