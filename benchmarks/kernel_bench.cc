@@ -26,7 +26,7 @@
 #include "driftd/io/base64.h"
 #include "driftd/io/json_number.h"
 #include "driftd/kernels/kernels.h"
-#include "driftd/stats/stats.h"
+#include "driftd/stats/kolmogorov.h"
 #include "driftd/stats/summary.h"
 #include "driftd/window/window.h"
 #include "hwy/targets.h"

@@ -8,8 +8,9 @@
 
 #include "alerts/rules/rule.h"
 #include "alerts/rules/rules_toml.h"
-#include "driftd/io/readers.h"
+#include "driftd/io/file_buffer.h"
 #include "driftd/window/window.h"
+#include "driftd/window/window_line.h"
 #include "src/common/toml_reader.h"
 
 namespace driftd::alerts {

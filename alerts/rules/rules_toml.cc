@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "driftd/io/readers.h"
+#include "driftd/io/file_buffer.h"
 
 namespace driftd::alerts {
 

@@ -1,6 +1,6 @@
 #include "detectors/chi_square/chi_square.h"
 
-#include "driftd/stats/stats.h"
+#include "driftd/stats/two_sample.h"
 
 namespace driftd {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "driftd/stats/stats.h"
+#include "driftd/stats/two_sample.h"
 
 namespace driftd {
 namespace {

@@ -1,7 +1,5 @@
 #include "detectors/wasserstein/wasserstein.h"
 
-#include "driftd/stats/stats.h"
-
 namespace driftd {
 namespace {
 constexpr StatisticInfo kStats[] = {

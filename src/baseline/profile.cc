@@ -21,7 +21,7 @@
 #include "driftd/io/base64.h"
 #include "driftd/io/json_writer.h"
 #include "driftd/kernels/kernels.h"
-#include "driftd/stats/stats.h"
+#include "driftd/stats/quantile.h"
 
 namespace driftd {
 

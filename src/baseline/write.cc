@@ -24,7 +24,6 @@
 #include "driftd/io/base64.h"
 #include "driftd/io/json_writer.h"
 #include "driftd/kernels/kernels.h"
-#include "driftd/stats/stats.h"
 
 namespace driftd {
 

@@ -8,8 +8,8 @@
 #include "driftd/common/parallel.h"
 #include "driftd/detectors/detector.h"
 #include "driftd/kernels/kernels.h"
-#include "driftd/stats/stats.h"
 #include "driftd/stats/summary.h"
+#include "driftd/stats/two_sample.h"
 
 namespace driftd {
 

@@ -30,6 +30,7 @@
 #include "driftd/daemon/checkpoint.h"
 #include "driftd/decode/event_decoder.h"
 #include "driftd/io/json_writer.h"
+#include "driftd/window/window_line.h"
 #include "src/common/append_file.h"
 #include "src/common/process_memory.h"
 #include "src/daemon/log.h"

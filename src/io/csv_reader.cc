@@ -13,8 +13,8 @@
 #include <deque>
 #include <limits>
 
+#include "csv_reader.h"
 #include "csv_tokenizer.h"
-#include "driftd/io/readers.h"
 #include "driftd/kernels/kernels.h"
 #include "reader_common.h"
 

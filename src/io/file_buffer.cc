@@ -9,7 +9,7 @@
 #include <simdjson.h>
 #include <xxhash.h>
 
-#include "driftd/io/readers.h"
+#include "driftd/io/file_buffer.h"
 
 namespace driftd {
 

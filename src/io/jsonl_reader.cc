@@ -14,7 +14,7 @@
 
 #include <simdjson.h>
 
-#include "driftd/io/readers.h"
+#include "jsonl_reader.h"
 #include "reader_common.h"
 
 namespace driftd {
@@ -320,29 +320,6 @@ Result<Table> read_table_jsonl(const FileBuffer& file, const std::vector<ColumnS
   }
   if (table.rows == 0) return Error{file.path() + ": no JSON objects in the file"};
   return table;
-}
-
-Result<std::vector<ColumnSpec>> infer_schema(const FileBuffer& file, InputFormat format,
-                                             const std::set<std::string>& force_categorical,
-                                             const ReadOptions& options);
-Result<Table> read_table(const FileBuffer& file, InputFormat format,
-                         const std::vector<ColumnSpec>& schema, const ReadOptions& options);
-
-Result<std::vector<ColumnSpec>> infer_schema_csv(const FileBuffer&, const std::set<std::string>&,
-                                                 const ReadOptions&);
-Result<Table> read_table_csv(const FileBuffer&, const std::vector<ColumnSpec>&, const ReadOptions&);
-
-Result<std::vector<ColumnSpec>> infer_schema(const FileBuffer& file, InputFormat format,
-                                             const std::set<std::string>& force_categorical,
-                                             const ReadOptions& options) {
-  return format == InputFormat::kCsv ? infer_schema_csv(file, force_categorical, options)
-                                     : infer_schema_jsonl(file, force_categorical, options);
-}
-
-Result<Table> read_table(const FileBuffer& file, InputFormat format,
-                         const std::vector<ColumnSpec>& schema, const ReadOptions& options) {
-  return format == InputFormat::kCsv ? read_table_csv(file, schema, options)
-                                     : read_table_jsonl(file, schema, options);
 }
 
 }  // namespace driftd

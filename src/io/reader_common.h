@@ -11,13 +11,11 @@
 #include <vector>
 
 #include "driftd/common/parallel.h"
+#include "driftd/io/number.h"
 #include "driftd/io/readers.h"
 #include "driftd/io/table.h"
 
 namespace driftd {
-
-bool is_missing_text(std::string_view s);
-
 namespace io_detail {
 
 struct Range {

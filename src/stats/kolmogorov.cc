@@ -19,8 +19,8 @@
 #include <Eigen/Dense>
 
 #include "driftd/kernels/kernels.h"
+#include "driftd/stats/kolmogorov.h"
 #include "driftd/stats/log_gamma.h"
-#include "driftd/stats/stats.h"
 
 namespace driftd::stats {
 namespace {

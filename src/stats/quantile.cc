@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "driftd/stats/stats.h"
+#include "driftd/stats/quantile.h"
 
 namespace driftd::stats {
 

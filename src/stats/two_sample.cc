@@ -3,7 +3,8 @@
 
 #include <boost/math/distributions/chi_squared.hpp>
 
-#include "driftd/stats/stats.h"
+#include "driftd/stats/kolmogorov.h"
+#include "driftd/stats/two_sample.h"
 
 namespace driftd::stats {
 

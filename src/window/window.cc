@@ -788,31 +788,4 @@ Status check_reference_schema(const Baseline& baseline, const Baseline& referenc
   return {};
 }
 
-// ---- output ----------------------------------------------------------------------
-
-std::string window_json_line(const WindowResult& w, const WindowSettings& settings) {
-  JsonWriter j(-1);
-  j.begin_object();
-  j.key("window").begin_object();
-  j.key("id").value(w.id);
-  const bool by_count = settings.kind == WindowSettings::Kind::kCount;
-  j.key("kind").value(by_count ? "count" : "time");
-  j.key("start").value(w.start);
-  j.key("end").value(w.end);
-  j.key("size").value(settings.size);
-  j.key("step").value(settings.step);
-  j.end_object();
-  write_report_fields(j, w.report);
-  if (w.reference) {
-    j.key("reference").begin_object();
-    j.key("name").value(w.reference_name);
-    write_report_fields(j, *w.reference);
-    j.end_object();
-  }
-  j.end_object();
-  std::string out = std::move(j.str());
-  out += '\n';
-  return out;
-}
-
 }  // namespace driftd

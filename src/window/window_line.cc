@@ -1,9 +1,12 @@
-// Reading a windows-log line back into a WindowResult: what a restart needs
-// to serve the latest window's metrics at once (the checkpoint keeps the
-// line, not the report).
+// The windows log's line: writing a WindowResult as one JSON line, and
+// reading it back, which is what a restart needs to serve the latest
+// window's metrics at once (the checkpoint keeps the line, not the report).
 #include <simdjson.h>
 
-#include "driftd/window/window.h"
+#include "driftd/window/window_line.h"
+
+#include "driftd/check/report.h"
+#include "driftd/io/json_writer.h"
 
 namespace driftd {
 
@@ -146,6 +149,31 @@ Result<WindowResult> parse_window_line(std::string_view line, const std::string&
     w.reference = std::move(report);
   }
   return w;
+}
+
+std::string window_json_line(const WindowResult& w, const WindowSettings& settings) {
+  JsonWriter j(-1);
+  j.begin_object();
+  j.key("window").begin_object();
+  j.key("id").value(w.id);
+  const bool by_count = settings.kind == WindowSettings::Kind::kCount;
+  j.key("kind").value(by_count ? "count" : "time");
+  j.key("start").value(w.start);
+  j.key("end").value(w.end);
+  j.key("size").value(settings.size);
+  j.key("step").value(settings.step);
+  j.end_object();
+  write_report_fields(j, w.report);
+  if (w.reference) {
+    j.key("reference").begin_object();
+    j.key("name").value(w.reference_name);
+    write_report_fields(j, *w.reference);
+    j.end_object();
+  }
+  j.end_object();
+  std::string out = std::move(j.str());
+  out += '\n';
+  return out;
 }
 
 }  // namespace driftd

@@ -11,7 +11,7 @@
 
 #include "driftd/check/check.h"
 #include "driftd/check/report_html.h"
-#include "driftd/io/readers.h"
+#include "driftd/io/file_buffer.h"
 #include "fuzz_util.h"
 
 namespace {

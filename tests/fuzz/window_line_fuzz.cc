@@ -8,6 +8,7 @@
 #include <string>
 
 #include "driftd/window/window.h"
+#include "driftd/window/window_line.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

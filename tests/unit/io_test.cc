@@ -5,6 +5,7 @@
 #include <fstream>
 #include <random>
 
+#include "driftd/io/number.h"
 #include "driftd/io/readers.h"
 #include "test_util.h"
 

@@ -11,7 +11,8 @@
 
 #include "driftd/io/json_number.h"
 #include "driftd/kernels/kernels.h"
-#include "driftd/stats/stats.h"
+#include "driftd/stats/kolmogorov.h"
+#include "driftd/stats/quantile.h"
 #include "driftd/stats/summary.h"
 #include "driftd/window/window.h"
 #include "hwy/targets.h"

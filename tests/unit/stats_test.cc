@@ -4,7 +4,9 @@
 #include <sstream>
 #include <vector>
 
-#include "driftd/stats/stats.h"
+#include "driftd/stats/kolmogorov.h"
+#include "driftd/stats/quantile.h"
+#include "driftd/stats/two_sample.h"
 #include "test_util.h"
 
 using namespace driftd;

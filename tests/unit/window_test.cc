@@ -14,6 +14,7 @@
 #include "driftd/io/json_writer.h"
 #include "driftd/stats/summary.h"
 #include "driftd/window/window.h"
+#include "driftd/window/window_line.h"
 #include "test_util.h"
 
 namespace driftd {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "driftd/baseline/baseline.h"
-#include "driftd/stats/stats.h"
+#include "driftd/stats/two_sample.h"
 
 namespace driftd {
 

@@ -37,8 +37,8 @@
 #include "driftd/baseline/baseline.h"
 #include "driftd/common/binary_io.h"
 #include "driftd/kernels/kernels.h"
-#include "driftd/stats/stats.h"
 #include "driftd/stats/summary.h"
+#include "driftd/stats/two_sample.h"
 
 namespace driftd {
 
@@ -155,7 +155,7 @@ struct PerformanceSummary {
 // definition of spread and shape, set_spread_and_shape);
 Moments moments_of(const NumericGrid& grid, const NumericSummary& s);
 // KS D and W1 from the grid counts, within the bounds stated above (pair:
-// stats::ecdf_distances, stats.h).
+// stats::ecdf_distances, stats/two_sample.h).
 stats::EcdfDistances ecdf_of(const NumericGrid& grid, const NumericSummary& s);
 
 // A column summary in the checkpoint (slots and counts sparse: only the

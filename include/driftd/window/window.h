@@ -112,13 +112,6 @@ struct WindowResult {
   double evaluation_seconds = 0;
 };
 
-// The core report shape plus model, window id, bounds and row count, on one line.
-std::string window_json_line(const WindowResult& w, const WindowSettings& settings);
-// Reads such a line back: id, bounds, and per feature its statistics, drift
-// and missing rate, drift share, performance and the reference's report
-// (what the metrics show; what they do not need may be left out).
-Result<WindowResult> parse_window_line(std::string_view line, const std::string& source);
-
 // One value of one column of the event being staged.
 // kBin: a categorical cell already matched to its baseline bin (staged by
 // stage_json_category; no text is staged).

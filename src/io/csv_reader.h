@@ -1,0 +1,18 @@
+// The CSV half of readers.h (csv_header_names is public there).
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "driftd/io/readers.h"
+
+namespace driftd {
+
+Result<std::vector<ColumnSpec>> infer_schema_csv(const FileBuffer& file,
+                                                 const std::set<std::string>& force_categorical,
+                                                 const ReadOptions& options);
+Result<Table> read_table_csv(const FileBuffer& file, const std::vector<ColumnSpec>& schema,
+                             const ReadOptions& options);
+
+}  // namespace driftd
