@@ -33,7 +33,7 @@ namespace {
 class FileSource final : public Source {
  public:
   FileSource(const SourceConfig& c, size_t window_bytes)
-      : config_(c), file_(c.options_as<FileSourceOptions>()), window_bytes_(window_bytes) {
+      : config_(c), file_(config_.options_as<FileSourceOptions>()), window_bytes_(window_bytes) {
     buf_.resize(kChunk + simdjson::SIMDJSON_PADDING);
     if (file_.csv) csv_ = std::make_unique<CsvEvents>(c.fields);
   }
@@ -302,7 +302,7 @@ class FileSource final : public Source {
   }
 
   SourceConfig config_;
-  const FileSourceOptions file_;
+  const FileSourceOptions& file_;  // *config_.options
   int fd_ = -1;
   ino_t inode_ = 0;
   const size_t window_bytes_;

@@ -49,7 +49,7 @@ void IngestBatch::append(const IngestBatch& other) {
 // ---- IngestQueue ----------------------------------------------------------------
 
 IngestQueue::IngestQueue(const SourceConfig& config)
-    : config_(config), options_(config.options_as<HttpSourceOptions>()) {
+    : config_(config), options_(config_.options_as<HttpSourceOptions>()) {
   stats_.limit_bytes = options_.queue_bytes;
   stats_.durable = options_.durable;
   routes_ = std::make_shared<const Router>();

@@ -151,7 +151,7 @@ class IngestQueue {
   bool full_locked(size_t bytes, std::string* why);  // counts a refusal
 
   SourceConfig config_;
-  const HttpSourceOptions options_;
+  const HttpSourceOptions& options_;  // *config_.options
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   IngestBatch pending_, writing_, ready_;

@@ -19,7 +19,7 @@ class HttpSource final : public Source {
  public:
   HttpSource(const SourceConfig& c, std::shared_ptr<IngestQueue> q, std::string log_dir)
       : config_(c),
-        http_(c.options_as<HttpSourceOptions>()),
+        http_(config_.options_as<HttpSourceOptions>()),
         queue_(std::move(q)),
         log_dir_(std::move(log_dir)) {}
   ~HttpSource() override { queue_->close(); }
@@ -110,7 +110,7 @@ class HttpSource final : public Source {
 
  private:
   SourceConfig config_;
-  const HttpSourceOptions http_;
+  const HttpSourceOptions& http_;  // *config_.options
   std::shared_ptr<IngestQueue> queue_;
   std::string log_dir_;
   IngestBatch batch_;

@@ -51,7 +51,7 @@ struct PartitionState {
 class KafkaSource final : public Source {
  public:
   explicit KafkaSource(const SourceConfig& c)
-      : config_(c), kafka_(c.options_as<KafkaSourceOptions>()) {
+      : config_(c), kafka_(config_.options_as<KafkaSourceOptions>()) {
     buf_.resize(64 * 1024 + simdjson::SIMDJSON_PADDING);
   }
   ~KafkaSource() override {
@@ -360,7 +360,7 @@ class KafkaSource final : public Source {
   }
 
   SourceConfig config_;
-  const KafkaSourceOptions kafka_;
+  const KafkaSourceOptions& kafka_;  // *config_.options
   rd_kafka_t* rk_ = nullptr;
   std::map<PartitionKey, PartitionState> partitions_;
   std::string last_topic_;
