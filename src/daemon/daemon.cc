@@ -641,11 +641,9 @@ class Daemon {
     std::lock_guard<std::mutex> lock(published_.mu);
     published_.sources.resize(sources_.size());
     for (size_t i = 0; i < sources_.size(); ++i) {
-      sources_[i].counters.offset = sources_[i].source->offset();
       sources_[i].counters.at_end = sources_[i].source->at_end();
       sources_[i].counters.open = sources_[i].source->connected();
-      sources_[i].counters.partitions = sources_[i].source->partitions();
-      sources_[i].counters.backlog_bytes = sources_[i].source->backlog_bytes();
+      sources_[i].counters.status = sources_[i].source->status();
       published_.sources[i] = sources_[i].counters;
     }
     for (size_t i = 0; i < monitors_.size() && i < published_.models.size(); ++i) {

@@ -30,11 +30,15 @@ struct SourceCounters {
   uint64_t late = 0;                                // too late for every open window
   uint64_t labels = 0;                              // label events (joined or not: see ModelView)
   std::array<uint64_t, kRejectReasons> rejected{};  // by RejectReason
-  uint64_t offset = 0;  // file: byte offset of the next event; Kafka: sum of next offsets
-  bool open = false;    // readable (for /readyz)
+  bool open = false;                                // readable (for /readyz)
   bool at_end = false;
-  std::vector<PartitionView> partitions;  // Kafka: the assigned partitions
-  std::optional<uint64_t> backlog_bytes;  // file: bytes not read yet
+  std::shared_ptr<const SourceStatus> status;  // the type's own (Source::status())
+
+  // The status as its type made it (the type's own metrics only).
+  template <typename T>
+  const T* status_as() const {
+    return dynamic_cast<const T*>(status.get());
+  }
 };
 
 // An alert pending or firing, as GET /v1/alerts shows it (rendered there,

@@ -54,12 +54,12 @@ class LineHandler {
                           const LineOrigin& origin) = 0;
 };
 
-// What the metrics and the API show of a Kafka partition.
-struct PartitionView {
-  std::string topic;
-  int32_t partition = 0;
-  int64_t next_offset = -1;  // -1: nothing read yet
-  int64_t lag = -1;          // high watermark - next offset; -1: unknown
+// What a source type shows of itself beyond the common counters (a file's
+// offset and backlog, Kafka's partitions): taken by the daemon at each
+// publish, read by the type's metrics at scrape time. Each type derives
+// its own in its folder.
+struct SourceStatus {
+  virtual ~SourceStatus() = default;
 };
 
 class Source {
@@ -80,12 +80,8 @@ class Source {
   virtual bool at_end() const = 0;
   // Readable (file open; Kafka: joined the group and got an assignment).
   virtual bool connected() const = 0;
-  // The file offset (bytes) or the sum of partitions' next offsets.
-  virtual uint64_t offset() const = 0;
-  virtual std::vector<PartitionView> partitions() const { return {}; }
-  // Bytes written to the input and not read yet, where the source can tell
-  // (a regular file: its size minus offset()).
-  virtual std::optional<uint64_t> backlog_bytes() const { return std::nullopt; }
+  // Its type's status now (nullptr: the type shows none).
+  virtual std::shared_ptr<const SourceStatus> status() const { return nullptr; }
   // A checkpoint with this source's save_position() is durable.
   virtual void checkpointed() {}
   // Leaves (Kafka: the group) after the final checkpoint.

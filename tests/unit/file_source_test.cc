@@ -150,7 +150,14 @@ TEST_CASE("a followed file: the backlog's unfinished last line waits for its end
   Recorder r;
   drain(*source, r);
   REQUIRE(r.lines.size() == 2);
-  CHECK(source->offset() == 16);
+  {
+    const auto status = std::dynamic_pointer_cast<const FileSourceStatus>(source->status());
+    REQUIRE(status != nullptr);
+    CHECK(status->offset == 16);
+    // The file holds the unfinished third line's 5 bytes past the offset.
+    REQUIRE(status->backlog_bytes.has_value());
+    CHECK(*status->backlog_bytes == 5);
+  }
   append_file(path, "3}\n{\"a\":4}\n");
   drain(*source, r);
   REQUIRE(r.lines.size() == 4);

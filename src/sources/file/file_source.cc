@@ -43,14 +43,17 @@ class FileSource final : public Source {
 
   const SourceConfig& config() const override { return config_; }
   std::string identity() const override { return file_.path; }
-  uint64_t offset() const override { return offset_; }
   bool at_end() const override { return at_end_; }
   bool connected() const override { return fd_ >= 0; }
-  std::optional<uint64_t> backlog_bytes() const override {
+  std::shared_ptr<const SourceStatus> status() const override {
+    auto s = std::make_shared<FileSourceStatus>();
+    s->offset = offset_;
     struct stat st {};
-    if (fd_ <= 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-    const auto size = static_cast<uint64_t>(st.st_size);
-    return size > offset_ ? size - offset_ : 0;
+    if (fd_ > 0 && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+      const auto size = static_cast<uint64_t>(st.st_size);
+      s->backlog_bytes = size > offset_ ? size - offset_ : 0;
+    }
+    return s;
   }
 
   std::string save_position() const override { return encode_number_position(offset_); }
@@ -375,9 +378,11 @@ void file_source_metrics(std::span<const SourceCounters* const> sources,
       metric_family("driftd_source_backlog_bytes",
                     "File source: bytes written to the file and not read yet", MetricType::Gauge);
   for (const SourceCounters* s : sources) {
+    const auto* status = s->status_as<FileSourceStatus>();
+    if (status == nullptr) continue;  // not published yet
     const std::vector<prometheus::ClientMetric::Label> l = {{"source", s->name}, {"type", s->type}};
-    add_sample(offset, static_cast<double>(s->offset), l);
-    if (s->backlog_bytes) add_sample(backlog, static_cast<double>(*s->backlog_bytes), l);
+    add_sample(offset, static_cast<double>(status->offset), l);
+    if (status->backlog_bytes) add_sample(backlog, static_cast<double>(*status->backlog_bytes), l);
   }
   out.push_back(std::move(offset));
   out.push_back(std::move(backlog));

@@ -2,7 +2,9 @@
 // its end or followed as it grows, its position a byte offset.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +20,12 @@ struct FileSourceOptions final : SourceOptionsOf<FileSourceOptions> {
   bool follow = false;
   bool csv = false;  // rows of a CSV with a header (format = "csv"; default by a .csv path)
   bool operator==(const FileSourceOptions&) const = default;
+};
+
+// What its metrics show (Source::status()).
+struct FileSourceStatus final : SourceStatus {
+  uint64_t offset = 0;                    // byte offset of the next event
+  std::optional<uint64_t> backlog_bytes;  // a regular file's size minus offset
 };
 
 // window_bytes: how much of a file's backlog is mapped at a time (more for a

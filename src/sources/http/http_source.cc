@@ -28,7 +28,6 @@ class HttpSource final : public Source {
   std::string identity() const override { return http_.durable ? "http:" + log_dir_ : "http"; }
   bool connected() const override { return opened_; }
   bool at_end() const override { return false; }  // requests never end
-  uint64_t offset() const override { return next_seq_; }
 
   std::string save_position() const override { return encode_number_position(next_seq_); }
 

@@ -74,19 +74,11 @@ class KafkaSource final : public Source {
     return assigned > 0;
   }
 
-  uint64_t offset() const override {
-    uint64_t sum = 0;
-    for (const auto& [k, p] : partitions_) {
-      if (p.assigned && p.next_offset > 0) sum += static_cast<uint64_t>(p.next_offset);
-    }
-    return sum;
-  }
-
-  std::vector<PartitionView> partitions() const override {
-    std::vector<PartitionView> out;
+  std::shared_ptr<const SourceStatus> status() const override {
+    auto status = std::make_shared<KafkaSourceStatus>();
     for (const auto& [k, p] : partitions_) {
       if (!p.assigned) continue;
-      PartitionView v;
+      KafkaPartitionStatus v;
       v.topic = k.topic;
       v.partition = k.partition;
       v.next_offset = p.next_offset;
@@ -99,9 +91,9 @@ class KafkaSource final : public Source {
         const int64_t from = p.next_offset >= 0 ? p.next_offset : low;
         v.lag = std::max<int64_t>(0, high - from);
       }
-      out.push_back(std::move(v));
+      status->partitions.push_back(std::move(v));
     }
-    return out;
+    return status;
   }
 
   // Every partition ever read or restored, with its next offset: a
@@ -447,7 +439,9 @@ void kafka_source_metrics(std::span<const SourceCounters* const> sources,
                     "Kafka source: high watermark minus the next offset, per assigned partition",
                     MetricType::Gauge);
   for (const SourceCounters* s : sources) {
-    for (const auto& part : s->partitions) {
+    const auto* status = s->status_as<KafkaSourceStatus>();
+    if (status == nullptr) continue;  // not published yet
+    for (const auto& part : status->partitions) {
       const std::vector<prometheus::ClientMetric::Label> l = {
           {"source", s->name},
           {"topic", part.topic},

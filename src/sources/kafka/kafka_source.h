@@ -2,6 +2,7 @@
 // position the next offset of every assigned partition (kafka_source.cc).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,6 +21,17 @@ struct KafkaSourceOptions final : SourceOptionsOf<KafkaSourceOptions> {
   std::string group_id = "driftd";
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // passed to librdkafka
   bool operator==(const KafkaSourceOptions&) const = default;
+};
+
+// What its metrics show (Source::status()): the assigned partitions.
+struct KafkaPartitionStatus {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = -1;  // -1: nothing read yet
+  int64_t lag = -1;          // high watermark - next offset; -1: unknown
+};
+struct KafkaSourceStatus final : SourceStatus {
+  std::vector<KafkaPartitionStatus> partitions;
 };
 
 std::unique_ptr<Source> make_kafka_source(const SourceConfig& config);
