@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), version);
   auto c = driftd::decode_checkpoint(framed, "fuzz.bin");
   if (!c) return 0;
-  // The golden checkpoint's model settings (tests/unit/daemon_test.cc).
+  // The golden checkpoint's model settings (tests/unit/daemon/checkpoint_test.cc).
   driftd::MonitorSettings s;
   s.window.size = 4000;
   s.window.step = 1000;

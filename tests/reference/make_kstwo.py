@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """scipy.stats.kstwo.sf(x, n) over the regimes of Simard & L'Ecuyer (2011):
-writes tests/data/kstwo.csv (n,x,sf) for tests/unit/stats_test.cc.
+writes tests/data/kstwo.csv (n,x,sf) for tests/unit/stats/stats_test.cc.
 
     /usr/bin/python3 tests/reference/make_kstwo.py > tests/data/kstwo.csv
 """

@@ -3,11 +3,13 @@
 #include <unistd.h>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <catch2/catch.hpp>
 
+#include "driftd/baseline/baseline.h"
 #include "driftd/window/window.h"
 
 namespace driftd::test {
@@ -35,6 +37,14 @@ inline std::filesystem::path temp_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// The golden baseline (tests/data/golden/baseline_v1.json): model fraud,
+// version 3, numeric and categorical features.
+inline std::shared_ptr<const Baseline> golden_baseline() {
+  auto b = load_baseline(data_path("golden/baseline_v1.json"));
+  REQUIRE(b.ok());
+  return std::make_shared<const Baseline>(std::move(*b));
 }
 
 // Monitor settings with tumbling count windows of `size` events.

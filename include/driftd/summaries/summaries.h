@@ -150,7 +150,7 @@ struct PerformanceSummary {
 
 // The comparison inputs of a window's numeric summary, each paired with
 // the batch check's exact computation on the sample and held to it by the
-// unit tests (tests/unit/window_test.cc, expect_matches_batch):
+// unit tests (tests/unit/window/window_test.cc, expect_matches_batch):
 // moments from the power sums (pair: compute_moments, summary.h; one
 // definition of spread and shape, set_spread_and_shape);
 Moments moments_of(const NumericGrid& grid, const NumericSummary& s);
