@@ -236,9 +236,3 @@ TEST_CASE("checkpoint: golden files (v5, v4, v3, v2), truncation, corruption, ot
 
 }  // namespace
 }  // namespace driftd
-
-namespace driftd {
-namespace {
-
-}  // namespace
-}  // namespace driftd
