@@ -1,5 +1,6 @@
 // The one table of detectors. Adding a detector: a folder under detectors/
-// with <name>.h/.cc, a line here, its sources in CMakeLists.txt.
+// with <name>.h/.cc and its <name>_test.cc, a line here, its .cc in
+// CMakeLists.txt (docs/EXTENDING.md).
 #include "detectors/chi_square/chi_square.h"
 #include "detectors/hellinger/hellinger.h"
 #include "detectors/jensen_shannon/jensen_shannon.h"

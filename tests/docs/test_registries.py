@@ -11,8 +11,9 @@
   src/sources/registry.cc, and every type there has its folder; no code
   outside a source's folder names a source type (the daemon, its config
   reader and the server go through the registry);
-- each component folder's sources are compiled (CMakeLists.txt) and, for
-  detectors, have a test beside them or in tests/;
+- each component folder's sources are compiled (CMakeLists.txt); each
+  detector has its test beside it (detectors/<name>/<name>_test.cc, built
+  by tests/CMakeLists.txt's glob);
 - docs/EXTENDING.md names the registry file of each recipe.
 """
 import os
@@ -71,10 +72,17 @@ def main():
           f"{sorted(included - on_disk)})")
     check(set(instances.values()) == listed and len(listed) == len(on_disk),
           f"every detector instance is in kDetectors ({sorted(set(instances.values()) ^ listed)})")
+    tests_cmake = read("tests", "CMakeLists.txt")
+    check("detectors/*/*_test.cc" in tests_cmake,
+          "tests/CMakeLists.txt builds every detectors/<name>/<name>_test.cc")
     for d in sorted(on_disk):
-        sources = [f for f in os.listdir(os.path.join(ROOT, "detectors", d)) if f.endswith(".cc")]
-        check(all(f"detectors/{d}/{f}" in cmake for f in sources),
+        files = os.listdir(os.path.join(ROOT, "detectors", d))
+        sources = [f for f in files if f.endswith(".cc") and not f.endswith("_test.cc")]
+        check(sources and all(f"detectors/{d}/{f}" in cmake for f in sources),
               f"detectors/{d}: its sources are compiled")
+        test = os.path.join(ROOT, "detectors", d, f"{d}_test.cc")
+        check(os.path.exists(test) and "TEST_CASE" in read("detectors", d, f"{d}_test.cc"),
+              f"detectors/{d}: its test {d}_test.cc is beside it")
     check("detectors/registry.cc" in extending, "EXTENDING.md names detectors/registry.cc")
 
     # Sinks: one line of kSinkTypes each.
