@@ -93,4 +93,18 @@ inline void check_declared(const Detector& d, const RecordedStatistics& got, boo
   CHECK(got.values.size() == declared);
 }
 
+// What the detector puts for the column, checked against what it declares.
+inline RecordedStatistics run_numeric(const Detector& d, const NumericCase& c) {
+  RecordedStatistics got;
+  d.numeric(c.view(), got);
+  check_declared(d, got, true);
+  return got;
+}
+inline RecordedStatistics run_categorical(const Detector& d, const CategoricalCase& c) {
+  RecordedStatistics got;
+  d.categorical(c.view(), got);
+  check_declared(d, got, false);
+  return got;
+}
+
 }  // namespace driftd::detector_test

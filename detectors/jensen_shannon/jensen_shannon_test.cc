@@ -10,35 +10,28 @@ namespace driftd {
 namespace {
 using detector_test::CategoricalCase;
 using detector_test::NumericCase;
-using detector_test::RecordedStatistics;
 
 TEST_CASE("jensen_shannon: scipy's distance, base e", "[detectors][jensen_shannon]") {
   const JensenShannonDetector d;
   {
     const NumericCase c({0.1, 0.2, 0.3, 0.4}, {0.25, 0.25, 0.25, 0.25}, 40);
-    RecordedStatistics got;
-    d.numeric(c.view(), got);
-    detector_test::check_declared(d, got, true);
+    const auto got = detector_test::run_numeric(d, c);
     CHECK(*got["jensen_shannon"] == Approx(0.16692996572597965).epsilon(1e-12));
   }
   {
     const CategoricalCase c({10, 20, 30, 40}, {25, 25, 25, 25});
-    RecordedStatistics got;
-    d.categorical(c.view(), got);
-    detector_test::check_declared(d, got, false);
+    const auto got = detector_test::run_categorical(d, c);
     CHECK(*got["jensen_shannon"] == Approx(0.16692996572597965).epsilon(1e-12));
   }
   {
     // Disjoint supports: the largest value, sqrt(ln 2).
     const CategoricalCase c({10, 0}, {0, 10});
-    RecordedStatistics got;
-    d.categorical(c.view(), got);
+    const auto got = detector_test::run_categorical(d, c);
     CHECK(*got["jensen_shannon"] == Approx(std::sqrt(std::log(2.0))).epsilon(1e-12));
   }
   {
     const CategoricalCase empty({10, 10}, {0, 0});
-    RecordedStatistics got;
-    d.categorical(empty.view(), got);
+    const auto got = detector_test::run_categorical(d, empty);
     CHECK_FALSE(got["jensen_shannon"].has_value());
   }
 }

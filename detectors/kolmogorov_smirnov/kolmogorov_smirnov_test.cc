@@ -7,7 +7,6 @@
 namespace driftd {
 namespace {
 using detector_test::NumericCase;
-using detector_test::RecordedStatistics;
 
 TEST_CASE("ks: D from the ECDF walk, scipy's asymptotic p-value", "[detectors][ks]") {
   const KolmogorovSmirnovDetector d;
@@ -16,16 +15,13 @@ TEST_CASE("ks: D from the ECDF walk, scipy's asymptotic p-value", "[detectors][k
     // scipy.stats.kstwo.sf(0.2, 33).
     NumericCase c({0.5, 0.5}, {0.5, 0.5}, 50);
     c.ecdf.ks = 0.2;
-    RecordedStatistics got;
-    d.numeric(c.view(), got);
-    detector_test::check_declared(d, got, true);
+    const auto got = detector_test::run_numeric(d, c);
     CHECK(*got["ks_statistic"] == 0.2);
     CHECK(*got["ks_p_value"] == Approx(0.12401162736689486).epsilon(1e-9));
   }
   {
     NumericCase empty({0.5, 0.5}, {0, 0}, 0);
-    RecordedStatistics got;
-    d.numeric(empty.view(), got);
+    const auto got = detector_test::run_numeric(d, empty);
     CHECK_FALSE(got["ks_statistic"].has_value());
     CHECK_FALSE(got["ks_p_value"].has_value());
   }

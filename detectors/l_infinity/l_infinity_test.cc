@@ -6,7 +6,6 @@
 namespace driftd {
 namespace {
 using detector_test::CategoricalCase;
-using detector_test::RecordedStatistics;
 
 TEST_CASE("l_infinity: the largest share difference, new categories included",
           "[detectors][l_infinity]") {
@@ -14,22 +13,18 @@ TEST_CASE("l_infinity: the largest share difference, new categories included",
   {
     // Shares 0.1 0.2 0.3 0.4 against 0.25 each: |0.1 - 0.25| = 0.15 is the largest.
     const CategoricalCase c({10, 20, 30, 40}, {25, 25, 25, 25});
-    RecordedStatistics got;
-    d.categorical(c.view(), got);
-    detector_test::check_declared(d, got, false);
+    const auto got = detector_test::run_categorical(d, c);
     CHECK(*got["l_infinity"] == Approx(0.15).epsilon(1e-12));
   }
   {
     // A new category (last, 0 in the baseline) holding 60% of the rows.
     const CategoricalCase c({50, 50, 0}, {20, 20, 60}, 60);
-    RecordedStatistics got;
-    d.categorical(c.view(), got);
+    const auto got = detector_test::run_categorical(d, c);
     CHECK(*got["l_infinity"] == Approx(0.6).epsilon(1e-12));
   }
   {
     const CategoricalCase empty({10, 20}, {0, 0});
-    RecordedStatistics got;
-    d.categorical(empty.view(), got);
+    const auto got = detector_test::run_categorical(d, empty);
     CHECK_FALSE(got["l_infinity"].has_value());
   }
 }

@@ -6,7 +6,6 @@
 namespace driftd {
 namespace {
 using detector_test::NumericCase;
-using detector_test::RecordedStatistics;
 
 TEST_CASE("moments: mean shift and std ratio in baseline units, skewness of each side",
           "[detectors][moments]") {
@@ -19,9 +18,7 @@ TEST_CASE("moments: mean shift and std ratio in baseline units, skewness of each
     c.current_moments.mean = 11;
     c.current_moments.std = 3;
     c.current_moments.skewness = -1;
-    RecordedStatistics got;
-    d.numeric(c.view(), got);
-    detector_test::check_declared(d, got, true);
+    const auto got = detector_test::run_numeric(d, c);
     CHECK(*got["mean_shift"] == 0.5);
     CHECK(*got["std_ratio"] == 1.5);
     CHECK(*got["skewness"] == -1);
@@ -32,8 +29,7 @@ TEST_CASE("moments: mean shift and std ratio in baseline units, skewness of each
     // current side has no skewness.
     NumericCase c({1}, {1}, 50);
     c.baseline.numeric.moments.std = 0;
-    RecordedStatistics got;
-    d.numeric(c.view(), got);
+    const auto got = detector_test::run_numeric(d, c);
     CHECK_FALSE(got["mean_shift"].has_value());
     CHECK_FALSE(got["std_ratio"].has_value());
     CHECK_FALSE(got["skewness"].has_value());

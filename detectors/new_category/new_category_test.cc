@@ -6,27 +6,22 @@
 namespace driftd {
 namespace {
 using detector_test::CategoricalCase;
-using detector_test::RecordedStatistics;
 
 TEST_CASE("new_category_rate: new rows over present rows", "[detectors][new_category]") {
   const NewCategoryDetector d;
   {
     const CategoricalCase c({50, 50, 0, 0}, {45, 45, 7, 3}, 10);
-    RecordedStatistics got;
-    d.categorical(c.view(), got);
-    detector_test::check_declared(d, got, false);
+    const auto got = detector_test::run_categorical(d, c);
     CHECK(*got["new_category_rate"] == Approx(0.1).epsilon(1e-12));
   }
   {
     const CategoricalCase none({50, 50}, {30, 70});
-    RecordedStatistics got;
-    d.categorical(none.view(), got);
+    const auto got = detector_test::run_categorical(d, none);
     CHECK(*got["new_category_rate"] == 0);
   }
   {
     const CategoricalCase empty({50, 50}, {0, 0});
-    RecordedStatistics got;
-    d.categorical(empty.view(), got);
+    const auto got = detector_test::run_categorical(d, empty);
     CHECK_FALSE(got["new_category_rate"].has_value());
   }
 }

@@ -6,7 +6,6 @@
 namespace driftd {
 namespace {
 using detector_test::NumericCase;
-using detector_test::RecordedStatistics;
 
 TEST_CASE("wasserstein: W1 over the baseline's standard deviation", "[detectors][wasserstein]") {
   const WassersteinDetector d;
@@ -14,9 +13,7 @@ TEST_CASE("wasserstein: W1 over the baseline's standard deviation", "[detectors]
     NumericCase c({0.5, 0.5}, {0.5, 0.5}, 50);
     c.baseline.numeric.moments.std = 4;
     c.ecdf.wasserstein = 1;
-    RecordedStatistics got;
-    d.numeric(c.view(), got);
-    detector_test::check_declared(d, got, true);
+    const auto got = detector_test::run_numeric(d, c);
     CHECK(*got["wasserstein"] == 0.25);
   }
   {
@@ -24,14 +21,12 @@ TEST_CASE("wasserstein: W1 over the baseline's standard deviation", "[detectors]
     NumericCase c({1}, {1}, 50);
     c.baseline.numeric.moments.std = 0;
     c.ecdf.wasserstein = 1;
-    RecordedStatistics got;
-    d.numeric(c.view(), got);
+    const auto got = detector_test::run_numeric(d, c);
     CHECK_FALSE(got["wasserstein"].has_value());
   }
   {
     NumericCase empty({0.5, 0.5}, {0, 0}, 0);
-    RecordedStatistics got;
-    d.numeric(empty.view(), got);
+    const auto got = detector_test::run_numeric(d, empty);
     CHECK_FALSE(got["wasserstein"].has_value());
   }
 }
