@@ -37,6 +37,9 @@ struct NumericCase {
   uint64_t current_count = 0;
   Moments current_moments;
   stats::EcdfDistances ecdf;
+  CellCounts cells;
+  stats::RobustReference robust_baseline;
+  stats::RobustMoments robust_current;
 
   NumericCase(std::vector<double> base, std::vector<double> current, uint64_t count)
       : baseline_shares(std::move(base)), current_shares(std::move(current)), current_count(count) {
@@ -45,9 +48,11 @@ struct NumericCase {
     baseline.numeric.moments.std = 1;
     for (int i = 0; i < 100; ++i) baseline.numeric.sample.push_back(i);
     current_moments.count = count;
+    cells.rows = count;
   }
   NumericComparison view() const {
-    return {baseline, baseline_shares, current_count, current_shares, current_moments, ecdf};
+    return {baseline, baseline_shares, current_count,   current_shares, current_moments,
+            ecdf,     cells,           robust_baseline, robust_current};
   }
 };
 
@@ -58,6 +63,7 @@ struct CategoricalCase {
   std::vector<uint64_t> baseline_counts, current_counts;
   std::vector<double> baseline_shares, current_shares;
   uint64_t current_count = 0, new_category_rows = 0;
+  CellCounts cells;
 
   CategoricalCase(std::vector<uint64_t> base, std::vector<uint64_t> current, uint64_t new_rows = 0)
       : baseline_counts(std::move(base)),
@@ -69,10 +75,11 @@ struct CategoricalCase {
     for (uint64_t c : baseline_counts)
       baseline_shares.push_back(share(c, baseline.categorical.count));
     for (uint64_t c : current_counts) current_shares.push_back(share(c, current_count));
+    cells.rows = current_count;
   }
   CategoricalComparison view() const {
-    return {baseline,       baseline_counts, current_counts,   baseline_shares,
-            current_shares, current_count,   new_category_rows};
+    return {baseline,       baseline_counts, current_counts,    baseline_shares,
+            current_shares, current_count,   new_category_rows, cells};
   }
 
  private:

@@ -6,9 +6,14 @@
 #include "detectors/jensen_shannon/jensen_shannon.h"
 #include "detectors/kolmogorov_smirnov/kolmogorov_smirnov.h"
 #include "detectors/l_infinity/l_infinity.h"
+#include "detectors/location/location.h"
+#include "detectors/missing/missing.h"
 #include "detectors/moments/moments.h"
 #include "detectors/new_category/new_category.h"
 #include "detectors/psi/psi.h"
+#include "detectors/scale/scale.h"
+#include "detectors/shares/shares.h"
+#include "detectors/type_errors/type_errors.h"
 #include "detectors/wasserstein/wasserstein.h"
 
 namespace driftd {
@@ -22,10 +27,16 @@ const MomentsDetector kMoments;
 const ChiSquareDetector kChiSquare;
 const LInfinityDetector kLInfinity;
 const NewCategoryDetector kNewCategory;
+const LocationDetector kLocation;
+const ScaleDetector kScale;
+const SharesDetector kShares;
+const MissingDetector kMissing;
+const TypeErrorsDetector kTypeErrors;
 
 const Detector* const kDetectors[] = {
     &kPsi,     &kJensenShannon, &kHellinger, &kKolmogorovSmirnov, &kWasserstein,
-    &kMoments, &kChiSquare,     &kLInfinity, &kNewCategory,
+    &kMoments, &kChiSquare,     &kLInfinity, &kNewCategory,       &kLocation,
+    &kScale,   &kShares,        &kMissing,   &kTypeErrors,
 };
 }  // namespace
 

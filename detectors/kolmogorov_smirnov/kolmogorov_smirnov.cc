@@ -6,12 +6,17 @@
 
 namespace driftd {
 namespace {
+// In the default verdict KS is the test of the distribution's shape; its
+// effect is D itself, floor 0.02.
+constexpr DriftTest kTest = {"ks_statistic", 0, 0.02};
 constexpr StatisticInfo kStats[] = {
     {"ks_statistic", true, false, DriftDirection::kHigherIsDrift, 0.1, 0, 1,
      "Two-sample Kolmogorov-Smirnov D (largest ECDF difference)"},
     {"ks_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05, 0, 1,
-     "p-value of the two-sample Kolmogorov-Smirnov test"}};
-}
+     "p-value of the two-sample Kolmogorov-Smirnov test (a calibrated test of the default "
+     "verdict)",
+     &kTest}};
+}  // namespace
 
 std::span<const StatisticInfo> KolmogorovSmirnovDetector::statistics() const {
   return kStats;

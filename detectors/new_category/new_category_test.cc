@@ -20,9 +20,17 @@ TEST_CASE("new_category_rate: new rows over present rows", "[detectors][new_cate
     CHECK(*got["new_category_rate"] == 0);
   }
   {
+    // No singleton among 100 baseline values: an unseen mass of 1/100, so 2
+    // new values of 40 are P(Poisson(0.4) >= 2), scipy's poisson.sf(1, 0.4).
+    const CategoricalCase c({50, 50, 0}, {19, 19, 2}, 2);
+    const auto got = detector_test::run_categorical(d, c);
+    CHECK(*got["new_category_p_value"] == Approx(0.061551935550104998).epsilon(1e-9));
+  }
+  {
     const CategoricalCase empty({50, 50}, {0, 0});
     const auto got = detector_test::run_categorical(d, empty);
     CHECK_FALSE(got["new_category_rate"].has_value());
+    CHECK_FALSE(got["new_category_p_value"].has_value());
   }
 }
 

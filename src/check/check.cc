@@ -189,8 +189,9 @@ void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_
   }
   const auto base_props = proportions(base_counts);
   const auto cur_props = proportions(cur_counts);
+  const CellCounts cells{r.rows, r.missing, r.type_errors};
   const CategoricalComparison in{base,      base_counts, cur_counts, base_props,
-                                 cur_props, present,     new_rows};
+                                 cur_props, present,     new_rows,   cells};
   VectorSink sink(r.stats);
   for (const Detector* d : all_detectors()) d->categorical(in, sink);
   if (present > 0) r.distribution = categorical_distribution(bp, base_props, cur_props, new_names);
@@ -209,7 +210,11 @@ void compare_numeric(const ColumnProfile& base, const Column& col, NumberVector*
   if (base.numeric.moments.count > 0) current_props = proportions(bin_counts_sorted(values, cuts));
   const std::vector<double> base_props = proportions(base.numeric.bin_counts);
   const stats::EcdfDistances ecdf = stats::ecdf_distances(base.numeric.sample, values);
-  const NumericComparison in{base, base_props, values.size(), current_props, moments, ecdf};
+  const CellCounts cells{r.rows, r.missing, r.type_errors};
+  const stats::RobustReference robust_base = stats::robust_reference(base.numeric.sample);
+  const stats::RobustMoments robust = stats::robust_moments(values, robust_base);
+  const NumericComparison in{base, base_props, values.size(), current_props, moments,
+                             ecdf, cells,      robust_base,   robust};
   run_numeric_detectors(in, r);
 }
 
@@ -246,6 +251,7 @@ void decide_drift(FeatureResult& r) {
     r.severity = HUGE_VAL;
     return;
   }
+  if (r.rule.method == kCalibratedMethod) return;  // decide_calibrated, over every column
   const StatisticInfo* info = find_statistic(r.rule.method);
   r.drift_value = r.get(r.rule.method);
   if (info == nullptr || !r.drift_value) return;  // not emitted for this kind, or undefined
@@ -256,6 +262,72 @@ void decide_drift(FeatureResult& r) {
   } else {
     r.drift = v < t;
     r.severity = v > 0 ? t / v : HUGE_VAL;
+  }
+}
+
+namespace {
+
+// A test's effect: a statistic of the column, else a rate of its report.
+std::optional<double> effect_of(const FeatureResult& r, std::string_view effect) {
+  if (auto v = r.get(effect)) return v;
+  if (effect == "type_error_rate") return r.type_error_rate;
+  if (effect == "missing_rate") return r.missing_rate;
+  return std::nullopt;
+}
+
+}  // namespace
+
+void decide_calibrated(CheckReport& rep, const DriftRules& rules) {
+  struct Candidate {
+    FeatureResult* feature;
+    const StatisticInfo* info;
+    double p;
+    double adjusted = 1;
+  };
+  std::vector<Candidate> family;
+  for (FeatureResult& r : rep.features) {
+    if (r.rule.method != kCalibratedMethod || r.status != "ok") continue;
+    r.drift_value.reset();
+    for (const StatValue& s : r.stats) {
+      if (!s.value) continue;
+      const StatisticInfo* info = find_statistic(s.key);
+      if (info != nullptr && info->test != nullptr) family.push_back({&r, info, *s.value});
+    }
+  }
+  if (family.empty()) return;
+  rep.false_alarm_rate = rules.false_alarm_rate;
+  rep.calibrated_tests = family.size();
+  // Adjusted p-values, so that "adjusted <= rate" is the procedure's
+  // rejection: Bonferroni m p; Holm's step-down max over the smaller ones
+  // of (m - j) p_(j), j from 0 (Wright 1992, "Adjusted p-values for
+  // simultaneous inference", Biometrics 48).
+  std::stable_sort(family.begin(), family.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.p < b.p; });
+  const double m = static_cast<double>(family.size());
+  double running = 0;
+  for (size_t j = 0; j < family.size(); ++j) {
+    const double factor = rules.correction == Correction::kHolm ? m - static_cast<double>(j) : m;
+    running = std::max(running, std::min(1.0, factor * family[j].p));
+    family[j].adjusted =
+        rules.correction == Correction::kHolm ? running : std::min(1.0, m * family[j].p);
+  }
+  const double rate = rules.false_alarm_rate;
+  for (const Candidate& c : family) {
+    FeatureResult& r = *c.feature;
+    if (!r.drift_value || c.adjusted < *r.drift_value) r.drift_value = c.adjusted;
+    if (c.adjusted > rate) continue;
+    const auto effect = effect_of(r, c.info->test->effect);
+    const double floor = rules.floor_of(*c.info->test);
+    if (!effect || std::fabs(*effect - c.info->test->center) < floor) continue;
+    r.drift = true;
+    r.reasons.push_back({c.info->key, c.p, c.adjusted, c.info->test->effect, *effect, floor});
+  }
+  for (FeatureResult& r : rep.features) {
+    if (r.rule.method != kCalibratedMethod || !r.drift_value) continue;
+    // How far past the rate, on a log scale: 1 at the rate, 2 at its square.
+    const double p = std::max(*r.drift_value, 1e-300);
+    r.severity = std::log(p) / std::log(rate);
+    if (r.drift) r.severity = std::max(r.severity, 1.0);
   }
 }
 
@@ -319,7 +391,7 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
     }
     decide_drift(r);
   });
-
+  decide_calibrated(rep, options.rules);
   summarize_features(rep);
   return rep;
 }
@@ -328,17 +400,21 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
 
 void summarize_features(CheckReport& rep) {
   rep.missing_columns.clear();
+  rep.drifting_features.clear();
   rep.features_compared = rep.features_drifted = 0;
   for (const auto& r : rep.features) {
     if (r.status == "missing_in_serving") rep.missing_columns.push_back(r.name);
     if (r.role != ColumnRole::kFeature) continue;
     ++rep.features_compared;
-    if (r.drift) ++rep.features_drifted;
+    if (r.drift) {
+      ++rep.features_drifted;
+      rep.drifting_features.push_back(r.name);
+    }
   }
   if (rep.features_compared > 0) {
     rep.drift_share =
         static_cast<double>(rep.features_drifted) / static_cast<double>(rep.features_compared);
-    rep.dataset_drift = rep.drift_share >= rep.share_threshold;
+    rep.dataset_drift = rep.features_drifted > 0 && rep.drift_share >= rep.share_threshold;
   }
 }
 

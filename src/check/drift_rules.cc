@@ -18,6 +18,7 @@ DriftRule DriftRules::rule_for(const std::string& column) const {
 }
 
 double DriftRules::threshold_of(std::string_view method) const {
+  if (method == kCalibratedMethod) return false_alarm_rate;
   if (const auto it = method_thresholds.find(std::string(method)); it != method_thresholds.end()) {
     return it->second;
   }
@@ -25,19 +26,29 @@ double DriftRules::threshold_of(std::string_view method) const {
   return s != nullptr && s->direction != DriftDirection::kNotAMethod ? s->default_threshold : NAN;
 }
 
+double DriftRules::floor_of(const DriftTest& test) const {
+  const auto it = floors.find(test.effect);
+  return it != floors.end() ? it->second : test.floor;
+}
+
+const char* to_string(Correction c) {
+  return c == Correction::kHolm ? "holm" : "bonferroni";
+}
+
 namespace {
 std::string methods_list() {
-  std::string out;
+  std::string out(kCalibratedMethod);
   for (const Detector* d : all_detectors()) {
     for (const StatisticInfo& s : d->statistics()) {
       if (s.direction == DriftDirection::kNotAMethod) continue;
-      out += (out.empty() ? "" : ", ") + std::string(s.key);
+      out += ", " + std::string(s.key);
     }
   }
   return out;
 }
 
 Status check_method(const std::string& method, const std::string& where) {
+  if (method == kCalibratedMethod) return {};
   const StatisticInfo* s = find_statistic(method);
   if (s == nullptr || s->direction == DriftDirection::kNotAMethod) {
     return Error{where + ": unknown drift method '" + method + "' (methods: " + methods_list() +
@@ -45,11 +56,34 @@ Status check_method(const std::string& method, const std::string& where) {
   }
   return {};
 }
+bool is_test_effect(const std::string& effect) {
+  for (const Detector* d : all_detectors()) {
+    for (const StatisticInfo& s : d->statistics()) {
+      if (s.test != nullptr && effect == s.test->effect) return true;
+    }
+  }
+  return false;
+}
+
+std::string effects_list() {
+  std::string out;
+  for (const Detector* d : all_detectors()) {
+    for (const StatisticInfo& s : d->statistics()) {
+      if (s.test != nullptr) out += (out.empty() ? "" : ", ") + std::string(s.test->effect);
+    }
+  }
+  return out;
+}
 }  // namespace
 
 Status DriftRules::validate() const {
   if (auto st = check_method(default_method, "drift.method"); !st) return st;
   for (const auto& [m, t] : method_thresholds) {
+    if (m == kCalibratedMethod) {
+      return Error{
+          "drift.thresholds.calibrated: the calibrated method has no threshold (set "
+          "drift.false_alarm_rate)"};
+    }
     if (auto st = check_method(m, "drift.thresholds." + m); !st) return st;
     if (!std::isfinite(t)) return Error{"drift.thresholds." + m + ": must be a finite number"};
   }
@@ -58,8 +92,20 @@ Status DriftRules::validate() const {
     if (!std::isfinite(r.threshold))
       return Error{"drift.columns." + c + ".threshold: must be finite"};
   }
-  if (!(share_threshold > 0 && share_threshold <= 1)) {
-    return Error{"drift.share: must be in (0, 1]"};
+  if (!(share_threshold >= 0 && share_threshold <= 1)) {
+    return Error{"drift.share: must be in [0, 1] (0: dataset drift when any feature drifts)"};
+  }
+  if (!(false_alarm_rate > 0 && false_alarm_rate < 1)) {
+    return Error{"drift.false_alarm_rate: must be in (0, 1)"};
+  }
+  for (const auto& [effect, floor] : floors) {
+    if (!is_test_effect(effect)) {
+      return Error{"drift.floors." + effect +
+                   ": not the effect of a calibrated test (effects: " + effects_list() + ")"};
+    }
+    if (!(floor >= 0) || !std::isfinite(floor)) {
+      return Error{"drift.floors." + effect + ": must be a finite number >= 0"};
+    }
   }
   return {};
 }
@@ -91,6 +137,19 @@ Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::str
   double threshold = std::nan("");
   DRIFTD_TRY(r.number("threshold", threshold));
   DRIFTD_TRY(r.number("share", rules.share_threshold));
+  DRIFTD_TRY(r.number("false_alarm_rate", rules.false_alarm_rate));
+  std::string correction = to_string(rules.correction);
+  DRIFTD_TRY(r.str("correction", correction));
+  auto floors = r.table("floors");
+  if (!floors) return floors.error();
+  if (*floors != nullptr) {
+    TableReader fr(**floors, r.child("floors"), source);
+    for (const auto& [effect, unused] : **floors) {
+      double v = 0;
+      DRIFTD_TRY(fr.number(effect.str(), v));
+      rules.floors[std::string(effect.str())] = v;
+    }
+  }
   auto thresholds = r.table("thresholds");
   if (!thresholds) return thresholds.error();
   if (*thresholds != nullptr) {
@@ -120,10 +179,32 @@ Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::str
       rules.columns[std::string(column.str())] = rule;
     }
   }
-  DRIFTD_TRY(r.finish("method, threshold, share, thresholds, columns"));
-  if (!std::isnan(threshold)) rules.method_thresholds[rules.default_method] = threshold;
+  DRIFTD_TRY(
+      r.finish("method, threshold, share, false_alarm_rate, correction, floors, thresholds, "
+               "columns"));
+  if (correction == "holm") {
+    rules.correction = Correction::kHolm;
+  } else if (correction == "bonferroni") {
+    rules.correction = Correction::kBonferroni;
+  } else {
+    return Error{source + ": " + prefix + ".correction: \"" + correction +
+                 "\" is not one of holm, bonferroni"};
+  }
+  if (!std::isnan(threshold)) {
+    if (rules.default_method == kCalibratedMethod) {
+      return Error{source + ": " + prefix +
+                   ".threshold: the calibrated method has no threshold of its own (set "
+                   "false_alarm_rate, or floors for the effects)"};
+    }
+    rules.method_thresholds[rules.default_method] = threshold;
+  }
   for (auto& [col, rule] : rules.columns) {
     if (rule.method.empty()) rule.method = rules.default_method;
+    if (rule.method == kCalibratedMethod && !std::isnan(rule.threshold)) {
+      return Error{source + ": " + prefix + ".columns." + col +
+                   ".threshold: a column judged by the calibrated method has no threshold of its "
+                   "own"};
+    }
     if (std::isnan(rule.threshold)) rule.threshold = rules.threshold_of(rule.method);
   }
   if (auto st = rules.validate(); !st) return Error{source + ": " + st.error().message};

@@ -65,6 +65,20 @@ void write_report_fields(JsonWriter& w, const CheckReport& r) {
       w.value(f.rule.threshold);
     }
     w.key("drift_value").value(f.drift_value);
+    if (f.rule.method == kCalibratedMethod) {
+      w.key("drift_reasons").begin_array();
+      for (const auto& reason : f.reasons) {
+        w.begin_object();
+        w.key("test").value(reason.test);
+        w.key("p_value").value(reason.p_value);
+        w.key("adjusted_p_value").value(reason.adjusted_p_value);
+        w.key("effect").value(reason.effect);
+        w.key("effect_value").value(reason.effect_value);
+        w.key("floor").value(reason.floor);
+        w.end_object();
+      }
+      w.end_array();
+    }
     w.end_object();
   }
   w.end_object();
@@ -81,6 +95,11 @@ void write_report_fields(JsonWriter& w, const CheckReport& r) {
   w.key("drift_share").value(r.drift_share);
   w.key("drift_share_threshold").value(r.share_threshold);
   w.key("dataset_drift").value(r.dataset_drift);
+  w.key("drifting_features").begin_array();
+  for (const auto& name : r.drifting_features) w.value(name);
+  w.end_array();
+  w.key("false_alarm_rate").value(r.false_alarm_rate);
+  w.key("calibrated_tests").value(r.calibrated_tests);
   w.key("performance");
   if (r.performance || r.baseline_performance) {
     w.begin_object();
@@ -160,12 +179,31 @@ std::string report_table(const CheckReport& r, bool color) {
            "\n";
   }
   out += "\n";
+  // Why each column drifts, when the calibrated method says so.
+  for (const auto* f : order) {
+    for (const auto& reason : f->reasons) {
+      out += std::string(red) + "  " + f->name + ": " + reason.test + " " + fmt(reason.p_value) +
+             " (adjusted " + fmt(reason.adjusted_p_value) + "), " + reason.effect + " " +
+             fmt(reason.effect_value) + " past its floor " + fmt(reason.floor) + reset + "\n";
+    }
+  }
+  if (r.false_alarm_rate) {
+    out += std::string(dim) + "  calibrated: " + std::to_string(r.calibrated_tests) +
+           " tests at a false-alarm rate of " + fmt(*r.false_alarm_rate) + " per window" + reset +
+           "\n";
+  }
+  char share[64];
+  if (r.share_threshold > 0) {
+    std::snprintf(share, sizeof share, "share %.2f, dataset drift at %.2f", r.drift_share,
+                  r.share_threshold);
+  } else {
+    std::snprintf(share, sizeof share, "share %.2f, dataset drift when any drifts", r.drift_share);
+  }
   char line[256];
-  std::snprintf(line, sizeof line,
-                "%s%llu of %llu features drift (share %.2f, dataset drift at %.2f): %s%s\n",
+  std::snprintf(line, sizeof line, "%s%llu of %llu features drift (%s): %s%s\n",
                 r.dataset_drift ? red : green, static_cast<unsigned long long>(r.features_drifted),
-                static_cast<unsigned long long>(r.features_compared), r.drift_share,
-                r.share_threshold, r.dataset_drift ? "DATASET DRIFT" : "no dataset drift", reset);
+                static_cast<unsigned long long>(r.features_compared), share,
+                r.dataset_drift ? "DATASET DRIFT" : "no dataset drift", reset);
   out += line;
   if (!r.new_columns.empty()) {
     out += std::string(yellow) + "new columns (not in the baseline):";

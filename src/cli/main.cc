@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Compare serving data with a baseline");
   std::string c_baseline, c_input, c_format = "table", c_rules, c_method, c_task, c_model,
                                    c_version;
-  std::optional<double> c_method_threshold;
+  std::optional<double> c_method_threshold, c_false_alarm_rate;
   bool fail_on_drift = false;
   driftd::CheckOptions copt;
   check->add_option("--baseline", c_baseline, "Baseline file from `driftd baseline build`")
@@ -184,8 +184,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   check->add_option("--out", c_out, "Write the report to this file (default: stdout)");
   check->add_option("--rules", c_rules, "Drift rules (TOML, see config/check.example.toml)");
-  check->add_option("--drift-method", c_method, "Default drift method (e.g. psi, ks_p_value)");
-  check->add_option("--drift-threshold", c_method_threshold, "Threshold for the default method");
+  check->add_option("--drift-method", c_method,
+                    "Default drift method: calibrated (every calibrated test, at "
+                    "--false-alarm-rate; the default) or a statistic (e.g. psi, ks_p_value)");
+  check->add_option("--drift-threshold", c_method_threshold,
+                    "Threshold of a statistic used as the default method");
+  check->add_option("--false-alarm-rate", c_false_alarm_rate,
+                    "The calibrated method: the chance that data with no drift is called drift "
+                    "(default 0.001)");
   check->add_option("--threshold", copt.threshold, "Classification threshold on the score")
       ->capture_default_str();
   check->add_option("--task", c_task, "classification or regression (default: the baseline's)")
@@ -328,8 +334,15 @@ int main(int argc, char** argv) {
       copt.rules = *rules;
     }
     if (!c_method.empty()) copt.rules.default_method = c_method;
-    if (c_method_threshold)
+    if (c_method_threshold) {
+      if (copt.rules.default_method == driftd::kCalibratedMethod) {
+        return fail(
+            "--drift-threshold: the calibrated method has no threshold (set "
+            "--false-alarm-rate, or name a statistic with --drift-method)");
+      }
       copt.rules.method_thresholds[copt.rules.default_method] = *c_method_threshold;
+    }
+    if (c_false_alarm_rate) copt.rules.false_alarm_rate = *c_false_alarm_rate;
     if (auto st = copt.rules.validate(); !st) return fail(st.error().message);
     if (!c_task.empty()) copt.task = parse_task(c_task);
     PhaseTimer phases;

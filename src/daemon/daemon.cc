@@ -752,8 +752,12 @@ class Daemon {
     // What a saved state depends on: the baseline's identity and the
     // window layout. A change of either starts the model afresh.
     const WindowSettings& w = m.monitor.window;
+    // A resolution not a multiple of 256 has had three more grid points
+    // since the winsorized tests (stats/robust.h): state saved before them
+    // holds another grid's slots.
+    const std::string grid = m.monitor.ks_resolution % 256 == 0 ? "" : "+robust";
     return m.name + "\n" + m.version + "\n" + m.baseline->input.xxh3_64 + "\n" +
-           m.baseline->built_at + "\n" + std::to_string(m.monitor.ks_resolution) + "\n" +
+           m.baseline->built_at + "\n" + std::to_string(m.monitor.ks_resolution) + grid + "\n" +
            std::to_string(m.monitor.max_new_categories) + "\n" +
            (w.kind == WindowSettings::Kind::kCount ? "count" : "time") + "\n" +
            std::to_string(w.size) + "\n" + std::to_string(w.step) + "\n" +

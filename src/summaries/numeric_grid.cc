@@ -19,7 +19,11 @@ NumericGrid::NumericGrid(const ColumnProfile& base, size_t resolution) {
     scale_ = np.moments.std > 0 ? np.moments.std : 1.0;
   }
   std::vector<double> pts(np.cut_points.begin(), np.cut_points.end());
+  robust_ = stats::robust_reference(s);
   if (m > 0) {
+    // Already among the order statistics below when the resolution is a
+    // multiple of 256 (stats/robust.h).
+    pts.insert(pts.end(), {robust_.lo, robust_.center, robust_.hi});
     const size_t g = std::max<size_t>(resolution, 1);
     for (size_t k = 0; k <= g; ++k) {
       // Rank k (m-1) / G, exact in integers (k <= G <= 65536 and m < 2^40:

@@ -125,6 +125,42 @@ Moments moments_of(const NumericGrid& grid, const NumericSummary& s) {
   return m;
 }
 
+// Every open cell lies on one side of each of lo, center and hi (all three
+// are grid points), so each slot's clamped values and deviations follow
+// from its count and, inside [lo, hi], its sum.
+stats::RobustMoments robust_of(const NumericGrid& grid, const NumericSummary& s) {
+  const stats::RobustReference& ref = grid.robust();
+  stats::RobustMoments w;
+  w.count = s.count;
+  if (s.count == 0 || grid.points() == 0) return w;
+  const auto& p = grid.point();
+  const size_t k = p.size();
+  for (size_t slot = 0; slot < s.slot_counts.size(); ++slot) {
+    const uint64_t count = s.slot_counts[slot];
+    if (count == 0) continue;
+    const double n = static_cast<double>(count);
+    if (slot & 1) {  // exactly on point slot / 2
+      const double c = std::clamp(p[slot / 2], ref.lo, ref.hi);
+      w.clamped_sum += n * c;
+      w.deviation_sum += n * std::fabs(c - ref.center);
+      continue;
+    }
+    const size_t i = slot / 2;  // strictly between p[i - 1] and p[i]
+    const bool below_lo = i < k && p[i] <= ref.lo;
+    const bool above_hi = i > 0 && p[i - 1] >= ref.hi;
+    if (below_lo || above_hi) {
+      const double c = below_lo ? ref.lo : ref.hi;
+      w.clamped_sum += n * c;
+      w.deviation_sum += n * std::fabs(c - ref.center);
+      continue;
+    }
+    const double sum = s.cell_sums[i];
+    w.clamped_sum += sum;
+    w.deviation_sum += (i < k && p[i] <= ref.center) ? n * ref.center - sum : sum - n * ref.center;
+  }
+  return w;
+}
+
 // KS D and W1 from the grid counts (see window.h for their error bounds).
 stats::EcdfDistances ecdf_of(const NumericGrid& grid, const NumericSummary& s) {
   stats::EcdfDistances r;

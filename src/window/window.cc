@@ -566,7 +566,10 @@ FeatureResult ModelMonitor::compare_summary(const ColumnProfile& base, const Num
     if (base.numeric.moments.count > 0) current_props = proportions(bin_counts);
     const std::vector<double> base_props = proportions(base.numeric.bin_counts);
     const stats::EcdfDistances ecdf = ecdf_of(grid, cs.numeric);
-    const NumericComparison in{base, base_props, cs.numeric.count, current_props, moments, ecdf};
+    const CellCounts cells{r.rows, r.missing, r.type_errors};
+    const stats::RobustMoments robust = robust_of(grid, cs.numeric);
+    const NumericComparison in{base, base_props, cs.numeric.count, current_props, moments,
+                               ecdf, cells,      grid.robust(),    robust};
     run_numeric_detectors(in, r);
   } else {
     const CategoricalSummary& cat = cs.categorical;
@@ -666,6 +669,7 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
     }
     rep.performance = performance_of(merged.performance);
   }
+  decide_calibrated(rep, settings_.rules);
   summarize_features(rep);
   return out;
 }

@@ -23,7 +23,8 @@ bool is_report_field(std::string_view key) {
                                                  "drift",
                                                  "drift_method",
                                                  "threshold",
-                                                 "drift_value"};
+                                                 "drift_value",
+                                                 "drift_reasons"};
   for (auto k : kFields) {
     if (k == key) return true;
   }
@@ -78,6 +79,23 @@ Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string
     }
     if (auto d = f["drift_value"]; !d.error()) fr.drift_value = number_or_null(d.value_unsafe());
     if (!f["drift_method"].get_string().get(s)) fr.rule.method = s;
+    simdjson::dom::array reasons;
+    if (!f["drift_reasons"].get_array().get(reasons)) {
+      for (auto e : reasons) {
+        DriftReason reason;
+        std::string_view test, effect;
+        if (e["test"].get_string().get(test) || e["effect"].get_string().get(effect) ||
+            e["p_value"].get_double().get(reason.p_value) ||
+            e["adjusted_p_value"].get_double().get(reason.adjusted_p_value) ||
+            e["effect_value"].get_double().get(reason.effect_value) ||
+            e["floor"].get_double().get(reason.floor)) {
+          return bad("a drift reason without its test, p-values, effect or floor");
+        }
+        reason.test = test;
+        reason.effect = effect;
+        fr.reasons.push_back(std::move(reason));
+      }
+    }
     for (auto field : f) {
       if (!is_report_field(field.key)) {
         fr.stats.push_back(StatValue{std::string(field.key), number_or_null(field.value)});
@@ -93,6 +111,19 @@ Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string
       if (n.get_string().get(s)) return bad("a schema column name is not a string");
       out->emplace_back(s);
     }
+  }
+  simdjson::dom::array drifting;
+  if (!obj["drifting_features"].get_array().get(drifting)) {
+    for (auto n : drifting) {
+      if (n.get_string().get(s)) return bad("a drifting feature's name is not a string");
+      r.drifting_features.emplace_back(s);
+    }
+  }
+  if (auto rate = obj["false_alarm_rate"]; !rate.error()) {
+    r.false_alarm_rate = number_or_null(rate.value_unsafe());
+  }
+  if (obj["calibrated_tests"].get_uint64().get(r.calibrated_tests) != simdjson::SUCCESS) {
+    r.calibrated_tests = 0;
   }
   if (obj["features_compared"].get_uint64().get(r.features_compared) ||
       obj["features_drifted"].get_uint64().get(r.features_drifted) ||

@@ -46,6 +46,16 @@ struct Distribution {
   size_t first_new = SIZE_MAX;
 };
 
+// A calibrated test that made its column drift: its p-value passed the
+// family-wise correction and its effect the floor.
+struct DriftReason {
+  std::string test;             // the p-value statistic, e.g. "location_p_value"
+  double p_value = 1;           // as the test gave it
+  double adjusted_p_value = 1;  // Holm's (or Bonferroni's) over the window's tests
+  std::string effect;           // e.g. "mean_shift"
+  double effect_value = 0, floor = 0;
+};
+
 struct FeatureResult {
   std::string name;
   ColumnKind kind = ColumnKind::kNumeric;
@@ -56,8 +66,11 @@ struct FeatureResult {
   std::vector<StatValue> stats;
   bool drift = false;
   DriftRule rule;
+  // The rule's statistic; for "calibrated", the smallest adjusted p-value
+  // of the column's tests.
   std::optional<double> drift_value;
-  double severity = 0;  // how far past (or short of) its threshold; for sorting
+  std::vector<DriftReason> reasons;  // "calibrated": why it drifts
+  double severity = 0;               // how far past (or short of) its threshold; for sorting
   // For the HTML report (not in the JSON report or the windows log).
   std::shared_ptr<const Distribution> distribution;
 
@@ -74,8 +87,12 @@ struct CheckReport {
   std::vector<std::string> missing_columns;  // in the baseline only
   uint64_t features_compared = 0, features_drifted = 0;
   double drift_share = 0;
-  double share_threshold = 0.5;
+  double share_threshold = 0;
   bool dataset_drift = false;
+  std::vector<std::string> drifting_features;  // features that drift, in column order
+  // The calibrated method's family, when any column used it.
+  std::optional<double> false_alarm_rate;
+  uint64_t calibrated_tests = 0;
   std::optional<Performance> performance, baseline_performance;
 };
 
@@ -148,8 +165,14 @@ void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_
                               std::span<const uint64_t> new_counts,
                               std::span<const std::string_view> new_names, uint64_t present,
                               FeatureResult& r);
-// Sets r.drift, drift_value and severity from r.rule and r.stats.
+// Sets r.drift, drift_value and severity from r.rule and r.stats (a
+// column judged by the calibrated method is left to decide_calibrated).
 void decide_drift(FeatureResult& r);
+// The calibrated method, over every column whose rule it is: the p-values
+// of their calibrated tests are one family, adjusted by rules.correction;
+// a column drifts on a test whose adjusted p-value is at most the
+// false-alarm rate and whose effect passes its floor (docs/VERDICTS.md).
+void decide_calibrated(CheckReport& report, const DriftRules& rules);
 // Dataset-level fields (missing columns, counts, drift share) from features.
 void summarize_features(CheckReport& report);
 

@@ -8,6 +8,7 @@
 // passes over the data happen once per column.
 #pragma once
 
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "driftd/baseline/baseline.h"
+#include "driftd/stats/robust.h"
 #include "driftd/stats/two_sample.h"
 
 namespace driftd {
@@ -24,6 +26,17 @@ inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
 
 // Which way a statistic points to drift, when it is used as a drift method.
 enum class DriftDirection { kHigherIsDrift, kLowerIsDrift, kNotAMethod };
+
+// A statistic that is the p-value of one of the default verdict's
+// calibrated tests (docs/VERDICTS.md): a column drifts on it when the
+// p-value passes the family-wise correction at the false-alarm rate and the
+// change is large enough to matter, |effect - center| >= floor
+// ([drift.floors] overrides the floor by the effect's name).
+struct DriftTest {
+  const char* effect;  // the statistic (or report field) measuring the change's size
+  double center;       // the effect's value when nothing changed (std_ratio: 1)
+  double floor;        // the smallest |effect - center| that is drift
+};
 
 struct StatisticInfo {
   const char* key;   // report key, e.g. "psi"
@@ -34,7 +47,16 @@ struct StatisticInfo {
   // The values it can take (infinity: unbounded), for the warnings on alert
   // conditions that can never be true.
   double min_value, max_value;
-  const char* description;  // one line: the metric's HELP, the docs
+  const char* description;          // one line: the metric's HELP, the docs
+  const DriftTest* test = nullptr;  // set when it is a calibrated test's p-value
+};
+
+// A column's cells in the window (or the checked file), for the tests of
+// missing values and type errors.
+struct CellCounts {
+  uint64_t rows = 0;         // rows of the window
+  uint64_t missing = 0;      // cells absent or null
+  uint64_t type_errors = 0;  // numeric columns: cells that were not numbers
 };
 
 struct NumericComparison {
@@ -46,6 +68,11 @@ struct NumericComparison {
   // KS D and W1 between baseline sample and current values (one walk for
   // both); NaN when either side is empty.
   const stats::EcdfDistances& ecdf;
+  const CellCounts& cells;
+  // Winsorized location and spread of both sides (stats/robust.h): the
+  // baseline sample's, and the current values' against it.
+  const stats::RobustReference& robust_baseline;
+  const stats::RobustMoments& robust_current;
 };
 
 struct CategoricalComparison {
@@ -58,6 +85,7 @@ struct CategoricalComparison {
   std::span<const double> current_proportions;
   uint64_t current_count;      // present current values
   uint64_t new_category_rows;  // current values whose category the baseline lacks
+  const CellCounts& cells;
 };
 
 // Statistics go out as (key, value); nullopt when undefined on this data.

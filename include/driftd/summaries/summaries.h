@@ -37,6 +37,7 @@
 #include "driftd/baseline/baseline.h"
 #include "driftd/common/binary_io.h"
 #include "driftd/kernels/kernels.h"
+#include "driftd/stats/robust.h"
 #include "driftd/stats/summary.h"
 #include "driftd/stats/two_sample.h"
 
@@ -76,6 +77,9 @@ class NumericGrid {
   uint32_t bin_of_slot(uint32_t slot) const { return slot_bin_[slot]; }
   size_t bins() const { return bins_; }
   double center() const { return center_; }
+  // The baseline's winsorized location and spread; their clamp points and
+  // median are points of the grid, so robust_of is exact.
+  const stats::RobustReference& robust() const { return robust_; }
   double scale() const { return scale_; }
   uint64_t sample_size() const { return sample_size_; }
   const std::vector<double>& point() const { return point_; }
@@ -98,6 +102,7 @@ class NumericGrid {
   std::vector<int32_t> bucket_lo_;    // empty: no index (every value searched)
   size_t bins_ = 1;
   double center_ = 0, scale_ = 1;
+  stats::RobustReference robust_;
   uint64_t sample_size_ = 0;
 };
 
@@ -157,6 +162,9 @@ Moments moments_of(const NumericGrid& grid, const NumericSummary& s);
 // KS D and W1 from the grid counts, within the bounds stated above (pair:
 // stats::ecdf_distances, stats/two_sample.h).
 stats::EcdfDistances ecdf_of(const NumericGrid& grid, const NumericSummary& s);
+// The winsorized sums, exactly (up to the order of additions) what
+// stats::robust_moments gives on the values (pair: stats/robust.h).
+stats::RobustMoments robust_of(const NumericGrid& grid, const NumericSummary& s);
 
 // A column summary in the checkpoint (slots and counts sparse: only the
 // nonzero ones), read back against the grid and bins of the same baseline.

@@ -151,6 +151,8 @@ void expect_round_trip(const WindowResult& w, const WindowSettings& settings) {
     CHECK(a.rows == b.rows);
     CHECK(a.drift_share == b.drift_share);
     CHECK(a.dataset_drift == b.dataset_drift);
+    CHECK(a.drifting_features == b.drifting_features);
+    CHECK(a.false_alarm_rate == b.false_alarm_rate);
     CHECK(a.model_name == b.model_name);
     REQUIRE(a.features.size() == b.features.size());
     for (size_t i = 0; i < a.features.size(); ++i) {
@@ -160,6 +162,12 @@ void expect_round_trip(const WindowResult& w, const WindowSettings& settings) {
       CHECK(x.role == y.role);
       CHECK(x.drift == y.drift);
       CHECK(x.missing_rate == y.missing_rate);
+      REQUIRE(x.reasons.size() == y.reasons.size());
+      for (size_t k = 0; k < x.reasons.size(); ++k) {
+        CHECK(x.reasons[k].test == y.reasons[k].test);
+        CHECK(x.reasons[k].adjusted_p_value == y.reasons[k].adjusted_p_value);
+        CHECK(x.reasons[k].effect_value == y.reasons[k].effect_value);
+      }
       REQUIRE(x.stats.size() == y.stats.size());
       for (size_t k = 0; k < x.stats.size(); ++k) {
         CHECK(x.stats[k].key == y.stats[k].key);
