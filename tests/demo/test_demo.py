@@ -103,11 +103,11 @@ def main():
           == sorted(names), f"the summary lists the baseline's features ({sorted(names)})")
 
     # The check's verdict and the exit status it says.
-    verdict = re.search(r"\d+ of \d+ features drift \(share .*\): (no dataset drift|dataset drift)",
+    verdict = re.search(r"\d+ of \d+ features drift \(share .*\): (no dataset drift|DATASET DRIFT)",
                         text)
     claim = re.search(r"\(--fail-on-drift: exit (\d)", text)
     check(verdict is not None and claim is not None and
-          (claim.group(1) == "1") == (verdict.group(1) == "dataset drift"),
+          (claim.group(1) == "1") == (verdict.group(1) == "DATASET DRIFT"),
           f"the --fail-on-drift line agrees with the check's verdict "
           f"({verdict and verdict.group(0)}; exit {claim and claim.group(1)})")
     rc = subprocess.run([DRIFTD, "check", "--baseline", os.path.join(out, "baseline.json"),
