@@ -74,6 +74,20 @@ std::string effects_list() {
   }
   return out;
 }
+// A table of numbers by name ([drift.floors], [drift.thresholds]).
+Status read_numbers(TableReader& r, const char* key, const std::string& source,
+                    std::map<std::string, double>& out) {
+  auto table = r.table(key);
+  if (!table) return table.error();
+  if (*table == nullptr) return {};
+  TableReader tr(**table, r.child(key), source);
+  for (const auto& [name, unused] : **table) {
+    double v = 0;
+    DRIFTD_TRY(tr.number(name.str(), v));
+    out[std::string(name.str())] = v;
+  }
+  return {};
+}
 }  // namespace
 
 Status DriftRules::validate() const {
@@ -140,26 +154,8 @@ Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::str
   DRIFTD_TRY(r.number("false_alarm_rate", rules.false_alarm_rate));
   std::string correction = to_string(rules.correction);
   DRIFTD_TRY(r.str("correction", correction));
-  auto floors = r.table("floors");
-  if (!floors) return floors.error();
-  if (*floors != nullptr) {
-    TableReader fr(**floors, r.child("floors"), source);
-    for (const auto& [effect, unused] : **floors) {
-      double v = 0;
-      DRIFTD_TRY(fr.number(effect.str(), v));
-      rules.floors[std::string(effect.str())] = v;
-    }
-  }
-  auto thresholds = r.table("thresholds");
-  if (!thresholds) return thresholds.error();
-  if (*thresholds != nullptr) {
-    TableReader tr(**thresholds, r.child("thresholds"), source);
-    for (const auto& [method, unused] : **thresholds) {
-      double v = 0;
-      DRIFTD_TRY(tr.number(method.str(), v));
-      rules.method_thresholds[std::string(method.str())] = v;
-    }
-  }
+  DRIFTD_TRY(read_numbers(r, "floors", source, rules.floors));
+  DRIFTD_TRY(read_numbers(r, "thresholds", source, rules.method_thresholds));
   auto columns = r.table("columns");
   if (!columns) return columns.error();
   if (*columns != nullptr) {
