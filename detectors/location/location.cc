@@ -4,7 +4,7 @@
 
 namespace driftd {
 namespace {
-constexpr DriftTest kTest = {"mean_shift", 0, 0.05};
+constexpr DriftTest kTest = {"mean_shift", 0, 0.05, true};
 constexpr StatisticInfo kStats[] = {
     {"location_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05, 0, 1,
      "p-value of the two-sample z test of the winsorized mean (a calibrated test of the default "

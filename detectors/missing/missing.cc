@@ -4,7 +4,7 @@
 
 namespace driftd {
 namespace {
-constexpr DriftTest kTest = {"missing_rate_change", 0, 0.01};
+constexpr DriftTest kTest = {"missing_rate_change", 0, 0.01, true};
 constexpr StatisticInfo kStats[] = {
     {"missing_rate_change", true, true, DriftDirection::kNotAMethod, 0, -1, 1,
      "Missing rate minus the baseline's"},

@@ -4,7 +4,7 @@
 
 namespace driftd {
 namespace {
-constexpr DriftTest kTest = {"std_ratio", 1, 0.05};
+constexpr DriftTest kTest = {"std_ratio", 1, 0.05, true};
 constexpr StatisticInfo kStats[] = {
     {"scale_p_value", true, false, DriftDirection::kLowerIsDrift, 0.05, 0, 1,
      "p-value of the two-sample z test of the winsorized mean absolute deviation (a calibrated "

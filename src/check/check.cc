@@ -265,17 +265,12 @@ void decide_drift(FeatureResult& r) {
   }
 }
 
-namespace {
-
-// A test's effect: a statistic of the column, else a rate of its report.
 std::optional<double> effect_of(const FeatureResult& r, std::string_view effect) {
   if (auto v = r.get(effect)) return v;
   if (effect == "type_error_rate") return r.type_error_rate;
   if (effect == "missing_rate") return r.missing_rate;
   return std::nullopt;
 }
-
-}  // namespace
 
 void decide_calibrated(CheckReport& rep, const DriftRules& rules) {
   struct Candidate {

@@ -109,6 +109,9 @@ Status DriftRules::validate() const {
   if (!(share_threshold >= 0 && share_threshold <= 1)) {
     return Error{"drift.share: must be in [0, 1] (0: dataset drift when any feature drifts)"};
   }
+  if (!(sequential_run_length >= 10 && sequential_run_length <= 1e9)) {
+    return Error{"drift.sequential_run_length: must be in [10, 1e9] windows"};
+  }
   if (!(false_alarm_rate > 0 && false_alarm_rate < 1)) {
     return Error{"drift.false_alarm_rate: must be in (0, 1)"};
   }
@@ -154,6 +157,8 @@ Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::str
   DRIFTD_TRY(r.number("false_alarm_rate", rules.false_alarm_rate));
   std::string correction = to_string(rules.correction);
   DRIFTD_TRY(r.str("correction", correction));
+  DRIFTD_TRY(r.boolean("sequential", rules.sequential));
+  DRIFTD_TRY(r.number("sequential_run_length", rules.sequential_run_length));
   DRIFTD_TRY(read_numbers(r, "floors", source, rules.floors));
   DRIFTD_TRY(read_numbers(r, "thresholds", source, rules.method_thresholds));
   auto columns = r.table("columns");
@@ -176,8 +181,8 @@ Result<DriftRules> parse_drift_node(const toml::node& drift_node, const std::str
     }
   }
   DRIFTD_TRY(
-      r.finish("method, threshold, share, false_alarm_rate, correction, floors, thresholds, "
-               "columns"));
+      r.finish("method, threshold, share, false_alarm_rate, correction, sequential, "
+               "sequential_run_length, floors, thresholds, columns"));
   if (correction == "holm") {
     rules.correction = Correction::kHolm;
   } else if (correction == "bonferroni") {

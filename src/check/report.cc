@@ -75,6 +75,11 @@ void write_report_fields(JsonWriter& w, const CheckReport& r) {
         w.key("effect").value(reason.effect);
         w.key("effect_value").value(reason.effect_value);
         w.key("floor").value(reason.floor);
+        if (reason.sequential) {
+          w.key("kind").value("sequential");
+          w.key("cusum").value(reason.cusum);
+          w.key("windows").value(reason.windows);
+        }
         w.end_object();
       }
       w.end_array();
@@ -182,6 +187,13 @@ std::string report_table(const CheckReport& r, bool color) {
   // Why each column drifts, when the calibrated method says so.
   for (const auto* f : order) {
     for (const auto& reason : f->reasons) {
+      if (reason.sequential) {
+        out += std::string(red) + "  " + f->name + ": " + reason.test + " sequential, CUSUM " +
+               fmt(reason.cusum) + " over " + std::to_string(reason.windows) + " windows, " +
+               reason.effect + " " + fmt(reason.effect_value) + " on average, past its floor " +
+               fmt(reason.floor) + reset + "\n";
+        continue;
+      }
       out += std::string(red) + "  " + f->name + ": " + reason.test + " " + fmt(reason.p_value) +
              " (adjusted " + fmt(reason.adjusted_p_value) + "), " + reason.effect + " " +
              fmt(reason.effect_value) + " past its floor " + fmt(reason.floor) + reset + "\n";

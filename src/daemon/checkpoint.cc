@@ -81,6 +81,7 @@ std::string encode_checkpoint(const Checkpoint& c) {
     w.str(m.state);
     w.str(m.alerts);
     w.str(m.triggers);
+    w.str(m.sequential);
   }
   put_frame_trailer(w.bytes());
   return std::move(w.bytes());
@@ -117,8 +118,9 @@ Result<Checkpoint> decode_checkpoint(std::string_view file, const std::string& s
     m.windows = r.u64();
     m.latest_json = r.str();
     m.state = r.str();
-    if (payload->version >= 4) m.alerts = r.str();    // before 4: no alert rules
-    if (payload->version >= 5) m.triggers = r.str();  // before 5: no triggers
+    if (payload->version >= 4) m.alerts = r.str();      // before 4: no alert rules
+    if (payload->version >= 5) m.triggers = r.str();    // before 5: no triggers
+    if (payload->version >= 6) m.sequential = r.str();  // before 6: no sequential charts
     c.models.push_back(std::move(m));
   }
   if (!r.ok() || !r.at_end()) {

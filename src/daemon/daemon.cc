@@ -30,6 +30,7 @@
 #include "driftd/daemon/checkpoint.h"
 #include "driftd/decode/event_decoder.h"
 #include "driftd/io/json_writer.h"
+#include "driftd/window/sequential.h"
 #include "driftd/window/window_line.h"
 #include "src/common/append_file.h"
 #include "src/common/process_memory.h"
@@ -67,6 +68,7 @@ struct MonitorSlot {
   uint64_t latest_version = 0;                         // bumped when latest_json changes
   std::unique_ptr<alerts::ModelAlerts> alerts;         // null: no rules
   std::unique_ptr<alerts::ModelTriggers> triggers;     // null: no trigger policies
+  std::unique_ptr<SequentialDetector> sequential;      // null: not tumbling, or off
   uint64_t alerts_version = 1;                         // bumped when its alert states change
   uint64_t triggers_sent = 0, triggers_held_back = 0;  // since start
   Histogram window_close_seconds{kDurationBounds};
@@ -305,6 +307,11 @@ class Daemon {
             baseline_identity_json(m), m.triggers);
       }
       if (m.reference) slot.monitor->attach_reference(m.reference, m.reference_name);
+      // Sequential charts need windows that do not overlap.
+      const DriftRules& rules = m.monitor.rules;
+      if (rules.sequential && m.monitor.window.step == m.monitor.window.size) {
+        slot.sequential = std::make_unique<SequentialDetector>(rules.sequential_run_length);
+      }
       monitors_.push_back(std::move(slot));
     }
     for (auto& slot : monitors_) {
@@ -374,6 +381,7 @@ class Daemon {
 
   void on_window(MonitorSlot& slot, WindowResult&& w) {
     const auto began = std::chrono::steady_clock::now();
+    if (slot.sequential) slot.sequential->update(w.report, slot.config.monitor.rules);
     std::string line = window_json_line(w, slot.config.monitor.window);
     windows_log_.write(line);
     jlog(spdlog::level::info,
@@ -823,6 +831,11 @@ class Daemon {
         m.triggers->save(triggers);
         r.triggers = std::move(triggers.bytes());
       }
+      if (m.sequential) {
+        ByteWriter charts;
+        m.sequential->save(charts);
+        r.sequential = std::move(charts.bytes());
+      }
       c.models.push_back(std::move(r));
     }
     const std::string framed = encode_checkpoint(c);
@@ -899,6 +912,13 @@ class Daemon {
             return Error{
                 checkpoint_path_ + ": the trigger states of model " + m.config.name +
                 " do not load: " + (st ? std::string("bytes after the end") : st.error().message)};
+          }
+        }
+        if (m.sequential && !saved.sequential.empty()) {
+          ByteReader qr(saved.sequential);
+          if (!m.sequential->load(qr) || !qr.at_end()) {
+            return Error{checkpoint_path_ + ": the sequential charts of model " + m.config.name +
+                         " do not load: " + qr.error()};
           }
         }
         m.windows = saved.windows;
@@ -988,6 +1008,12 @@ class Daemon {
           o.triggers->save(states);
           ByteReader tr(states.bytes());
           (void)m.triggers->load(tr);
+        }
+        if (m.sequential && o.sequential) {
+          ByteWriter charts;
+          o.sequential->save(charts);
+          ByteReader qr(charts.bytes());
+          (void)m.sequential->load(qr);
         }
         m.windows = o.windows;
         m.latest = o.latest;

@@ -86,10 +86,21 @@ Status parse_report(simdjson::dom::object obj, CheckReport& r, const std::string
         std::string_view test, effect;
         if (e["test"].get_string().get(test) || e["effect"].get_string().get(effect) ||
             e["p_value"].get_double().get(reason.p_value) ||
-            e["adjusted_p_value"].get_double().get(reason.adjusted_p_value) ||
             e["effect_value"].get_double().get(reason.effect_value) ||
             e["floor"].get_double().get(reason.floor)) {
-          return bad("a drift reason without its test, p-values, effect or floor");
+          return bad("a drift reason without its test, p-value, effect or floor");
+        }
+        // A sequential reason's adjusted p-value is null.
+        double adjusted = std::nan("");
+        if (!e["adjusted_p_value"].get_double().get(adjusted)) reason.adjusted_p_value = adjusted;
+        if (e["adjusted_p_value"].is_null()) reason.adjusted_p_value = std::nan("");
+        std::string_view reason_kind;
+        if (!e["kind"].get_string().get(reason_kind) && reason_kind == "sequential") {
+          reason.sequential = true;
+          if (e["cusum"].get_double().get(reason.cusum) ||
+              e["windows"].get_uint64().get(reason.windows)) {
+            return bad("a sequential drift reason without its CUSUM or windows");
+          }
         }
         reason.test = test;
         reason.effect = effect;

@@ -1,5 +1,5 @@
 // Fuzz target: the checkpoint reader. The input is a format version byte
-// (0x80 and above: 4; below, odd: 3, even: 2) and a checkpoint's payload;
+// (2 plus its value modulo the versions read: 2 to 6) and a checkpoint's payload;
 // the target frames it (magic, version, XXH3 trailer recomputed), so that
 // what lies past the checksum is explored: the payload's lengths and
 // counts, then every model state loaded into the golden model's monitor
@@ -13,12 +13,14 @@
 #include "alerts/triggers/trigger.h"
 #include "driftd/common/binary_io.h"
 #include "driftd/daemon/checkpoint.h"
+#include "driftd/window/sequential.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto base = driftd::fuzz::shared_golden_baseline();
   if (size == 0) return 0;
-  const uint32_t version = data[0] >= 0x80 ? 4 : (data[0] & 1 ? 3 : 2);
+  // Every version this driftd reads, 2 to kCheckpointFormatVersion.
+  const uint32_t version = 2 + data[0] % (kCheckpointFormatVersion - 1);
   const std::string framed = driftd::frame_checkpoint(
       std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), version);
   auto c = driftd::decode_checkpoint(framed, "fuzz.bin");
@@ -85,6 +87,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         driftd::alerts::ModelTriggers reloaded("fraud", "3", true, "{}", policies);
         driftd::ByteReader r2(again.bytes());
         if (!reloaded.load(r2).ok() || !r2.at_end()) __builtin_trap();
+      }
+    }
+    if (!m.sequential.empty()) {
+      // Loaded charts must go on: a window scored, saved, read again.
+      driftd::SequentialDetector charts(1000);
+      driftd::ByteReader qr(m.sequential);
+      if (charts.load(qr) && qr.at_end()) {
+        driftd::CheckReport scored;
+        driftd::FeatureResult amount;
+        amount.name = "amount";
+        amount.stats = {{"location_p_value", 1e-3}, {"mean_shift", 0.1}};
+        scored.features.push_back(amount);
+        charts.update(scored, driftd::DriftRules{});
+        driftd::ByteWriter again;
+        charts.save(again);
+        driftd::SequentialDetector reloaded(1000);
+        driftd::ByteReader r2(again.bytes());
+        if (!reloaded.load(r2) || !r2.at_end()) __builtin_trap();
       }
     }
     driftd::ModelMonitor monitor(base, s);

@@ -48,12 +48,16 @@ struct Distribution {
 
 // A calibrated test that made its column drift: its p-value passed the
 // family-wise correction and its effect the floor.
+// Or, in the daemon, whose sequential chart alarmed (window/sequential.h).
 struct DriftReason {
   std::string test;             // the p-value statistic, e.g. "location_p_value"
   double p_value = 1;           // as the test gave it
-  double adjusted_p_value = 1;  // Holm's (or Bonferroni's) over the window's tests
+  double adjusted_p_value = 1;  // Holm's (or Bonferroni's) over the window's tests; NaN: sequential
   std::string effect;           // e.g. "mean_shift"
-  double effect_value = 0, floor = 0;
+  double effect_value = 0, floor = 0;  // sequential: the run's mean effect
+  bool sequential = false;
+  double cusum = 0;      // sequential: the chart's S, over its threshold
+  uint64_t windows = 0;  // sequential: the run's length
 };
 
 struct FeatureResult {
@@ -173,6 +177,9 @@ void decide_drift(FeatureResult& r);
 // a column drifts on a test whose adjusted p-value is at most the
 // false-alarm rate and whose effect passes its floor (docs/VERDICTS.md).
 void decide_calibrated(CheckReport& report, const DriftRules& rules);
+// A calibrated test's effect in a column: a statistic, else a rate of the
+// report (type_error_rate).
+std::optional<double> effect_of(const FeatureResult& r, std::string_view effect);
 // Dataset-level fields (missing columns, counts, drift share) from features.
 void summarize_features(CheckReport& report);
 

@@ -44,6 +44,11 @@ struct DriftRules {
   // Overrides of the tests' effect floors, by the effect's name
   // ([drift.floors] mean_shift = 0.1).
   std::map<std::string, double> floors;
+  // The daemon's sequential charts on tumbling windows
+  // (window/sequential.h): the average number of windows of a stable
+  // stream between two false alarms of any of the model's charts.
+  bool sequential = true;
+  double sequential_run_length = 1000;
 
   DriftRule rule_for(const std::string& column) const;
   // The threshold of a statistic used as the method of a column without

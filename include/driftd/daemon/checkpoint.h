@@ -21,7 +21,7 @@ namespace driftd {
 // 4: each model's alert states.
 // 5: each model's trigger policy states.
 // Versions 2 to 4 are still read.
-inline constexpr uint32_t kCheckpointFormatVersion = 5;
+inline constexpr uint32_t kCheckpointFormatVersion = 6;
 inline constexpr char kCheckpointMagic[8] = {'D', 'R', 'I', 'F', 'T', 'D', 'C', 'K'};
 
 // The checkpoint's contents. Sources and models are matched by name and key
@@ -40,6 +40,7 @@ struct CheckpointModel {
   std::string state;        // ModelMonitor::save
   std::string alerts;       // alerts::ModelAlerts::save (version 4 on; empty: no rules)
   std::string triggers;     // alerts::ModelTriggers::save (version 5 on; empty: no policies)
+  std::string sequential;   // SequentialDetector::save (version 6 on; empty: none)
 };
 struct Checkpoint {
   std::vector<CheckpointSource> sources;

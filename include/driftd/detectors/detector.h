@@ -36,6 +36,9 @@ struct DriftTest {
   const char* effect;  // the statistic (or report field) measuring the change's size
   double center;       // the effect's value when nothing changed (std_ratio: 1)
   double floor;        // the smallest |effect - center| that is drift
+  // Two-sided, of a change with a direction (the sign of effect - center):
+  // the sequential charts watch each direction apart.
+  bool signed_change = false;
 };
 
 struct StatisticInfo {

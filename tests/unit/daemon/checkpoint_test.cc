@@ -11,6 +11,7 @@
 #include "alerts/rules/rule.h"
 #include "alerts/triggers/trigger.h"
 #include "driftd/daemon/checkpoint.h"
+#include "driftd/window/sequential.h"
 #include "test_util.h"
 
 namespace driftd {
@@ -34,7 +35,7 @@ alerts::Notification notes_fired(const WindowResult& w) {
   return n;
 }
 
-TEST_CASE("checkpoint: golden files (v5, v4, v3, v2), truncation, corruption, other versions",
+TEST_CASE("checkpoint: golden files (v6 to v2), truncation, corruption, other versions",
           "[daemon][golden]") {
   // The golden file holds a fixed checkpoint: a file source, a Kafka
   // source and one model's window state. Regenerate it only on a
@@ -127,10 +128,21 @@ TEST_CASE("checkpoint: golden files (v5, v4, v3, v2), truncation, corruption, ot
   ByteWriter trigger_states;
   triggered.save(trigger_states);
   model.triggers = trigger_states.bytes();
+  // The sequential charts after one window (version 6 on).
+  SequentialDetector charts(1000);
+  CheckReport scored;
+  FeatureResult amount_tests;
+  amount_tests.name = "amount";
+  amount_tests.stats = {{"location_p_value", 0.0027}, {"mean_shift", 0.1}};
+  scored.features.push_back(amount_tests);
+  charts.update(scored, DriftRules{});
+  ByteWriter chart_states;
+  charts.save(chart_states);
+  model.sequential = chart_states.bytes();
   c.models.push_back(model);
   const std::string framed = encode_checkpoint(c);
 
-  const std::string golden_path = test::data_path("golden/checkpoint_v5.bin");
+  const std::string golden_path = test::data_path("golden/checkpoint_v6.bin");
   if (std::getenv("DRIFTD_WRITE_GOLDEN")) {
     std::ofstream(golden_path, std::ios::binary) << framed;
   }
@@ -198,6 +210,17 @@ TEST_CASE("checkpoint: golden files (v5, v4, v3, v2), truncation, corruption, ot
   auto refused = decode_checkpoint(frame_checkpoint(payload->bytes, 1), "v1");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("format version 1") != std::string::npos);
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->models.size() == 1);
+  CHECK(decoded->models[0].sequential == model.sequential);
+  // Version 5 (no sequential charts) still loads: the same checkpoint as
+  // written by the driftd before.
+  auto v5 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v5.bin")), "v5");
+  REQUIRE(v5.ok());
+  REQUIRE(v5->models.size() == 1);
+  CHECK(v5->models[0].sequential.empty());
+  CHECK(v5->models[0].triggers == decoded->models[0].triggers);
+  CHECK(v5->models[0].state == decoded->models[0].state);
   // Version 4 (no trigger states) still loads: the same checkpoint as
   // written by the driftd before.
   auto v4 = decode_checkpoint(read_all(test::data_path("golden/checkpoint_v4.bin")), "v4");
