@@ -85,7 +85,7 @@ void SequentialDetector::update(CheckReport& report, const DriftRules& rules) {
     const bool by_window =
         std::any_of(sc.feature->reasons.begin(), sc.feature->reasons.end(),
                     [&](const DriftReason& r) { return !r.sequential && r.test == sc.info->key; });
-    for (const Side* side : {&chart.up, &chart.down}) {
+    for (Side* side : {&chart.up, &chart.down}) {
       if (by_window || side->s <= h || side->windows == 0) continue;
       const double mean_effect = side->effect_sum / static_cast<double>(side->windows);
       if (std::fabs(mean_effect) < floor) continue;
@@ -104,6 +104,9 @@ void SequentialDetector::update(CheckReport& report, const DriftRules& rules) {
       changed |= !r.drift;
       r.drift = true;
       r.severity = std::max(r.severity, 1.0);
+      // Restarted after its alarm (Page's scheme): one false alarm is one
+      // window, and a change that persists alarms again within h / (z - k).
+      *side = Side{};
     }
   }
   if (changed) summarize_features(report);

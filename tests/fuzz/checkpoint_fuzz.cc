@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto base = driftd::fuzz::shared_golden_baseline();
   if (size == 0) return 0;
   // Every version this driftd reads, 2 to kCheckpointFormatVersion.
-  const uint32_t version = 2 + data[0] % (kCheckpointFormatVersion - 1);
+  const uint32_t version = 2 + data[0] % (driftd::kCheckpointFormatVersion - 1);
   const std::string framed = driftd::frame_checkpoint(
       std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), version);
   auto c = driftd::decode_checkpoint(framed, "fuzz.bin");

@@ -48,7 +48,7 @@ struct DriftRules {
   // (window/sequential.h): the average number of windows of a stable
   // stream between two false alarms of any of the model's charts.
   bool sequential = true;
-  double sequential_run_length = 1000;
+  double sequential_run_length = 10000;
 
   DriftRule rule_for(const std::string& column) const;
   // The threshold of a statistic used as the method of a column without

@@ -13,11 +13,11 @@
 // makes its column drift with a "sequential" reason. k = 0.5 (tuned to a
 // shift of one standard deviation per window) and h so that a stable
 // stream's average run length to a false alarm is `run_length` windows
-// for the whole model: each of the M charts gets M x run_length, by
+// for the whole model (default 10,000): each of the M charts gets M x run_length, by
 // Siegmund's approximation ARL = (e^{2kb} - 2kb - 1) / (2k^2), b = h + 1.166
-// (D. Siegmund 1985, "Sequential Analysis", ch. 2). A chart's S is kept
-// at most h + 4, so that it falls back under h within 8 windows of the
-// change ending.
+// (D. Siegmund 1985, "Sequential Analysis", ch. 2). A chart restarts at 0
+// after its alarm, and its S is kept at most h + 4 while a test of the
+// window itself carries the column.
 //
 // Windows must not overlap (tumbling windows: step = size), or neighbouring
 // scores would be correlated and the run length too short; the daemon runs

@@ -102,7 +102,8 @@ TEST_CASE("bad rules name the key and line", "[check]") {
             .error()
             .message ==
         "r.toml:3: drift.threshhold: unknown key (expected method, threshold, share, "
-        "false_alarm_rate, correction, floors, thresholds, columns)");
+        "false_alarm_rate, correction, sequential, sequential_run_length, floors, thresholds, "
+        "columns)");
   CHECK(parse_drift_rules("[drift]\nmethod = \"psy\"\n", "r.toml")
             .error()
             .message.rfind(

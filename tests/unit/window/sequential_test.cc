@@ -12,11 +12,11 @@
 namespace driftd {
 namespace {
 
-// One calibrated column "x" whose location test gave p, with this shift.
+// One calibrated column whose location test gave p, with this shift.
 CheckReport window_with(double p, double mean_shift) {
   CheckReport rep;
   FeatureResult x;
-  x.name = "x";
+  x.name = "amount";
   x.stats = {{"location_p_value", p}, {"mean_shift", mean_shift}};
   rep.features.push_back(std::move(x));
   return rep;
@@ -75,8 +75,8 @@ TEST_CASE("sequential: a shift no window shows alone alarms within a few windows
 TEST_CASE("sequential: on a stable stream alarms start about once per run length",
           "[window][sequential]") {
   // p uniform and the sign a coin: z standard normal, as under no change. Run length 100 for the
-  // model's two charts; the onsets of alarms in 100,000 windows should be
-  // about 1,000 (Siegmund's approximation is within some 10% here).
+  // model's two charts, each restarted after its alarm: about 1,000 alarms
+  // in 100,000 windows (Siegmund's approximation is within some 10% here).
   SequentialDetector d(100);
   const DriftRules rules;
   std::mt19937_64 rng(12345);
@@ -118,7 +118,7 @@ TEST_CASE("sequential: the charts' state round-trips, and hostile state is refus
   }
   ByteWriter hostile;
   hostile.u64(1);
-  hostile.str("x\nlocation_p_value");
+  hostile.str("amount\nlocation_p_value");
   for (int side = 0; side < 2; ++side) {
     hostile.f64(-1.0);  // a CUSUM is never negative
     hostile.f64(0.0);
