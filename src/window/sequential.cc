@@ -81,12 +81,19 @@ void SequentialDetector::update(CheckReport& report, const DriftRules& rules) {
     step(chart.up, sc.z, sc.effect);
     if (sc.info->test->signed_change) step(chart.down, -sc.z, sc.effect);
     const double floor = rules.floor_of(*sc.info->test);
-    // A test this window rejects on its own says so already.
+    // A test this window rejects on its own says so already, and its
+    // chart starts again: what the chart is for is a change no window shows
+    // (and a run that spans a reported change would alarm on it once more
+    // after it ended).
     const bool by_window =
         std::any_of(sc.feature->reasons.begin(), sc.feature->reasons.end(),
                     [&](const DriftReason& r) { return !r.sequential && r.test == sc.info->key; });
+    if (by_window) {
+      chart = Chart{};
+      continue;
+    }
     for (Side* side : {&chart.up, &chart.down}) {
-      if (by_window || side->s <= h || side->windows == 0) continue;
+      if (side->s <= h || side->windows == 0) continue;
       const double mean_effect = side->effect_sum / static_cast<double>(side->windows);
       if (std::fabs(mean_effect) < floor) continue;
       FeatureResult& r = *sc.feature;

@@ -16,8 +16,8 @@
 // for the whole model (default 10,000): each of the M charts gets M x run_length, by
 // Siegmund's approximation ARL = (e^{2kb} - 2kb - 1) / (2k^2), b = h + 1.166
 // (D. Siegmund 1985, "Sequential Analysis", ch. 2). A chart restarts at 0
-// after its alarm, and its S is kept at most h + 4 while a test of the
-// window itself carries the column.
+// after its alarm, and when its test rejects in the window itself (the
+// change is reported; a run spanning it would alarm again after it ended).
 //
 // Windows must not overlap (tumbling windows: step = size), or neighbouring
 // scores would be correlated and the run length too short; the daemon runs
