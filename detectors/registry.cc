@@ -11,6 +11,7 @@
 #include "detectors/moments/moments.h"
 #include "detectors/new_category/new_category.h"
 #include "detectors/psi/psi.h"
+#include "detectors/reconstruction/reconstruction.h"
 #include "detectors/scale/scale.h"
 #include "detectors/shares/shares.h"
 #include "detectors/type_errors/type_errors.h"
@@ -32,11 +33,12 @@ const ScaleDetector kScale;
 const SharesDetector kShares;
 const MissingDetector kMissing;
 const TypeErrorsDetector kTypeErrors;
+const ReconstructionDetector kReconstruction;
 
 const Detector* const kDetectors[] = {
     &kPsi,     &kJensenShannon, &kHellinger, &kKolmogorovSmirnov, &kWasserstein,
     &kMoments, &kChiSquare,     &kLInfinity, &kNewCategory,       &kLocation,
-    &kScale,   &kShares,        &kMissing,   &kTypeErrors,
+    &kScale,   &kShares,        &kMissing,   &kTypeErrors,        &kReconstruction,
 };
 }  // namespace
 

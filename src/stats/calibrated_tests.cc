@@ -13,6 +13,13 @@ double normal_two_sided_p(double z) {
   return std::erfc(std::fabs(z) / std::sqrt(2.0));
 }
 
+std::optional<double> two_sample_mean_p(double window_sum, uint64_t n, double ref_mean,
+                                        double ref_var, uint64_t ref_count) {
+  if (n == 0 || ref_count == 0 || !(ref_var > 0)) return std::nullopt;
+  const double a = static_cast<double>(n), m = static_cast<double>(ref_count);
+  return normal_two_sided_p((window_sum / a - ref_mean) / std::sqrt(ref_var * (1 / a + 1 / m)));
+}
+
 double two_proportion_p(uint64_t k_a, uint64_t n_a, uint64_t k_b, uint64_t n_b) {
   if (n_a == 0 || n_b == 0) return 1;
   const double na = static_cast<double>(n_a), nb = static_cast<double>(n_b);

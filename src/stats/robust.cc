@@ -49,22 +49,13 @@ RobustMoments robust_moments(std::span<const double> values, const RobustReferen
   return w;
 }
 
-namespace {
-std::optional<double> mean_test(double window_sum, uint64_t window_count, double ref_mean,
-                                double ref_var, uint64_t ref_count) {
-  if (window_count == 0 || ref_count == 0 || !(ref_var > 0)) return std::nullopt;
-  const double n = static_cast<double>(window_count), m = static_cast<double>(ref_count);
-  const double z = (window_sum / n - ref_mean) / std::sqrt(ref_var * (1 / n + 1 / m));
-  return normal_two_sided_p(z);
-}
-}  // namespace
-
 std::optional<double> robust_location_p(const RobustReference& ref, const RobustMoments& window) {
-  return mean_test(window.clamped_sum, window.count, ref.mean, ref.var, ref.count);
+  return two_sample_mean_p(window.clamped_sum, window.count, ref.mean, ref.var, ref.count);
 }
 
 std::optional<double> robust_scale_p(const RobustReference& ref, const RobustMoments& window) {
-  return mean_test(window.deviation_sum, window.count, ref.dev_mean, ref.dev_var, ref.count);
+  return two_sample_mean_p(window.deviation_sum, window.count, ref.dev_mean, ref.dev_var,
+                           ref.count);
 }
 
 }  // namespace driftd::stats

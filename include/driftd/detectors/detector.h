@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "driftd/baseline/baseline.h"
+#include "driftd/stats/reconstruction.h"
 #include "driftd/stats/robust.h"
 #include "driftd/stats/two_sample.h"
 
@@ -44,7 +45,7 @@ struct DriftTest {
 struct StatisticInfo {
   const char* key;   // report key, e.g. "psi"
   bool numeric;      // emitted for numeric columns
-  bool categorical;  // emitted for categorical columns
+  bool categorical;  // emitted for categorical columns (neither: for "_multivariate")
   DriftDirection direction;
   double default_threshold;  // when used as the drift method
   // The values it can take (infinity: unbounded), for the warnings on alert
@@ -91,6 +92,14 @@ struct CategoricalComparison {
   const CellCounts& cells;
 };
 
+// The numeric features of a window (or the checked file) together: their
+// rows' errors of reconstruction from the baseline's principal components
+// (stats/reconstruction.h), reported as the pseudo-column "_multivariate".
+struct MultivariateComparison {
+  const stats::ReconstructionModel& model;
+  const stats::ReconstructionSums& current;
+};
+
 // Statistics go out as (key, value); nullopt when undefined on this data.
 class StatisticSink {
  public:
@@ -105,6 +114,7 @@ class Detector {
   virtual std::span<const StatisticInfo> statistics() const = 0;
   virtual void numeric(const NumericComparison&, StatisticSink&) const {}
   virtual void categorical(const CategoricalComparison&, StatisticSink&) const {}
+  virtual void multivariate(const MultivariateComparison&, StatisticSink&) const {}
 };
 
 // Every detector, in report order.

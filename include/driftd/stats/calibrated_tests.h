@@ -19,6 +19,13 @@ namespace driftd::stats {
 // P(|Z| >= |z|) for a standard normal Z.
 double normal_two_sided_p(double z);
 
+// A window's mean (its sum over n values) against a reference mean of
+// `ref_count` values of variance ref_var, the large-sample two-sample z
+// test: z = (mean - ref_mean) / sqrt(ref_var (1/n + 1/m)), two-sided.
+// nullopt when a side is empty or ref_var is not above 0.
+std::optional<double> two_sample_mean_p(double window_sum, uint64_t n, double ref_mean,
+                                        double ref_var, uint64_t ref_count);
+
 // Two proportions k_a / n_a and k_b / n_b, the pooled large-sample z test
 // (e.g. Agresti 2013, "Categorical Data Analysis", 3rd ed., 2.1.3).
 // Two-sided; 1 when the pooled proportion is 0 or 1 (nothing to test).
