@@ -195,6 +195,22 @@ Result<Baseline> profile_impl(const Table& table, Table* consumable,
       b.performance = performance_metrics(pred->numbers, label->numbers, task, opt.threshold);
     }
   }
+  // The multivariate model too: it reads the numeric features' rows
+  // together. A column with the pseudo-column's name gets none.
+  std::vector<stats::ReconstructionColumn> features;
+  bool name_taken = false;
+  for (const Column& col : table.columns) {
+    name_taken = name_taken || col.name == kMultivariateColumn;
+    bool has_role = false;
+    for (const auto& [role_column, role] : role_columns(opt)) {
+      has_role = has_role || (!role_column->empty() && col.name == *role_column);
+    }
+    if (col.kind == ColumnKind::kNumeric && col.present_in_input && !has_role) {
+      features.push_back({col.name, col.numbers});
+    }
+  }
+  if (!name_taken) b.multivariate = stats::fit_reconstruction(features, table.rows);
+
   b.columns.resize(table.columns.size());
   // Columns are independent: profile them on all cores.
   parallel_for(table.columns.size(), [&](size_t i) {

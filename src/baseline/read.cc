@@ -183,6 +183,90 @@ const char* sample_flaw(const NumberVector& x) {
   return "sample is not sorted";
 }
 
+// The multivariate model (version 2 on): null, or a fit whose columns are
+// numeric features of this baseline. An error message, or nullopt.
+std::optional<std::string> read_multivariate(od::object& top, Reader& r, Baseline& b) {
+  const std::string& source = r.source;
+  od::value v;
+  if (!r.get(top, "multivariate", "", v)) return r.error;
+  bool is_null = false;
+  if (!v.is_null().get(is_null) && is_null) return std::nullopt;
+  od::object mo;
+  od::array names, components;
+  std::string method;
+  stats::ReconstructionModel m;
+  std::optional<double> explained, cap, mean, variance;
+  const std::string where = "multivariate";
+  if (v.get_object().get(mo)) return source + ": multivariate: expected an object or null";
+  if (!r.str(mo, "method", where, method)) return r.error;
+  if (method != "pca_reconstruction") {
+    return source + ": multivariate.method: expected \"pca_reconstruction\"";
+  }
+  if (!r.array(mo, "columns", where, names)) return r.error;
+  for (auto x : names) {
+    std::string_view s;
+    if (x.get_string().get(s)) return source + ": multivariate.columns: expected names";
+    const ColumnProfile* c = b.find(s);
+    if (c == nullptr || c->kind != ColumnKind::kNumeric || c->role != ColumnRole::kFeature) {
+      return source + ": multivariate.columns: '" + std::string(s) +
+             "' is not a numeric feature of the baseline";
+    }
+    if (std::find(m.columns.begin(), m.columns.end(), s) != m.columns.end()) {
+      return source + ": multivariate.columns: '" + std::string(s) + "' twice";
+    }
+    if (m.columns.size() == stats::kReconstructionMaxColumns) {
+      return source + ": multivariate.columns: more than " +
+             std::to_string(stats::kReconstructionMaxColumns);
+    }
+    m.columns.emplace_back(s);
+  }
+  if (!r.numbers(mo, "means", where, m.means) || !r.numbers(mo, "scales", where, m.scales) ||
+      !r.array(mo, "components", where, components)) {
+    return r.error;
+  }
+  const size_t d = m.columns.size();
+  for (auto x : components) {
+    od::array weights;
+    if (x.get_array().get(weights) || m.components >= d) {
+      return source + ": multivariate.components: expected fewer than d arrays of d weights";
+    }
+    size_t n = 0;
+    for (auto w : weights) {
+      double value = 0;
+      if (w.get_double().get(value) || n == d) {
+        return source + ": multivariate.components[" + std::to_string(m.components) +
+               "]: expected " + std::to_string(d) + " numbers";
+      }
+      m.basis.push_back(value);
+      ++n;
+    }
+    if (n != d) {
+      return source + ": multivariate.components[" + std::to_string(m.components) + "]: expected " +
+             std::to_string(d) + " numbers";
+    }
+    ++m.components;
+  }
+  if (!r.number(mo, "explained_variance", where, explained, false) ||
+      !r.u64(mo, "rows", where, m.rows) || !r.number(mo, "error_cap", where, cap, false) ||
+      !r.number(mo, "error_mean", where, mean, false) ||
+      !r.number(mo, "error_variance", where, variance, false)) {
+    return r.error;
+  }
+  m.explained_variance = *explained;
+  m.error_cap = *cap;
+  m.error_mean = *mean;
+  m.error_variance = *variance;
+  if (const std::string flaw = stats::reconstruction_flaw(m); !flaw.empty()) {
+    return source + ": multivariate." + flaw;
+  }
+  if (b.find(kMultivariateColumn) != nullptr) {
+    return source + ": multivariate: a column is named " + kMultivariateColumn +
+           ", the multivariate test's";
+  }
+  b.multivariate = std::move(m);
+  return std::nullopt;
+}
+
 Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
                                        const std::string& source) {
   const std::string truncated =
@@ -226,9 +310,10 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
   if (top["format_version"].get_int64().get(version)) {
     return Error{source + ": format_version is missing or not an integer"};
   }
-  if (version != kBaselineFormatVersion) {
+  if (version < kOldestBaselineFormatVersion || version > kBaselineFormatVersion) {
     return Error{source + ": baseline format version " + std::to_string(version) +
-                 "; this driftd (" DRIFTD_VERSION ") reads version " +
+                 "; this driftd (" DRIFTD_VERSION ") reads versions " +
+                 std::to_string(kOldestBaselineFormatVersion) + " to " +
                  std::to_string(kBaselineFormatVersion) +
                  ": rebuild it with `driftd baseline build`"};
   }
@@ -448,6 +533,9 @@ Result<Baseline> parse_baseline_padded(std::string_view text, size_t capacity,
     b.columns.push_back(std::move(c));
   }
   if (b.columns.empty()) return Error{source + ": the baseline has no columns"};
+  if (version >= 2) {
+    if (auto err = read_multivariate(top, r, b)) return Error{*err};
+  }
   std::vector<std::string> sample_errors(pending_samples.size());
   parallel_for(pending_samples.size(), [&](size_t k) {
     const PendingSample& ps = pending_samples[k];

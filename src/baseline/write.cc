@@ -138,6 +138,34 @@ std::vector<std::string> serialize_baseline_pieces(const Baseline& b) {
     w.end_object();
   }
   w.end_array();
+  if (b.format_version >= 2) {
+    w.key("multivariate");
+    if (const auto& m = b.multivariate) {
+      const size_t d = m->dimensions();
+      w.begin_object();
+      w.key("method").value("pca_reconstruction");
+      w.key("columns").begin_array();
+      for (const auto& name : m->columns) w.value(name);
+      w.end_array();
+      w.key("means").number_array(m->means);
+      w.key("scales").number_array(m->scales);
+      w.key("components").begin_array();
+      for (size_t c = 0; c < m->components; ++c) {
+        w.number_array(
+            std::vector<double>(m->basis.begin() + static_cast<std::ptrdiff_t>(c * d),
+                                m->basis.begin() + static_cast<std::ptrdiff_t>(c * d + d)));
+      }
+      w.end_array();
+      w.key("explained_variance").value(m->explained_variance);
+      w.key("rows").value(m->rows);
+      w.key("error_cap").value(m->error_cap);
+      w.key("error_mean").value(m->error_mean);
+      w.key("error_variance").value(m->error_variance);
+      w.end_object();
+    } else {
+      w.null();
+    }
+  }
   // The checksum covers every byte before its own key.
   std::string tail = std::move(w.str());
   tail += ",\n  ";

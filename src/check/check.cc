@@ -100,6 +100,22 @@ uint32_t CategoryBins::bin_of_absent(std::string_view category) const {
   return kNew;
 }
 
+FeatureResult compare_multivariate(const stats::ReconstructionModel& model,
+                                   const stats::ReconstructionSums& sums, const DriftRules& rules,
+                                   uint64_t rows) {
+  FeatureResult r;
+  r.name = kMultivariateColumn;
+  r.kind = ColumnKind::kNumeric;
+  r.role = ColumnRole::kFeature;
+  r.rule = rules.rule_for(r.name);
+  r.rows = rows;
+  const MultivariateComparison in{model, sums};
+  VectorSink sink(r.stats);
+  for (const Detector* d : all_detectors()) d->multivariate(in, sink);
+  decide_drift(r);
+  return r;
+}
+
 void run_numeric_detectors(const NumericComparison& in, FeatureResult& r) {
   VectorSink sink(r.stats);
   for (const Detector* d : all_detectors()) d->numeric(in, sink);
@@ -328,6 +344,38 @@ void decide_calibrated(CheckReport& rep, const DriftRules& rules) {
 
 namespace {
 
+// The rows' reconstruction errors, in row order (before the columns are
+// compared in place). nullopt when the baseline has no multivariate model
+// or the table lacks one of its columns (a schema change, reported as
+// such).
+std::optional<stats::ReconstructionSums> multivariate_sums(const Baseline& baseline,
+                                                           const Table& table) {
+  if (!baseline.multivariate) return std::nullopt;
+  const stats::ReconstructionModel& m = *baseline.multivariate;
+  std::vector<const double*> values;
+  for (const std::string& name : m.columns) {
+    const Column* col = table.find(name);
+    if (col == nullptr || !col->present_in_input || col->kind != ColumnKind::kNumeric ||
+        col->numbers.size() != table.rows) {
+      return std::nullopt;
+    }
+    values.push_back(col->numbers.data());
+  }
+  constexpr size_t kChunk = 256;
+  const size_t d = m.dimensions();
+  std::vector<double> z(d * kChunk), err(kChunk);
+  stats::ReconstructionSums sums;
+  for (size_t at = 0; at < table.rows; at += kChunk) {
+    const size_t n = std::min<size_t>(kChunk, table.rows - at);
+    for (size_t j = 0; j < d; ++j) {
+      for (size_t i = 0; i < n; ++i) z[j * kChunk + i] = m.standardized(j, values[j][at + i]);
+    }
+    m.errors(z.data(), kChunk, n, err.data());
+    sums.add(m, err.data(), n);
+  }
+  return sums;
+}
+
 // `consumable`: the same table, when its arrays may be reused (then `table`
 // must not be read after a column was compared).
 CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* consumable,
@@ -357,6 +405,7 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
     rep.baseline_performance = baseline.performance;
   }
 
+  const auto multivariate = multivariate_sums(baseline, table);
   std::vector<size_t> profiled;  // baseline columns that get statistics
   for (size_t i = 0; i < baseline.columns.size(); ++i) {
     const ColumnProfile& c = baseline.columns[i];
@@ -386,6 +435,10 @@ CheckReport compare_impl(const Baseline& baseline, const Table& table, Table* co
     }
     decide_drift(r);
   });
+  if (multivariate) {
+    rep.features.push_back(
+        compare_multivariate(*baseline.multivariate, *multivariate, options.rules, table.rows));
+  }
   decide_calibrated(rep, options.rules);
   summarize_features(rep);
   return rep;
@@ -397,9 +450,17 @@ void summarize_features(CheckReport& rep) {
   rep.missing_columns.clear();
   rep.drifting_features.clear();
   rep.features_compared = rep.features_drifted = 0;
+  bool multivariate_drift = false;
   for (const auto& r : rep.features) {
     if (r.status == "missing_in_serving") rep.missing_columns.push_back(r.name);
     if (r.role != ColumnRole::kFeature) continue;
+    if (r.name == kMultivariateColumn) {
+      // A test of the features together: not one of the share's features,
+      // but the dataset drifts when it does.
+      multivariate_drift = r.drift;
+      if (r.drift) rep.drifting_features.push_back(r.name);
+      continue;
+    }
     ++rep.features_compared;
     if (r.drift) {
       ++rep.features_drifted;
@@ -411,6 +472,7 @@ void summarize_features(CheckReport& rep) {
         static_cast<double>(rep.features_drifted) / static_cast<double>(rep.features_compared);
     rep.dataset_drift = rep.features_drifted > 0 && rep.drift_share >= rep.share_threshold;
   }
+  rep.dataset_drift = rep.dataset_drift || multivariate_drift;
 }
 
 CheckReport compare(const Baseline& baseline, const Table& table, const CheckOptions& options) {

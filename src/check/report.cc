@@ -144,6 +144,10 @@ std::string pad(const std::string& s, size_t width, bool right = false) {
 
 }  // namespace
 
+const char* kind_label(const FeatureResult& f) {
+  return f.name == kMultivariateColumn ? "multivariate" : to_string(f.kind);
+}
+
 std::string report_table(const CheckReport& r, bool color) {
   const char* red = color ? "\033[31;1m" : "";
   const char* yellow = color ? "\033[33m" : "";
@@ -166,7 +170,7 @@ std::string report_table(const CheckReport& r, bool color) {
          std::to_string(r.rows) + " rows";
   if (r.skipped_rows) out += ", " + std::to_string(r.skipped_rows) + " malformed rows skipped";
   out += "\n\n";
-  out += "  " + pad("column", name_w) + "  " + pad("kind", 11) + "  " + pad("method", 16) + " " +
+  out += "  " + pad("column", name_w) + "  " + pad("kind", 12) + "  " + pad("method", 16) + " " +
          pad("value", 10, true) + " " + pad("threshold", 10, true) + " " + pad("psi", 8, true) +
          " " + pad("missing", 8, true) + "\n";
   for (const auto* f : order) {
@@ -178,7 +182,7 @@ std::string report_table(const CheckReport& r, bool color) {
     std::string threshold = f->rule.method == "schema" ? "-" : fmt(f->rule.threshold);
     char missing[32];
     std::snprintf(missing, sizeof missing, "%.1f%%", 100 * f->missing_rate);
-    out += colour + mark + pad(label, name_w) + "  " + pad(to_string(f->kind), 11) + "  " +
+    out += colour + mark + pad(label, name_w) + "  " + pad(kind_label(*f), 12) + "  " +
            pad(f->rule.method, 16) + " " + pad(value, 10, true) + " " + pad(threshold, 10, true) +
            " " + pad(fmt(f->get("psi"), "%.3f"), 8, true) + " " + pad(missing, 8, true) + reset +
            "\n";

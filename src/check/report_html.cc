@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "driftd/check/check.h"
+#include "driftd/check/report.h"
 #include "driftd/check/report_html.h"
 #include "driftd/detectors/detector.h"
 
@@ -230,7 +231,7 @@ std::string report_html(const CheckReport& r, const HtmlReportContext& context) 
       "<th>Missing (baseline &rarr; current)</th></tr></thead><tbody>\n";
   for (const FeatureResult* f : order) {
     out += "<tr><td><a href=\"#f-" + std::to_string(f - r.features.data()) + "\">" + esc(f->name) +
-           "</a></td><td>" + to_string(f->kind) + "</td><td>" + to_string(f->role) + "</td><td>" +
+           "</a></td><td>" + kind_label(*f) + "</td><td>" + to_string(f->role) + "</td><td>" +
            esc(f->rule.method) + "</td><td class=\"n\">" + number(f->drift_value) +
            "</td><td class=\"n\">" + number(f->rule.threshold) + "</td><td>";
     if (f->status == "missing_in_serving") {
@@ -274,6 +275,11 @@ std::string report_html(const CheckReport& r, const HtmlReportContext& context) 
     out += "</h3>";
     if (f->distribution) {
       histogram_svg(out, *f->distribution);
+    } else if (f->name == kMultivariateColumn) {
+      out +=
+          "<p class=\"meta\">The numeric features together: how far each row lies from the "
+          "baseline's principal components (its reconstruction error, in standardized "
+          "units), against the baseline's own rows.</p>";
     } else if (f->status == "missing_in_serving") {
       out += "<p class=\"meta\">The column is not in the serving data.</p>";
     } else {

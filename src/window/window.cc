@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <xxhash.h>
 
@@ -82,6 +83,17 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
   }
   moment_lanes_.offset.assign(lanes, 0);  // padding lanes read column 0's rows
   moment_lanes_.summary.assign(lanes, nullptr);
+  if (const auto& m = baseline_->multivariate) {
+    // The reader checked that each is a numeric feature of this baseline.
+    for (const std::string& name : m->columns) {
+      const int c = column_of(name);
+      if (c < 0 || batch_at_[static_cast<size_t>(c)] < 0) throw std::logic_error(name);
+      multivariate_at_.push_back(static_cast<size_t>(batch_at_[static_cast<size_t>(c)]));
+    }
+    multivariate_ = &*m;
+    multivariate_z_.resize(m->dimensions() * kBatchRows);
+    multivariate_errors_.resize(kBatchRows);
+  }
   prediction_numeric_ =
       prediction_column_ >= 0 && columns_[prediction_column_]->kind == ColumnKind::kNumeric;
   for (const auto& c : baseline_->columns) {
@@ -355,6 +367,7 @@ void ModelMonitor::apply_batch() {
       }
       cs.numeric.add_all(grid, finite, n_finite);
     }
+    if (multivariate_ != nullptr) add_multivariate(r, end, batch_pane_[r]->multivariate);
     if (lanes == 0) continue;
     kernels::column_moments(batch_number_.data(), end - r, lanes,
                             {ml.p0.data(), ml.p1.data(), ml.p2.data(), ml.p3.data(), ml.lo.data(),
@@ -373,6 +386,24 @@ void ModelMonitor::apply_batch() {
   for (size_t k = 0; k < numeric_columns_.size(); ++k) {  // the rows are free for new events
     std::fill_n(&batch_state_[k * kBatchStride], rows, CellState::kAbsent);
   }
+}
+
+void ModelMonitor::add_multivariate(size_t begin, size_t end, stats::ReconstructionSums& out) {
+  const stats::ReconstructionModel& m = *multivariate_;
+  const size_t n = end - begin;
+  for (size_t j = 0; j < multivariate_at_.size(); ++j) {
+    // A number's cell is kNumber, or still kNumberText when its column's
+    // texts were all read by the kernel; any other cell is imputed.
+    const CellState* st = &batch_state_[multivariate_at_[j] + begin];
+    const double* x = &batch_number_[multivariate_at_[j] + begin];
+    double* z = &multivariate_z_[j * kBatchRows];
+    for (size_t i = 0; i < n; ++i) {
+      const bool number = st[i] == CellState::kNumber || st[i] == CellState::kNumberText;
+      z[i] = m.standardized(j, number ? x[i] : NAN);
+    }
+  }
+  m.errors(multivariate_z_.data(), kBatchRows, n, multivariate_errors_.data());
+  out.add(m, multivariate_errors_.data(), n);
 }
 
 void ModelMonitor::attach_reference(std::shared_ptr<const Baseline> reference, std::string name) {
@@ -642,6 +673,7 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
     merged.label.numeric.merge(p.label.numeric);
     merged.label.categorical.merge(p.label.categorical, settings_.max_new_categories);
     merged.performance.merge(p.performance);
+    merged.multivariate.merge(p.multivariate);
   }
 
   WindowResult out;
@@ -659,6 +691,10 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
   rep.features.resize(columns_.size());
   for (size_t c = 0; c < columns_.size(); ++c) {
     rep.features[c] = compare_summary(*columns_[c], grids_[c], merged.columns[c], merged.rows);
+  }
+  if (multivariate_ != nullptr) {
+    rep.features.push_back(
+        compare_multivariate(*multivariate_, merged.multivariate, settings_.rules, merged.rows));
   }
   if (merged.labels > 0) {
     // Label drift: the labels that arrived in this window against the
@@ -678,7 +714,7 @@ WindowResult ModelMonitor::evaluate(int64_t start, int64_t end) {
 
 namespace {
 
-void save_pane(ByteWriter& out, const Pane& p, bool has_label) {
+void save_pane(ByteWriter& out, const Pane& p, bool has_label, bool has_multivariate) {
   out.u64(p.rows);
   for (const ColumnSummary& c : p.columns) save_column(out, c);
   out.u64(p.labels);
@@ -696,6 +732,11 @@ void save_pane(ByteWriter& out, const Pane& p, bool has_label) {
   out.f64(f.sq_error_sum);
   out.f64(f.y_sum);
   out.f64(f.y2_sum);
+  if (has_multivariate) {
+    out.u64(p.multivariate.rows);
+    out.f64(p.multivariate.sum);
+    out.f64(p.multivariate.clamped_sum);
+  }
 }
 
 }  // namespace
@@ -711,7 +752,7 @@ void ModelMonitor::save(ByteWriter& out) {
   out.u64(panes_.size());
   for (const auto& [index, pane] : panes_) {
     out.i64(index);
-    save_pane(out, pane, label_profile_ != nullptr);
+    save_pane(out, pane, label_profile_ != nullptr, multivariate_ != nullptr);
   }
   const LabelCounters& l = label_counters_;
   for (uint64_t v : {l.joined, l.unmatched, l.late, l.expired, l.evicted}) out.u64(v);
@@ -761,6 +802,18 @@ bool ModelMonitor::load(ByteReader& in) {
     f.sq_error_sum = in.f64();
     f.y_sum = in.f64();
     f.y2_sum = in.f64();
+    if (multivariate_ != nullptr) {
+      // Only with a baseline that has the model (the state's key names the
+      // baseline). Errors are norms, clamped ones at most the cap.
+      stats::ReconstructionSums& s = p.multivariate;
+      s.rows = in.u64();
+      s.sum = in.f64();
+      s.clamped_sum = in.f64();
+      if (s.rows > p.rows || !(s.sum >= 0) || !std::isfinite(s.sum) || !(s.clamped_sum >= 0) ||
+          s.clamped_sum > multivariate_->error_cap * static_cast<double>(s.rows) * (1 + 1e-9)) {
+        in.fail("multivariate sums out of range");
+      }
+    }
   }
   LabelCounters& l = label_counters_;
   for (uint64_t* v : {&l.joined, &l.unmatched, &l.late, &l.expired, &l.evicted}) *v = in.u64();

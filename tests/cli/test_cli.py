@@ -111,9 +111,9 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("unwritable out exit 2", r.returncode == 2 and "nodir/b.json" in r.stderr, r.stderr)
 
     # A baseline of another format version is refused.
-    v2 = open(base).read().replace('"format_version": 1', '"format_version": 2')
-    r = run("check", "--baseline", write("v2.json", v2), "--input", serving)
-    expect("version refused", r.returncode == 2 and "baseline format version 2" in r.stderr, r.stderr)
+    v3 = open(base).read().replace('"format_version": 2', '"format_version": 3')
+    r = run("check", "--baseline", write("v3.json", v3), "--input", serving)
+    expect("version refused", r.returncode == 2 and "baseline format version 3" in r.stderr, r.stderr)
 
     # Huge values and NaN/Inf text are handled and reported.
     odd = write("odd.csv", "x,c,score,label\n1e308,a,0.5,1\n-1e308,b,nan,0\ninf,a,0.1,1\nNaN,b,0.2,0\n1,a,x,1\n")

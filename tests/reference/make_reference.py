@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 from sklearn import metrics
+from sklearn.decomposition import PCA
 
 BINS = 10
 PSI_FLOOR = 1e-4
@@ -118,6 +119,58 @@ def performance(pred, label, task, threshold=0.5):
     return {k: none_if_nan(v) if v is not None else None for k, v in out.items()} | {"rows": int(mask.sum())}
 
 
+def column_scale(v):
+    """Mean and sd (ddof 1) of the finite values, as driftd's fit takes
+    them: None for a column that does not vary (or overflows)."""
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return None
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mean = v.sum() / len(v)
+        sd = np.sqrt(((v - mean) ** 2).sum() / (len(v) - 1))
+    return (mean, sd) if np.isfinite(mean) and np.isfinite(sd) and sd > 0 else None
+
+
+def multivariate_stats(train, serving, features):
+    """The multivariate test (README: reconstruction_error) with sklearn's
+    PCA: standardized features, a missing value 0, as few components as
+    hold 65% of the variance and fewer than the columns; each row's error
+    the norm of what the components do not rebuild. None when driftd fits
+    no model."""
+    cols, scales = [], []
+    for col in features:
+        s = column_scale(train[col].to_numpy(float))
+        if s is not None:
+            cols.append(col)
+            scales.append(s)
+    d, n_train = len(cols), len(train)
+    if d < 2 or d > 64 or n_train < 100 * d or any(c not in serving for c in cols):
+        return None
+
+    def standardized(df):
+        z = np.column_stack([(df[c].to_numpy(float) - m) / s for c, (m, s) in zip(cols, scales)])
+        z[~np.isfinite(z)] = 0.0
+        return z
+
+    zb, zc = standardized(train), standardized(serving)
+    share = np.cumsum(PCA(svd_solver="full").fit(zb).explained_variance_ratio_)
+    k = min(int(np.searchsorted(share, 0.65 * share[-1] - 1e-12)) + 1, d - 1)
+    pca = PCA(n_components=k, svd_solver="full").fit(zb)
+
+    def errors(z):
+        return np.linalg.norm(z - pca.inverse_transform(pca.transform(z)), axis=1)
+
+    eb, ec = errors(zb), errors(zc)
+    cap = np.sort(eb)[255 * (n_train - 1) // 256]
+    cb, cc = np.minimum(eb, cap), np.minimum(ec, cap)
+    mean_b, var_b = cb.mean(), cb.var()
+    n = len(ec)
+    z = (cc.mean() - mean_b) / np.sqrt(var_b * (1 / n + 1 / n_train))
+    return {"reconstruction_error": float(ec.mean()),
+            "reconstruction_error_change": float((cc.mean() - mean_b) / np.sqrt(var_b)),
+            "reconstruction_p_value": float(2 * stats.norm.sf(abs(z)))}
+
+
 def expected(train, serving, categorical, roles):
     out = {"rows": len(serving), "features": {}}
     for col in train.columns:
@@ -133,6 +186,10 @@ def expected(train, serving, categorical, roles):
         st["missing_rate"] = miss / n
         st["baseline_missing_rate"] = int(train[col].isna().sum()) / len(train)
         out["features"][col] = st
+    features = [c for c in train.columns if c not in categorical and c not in roles.values()]
+    mv = multivariate_stats(train, serving, features)
+    if mv is not None:
+        out["features"]["_multivariate"] = mv
     pred, label = roles.get("prediction"), roles.get("label")
     if pred and label:
         task = "classification" if set(train[label].dropna().unique()) == {0, 1} else "regression"
@@ -192,6 +249,16 @@ def cases(rng):
                          "strong": rng.normal(0, 1, big_b)}),
            pd.DataFrame({"same": rng.normal(0, 1, big_c), "slight": rng.normal(0.02, 1, big_c),
                          "strong": rng.normal(0.5, 1, big_c)}), [], {})
+    # Three features, two of them correlated, with missing values; the
+    # serving rows flip the correlation (the multivariate test's case).
+    u = rng.normal(0, 1, n)
+    corr_b = pd.DataFrame({"u": u, "w": 0.8 * u + 0.6 * rng.normal(0, 1, n),
+                           "e": rng.exponential(1, n)})
+    corr_b.loc[rng.random(n) < 0.05, "w"] = np.nan
+    v = rng.normal(0, 1, m)
+    yield ("correlated", corr_b,
+           pd.DataFrame({"u": v, "w": -0.8 * v + 0.6 * rng.normal(0, 1, m),
+                         "e": rng.exponential(1, m)}), [], {})
     yield ("huge_values",
            pd.DataFrame({"h": rng.normal(0, 1, 500) * 1e300, "t": rng.normal(0, 1, 500) * 1e-300}),
            pd.DataFrame({"h": rng.normal(0.1, 1, 400) * 1e300, "t": rng.normal(0, 2, 400) * 1e-300}),

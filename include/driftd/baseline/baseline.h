@@ -1,14 +1,14 @@
 // The training baseline: a profile of the training data that every drift
 // statistic compares against. Built once by `driftd baseline build`, stored
-// as a JSON file (format "driftd-baseline", version 1) that ends with an
-// XXH3-64 checksum of everything before it.
+// as a JSON file (format "driftd-baseline", version 2; version 1 is still
+// read) that ends with an XXH3-64 checksum of everything before it.
 //
 // File layout (keys in this order; see README "Baseline file"):
 //   format, format_version, driftd_version, built_at, model {name, version},
 //   input {file, format, bytes, xxh3_64, rows, skipped_rows},
 //   settings {bins, sample_cap, seed, max_categories, max_other_names},
 //   roles {prediction, label, id, timestamp}, performance, columns [...],
-//   checksum
+//   multivariate (version 2 on: the principal components, or null), checksum
 #pragma once
 
 #include <array>
@@ -24,12 +24,19 @@
 #include "driftd/io/readers.h"
 #include "driftd/io/table.h"
 #include "driftd/stats/performance.h"
+#include "driftd/stats/reconstruction.h"
 #include "driftd/stats/summary.h"
 
 namespace driftd {
 
-inline constexpr int kBaselineFormatVersion = 1;
+// 2: the multivariate test's model (stats/reconstruction.h).
+inline constexpr int kBaselineFormatVersion = 2;
+inline constexpr int kOldestBaselineFormatVersion = 1;
 inline constexpr const char* kBaselineFormatName = "driftd-baseline";
+
+// The pseudo-column that reports the multivariate test (a column of this
+// name gets no multivariate model).
+inline constexpr const char* kMultivariateColumn = "_multivariate";
 
 enum class ColumnRole { kFeature, kPrediction, kLabel, kId, kTimestamp };
 const char* to_string(ColumnRole role);
@@ -107,6 +114,10 @@ struct Baseline {
   std::string prediction_column, label_column, id_column, timestamp_column;
   std::optional<Performance> performance;
   std::vector<ColumnProfile> columns;
+  // The multivariate test's model, fitted on the numeric features (none:
+  // fewer than two, too few rows, a version 1 file, or a column named
+  // kMultivariateColumn).
+  std::optional<stats::ReconstructionModel> multivariate;
 
   const ColumnProfile* find(std::string_view name) const;
   std::vector<ColumnSpec> schema() const;

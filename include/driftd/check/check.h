@@ -169,6 +169,11 @@ void compare_categorical_bins(const ColumnProfile& base, std::span<const uint64_
                               std::span<const uint64_t> new_counts,
                               std::span<const std::string_view> new_names, uint64_t present,
                               FeatureResult& r);
+// The multivariate test's pseudo-column (kMultivariateColumn) from the
+// window's (or file's) row errors, its drift decided as decide_drift does.
+FeatureResult compare_multivariate(const stats::ReconstructionModel& model,
+                                   const stats::ReconstructionSums& sums, const DriftRules& rules,
+                                   uint64_t rows);
 // Sets r.drift, drift_value and severity from r.rule and r.stats (a
 // column judged by the calibrated method is left to decide_calibrated).
 void decide_drift(FeatureResult& r);

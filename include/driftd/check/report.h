@@ -15,6 +15,9 @@ class JsonWriter;
 std::string report_json(const CheckReport& report);
 // The same keys written into an object the caller has opened.
 void write_report_fields(JsonWriter& w, const CheckReport& report);
+// A column's kind as people read it: numeric, categorical, or
+// multivariate (the multivariate test's pseudo-column).
+const char* kind_label(const FeatureResult& f);
 // For people: features by severity, drift marked, ANSI colour if `color`.
 std::string report_table(const CheckReport& report, bool color);
 

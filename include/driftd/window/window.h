@@ -66,6 +66,8 @@ struct Pane {
   uint64_t labels = 0;                 // labels joined into this pane
   ColumnSummary label;                 // their values (label drift)
   PerformanceSummary performance;
+  // The rows' reconstruction errors (the baseline's multivariate model).
+  stats::ReconstructionSums multivariate;
 };
 
 struct LabelJoinSettings {
@@ -323,6 +325,14 @@ class ModelMonitor {
   static void read_number_texts(CellState* st, double* number, const char* text, size_t rows);
   size_t batch_rows_ = 0;
   void apply_batch();
+  // The multivariate test (stats/reconstruction.h), when the baseline has
+  // its model: each model column's offset in the batch, and room for one
+  // run's standardized values and row errors.
+  const stats::ReconstructionModel* multivariate_ = nullptr;
+  std::vector<size_t> multivariate_at_;
+  std::vector<double> multivariate_z_, multivariate_errors_;
+  // Adds the errors of the batch's rows [begin, end) (their numbers read).
+  void add_multivariate(size_t begin, size_t end, stats::ReconstructionSums& out);
 
   // Label join.
   bool prediction_numeric_ = false;

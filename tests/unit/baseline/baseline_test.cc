@@ -103,13 +103,55 @@ bool same_document(simdjson::dom::element a, simdjson::dom::element b, std::stri
 }
 }  // namespace
 
-TEST_CASE("the writer reproduces the golden file byte for byte", "[baseline][golden]") {
-  const std::string golden = slurp(test::data_path("golden/baseline_v1.json"));
-  auto b = parse_baseline(golden, "golden");
+TEST_CASE("golden baseline v2 reads back with its multivariate model", "[baseline][golden]") {
+  auto b = load_baseline(test::data_path("golden/baseline_v2.json"));
   REQUIRE(b.ok());
-  // If this fails the format changed: bump kBaselineFormatVersion, keep
-  // reading v1 (or refuse it clearly), and add a new golden file.
-  CHECK(serialize_baseline(*b) == golden);
+  CHECK(b->format_version == 2);
+  CHECK(b->input.rows == 320);
+  REQUIRE(b->multivariate);
+  const auto& m = *b->multivariate;
+  // The numeric features (not the prediction, label or id), baseline order.
+  CHECK(m.columns == std::vector<std::string>{"amount", "age", "tenure"});
+  // age and tenure move together: two components hold 65% of three.
+  CHECK(m.components == 2);
+  CHECK(m.explained_variance > 0.65);
+  CHECK(m.rows == 320);
+  CHECK(m.error_mean > 0);
+  CHECK(m.error_mean < m.error_cap);
+  CHECK(stats::reconstruction_flaw(m).empty());
+  // A version 1 file has no model.
+  auto v1 = load_baseline(test::data_path("golden/baseline_v1.json"));
+  REQUIRE(v1.ok());
+  CHECK_FALSE(v1->multivariate.has_value());
+}
+
+TEST_CASE("the writer reproduces the golden files byte for byte", "[baseline][golden]") {
+  for (const char* name : {"golden/baseline_v1.json", "golden/baseline_v2.json"}) {
+    INFO(name);
+    const std::string golden = slurp(test::data_path(name));
+    auto b = parse_baseline(golden, "golden");
+    REQUIRE(b.ok());
+    // If this fails the format changed: bump kBaselineFormatVersion, keep
+    // reading the older versions (or refuse them clearly), and add a new
+    // golden file.
+    CHECK(serialize_baseline(*b) == golden);
+  }
+}
+
+TEST_CASE("building the golden v2 input again gives the golden document", "[baseline][golden]") {
+  auto input = FileBuffer::load(test::data_path("golden/train_v2.csv"));
+  REQUIRE(input.ok());
+  auto b = build_baseline(*input, golden_options());
+  REQUIRE(b.ok());
+  b->driftd_version = "0.1.0";
+  const std::string rebuilt = serialize_baseline(*b);
+  const std::string golden_path = test::data_path("golden/baseline_v2.json");
+  if (std::getenv("DRIFTD_WRITE_GOLDEN") != nullptr) std::ofstream(golden_path) << rebuilt;
+  REQUIRE(parse_baseline(rebuilt, "rebuilt").ok());
+  simdjson::dom::parser pa, pb;
+  auto da = pa.parse(rebuilt).value();
+  auto db = pb.parse(slurp(golden_path)).value();
+  CHECK(same_document(da, db, "$"));
 }
 
 TEST_CASE("building the golden input again gives the golden document", "[baseline][golden]") {
@@ -118,6 +160,8 @@ TEST_CASE("building the golden input again gives the golden document", "[baselin
   auto b = build_baseline(*input, golden_options());
   REQUIRE(b.ok());
   b->driftd_version = "0.1.0";  // the version that wrote the golden file
+  b->format_version = 1;        // and its format (no multivariate model: 40 rows)
+  CHECK_FALSE(b->multivariate.has_value());
   const std::string rebuilt = serialize_baseline(*b);
   REQUIRE(parse_baseline(rebuilt, "rebuilt").ok());
   simdjson::dom::parser pa, pb;
@@ -127,23 +171,29 @@ TEST_CASE("building the golden input again gives the golden document", "[baselin
 }
 
 TEST_CASE("every truncation of a baseline is refused with a clear error", "[baseline]") {
-  const std::string full = slurp(test::data_path("golden/baseline_v1.json"));
-  REQUIRE(parse_baseline(full, "b.json").ok());
-  for (size_t len = 0; len < full.size(); ++len) {
-    auto r = parse_baseline(std::string_view(full).substr(0, len), "b.json");
-    INFO("length " << len);
-    REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message.rfind("b.json: ", 0) == 0);
+  for (const char* name : {"golden/baseline_v1.json", "golden/baseline_v2.json"}) {
+    const std::string full = slurp(test::data_path(name));
+    REQUIRE(parse_baseline(full, "b.json").ok());
+    for (size_t len = 0; len < full.size(); ++len) {
+      auto r = parse_baseline(std::string_view(full).substr(0, len), "b.json");
+      INFO(name << ", length " << len);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().message.rfind("b.json: ", 0) == 0);
+    }
   }
 }
 
 TEST_CASE("another format version, a changed byte, another file are refused", "[baseline]") {
   const std::string full = slurp(test::data_path("golden/baseline_v1.json"));
-  std::string v2 = full;
-  v2.replace(v2.find("\"format_version\": 1"), 19, "\"format_version\": 2");
-  CHECK(parse_baseline(v2, "b.json").error().message ==
-        "b.json: baseline format version 2; this driftd (" DRIFTD_VERSION
-        ") reads version 1: rebuild it with `driftd baseline build`");
+  for (const char* other : {"0", "3"}) {
+    std::string edited = full;
+    edited.replace(edited.find("\"format_version\": 1"), 19,
+                   std::string("\"format_version\": ") + other);
+    CHECK(parse_baseline(edited, "b.json").error().message ==
+          "b.json: baseline format version " + std::string(other) +
+              "; this driftd (" DRIFTD_VERSION
+              ") reads versions 1 to 2: rebuild it with `driftd baseline build`");
+  }
   std::string edited = full;
   edited.replace(edited.find("\"mean\": 51.1"), 12, "\"mean\": 51.2");
   CHECK(parse_baseline(edited, "b.json").error().message ==
@@ -313,4 +363,68 @@ TEST_CASE("profile_table: roles not given name no column, not even an unnamed on
   REQUIRE(b->columns.size() == 1);
   CHECK(b->columns[0].role == ColumnRole::kFeature);
   CHECK(b->columns[0].numeric.sample.size() == 100);
+}
+
+TEST_CASE("a checksummed baseline with a hostile multivariate model is refused, naming it",
+          "[baseline]") {
+  const std::string full = slurp(test::data_path("golden/baseline_v2.json"));
+  auto golden = parse_baseline(full, "b.json");
+  REQUIRE(golden.ok());
+  REQUIRE(golden->multivariate);
+  struct Case {
+    const char* what;
+    void (*edit)(Baseline&);
+    std::string message;
+  };
+  const Case cases[] = {
+      {"the prediction as a column", [](Baseline& b) { b.multivariate->columns[1] = "score"; },
+       "b.json: multivariate.columns: 'score' is not a numeric feature of the baseline"},
+      {"a categorical column", [](Baseline& b) { b.multivariate->columns[1] = "country"; },
+       "b.json: multivariate.columns: 'country' is not a numeric feature of the baseline"},
+      {"a column twice", [](Baseline& b) { b.multivariate->columns[1] = "amount"; },
+       "b.json: multivariate.columns: 'amount' twice"},
+      {"components not orthonormal", [](Baseline& b) { b.multivariate->basis[0] *= 2; },
+       "b.json: multivariate.components: not orthonormal"},
+      {"a component too many",
+       [](Baseline& b) {
+         auto& m = *b.multivariate;
+         m.basis.insert(m.basis.end(), m.basis.begin(), m.basis.begin() + 3);
+         m.components = 3;
+       },
+       "b.json: multivariate.components: expected 1 to d - 1 vectors of d weights"},
+      {"a scale of 0", [](Baseline& b) { b.multivariate->scales[2] = 0; },
+       "b.json: multivariate.means and scales: expected finite numbers, scales above 0"},
+      {"a mean error past the cap",
+       [](Baseline& b) { b.multivariate->error_mean = 2 * b.multivariate->error_cap; },
+       "b.json: multivariate.error_cap, error_mean, error_variance: out of range"},
+      {"a column named as the pseudo-column",
+       [](Baseline& b) {
+         for (auto& c : b.columns) {
+           if (c.name == "country") c.name = kMultivariateColumn;
+         }
+       },
+       "b.json: multivariate: a column is named _multivariate, the multivariate test's"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    Baseline edited = *golden;
+    c.edit(edited);
+    const auto r = parse_baseline(serialize_baseline(edited), "b.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == c.message);
+  }
+  // Text no writer makes: another method, a component of the wrong length.
+  std::string method = full;
+  method.replace(method.find("pca_reconstruction"), 18, "kmeans");
+  CHECK(parse_baseline(rechecksummed(method), "b.json").error().message ==
+        "b.json: multivariate.method: expected \"pca_reconstruction\"");
+  std::string short_component = full;
+  const size_t first = short_component.find("\"components\": [");
+  REQUIRE(first != std::string::npos);
+  // The first weight of the first component, then ", ".
+  const size_t weights =
+      short_component.find_first_not_of(" \n", short_component.find('[', first + 15) + 1);
+  short_component.erase(weights, short_component.find(", ", weights) + 2 - weights);
+  CHECK(parse_baseline(rechecksummed(short_component), "b.json").error().message ==
+        "b.json: multivariate.components[0]: expected 3 numbers");
 }

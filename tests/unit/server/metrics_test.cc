@@ -105,14 +105,17 @@ TEST_CASE("the series cap: features past max_metric_features are dropped and cou
   Published p;
   add_model(p, "1", 3);
   add_model(p, "2", 3);
+  // Each model's report has 4 columns: f0 to f2 and the multivariate
+  // test's _multivariate (which has no PSI).
   const std::string text = render_metrics(p, 4);
   CHECK(count_lines(text, "driftd_feature_drift{") == 4);
-  CHECK(count_lines(text, "driftd_feature_psi{") == 4);
-  CHECK(text.find("driftd_metric_features_dropped 2") != std::string::npos);
+  CHECK(count_lines(text, "driftd_feature_psi{") == 3);
+  CHECK(count_lines(text, "driftd_feature_reconstruction_p_value{") == 1);
+  CHECK(text.find("driftd_metric_features_dropped 4") != std::string::npos);
   CHECK(text.find("driftd_metric_features_limit 4") != std::string::npos);
   // Model-level series are not capped.
   CHECK(count_lines(text, "driftd_model_drift_share{") == 2);
-  CHECK(render_metrics(p, 0).find("driftd_metric_features_dropped 6") != std::string::npos);
+  CHECK(render_metrics(p, 0).find("driftd_metric_features_dropped 8") != std::string::npos);
 }
 
 TEST_CASE("a histogram counts each observation in the first bucket that holds it", "[metrics]") {

@@ -250,6 +250,54 @@ TEST_CASE("a constant column means one thing in a window and in the batch check"
   CHECK_FALSE(mo.skewness.has_value());
 }
 
+TEST_CASE("a flipped correlation: the multivariate test flags it in a window as in the check",
+          "[window][multivariate]") {
+  // x and y keep their laws (normal; y = rho x + noise is normal for either
+  // sign of rho); only how they move together changes.
+  auto correlated = [](size_t n, double rho, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> z;
+    Rows r;
+    for (size_t i = 0; i < n; ++i) {
+      const double u = z(rng);
+      r.x.push_back(i % 97 == 0 ? std::nan("") : u);
+      r.y.push_back(rho * u + std::sqrt(1 - rho * rho) * z(rng));
+      r.country.push_back(i % 2 ? "FR" : "DE");
+    }
+    return r;
+  };
+  const auto base = baseline_of(correlated(20000, 0.8, 1));
+  REQUIRE(base->multivariate);
+  CHECK(base->multivariate->columns == std::vector<std::string>{"x", "y"});
+  for (const double rho : {0.8, -0.8}) {
+    INFO("rho " << rho);
+    const Rows serving = correlated(3000, rho, 9);
+    ModelMonitor m(base, test::count_windows(3000));
+    std::vector<WindowResult> windows;
+    for (size_t i = 0; i < serving.x.size(); ++i) {
+      stage_row(m, serving, i);
+      REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
+    }
+    REQUIRE(windows.size() == 1);
+    const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
+    expect_matches_batch(windows[0].report, batch, 1.0 / 512);
+    for (const CheckReport* r : {static_cast<const CheckReport*>(&windows[0].report), &batch}) {
+      const FeatureResult& mv = feature(*r, kMultivariateColumn);
+      CHECK(mv.drift == (rho < 0));
+      CHECK(feature(*r, "x").drift == false);
+      CHECK(feature(*r, "y").drift == false);
+      CHECK(r->dataset_drift == (rho < 0));
+      if (rho < 0) {
+        CHECK(r->drifting_features == std::vector<std::string>{kMultivariateColumn});
+        REQUIRE(mv.reasons.size() == 1);
+        CHECK(mv.reasons[0].test == "reconstruction_p_value");
+        CHECK(mv.reasons[0].effect == "reconstruction_error_change");
+      }
+    }
+    expect_round_trip(windows[0], test::count_windows(3000).window);
+  }
+}
+
 TEST_CASE("cells staged for a rejected event never reach a window", "[window]") {
   // Numeric cells are staged straight into the batch's next row; a rejected
   // event's must be forgotten there, or they would be counted with the next
