@@ -32,7 +32,7 @@ void ReconstructionModel::errors(const double* z, size_t stride, size_t n, doubl
       }
       for (size_t i = 0; i < count; ++i) acc[i] -= coef[i] * coef[i];
     }
-    for (size_t i = 0; i < count; ++i) acc[i] = std::sqrt(std::max(acc[i], 0.0));
+    for (size_t i = 0; i < count; ++i) acc[i] = acc[i] > 0 ? std::sqrt(acc[i]) : 0.0;
   }
 }
 

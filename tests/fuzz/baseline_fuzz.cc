@@ -5,9 +5,11 @@
 // trailer. Nothing may crash; an accepted baseline must be consistent.
 #include <xxhash.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "driftd/baseline/baseline.h"
 
@@ -30,6 +32,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           __builtin_trap();
         }
       }
+    }
+    // An accepted multivariate model is whole: its columns numeric features,
+    // and any row (here: huge values, a missing one) has a finite error.
+    if (const auto& m = b->multivariate) {
+      if (!driftd::stats::reconstruction_flaw(*m).empty()) __builtin_trap();
+      std::vector<double> z(m->dimensions()), err(1);
+      for (size_t j = 0; j < z.size(); ++j) {
+        const driftd::ColumnProfile* c = b->find(m->columns[j]);
+        if (c == nullptr || c->kind != driftd::ColumnKind::kNumeric) __builtin_trap();
+        z[j] = m->standardized(j, j == 0 ? NAN : 1e300 * (j % 2 ? 1 : -1));
+      }
+      m->errors(z.data(), 1, 1, err.data());
+      if (!(err[0] >= 0) || !std::isfinite(err[0])) __builtin_trap();
     }
   }
   return 0;

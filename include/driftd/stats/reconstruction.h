@@ -25,6 +25,7 @@
 // the sizes driftd is used at (N >= 100 d is required).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -56,8 +57,12 @@ struct ReconstructionModel {
 
   size_t dimensions() const { return columns.size(); }
   // Column j's value standardized; a missing or non-finite one imputed (0).
+  // Bounded, so that a row of extreme values still has a finite error (its
+  // squares summed over 64 columns stay below DBL_MAX).
+  static constexpr double kMaxStandardized = 1e150;
   double standardized(size_t j, double x) const {
-    return std::isfinite(x) ? (x - means[j]) / scales[j] : 0.0;
+    if (!std::isfinite(x)) return 0.0;
+    return std::clamp((x - means[j]) / scales[j], -kMaxStandardized, kMaxStandardized);
   }
   // The errors of n rows whose standardized values are z[j * stride + i]
   // (column j, row i): out[i], unclamped.
