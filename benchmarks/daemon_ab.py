@@ -51,14 +51,19 @@ class DaemonWork:
         events = os.path.join(args.dir, "events.jsonl")
         if not os.path.exists(events) or sum(1 for _ in open(events)) != args.events:
             make(args.dir, args.events)
-        subprocess.run([builds[0], "baseline", "build", "--input",
-                        os.path.join(args.dir, "train.csv"), "--out",
-                        os.path.join(args.dir, "baseline.json"), "--model", "bench",
-                        "--model-version", "1", "--categorical", "country,device,plan"],
-                       check=True, stderr=subprocess.DEVNULL)
         write_config(args.dir)
 
+    def build_baseline(self, driftd):
+        # Each build's own baseline (untimed): two builds may write different
+        # baseline format versions.
+        subprocess.run([driftd, "baseline", "build", "--input",
+                        os.path.join(self.dir, "train.csv"), "--out",
+                        os.path.join(self.dir, "baseline.json"), "--model", "bench",
+                        "--model-version", "1", "--categorical", "country,device,plan"],
+                       check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
     def run(self, driftd, i, keep):
+        self.build_baseline(driftd)
         shutil.rmtree(os.path.join(self.dir, "state"), ignore_errors=True)
         cpu = cpu_of([[driftd, "run", "--config", os.path.join(self.dir, "driftd.toml"),
                        "--exit-when-done"]], self.dir)

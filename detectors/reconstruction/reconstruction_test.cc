@@ -117,6 +117,44 @@ TEST_CASE("reconstruction: batched row errors equal the residual row by row, mis
   CHECK(err[9] == 0);  // every value imputed: the baseline's mean row
 }
 
+TEST_CASE("reconstruction: both ways to the error (by the residual vectors, by the components)",
+          "[detectors][reconstruction]") {
+  // (a, b, c) at rho 0.8 keeps 2 of 3 vectors: the error comes from the one
+  // residual vector. Four columns that all move together keep 1 of 4: it
+  // comes from ||z||^2 minus the one component's part. Both equal the
+  // residual computed row by row.
+  std::mt19937_64 rng(13);
+  std::normal_distribution<double> z;
+  std::vector<std::vector<double>> cols(4);
+  for (int i = 0; i < 4000; ++i) {
+    const double common = z(rng);
+    for (auto& c : cols) c.push_back(common + 0.3 * z(rng));
+  }
+  const stats::ReconstructionColumn four[] = {
+      {"p", cols[0]}, {"q", cols[1]}, {"r", cols[2]}, {"s", cols[3]}};
+  const auto together = stats::fit_reconstruction(four, 4000);
+  REQUIRE(together.has_value());
+  CHECK(together->components == 1);
+  CHECK(together->residual_components() == 3);
+  const auto pair = fit(correlated(rng, 4000, 0.8));
+  CHECK(pair.residual_components() == 1);
+  for (const auto* m : {&*together, &pair}) {
+    const size_t d = m->dimensions();
+    std::vector<double> zs(d * 100), err(100);
+    std::vector<std::vector<double>> rows(100, std::vector<double>(d));
+    for (size_t i = 0; i < 100; ++i) {
+      for (size_t j = 0; j < d; ++j) {
+        rows[i][j] = m->means[j] + m->scales[j] * 2 * z(rng);
+        zs[j * 100 + i] = m->standardized(j, rows[i][j]);
+      }
+    }
+    m->errors(zs.data(), 100, 100, err.data());
+    for (size_t i = 0; i < 100; ++i) {
+      CHECK(err[i] == Approx(residual_norm(*m, rows[i])).margin(1e-12));
+    }
+  }
+}
+
 TEST_CASE("reconstruction: calibrated on the baseline's law, a flipped correlation flagged",
           "[detectors][reconstruction]") {
   std::mt19937_64 rng(3);

@@ -225,26 +225,39 @@ std::optional<std::string> read_multivariate(od::object& top, Reader& r, Baselin
     return r.error;
   }
   const size_t d = m.columns.size();
-  for (auto x : components) {
-    od::array weights;
-    if (x.get_array().get(weights) || m.components >= d) {
-      return source + ": multivariate.components: expected fewer than d arrays of d weights";
-    }
-    size_t n = 0;
-    for (auto w : weights) {
-      double value = 0;
-      if (w.get_double().get(value) || n == d) {
-        return source + ": multivariate.components[" + std::to_string(m.components) +
-               "]: expected " + std::to_string(d) + " numbers";
+  // Arrays of d weights each, fewer than d in all.
+  auto read_vectors = [&](od::array& vectors, const char* key, std::vector<double>& out,
+                          size_t already, size_t& count) -> std::optional<std::string> {
+    for (auto x : vectors) {
+      od::array weights;
+      if (x.get_array().get(weights) || already + count >= d) {
+        return source + ": multivariate." + key + ": expected fewer than d arrays of d weights";
       }
-      m.basis.push_back(value);
-      ++n;
+      size_t n = 0;
+      for (auto w : weights) {
+        double value = 0;
+        if (w.get_double().get(value) || n == d) {
+          return source + ": multivariate." + key + "[" + std::to_string(count) + "]: expected " +
+                 std::to_string(d) + " numbers";
+        }
+        out.push_back(value);
+        ++n;
+      }
+      if (n != d) {
+        return source + ": multivariate." + key + "[" + std::to_string(count) + "]: expected " +
+               std::to_string(d) + " numbers";
+      }
+      ++count;
     }
-    if (n != d) {
-      return source + ": multivariate.components[" + std::to_string(m.components) + "]: expected " +
-             std::to_string(d) + " numbers";
-    }
-    ++m.components;
+    return std::nullopt;
+  };
+  if (auto err = read_vectors(components, "components", m.basis, 0, m.components)) return err;
+  od::array residual;
+  size_t residual_count = 0;
+  if (!r.array(mo, "residual_components", where, residual)) return r.error;
+  if (auto err =
+          read_vectors(residual, "residual_components", m.residual, m.components, residual_count)) {
+    return err;
   }
   if (!r.number(mo, "explained_variance", where, explained, false) ||
       !r.u64(mo, "rows", where, m.rows) || !r.number(mo, "error_cap", where, cap, false) ||
@@ -263,6 +276,7 @@ std::optional<std::string> read_multivariate(od::object& top, Reader& r, Baselin
     return source + ": multivariate: a column is named " + kMultivariateColumn +
            ", the multivariate test's";
   }
+  m.prepare();
   b.multivariate = std::move(m);
   return std::nullopt;
 }

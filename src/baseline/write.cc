@@ -149,13 +149,16 @@ std::vector<std::string> serialize_baseline_pieces(const Baseline& b) {
       w.end_array();
       w.key("means").number_array(m->means);
       w.key("scales").number_array(m->scales);
-      w.key("components").begin_array();
-      for (size_t c = 0; c < m->components; ++c) {
-        w.number_array(
-            std::vector<double>(m->basis.begin() + static_cast<std::ptrdiff_t>(c * d),
-                                m->basis.begin() + static_cast<std::ptrdiff_t>(c * d + d)));
+      for (const auto& [key, weights] :
+           {std::pair{"components", &m->basis}, std::pair{"residual_components", &m->residual}}) {
+        w.key(key).begin_array();
+        for (size_t at = 0; at + d <= weights->size(); at += d) {
+          w.number_array(
+              std::vector<double>(weights->begin() + static_cast<std::ptrdiff_t>(at),
+                                  weights->begin() + static_cast<std::ptrdiff_t>(at + d)));
+        }
+        w.end_array();
       }
-      w.end_array();
       w.key("explained_variance").value(m->explained_variance);
       w.key("rows").value(m->rows);
       w.key("error_cap").value(m->error_cap);

@@ -8,29 +8,41 @@
 
 namespace driftd::stats {
 
+void ReconstructionModel::prepare() {
+  inverse_scales.resize(scales.size());
+  for (size_t j = 0; j < scales.size(); ++j) inverse_scales[j] = 1 / scales[j];
+}
+
 void ReconstructionModel::errors(const double* z, size_t stride, size_t n, double* out) const {
-  // ||z||^2 - ||V^T z||^2 is the squared norm of z's part off the span of
-  // the orthonormal V: d k + d multiply-adds a row, each loop over the rows
-  // (which the compiler vectorizes).
+  // Each loop runs over the rows of a chunk (which the compiler
+  // vectorizes); 64 rows of 64 columns stay in L1.
   const size_t d = columns.size();
-  constexpr size_t kChunk = 256;
+  const bool by_residual = d * residual_components() < d * (components + 1);
+  const size_t vectors = by_residual ? residual_components() : components;
+  const double* const weights = by_residual ? residual.data() : basis.data();
+  constexpr size_t kChunk = 64;
   double coef[kChunk];
   for (size_t at = 0; at < n; at += kChunk) {
     const size_t count = std::min(kChunk, n - at);
     double* const acc = out + at;
     for (size_t i = 0; i < count; ++i) acc[i] = 0;
-    for (size_t j = 0; j < d; ++j) {
-      const double* zj = z + j * stride + at;
-      for (size_t i = 0; i < count; ++i) acc[i] += zj[i] * zj[i];
-    }
-    for (size_t c = 0; c < components; ++c) {
-      for (size_t i = 0; i < count; ++i) coef[i] = 0;
+    if (!by_residual) {
       for (size_t j = 0; j < d; ++j) {
-        const double w = basis[c * d + j];
         const double* zj = z + j * stride + at;
-        for (size_t i = 0; i < count; ++i) coef[i] += w * zj[i];
+        for (size_t i = 0; i < count; ++i) acc[i] += zj[i] * zj[i];
       }
-      for (size_t i = 0; i < count; ++i) acc[i] -= coef[i] * coef[i];
+    }
+    const double sign = by_residual ? 1.0 : -1.0;
+    for (size_t c = 0; c < vectors; ++c) {
+      const double* w = weights + c * d;
+      const double* z0 = z + at;
+      for (size_t i = 0; i < count; ++i) coef[i] = w[0] * z0[i];
+      for (size_t j = 1; j < d; ++j) {
+        const double wj = w[j];
+        const double* zj = z + j * stride + at;
+        for (size_t i = 0; i < count; ++i) coef[i] += wj * zj[i];
+      }
+      for (size_t i = 0; i < count; ++i) acc[i] += sign * (coef[i] * coef[i]);
     }
     for (size_t i = 0; i < count; ++i) acc[i] = acc[i] > 0 ? std::sqrt(acc[i]) : 0.0;
   }
@@ -80,6 +92,7 @@ std::optional<ReconstructionModel> fit_reconstruction(std::span<const Reconstruc
     m.scales.push_back(sd);
     values.push_back(c.values);
   }
+  m.prepare();
   const size_t d = m.dimensions();
   if (d < kReconstructionMinColumns || d > kReconstructionMaxColumns || rows < 100 * d) {
     return std::nullopt;
@@ -114,15 +127,19 @@ std::optional<ReconstructionModel> fit_reconstruction(std::span<const Reconstruc
   m.components = k;
   m.explained_variance = std::min(1.0, kept / total);
   m.basis.resize(k * d);
-  for (size_t c = 0; c < k; ++c) {
+  m.residual.resize((d - k) * d);
+  for (size_t c = 0; c < d; ++c) {
+    // Largest eigenvalue first: the components, then the residual vectors.
     const auto v = eig.eigenvectors().col(static_cast<Eigen::Index>(d - 1 - c));
-    // A sign for each component, so that the file does not depend on the
+    // A sign for each vector, so that the file does not depend on the
     // solver's: its largest weight positive.
     Eigen::Index largest = 0;
     v.cwiseAbs().maxCoeff(&largest);
     const double sign = v(largest) < 0 ? -1.0 : 1.0;
-    for (size_t j = 0; j < d; ++j) m.basis[c * d + j] = sign * v(static_cast<Eigen::Index>(j));
+    double* out = c < k ? &m.basis[c * d] : &m.residual[(c - k) * d];
+    for (size_t j = 0; j < d; ++j) out[j] = sign * v(static_cast<Eigen::Index>(j));
   }
+  m.prepare();
   // The baseline's own row errors: their cap, then the clamped mean and
   // variance.
   std::vector<double> err(rows);
@@ -174,13 +191,22 @@ std::string reconstruction_flaw(const ReconstructionModel& m) {
   if (m.components < 1 || m.components >= d || m.basis.size() != m.components * d) {
     return "components: expected 1 to d - 1 vectors of d weights";
   }
-  for (const double w : m.basis) {
-    if (!std::isfinite(w)) return "components: expected finite weights";
+  if (m.residual.size() != (d - m.components) * d) {
+    return "residual_components: expected d - k vectors of d weights";
   }
-  for (size_t a = 0; a < m.components; ++a) {
-    for (size_t b = a; b < m.components; ++b) {
+  // The components and the residual vectors together: an orthonormal basis.
+  std::vector<const double*> vectors;
+  for (size_t c = 0; c < m.components; ++c) vectors.push_back(&m.basis[c * d]);
+  for (size_t c = 0; c + m.components < d; ++c) vectors.push_back(&m.residual[c * d]);
+  for (const double* v : vectors) {
+    for (size_t j = 0; j < d; ++j) {
+      if (!std::isfinite(v[j])) return "components: expected finite weights";
+    }
+  }
+  for (size_t a = 0; a < d; ++a) {
+    for (size_t b = a; b < d; ++b) {
       double dot = 0;
-      for (size_t j = 0; j < d; ++j) dot += m.basis[a * d + j] * m.basis[b * d + j];
+      for (size_t j = 0; j < d; ++j) dot += vectors[a][j] * vectors[b][j];
       if (std::fabs(dot - (a == b ? 1.0 : 0.0)) > 1e-6) return "components: not orthonormal";
     }
   }

@@ -91,6 +91,7 @@ ModelMonitor::ModelMonitor(std::shared_ptr<const Baseline> baseline, MonitorSett
       multivariate_at_.push_back(static_cast<size_t>(batch_at_[static_cast<size_t>(c)]));
     }
     multivariate_ = &*m;
+    run_plain_.assign(numeric_columns_.size(), 0);
     multivariate_z_.resize(m->dimensions() * kBatchRows);
     multivariate_errors_.resize(kBatchRows);
   }
@@ -342,7 +343,9 @@ void ModelMonitor::apply_batch() {
       uint64_t product_bits = 0;
       for (size_t i = r; i < end; ++i) product_bits |= std::bit_cast<uint64_t>(number[i] * 0.0);
       constexpr uint64_t kExponent = 0x7ff0000000000000;
-      if (not_number == 0 && (product_bits & kExponent) != kExponent) {
+      const bool plain = not_number == 0 && (product_bits & kExponent) != kExponent;
+      if (!run_plain_.empty()) run_plain_[k] = plain;
+      if (plain) {
         NumericSummary& ns = cs.numeric;
         ns.add_slots(grid, number + r, end - r);
         ml.summary[lanes] = &ns;
@@ -397,6 +400,10 @@ void ModelMonitor::add_multivariate(size_t begin, size_t end, stats::Reconstruct
     const CellState* st = &batch_state_[multivariate_at_[j] + begin];
     const double* x = &batch_number_[multivariate_at_[j] + begin];
     double* z = &multivariate_z_[j * kBatchRows];
+    if (run_plain_[multivariate_at_[j] / kBatchStride]) {  // every cell a finite number
+      for (size_t i = 0; i < n; ++i) z[i] = m.standardized_finite(j, x[i]);
+      continue;
+    }
     for (size_t i = 0; i < n; ++i) {
       const bool number = st[i] == CellState::kNumber || st[i] == CellState::kNumberText;
       z[i] = m.standardized(j, number ? x[i] : NAN);

@@ -49,6 +49,11 @@ struct ReconstructionModel {
   // basis[c * d + j]; orthonormal.
   std::vector<double> basis;
   size_t components = 0;
+  // The other d - k eigenvectors, the same way: with the components, an
+  // orthonormal basis. A row's squared error is ||z||^2 - ||V^T z||^2, or
+  // ||W^T z||^2 with W these; errors() takes the cheaper (d (k + 1) or
+  // d (d - k) multiply-adds), the same for every row of a model.
+  std::vector<double> residual;
   double explained_variance = 0;  // share of the standardized variance they hold
   uint64_t rows = 0;              // baseline rows the errors are of
   double error_cap = 0;           // the 255/256 quantile of the baseline's row errors
@@ -60,10 +65,18 @@ struct ReconstructionModel {
   // Bounded, so that a row of extreme values still has a finite error (its
   // squares summed over 64 columns stay below DBL_MAX).
   static constexpr double kMaxStandardized = 1e150;
+  std::vector<double> inverse_scales;  // 1 / scales, set by prepare()
   double standardized(size_t j, double x) const {
     if (!std::isfinite(x)) return 0.0;
-    return std::clamp((x - means[j]) / scales[j], -kMaxStandardized, kMaxStandardized);
+    return standardized_finite(j, x);
   }
+  double standardized_finite(size_t j, double x) const {
+    return std::clamp((x - means[j]) * inverse_scales[j], -kMaxStandardized, kMaxStandardized);
+  }
+  // Sets what is derived from the stored fields (inverse_scales); the fit
+  // and the reader call it.
+  void prepare();
+  size_t residual_components() const { return dimensions() - components; }
   // The errors of n rows whose standardized values are z[j * stride + i]
   // (column j, row i): out[i], unclamped.
   void errors(const double* z, size_t stride, size_t n, double* out) const;

@@ -330,6 +330,8 @@ class ModelMonitor {
   // run's standardized values and row errors.
   const stats::ReconstructionModel* multivariate_ = nullptr;
   std::vector<size_t> multivariate_at_;
+  // Per numeric column: the run being added had only finite numbers.
+  std::vector<uint8_t> run_plain_;
   std::vector<double> multivariate_z_, multivariate_errors_;
   // Adds the errors of the batch's rows [begin, end) (their numbers read).
   void add_multivariate(size_t begin, size_t end, stats::ReconstructionSums& out);

@@ -391,7 +391,7 @@ TEST_CASE("a checksummed baseline with a hostile multivariate model is refused, 
          m.basis.insert(m.basis.end(), m.basis.begin(), m.basis.begin() + 3);
          m.components = 3;
        },
-       "b.json: multivariate.components: expected 1 to d - 1 vectors of d weights"},
+       "b.json: multivariate.residual_components: expected fewer than d arrays of d weights"},
       {"a scale of 0", [](Baseline& b) { b.multivariate->scales[2] = 0; },
        "b.json: multivariate.means and scales: expected finite numbers, scales above 0"},
       {"a mean error past the cap",
