@@ -53,7 +53,8 @@ double residual_norm(const stats::ReconstructionModel& m, const std::vector<doub
   return std::sqrt(ss);
 }
 
-stats::ReconstructionSums sums_of(const stats::ReconstructionModel& m, const Rows& r) {
+// The rows' errors, by the batched loop.
+std::vector<double> errors_of(const stats::ReconstructionModel& m, const Rows& r) {
   const size_t n = r.a.size();
   std::vector<double> z(3 * n), err(n);
   const std::vector<double>* cols[] = {&r.a, &r.b, &r.c};
@@ -61,6 +62,12 @@ stats::ReconstructionSums sums_of(const stats::ReconstructionModel& m, const Row
     for (size_t i = 0; i < n; ++i) z[j * n + i] = m.standardized(j, (*cols[j])[i]);
   }
   m.errors(z.data(), n, n, err.data());
+  return err;
+}
+
+stats::ReconstructionSums sums_of(const stats::ReconstructionModel& m, const Rows& r) {
+  const size_t n = r.a.size();
+  const std::vector<double> err = errors_of(m, r);
   stats::ReconstructionSums s;
   s.add(m, err.data(), n);
   return s;
@@ -101,12 +108,7 @@ TEST_CASE("reconstruction: batched row errors equal the residual row by row, mis
   r.a[11] = 1e308;
   r.b[11] = -1e308;
   const size_t n = r.a.size();
-  std::vector<double> z(3 * n), err(n);
-  const std::vector<double>* cols[] = {&r.a, &r.b, &r.c};
-  for (size_t j = 0; j < 3; ++j) {
-    for (size_t i = 0; i < n; ++i) z[j * n + i] = m.standardized(j, (*cols[j])[i]);
-  }
-  m.errors(z.data(), n, n, err.data());
+  const std::vector<double> err = errors_of(m, r);
   for (size_t i = 0; i < n; ++i) {
     INFO("row " << i);
     if (i == 11) continue;

@@ -88,6 +88,17 @@ void stage_row(ModelMonitor& m, const Rows& r, size_t i) {
   }
 }
 
+// Every row of `serving` through the monitor as one event each (count
+// windows): the windows that closed.
+std::vector<WindowResult> windows_of(ModelMonitor& m, const Rows& serving) {
+  std::vector<WindowResult> windows;
+  for (size_t i = 0; i < serving.x.size(); ++i) {
+    stage_row(m, serving, i);
+    REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
+  }
+  return windows;
+}
+
 const FeatureResult& feature(const CheckReport& rep, const std::string& name) {
   for (const auto& f : rep.features) {
     if (f.name == name) return f;
@@ -205,11 +216,7 @@ TEST_CASE("a count window reproduces the batch check on the same rows", "[window
     const Rows serving = make_rows(5000, shift, 7);
     const MonitorSettings s = test::count_windows(5000);
     ModelMonitor m(base, s);
-    std::vector<WindowResult> windows;
-    for (size_t i = 0; i < serving.x.size(); ++i) {
-      stage_row(m, serving, i);
-      REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
-    }
+    const std::vector<WindowResult> windows = windows_of(m, serving);
     REQUIRE(windows.size() == 1);
     CHECK(windows[0].id == "fraud@3/n/0-5000");
     const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
@@ -226,11 +233,7 @@ TEST_CASE("a constant column means one thing in a window and in the batch check"
   for (double& v : serving.x) v = 0.1;  // not exact in binary: a sum of them is not 0.1 n
   const MonitorSettings s = test::count_windows(2000);
   ModelMonitor m(base, s);
-  std::vector<WindowResult> windows;
-  for (size_t i = 0; i < serving.x.size(); ++i) {
-    stage_row(m, serving, i);
-    REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
-  }
+  const std::vector<WindowResult> windows = windows_of(m, serving);
   REQUIRE(windows.size() == 1);
   const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
   const double mean_shift =
@@ -273,11 +276,7 @@ TEST_CASE("a flipped correlation: the multivariate test flags it in a window as 
     INFO("rho " << rho);
     const Rows serving = correlated(3000, rho, 9);
     ModelMonitor m(base, test::count_windows(3000));
-    std::vector<WindowResult> windows;
-    for (size_t i = 0; i < serving.x.size(); ++i) {
-      stage_row(m, serving, i);
-      REQUIRE(m.commit(0, [&](WindowResult&& w) { windows.push_back(std::move(w)); }));
-    }
+    const std::vector<WindowResult> windows = windows_of(m, serving);
     REQUIRE(windows.size() == 1);
     const CheckReport batch = compare(*base, to_table(serving), CheckOptions{});
     expect_matches_batch(windows[0].report, batch, 1.0 / 512);
